@@ -1,0 +1,1 @@
+"""Front ends: thin adapters from a platform's events to core calls."""

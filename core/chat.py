@@ -1,0 +1,467 @@
+"""The use cases every front end shares: answer a message, choose a model, stop, regenerate,
+continue, list, export and delete conversations.
+
+An adapter turns a platform event into one call here and hands over a `ReplySink` for talking back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+from core.config import Settings
+from core.context import answer_budget, estimate_tokens, fit_messages
+from core.errors import EmptyPrompt, NotAllowed, NotFound, PromptTooLong
+from core.keys import Actor, ConversationKey
+from core.models import ModelCatalog
+from core.router import ChatRequest, RouterClient
+from core.store.base import Conversation, MessageStatus, Scope, Store, StoredMessage
+from core.streaming import ReplySink, ReplyState, ReplyStream
+from core.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 400  # newest messages loaded before fitting to the context window
+CONTINUE_INSTRUCTION = "Continue your previous answer exactly where it stopped, without repeating anything."
+NOTE_DROPPED = "ℹ️ *{n} older message{s} no longer fit this model's context and {were} left out.*"
+# zero-width and bidi controls that make a message look non-empty while saying nothing
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
+
+
+@dataclass(slots=True)
+class ReplyOutcome:
+    reply_id: int
+    state: ReplyState
+    conversation_id: int
+
+
+@dataclass(slots=True)
+class Submitted:
+    conversation: Conversation
+    message_id: int
+    queued: bool  # a reply is already streaming; this message is answered next, with any others
+    reply: asyncio.Task | None = None  # resolves to the last ReplyOutcome of this lane run
+
+
+@dataclass
+class _Lane:
+    """One conversation's reply slot in this process."""
+
+    busy: bool = False
+    pending: int = 0
+    pending_sink: ReplySink | None = None
+    pending_actor: Actor | None = None
+    current: ReplyStream | None = None
+    current_requester: str = ""
+    task: asyncio.Task | None = None
+    waiters: list[asyncio.Future] = field(default_factory=list)
+
+
+def clean_prompt(text: str) -> str:
+    """The prompt as the model should see it; raises EmptyPrompt when nothing is left."""
+    text = text.replace("\r\n", "\n").replace("\x00", "")
+    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
+    if not text.translate(_INVISIBLE).strip():
+        raise EmptyPrompt()
+    return text.strip()
+
+
+class ChatService:
+    def __init__(self, settings: Settings, store: Store, router: RouterClient, catalog: ModelCatalog):
+        self.settings = settings
+        self.store = store
+        self.router = router
+        self.catalog = catalog
+        self._lanes: dict[int, _Lane] = {}
+        self._throttles: dict[Hashable, Throttle] = {}
+
+    def throttle_for(self, sink: ReplySink) -> Throttle:
+        """One throttle per kind of limits (in practice, per platform), shared by all its streams."""
+        limits = sink.limits
+        throttle = self._throttles.get(limits)
+        if throttle is None:
+            throttle = self._throttles[limits] = Throttle(
+                limits.edit_interval, bucket_rate=limits.bucket_rate, bucket_burst=limits.bucket_burst
+            )
+        return throttle
+
+    # settings resolution
+    def _scopes(self, key: ConversationKey, user_id: str, conversation_id: int | None):
+        if conversation_id is not None:
+            yield Scope.CONVERSATION, str(conversation_id)
+        yield Scope.USER, user_id
+        yield Scope.CHANNEL, key.channel
+        if key.workspace:
+            yield Scope.WORKSPACE, key.workspace
+
+    async def resolve(
+        self, name: str, key: ConversationKey, user_id: str, conversation_id: int | None = None
+    ) -> tuple[str | None, Scope | None]:
+        """A setting resolved conversation > user > channel > workspace; (None, None) if unset."""
+        for scope, scope_id in self._scopes(key, user_id, conversation_id):
+            workspace = "" if scope is Scope.USER else key.workspace
+            value = await self.store.get_setting(key.platform, workspace, scope, scope_id, name)
+            if value is not None:
+                return value, scope
+        return None, None
+
+    def default_model(self) -> str:
+        return self.settings.default_model
+
+    async def resolve_model(self, key: ConversationKey, user_id: str, conversation_id: int | None = None) -> str:
+        model, _ = await self.resolve("model", key, user_id, conversation_id)
+        return model or self.default_model()
+
+    async def set_model(self, actor: Actor, key: ConversationKey, scope: Scope, name: str | None) -> str | None:
+        """Validate and store a model choice at a scope; None clears it. Returns the stored name."""
+        conversation_id = None
+        if scope is Scope.CONVERSATION:
+            conversation = await self.store.get_conversation(key)
+            if conversation is None:
+                conversation = await self.store.create_conversation(key, actor.user_id)
+            self._check_owner_or_admin(conversation, actor, "change this conversation's model")
+            conversation_id = conversation.id
+        elif scope in (Scope.CHANNEL, Scope.WORKSPACE) and not actor.is_admin:
+            raise NotAllowed(f"Only an admin can set the {scope.value} default model.")
+        value = self.catalog.validate(name) if name else None
+        scope_id = {
+            Scope.CONVERSATION: str(conversation_id),
+            Scope.USER: actor.user_id,
+            Scope.CHANNEL: key.channel,
+            Scope.WORKSPACE: key.workspace,
+        }[scope]
+        workspace = "" if scope is Scope.USER else key.workspace
+        await self.store.set_setting(key.platform, workspace, scope, scope_id, "model", value)
+        if value:
+            await self._remember_recent_model(actor, key.platform, value)
+        return value
+
+    async def _remember_recent_model(self, actor: Actor, platform: str, model: str) -> None:
+        recent = await self.recent_models(actor, platform)
+        recent = [model] + [m for m in recent if m != model]
+        await self.store.set_setting(platform, "", Scope.USER, actor.user_id, "recent_models", "\n".join(recent[:10]))
+
+    async def recent_models(self, actor: Actor, platform: str) -> list[str]:
+        value = await self.store.get_setting(platform, "", Scope.USER, actor.user_id, "recent_models")
+        return [m for m in (value or "").split("\n") if m]
+
+    # answering
+    async def submit(
+        self,
+        key: ConversationKey,
+        actor: Actor,
+        text: str,
+        sink: ReplySink,
+        *,
+        platform_message_id: str = "",
+        title: str = "",
+        prior: list[StoredMessage] | None = None,
+    ) -> Submitted:
+        """Store a user message and answer it (now, or right after the reply in progress)."""
+        text = clean_prompt(text)
+        if len(text) > self.settings.max_prompt_chars:
+            raise PromptTooLong(
+                f"Your message is {len(text):,} characters; the limit is {self.settings.max_prompt_chars:,}."
+            )
+        conversation = await self.store.get_conversation(key)
+        model = await self.resolve_model(key, actor.user_id, conversation.id if conversation else None)
+        window = self.catalog.context_window(model)
+        room = window - answer_budget(window, self.settings.max_tokens)
+        if estimate_tokens(text) > room:
+            raise PromptTooLong(
+                f"Your message is about {estimate_tokens(text):,} tokens, more than `{model}` can read "
+                f"(about {room:,} with room for the answer). Shorten it or pick a model with a longer context."
+            )
+        if conversation is None:
+            conversation = await self.store.create_conversation(key, actor.user_id, title or _title(text))
+            # adopting an existing thread: its earlier text comes in once, as context
+            for message in prior or ():
+                message.content = clean_prompt(message.content)[: self.settings.max_prompt_chars]
+                await self.store.add_message(conversation.id, message)
+        message_id = await self.store.add_message(
+            conversation.id,
+            StoredMessage(
+                role="user",
+                content=text,
+                author_id=actor.user_id,
+                author_name=actor.display_name,
+                platform_message_id=platform_message_id,
+            ),
+        )
+        lane = self._lanes.setdefault(conversation.id, _Lane())
+        if lane.busy:
+            lane.pending += 1
+            lane.pending_sink, lane.pending_actor = sink, actor
+            return Submitted(conversation, message_id, queued=True, reply=lane.task)
+        lane.busy = True
+        lane.task = asyncio.create_task(self._drive(conversation, lane, sink, actor), name=f"reply-{conversation.id}")
+        return Submitted(conversation, message_id, queued=False, reply=lane.task)
+
+    async def _drive(
+        self,
+        conversation: Conversation,
+        lane: _Lane,
+        sink: ReplySink,
+        actor: Actor,
+        continue_from: StoredMessage | None = None,
+    ) -> ReplyOutcome | None:
+        outcome = None
+        try:
+            while True:
+                async with self.store.conversation_lock(conversation.id):
+                    outcome = await self._answer(conversation, lane, sink, actor, continue_from)
+                continue_from = None
+                if not lane.pending or lane.pending_sink is None:
+                    return outcome
+                sink, actor = lane.pending_sink, lane.pending_actor or actor
+                lane.pending, lane.pending_sink, lane.pending_actor = 0, None, None
+        except Exception:
+            log.exception("reply failed in conversation %s", conversation.id)
+            raise
+        finally:
+            lane.busy = False
+            lane.current = None
+            if self._lanes.get(conversation.id) is lane:
+                del self._lanes[conversation.id]
+
+    async def _answer(
+        self,
+        conversation: Conversation,
+        lane: _Lane,
+        sink: ReplySink,
+        actor: Actor,
+        continue_from: StoredMessage | None,
+    ) -> ReplyOutcome:
+        key = conversation.key
+        model = await self.resolve_model(key, actor.user_id, conversation.id)
+        system_prompt, _ = await self.resolve("system_prompt", key, actor.user_id, conversation.id)
+        system_prompt = "\n\n".join(p for p in (self.settings.system_prompt, system_prompt or "") if p)
+        history = await self.store.recent_messages(conversation.id, HISTORY_LIMIT)
+        if continue_from is not None:
+            history = [m for m in history if m.id is not None and m.id <= continue_from.id]
+            history.append(StoredMessage(role="user", content=CONTINUE_INSTRUCTION, author_id="system"))
+        fitted = fit_messages(
+            history,
+            system_prompt=system_prompt,
+            context_window=self.catalog.context_window(model),
+            max_tokens=self.settings.max_tokens,
+        )
+        notes = []
+        if fitted.dropped:
+            notes.append(
+                NOTE_DROPPED.format(
+                    n=fitted.dropped, s="s" if fitted.dropped > 1 else "", were="were" if fitted.dropped > 1 else "was"
+                )
+            )
+        if continue_from is not None:
+            reply_id = continue_from.id
+            await self.store.update_message(reply_id, status=MessageStatus.STREAMING.value)
+        else:
+            reply_id = await self.store.add_message(
+                conversation.id,
+                StoredMessage(role="assistant", content="", model=model, status=MessageStatus.STREAMING),
+            )
+        stream = ReplyStream(sink, self.throttle_for(sink), reply_id=reply_id, model=model, notes=notes)
+        lane.current, lane.current_requester = stream, actor.user_id
+        request = ChatRequest(model=model, messages=fitted.messages, max_tokens=fitted.max_tokens)
+        log.info(
+            "reply %s started: conversation=%s model=%s messages=%d dropped=%d",
+            reply_id,
+            conversation.id,
+            model,
+            len(fitted.messages),
+            fitted.dropped,
+        )
+        state = await stream.run(self.router.stream_chat(request))
+        content = state.answer
+        reasoning = state.reasoning
+        if continue_from is not None:
+            content = continue_from.content + content
+            reasoning = continue_from.reasoning + reasoning
+        first_ref = stream.first_ref_id()
+        await self.store.update_message(
+            reply_id,
+            content=content,
+            reasoning=reasoning,
+            status=str(state.status),
+            model=state.model or model,
+            provider=state.provider,
+            prompt_tokens=state.prompt_tokens,
+            completion_tokens=state.completion_tokens,
+            first_token_ms=state.first_token_ms,
+            total_ms=state.total_ms,
+            **({"platform_message_id": first_ref} if first_ref and continue_from is None else {}),
+        )
+        if state.prompt_tokens or state.completion_tokens:
+            await self.store.record_usage(
+                key.platform,
+                key.workspace,
+                actor.user_id,
+                conversation.id,
+                state.model or model,
+                state.prompt_tokens or 0,
+                state.completion_tokens or 0,
+            )
+        log.info(
+            "reply %s ended: status=%s first_token_ms=%s total_ms=%s edits=%d posts=%d rate_limited=%d",
+            reply_id,
+            state.status,
+            state.first_token_ms,
+            state.total_ms,
+            stream.stats.edits,
+            stream.stats.posts,
+            stream.stats.rate_limited,
+        )
+        return ReplyOutcome(reply_id, state, conversation.id)
+
+    def is_streaming(self, conversation_id: int) -> bool:
+        lane = self._lanes.get(conversation_id)
+        return bool(lane and lane.current)
+
+    async def stop(self, conversation_id: int, actor: Actor) -> bool:
+        """Stop the reply streaming in a conversation; True if there was one."""
+        lane = self._lanes.get(conversation_id)
+        if lane is None or lane.current is None:
+            return False
+        conversation = await self.store.get_conversation_by_id(conversation_id)
+        if conversation and actor.user_id not in (lane.current_requester, conversation.owner_id) and not actor.is_admin:
+            raise NotAllowed("Only the person who asked, the conversation's owner or an admin can stop this answer.")
+        lane.pending = 0  # stopping also drops the queued follow-up answer; the messages stay stored
+        lane.current.stop()
+        return True
+
+    async def _last_reply(self, conversation: Conversation) -> StoredMessage:
+        for message in reversed(await self.store.recent_messages(conversation.id, 50)):
+            if message.role == "assistant":
+                return message
+        raise NotFound("There is no answer to redo in this conversation yet.")
+
+    async def regenerate(self, conversation_id: int, actor: Actor, sink: ReplySink) -> Submitted:
+        """Answer the last question again, replacing the last answer."""
+        conversation = await self._conversation(conversation_id)
+        lane = self._lanes.setdefault(conversation.id, _Lane())
+        if lane.busy:
+            raise NotAllowed("An answer is still being written here. Stop it first.")
+        last = await self._last_reply(conversation)
+        await self.store.delete_messages_from(conversation.id, last.id)
+        lane.busy = True
+        lane.task = asyncio.create_task(self._drive(conversation, lane, sink, actor))
+        return Submitted(conversation, last.id, queued=False, reply=lane.task)
+
+    async def continue_reply(self, conversation_id: int, actor: Actor, sink: ReplySink) -> Submitted:
+        """Resume an answer cut by the length limit; the stored answer grows in place."""
+        conversation = await self._conversation(conversation_id)
+        lane = self._lanes.setdefault(conversation.id, _Lane())
+        if lane.busy:
+            raise NotAllowed("An answer is still being written here.")
+        last = await self._last_reply(conversation)
+        if last.status not in (MessageStatus.TRUNCATED, MessageStatus.STOPPED, MessageStatus.INTERRUPTED):
+            raise NotAllowed("The last answer is complete; there is nothing to continue.")
+        lane.busy = True
+        lane.task = asyncio.create_task(self._drive(conversation, lane, sink, actor, continue_from=last))
+        return Submitted(conversation, last.id, queued=False, reply=lane.task)
+
+    # direct messages: no threads there, so a "current conversation" per DM channel
+    async def dm_thread(self, platform: str, workspace: str, channel: str, *, new: bool = False) -> str:
+        """The current conversation's thread id in a DM channel; `new=True` starts another."""
+        current = await self.store.get_setting(platform, workspace, Scope.CHANNEL, channel, "current_thread")
+        if current is None or new:
+            current = f"dm-{time.time_ns()}"
+            await self.store.set_setting(platform, workspace, Scope.CHANNEL, channel, "current_thread", current)
+        return current
+
+    async def use_dm_thread(self, platform: str, workspace: str, channel: str, thread: str) -> None:
+        """Make an older DM conversation current again (e.g. the user replied to one of its answers)."""
+        await self.store.set_setting(platform, workspace, Scope.CHANNEL, channel, "current_thread", thread)
+
+    # conversations
+    async def _conversation(self, conversation_id: int) -> Conversation:
+        conversation = await self.store.get_conversation_by_id(conversation_id)
+        if conversation is None:
+            raise NotFound("That conversation no longer exists.")
+        return conversation
+
+    @staticmethod
+    def _check_owner_or_admin(conversation: Conversation, actor: Actor, action: str) -> None:
+        if conversation.owner_id != actor.user_id and not actor.is_admin:
+            raise NotAllowed(f"Only the conversation's owner or an admin can {action}.")
+
+    async def conversation_for(self, key: ConversationKey) -> Conversation | None:
+        return await self.store.get_conversation(key)
+
+    async def delete_conversation(self, conversation_id: int, actor: Actor) -> Conversation:
+        """Erase a conversation for real (owner or admin only); a reply in progress is stopped."""
+        conversation = await self._conversation(conversation_id)
+        if conversation.key.platform != actor.platform:
+            raise NotFound("That conversation no longer exists.")
+        self._check_owner_or_admin(conversation, actor, "delete it")
+        lane = self._lanes.get(conversation.id)
+        if lane is not None and lane.current is not None:
+            lane.pending = 0
+            lane.current.stop()
+            if lane.task is not None:
+                await asyncio.gather(lane.task, return_exceptions=True)
+        await self.store.delete_conversation(conversation.id)
+        log.info(
+            "conversation %s deleted by its %s",
+            conversation.id,
+            "owner" if conversation.owner_id == actor.user_id else "admin",
+        )
+        return conversation
+
+    async def delete_user_data(self, actor: Actor) -> int:
+        """Erase everything stored about the acting user on this platform."""
+        for conversation in await self.store.list_conversations(actor.platform, actor.user_id, limit=1_000_000):
+            lane = self._lanes.get(conversation.id)
+            if lane is not None and lane.current is not None:
+                lane.pending = 0
+                lane.current.stop()
+                if lane.task is not None:
+                    await asyncio.gather(lane.task, return_exceptions=True)
+        count = await self.store.delete_user_data(actor.platform, actor.user_id)
+        log.info("user data erased on request: %d conversations", count)
+        return count
+
+    async def list_conversations(
+        self, actor: Actor, limit: int = 25, workspace: str | None = None
+    ) -> list[Conversation]:
+        return await self.store.list_conversations(actor.platform, actor.user_id, limit, workspace)
+
+    async def export_markdown(self, conversation_id: int, actor: Actor) -> str:
+        """The conversation as Markdown; only its owner (or an admin of its workspace) may read it."""
+        conversation = await self._conversation(conversation_id)
+        if conversation.key.platform != actor.platform:
+            raise NotFound("That conversation no longer exists.")
+        self._check_owner_or_admin(conversation, actor, "export it")
+        messages = await self.store.recent_messages(conversation.id, 1_000_000)
+        lines = [f"# {conversation.title or 'Conversation'}", ""]
+        for message in messages:
+            stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(message.created_at))
+            if message.role == "user":
+                who = message.author_name or "user"
+            else:
+                who = f"assistant ({message.model})" if message.model else "assistant"
+            lines += [f"**{who}** · {stamp} UTC", "", message.content, ""]
+        return "\n".join(lines)
+
+    async def on_message_edited(self, platform: str, platform_message_id: str, text: str) -> bool:
+        message = await self.store.find_by_platform_message(platform, platform_message_id)
+        if message is None or message.role != "user":
+            return False
+        await self.store.update_message(message.id, content=clean_prompt(text))
+        return True
+
+    async def on_message_deleted(self, platform: str, platform_message_id: str) -> bool:
+        message = await self.store.find_by_platform_message(platform, platform_message_id)
+        if message is None or message.role != "user":
+            return False
+        await self.store.delete_messages_from(message.conversation_id, message.id)
+        return True
+
+
+def _title(text: str) -> str:
+    first_line = text.strip().split("\n", 1)[0]
+    return first_line[:77] + "…" if len(first_line) > 80 else first_line

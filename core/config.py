@@ -1,0 +1,96 @@
+"""One settings class for the whole bot: environment variables and a `.env` file.
+
+Every field is documented in config/example.env; a bad value stops start-up with one line that names
+the variable (never its value, which may be a secret).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ROUTER_URL = "https://router.huggingface.co/v1"
+
+
+class ConfigError(SystemExit):
+    """Raised with a one-line message naming the variable at fault."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+
+    # The router (any OpenAI-compatible endpoint)
+    hf_token: SecretStr | None = Field(None, description="Hugging Face token for the router")
+    hf_router_url: str = Field(DEFAULT_ROUTER_URL, description="OpenAI-compatible base URL")
+    default_model: str = Field("openai/gpt-oss-120b", description="model used when nobody chose one")
+    request_timeout: float = Field(30.0, gt=0, description="seconds to connect and get the first byte")
+    idle_timeout: float = Field(60.0, gt=0, description="seconds allowed between two streamed tokens")
+    max_tokens: int = Field(2048, ge=16, le=1_000_000, description="max_tokens sent with every request")
+    models_refresh_seconds: float = Field(600.0, ge=10, description="how often the model list refreshes")
+    model_overrides_file: Path | None = Field(
+        Path("config/models.json"), description="curated facts the router does not report"
+    )
+
+    # Fully local mode: llama.cpp serving a GGUF on 127.0.0.1
+    local_mode: Literal["auto", "on", "off"] = Field("auto", description="auto = local model when HF_TOKEN is unset")
+    local_model_path: Path | None = Field(None, description="GGUF file; default: SmolLM2-135M-Instruct")
+    local_context: int = Field(4096, ge=256, description="context window of the local model")
+
+    # Storage
+    database_url: str = Field("sqlite:///data/hfchat.db", description="sqlite:///path or postgresql://...")
+    retention_days: float = Field(0, ge=0, description="purge conversations idle this long; 0 = keep")
+
+    # Conversations
+    max_prompt_chars: int = Field(16_000, ge=1, description="longest message a user may send")
+    system_prompt: str = Field("", description="system prompt added to every conversation")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Discord
+    discord_token: SecretStr | None = None
+    discord_shard_count: int | None = Field(None, ge=1)
+    discord_shard_ids: list[int] | None = None
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_mode: Literal["socket", "http"] = "socket"
+    slack_port: int = Field(3000, ge=1, le=65535)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ValueError("expected sqlite:///path/to/file.db or postgresql://user@host/db")
+        return value
+
+    @field_validator("hf_router_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s):// URL such as " + DEFAULT_ROUTER_URL)
+        return value.rstrip("/")
+
+    @property
+    def use_local_model(self) -> bool:
+        return self.local_mode == "on" or (self.local_mode == "auto" and self.hf_token is None)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.database_url.startswith("sqlite://"):
+            return None
+        return Path(self.database_url.removeprefix("sqlite://").removeprefix("/") or "data/hfchat.db")
+
+
+def load_settings(**overrides) -> Settings:
+    """Build the settings, turning a validation error into one readable line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"config error: {name}: {message}") from None

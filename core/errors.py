@@ -1,0 +1,46 @@
+"""Errors a user can see. Each carries a message written for the chat, never for the log."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """Something the person in the chat should read; `str(error)` is that text."""
+
+
+class EmptyPrompt(UserFacingError):
+    def __init__(self) -> None:
+        super().__init__("Your message is empty. Write something for the model to answer.")
+
+
+class PromptTooLong(UserFacingError):
+    pass
+
+
+class UnknownModel(UserFacingError):
+    def __init__(self, name: str, suggestions: list[str]):
+        self.name = name
+        self.suggestions = suggestions
+        hint = f" Did you mean {', '.join(f'`{s}`' for s in suggestions)}?" if suggestions else ""
+        super().__init__(f"`{name}` is not a model the router serves.{hint}")
+
+
+class NotAllowed(UserFacingError):
+    pass
+
+
+class NotFound(UserFacingError):
+    pass
+
+
+class RouterError(UserFacingError):
+    """The router or a provider failed. `kind` is for code and metrics, the text for people.
+
+    `before_first_token` is True when nothing was streamed yet, so retrying or failing over is safe.
+    """
+
+    def __init__(self, kind: str, message: str, *, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+        self.status = status
+        self.before_first_token = True

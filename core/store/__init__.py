@@ -1,0 +1,26 @@
+"""Storage: one interface (`Store`), backends chosen by the database URL."""
+
+from __future__ import annotations
+
+from core.store.base import Conversation, MessageStatus, Scope, Store, StoredMessage
+
+__all__ = ["Conversation", "MessageStatus", "Scope", "Store", "StoredMessage", "open_store"]
+
+
+async def open_store(database_url: str) -> Store:
+    """Open (and migrate) the store a database URL names."""
+    if database_url.startswith(("postgresql://", "postgres://")):
+        try:
+            from core.store.postgres import PostgresStore
+        except ImportError as exc:  # asyncpg is an optional extra
+            raise RuntimeError(
+                "DATABASE_URL is PostgreSQL but asyncpg is not installed: pip install '.[postgres]'"
+            ) from exc
+        store: Store = PostgresStore(database_url)
+    else:
+        from core.store.sqlite import SQLiteStore
+
+        path = database_url.removeprefix("sqlite://").removeprefix("/") or "data/hfchat.db"
+        store = SQLiteStore(path)
+    await store.open()
+    return store

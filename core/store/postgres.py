@@ -1,0 +1,447 @@
+"""PostgreSQL backend (for several bot processes sharing one database): asyncpg connection pools.
+
+Migrations run at open() in one transaction behind a transaction-level advisory lock, so processes
+starting together apply each migration once. Event claims are a single INSERT ... ON CONFLICT DO
+NOTHING, so exactly one process wins a redelivered event. `conversation_lock` is a session-level
+advisory lock held on a connection of its own, taken from a second, separate pool: a reply that
+holds it for minutes never starves the query pool, so holders can always reach the database.
+
+Deletes are real deletes, committed together. PostgreSQL keeps dead row versions on disk until
+(auto)vacuum reclaims the space; no query can see them after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
+
+from core.keys import ConversationKey
+from core.store import migrator as migrations
+from core.store.base import (
+    MESSAGE_FIELDS,
+    Conversation,
+    MessageStatus,
+    Scope,
+    Store,
+    StoredMessage,
+)
+
+_CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
+_MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
+
+# One key for every process and schema: migrations are rare and quick, so sharing it costs nothing.
+_MIGRATION_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('hfchat-bots:migrations', 0))"
+# Per conversation, namespaced by the schema so two deployments in one database don't collide.
+_CONVERSATION_KEY_SQL = (
+    "hashtextextended('hfchat-bots:' || coalesce(current_schema(), '') || ':conversation:' || $1::bigint::text, 0)"
+)
+
+
+def _conversation(row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        key=ConversationKey(row["platform"], row["workspace"], row["channel"], row["thread"]),
+        owner_id=row["owner_id"],
+        title=row["title"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _message(row) -> StoredMessage:
+    values = {name: row[name] for name in MESSAGE_FIELDS}
+    return StoredMessage(id=row["id"], conversation_id=row["conversation_id"], **values)
+
+
+def _count(status: str) -> int:
+    """Rows affected, from a command tag such as 'DELETE 3' or 'INSERT 0 1'."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PostgresStore(Store):
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        schema: str | None = None,
+        server_settings: dict[str, str] | None = None,
+        min_size: int = 1,
+        max_size: int = 10,
+        lock_pool_size: int = 20,
+    ):
+        """`schema`, if given, is created when missing and made the only entry of `search_path`.
+
+        `lock_pool_size` bounds how many conversations this process can hold locks on at once
+        (further ones wait for a free lock connection); the queries' pool is `min_size..max_size`.
+        """
+        self.database_url = database_url
+        self.schema = schema
+        self.server_settings = dict(server_settings or {})
+        if schema is not None:
+            self.server_settings["search_path"] = _quote_ident(schema)
+        self.min_size = min_size
+        self.max_size = max_size
+        self.lock_pool_size = lock_pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._lock_pool: asyncpg.Pool | None = None
+        # In-process queue in front of the advisory lock: waiters of this process for one conversation
+        # share one lock connection instead of each parking its own. id -> [lock, holders + waiters]
+        self._local_locks: dict[int, list] = {}
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("store is not open")
+        return self._pool
+
+    async def open(self) -> None:
+        pool = await asyncpg.create_pool(
+            self.database_url,
+            min_size=self.min_size,
+            max_size=self.max_size,
+            server_settings=self.server_settings,
+        )
+        try:
+            await self._migrate(pool)
+            lock_pool = await asyncpg.create_pool(
+                self.database_url,
+                min_size=0,
+                max_size=self.lock_pool_size,
+                server_settings=self.server_settings,
+            )
+        except BaseException:
+            await pool.close()
+            raise
+        self._pool, self._lock_pool = pool, lock_pool
+
+    async def _migrate(self, pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(_MIGRATION_LOCK_SQL)
+            if self.schema is not None:
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote_ident(self.schema)}")
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+            )
+            applied = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+            for version, name, sql in migrations.load("postgres"):
+                if version in applied:
+                    continue
+                await conn.execute(sql)  # no arguments: the simple protocol runs the whole script
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    version,
+                    name,
+                    time.time(),
+                )
+
+    async def close(self) -> None:
+        pools, self._pool, self._lock_pool = (self._pool, self._lock_pool), None, None
+        for pool in pools:
+            if pool is not None:
+                await pool.close()
+
+    # conversations
+    async def get_conversation(self, key: ConversationKey) -> Conversation | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations"
+            " WHERE platform=$1 AND workspace=$2 AND channel=$3 AND thread=$4",
+            key.platform,
+            key.workspace,
+            key.channel,
+            key.thread,
+        )
+        return _conversation(row) if row else None
+
+    async def get_conversation_by_id(self, conversation_id: int) -> Conversation | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id=$1", conversation_id
+        )
+        return _conversation(row) if row else None
+
+    async def create_conversation(self, key: ConversationKey, owner_id: str, title: str = "") -> Conversation:
+        now = time.time()
+        row = await self.pool.fetchrow(
+            "INSERT INTO conversations (platform, workspace, channel, thread, owner_id, title, created_at,"
+            " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING"
+            f" RETURNING {_CONVERSATION_COLUMNS}",
+            key.platform,
+            key.workspace,
+            key.channel,
+            key.thread,
+            owner_id,
+            title,
+            now,
+        )
+        if row is not None:
+            return _conversation(row)
+        conversation = await self.get_conversation(key)  # another caller created it first
+        if conversation is None:  # ... and it was deleted in between: try again
+            return await self.create_conversation(key, owner_id, title)
+        return conversation
+
+    async def set_title(self, conversation_id: int, title: str) -> None:
+        await self.pool.execute("UPDATE conversations SET title=$1 WHERE id=$2", title, conversation_id)
+
+    async def list_conversations(
+        self, platform: str, owner_id: str, limit: int = 25, workspace: str | None = None
+    ) -> list[Conversation]:
+        sql = f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE platform=$1 AND owner_id=$2"
+        params: list = [platform, owner_id]
+        if workspace is not None:
+            params.append(workspace)
+            sql += f" AND workspace=${len(params)}"
+        params.append(limit)
+        sql += f" ORDER BY updated_at DESC, id DESC LIMIT ${len(params)}"
+        return [_conversation(row) for row in await self.pool.fetch(sql, *params)]
+
+    @staticmethod
+    async def _erase_conversations(conn: asyncpg.Connection, ids: Sequence[int]) -> None:
+        """Inside a transaction: erase these conversations, their messages and their settings."""
+        if not ids:
+            return
+        ids = list(ids)
+        await conn.execute("DELETE FROM messages WHERE conversation_id = ANY($1::bigint[])", ids)
+        await conn.execute(
+            "DELETE FROM settings WHERE scope=$1 AND scope_id = ANY($2::text[])",
+            Scope.CONVERSATION.value,
+            [str(i) for i in ids],
+        )
+        await conn.execute("UPDATE usage SET conversation_id=NULL WHERE conversation_id = ANY($1::bigint[])", ids)
+        await conn.execute("DELETE FROM conversations WHERE id = ANY($1::bigint[])", ids)
+
+    async def delete_conversation(self, conversation_id: int) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._erase_conversations(conn, [conversation_id])
+
+    async def delete_user_data(self, platform: str, user_id: str) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            owned = [
+                row["id"]
+                for row in await conn.fetch(
+                    "SELECT id FROM conversations WHERE platform=$1 AND owner_id=$2 FOR UPDATE",
+                    platform,
+                    user_id,
+                )
+            ]
+            await self._erase_conversations(conn, owned)
+            # what they wrote in other people's conversations goes too
+            await conn.execute(
+                "DELETE FROM messages WHERE role='user' AND author_id=$1 AND conversation_id IN"
+                " (SELECT id FROM conversations WHERE platform=$2)",
+                user_id,
+                platform,
+            )
+            await conn.execute(
+                "DELETE FROM settings WHERE platform=$1 AND scope=$2 AND scope_id=$3",
+                platform,
+                Scope.USER.value,
+                user_id,
+            )
+            await conn.execute("DELETE FROM usage WHERE platform=$1 AND user_id=$2", platform, user_id)
+        return len(owned)
+
+    async def purge_idle(self, older_than: float) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # FOR UPDATE waits for a concurrent add_message and then re-checks updated_at, so a
+            # conversation that just came back to life is not purged
+            ids = [
+                row["id"]
+                for row in await conn.fetch("SELECT id FROM conversations WHERE updated_at < $1 FOR UPDATE", older_than)
+            ]
+            await self._erase_conversations(conn, ids)
+        return len(ids)
+
+    # messages
+    async def add_message(self, conversation_id: int, message: StoredMessage) -> int:
+        message.created_at = message.created_at or time.time()
+        values = [getattr(message, name) for name in MESSAGE_FIELDS]
+        placeholders = ", ".join(f"${i}" for i in range(2, len(MESSAGE_FIELDS) + 2))
+        async with self.pool.acquire() as conn, conn.transaction():
+            message_id = await conn.fetchval(
+                f"INSERT INTO messages (conversation_id, {', '.join(MESSAGE_FIELDS)})"
+                f" VALUES ($1, {placeholders}) RETURNING id",
+                conversation_id,
+                *values,
+            )
+            await conn.execute(
+                "UPDATE conversations SET updated_at=$1 WHERE id=$2", message.created_at, conversation_id
+            )
+        message.id = message_id
+        message.conversation_id = conversation_id
+        return message_id
+
+    async def update_message(self, message_id: int, **fields) -> None:
+        unknown = set(fields) - set(MESSAGE_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown message fields: {sorted(unknown)}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{name}=${i}" for i, name in enumerate(fields, start=1))
+        await self.pool.execute(
+            f"UPDATE messages SET {assignments} WHERE id=${len(fields) + 1}", *fields.values(), message_id
+        )
+
+    async def get_message(self, message_id: int) -> StoredMessage | None:
+        row = await self.pool.fetchrow(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id=$1", message_id)
+        return _message(row) if row else None
+
+    async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
+        rows = await self.pool.fetch(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id=$1 ORDER BY id DESC LIMIT $2",
+            conversation_id,
+            limit,
+        )
+        return [_message(row) for row in reversed(rows)]
+
+    async def count_messages(self, conversation_id: int) -> int:
+        return await self.pool.fetchval("SELECT COUNT(*) FROM messages WHERE conversation_id=$1", conversation_id)
+
+    async def find_by_platform_message(self, platform: str, platform_message_id: str) -> StoredMessage | None:
+        if not platform_message_id:  # "" means "never posted", not an id to look up
+            return None
+        columns = ", ".join("m." + column.strip() for column in _MESSAGE_COLUMNS.split(","))
+        row = await self.pool.fetchrow(
+            f"SELECT {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE m.platform_message_id=$1 AND m.platform_message_id <> '' AND c.platform=$2"
+            " ORDER BY m.id DESC LIMIT 1",
+            platform_message_id,
+            platform,
+        )
+        return _message(row) if row else None
+
+    async def delete_messages_from(self, conversation_id: int, message_id: int) -> int:
+        status = await self.pool.execute(
+            "DELETE FROM messages WHERE conversation_id=$1 AND id>=$2", conversation_id, message_id
+        )
+        return _count(status)
+
+    async def mark_interrupted(self) -> int:
+        status = await self.pool.execute(
+            "UPDATE messages SET status=$1 WHERE status=$2",
+            MessageStatus.INTERRUPTED.value,
+            MessageStatus.STREAMING.value,
+        )
+        return _count(status)
+
+    # settings
+    async def get_setting(self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str) -> str | None:
+        return await self.pool.fetchval(
+            "SELECT value FROM settings WHERE platform=$1 AND workspace=$2 AND scope=$3 AND scope_id=$4 AND name=$5",
+            platform,
+            workspace,
+            scope.value,
+            scope_id,
+            name,
+        )
+
+    async def set_setting(
+        self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str, value: str | None
+    ) -> None:
+        if value is None:
+            await self.pool.execute(
+                "DELETE FROM settings WHERE platform=$1 AND workspace=$2 AND scope=$3 AND scope_id=$4 AND name=$5",
+                platform,
+                workspace,
+                scope.value,
+                scope_id,
+                name,
+            )
+            return
+        await self.pool.execute(
+            "INSERT INTO settings (platform, workspace, scope, scope_id, name, value, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (platform, workspace, scope, scope_id, name)"
+            " DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+            platform,
+            workspace,
+            scope.value,
+            scope_id,
+            name,
+            value,
+            time.time(),
+        )
+
+    # usage and events
+    async def record_usage(
+        self,
+        platform: str,
+        workspace: str,
+        user_id: str,
+        conversation_id: int | None,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+    ) -> None:
+        await self.pool.execute(
+            "INSERT INTO usage (platform, workspace, user_id, conversation_id, model, prompt_tokens,"
+            " completion_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            platform,
+            workspace,
+            user_id,
+            conversation_id,
+            model,
+            prompt_tokens,
+            completion_tokens,
+            time.time(),
+        )
+
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        claimed = await self.pool.fetchval(
+            "INSERT INTO processed_events (platform, event_id, created_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING RETURNING true",
+            platform,
+            event_id,
+            time.time(),
+        )
+        return claimed is not None
+
+    # concurrency
+    @contextlib.asynccontextmanager
+    async def _local_lock(self, conversation_id: int) -> AsyncIterator[None]:
+        entry = self._local_locks.setdefault(conversation_id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._local_locks[conversation_id]
+
+    @contextlib.asynccontextmanager
+    async def conversation_lock(self, conversation_id: int) -> AsyncIterator[None]:
+        """`pg_advisory_lock` on a lock-pool connection kept for the block: serialises across processes.
+
+        If that connection dies while held, PostgreSQL drops the lock with the session.
+        """
+        if self._lock_pool is None:
+            raise RuntimeError("store is not open")
+        lock_pool = self._lock_pool
+        async with self._local_lock(conversation_id):
+            conn = await lock_pool.acquire()
+            try:
+                try:
+                    await conn.execute(f"SELECT pg_advisory_lock({_CONVERSATION_KEY_SQL})", conversation_id)
+                except BaseException:
+                    # cancelled or failed while waiting: the server may have granted it anyway, so end
+                    # the session rather than hand a connection that might hold it back to the pool
+                    conn.terminate()
+                    raise
+                try:
+                    yield
+                finally:
+                    try:
+                        await conn.execute(f"SELECT pg_advisory_unlock({_CONVERSATION_KEY_SQL})", conversation_id)
+                    except BaseException:
+                        conn.terminate()  # ending the session releases the lock for sure
+                        raise
+            finally:
+                await lock_pool.release(conn)

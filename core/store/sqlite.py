@@ -1,0 +1,339 @@
+"""SQLite backend (the embedded default): one aiosqlite connection, WAL, secure_delete.
+
+secure_delete zeroes freed pages, and a TRUNCATE checkpoint after each erase empties the WAL, so a
+deleted conversation's text does not linger anywhere in the database files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+
+from core.keys import ConversationKey
+from core.store import migrator as migrations
+from core.store.base import (
+    MESSAGE_FIELDS,
+    Conversation,
+    MessageStatus,
+    Scope,
+    Store,
+    StoredMessage,
+)
+
+_MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
+
+
+def _conversation(row) -> Conversation:
+    return Conversation(
+        id=row[0],
+        key=ConversationKey(row[1], row[2], row[3], row[4]),
+        owner_id=row[5],
+        title=row[6],
+        created_at=row[7],
+        updated_at=row[8],
+    )
+
+
+def _message(row) -> StoredMessage:
+    values = dict(zip(MESSAGE_FIELDS, row[2:], strict=True))
+    return StoredMessage(id=row[0], conversation_id=row[1], **values)
+
+
+_CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+        # aiosqlite runs statements one at a time on its thread; the lock keeps our
+        # multi-statement transactions from interleaving with other coroutines.
+        self._lock = asyncio.Lock()
+        # conversation id -> [lock, holders + waiters]; an entry goes when nobody uses it
+        self._conversation_locks: dict[int, list] = {}
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("store is not open")
+        return self._db
+
+    async def open(self) -> None:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        for pragma in (
+            "journal_mode=WAL",
+            "secure_delete=ON",
+            "foreign_keys=ON",
+            "synchronous=NORMAL",
+            "busy_timeout=5000",
+        ):
+            await self.db.execute(f"PRAGMA {pragma}")
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        await self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at REAL)"
+        )
+        async with self.db.execute("SELECT version FROM schema_migrations") as cur:
+            applied = {row[0] for row in await cur.fetchall()}
+        for version, name, sql in migrations.load("sqlite"):
+            if version in applied:
+                continue
+            # executescript commits first; wrap the script so a failing migration leaves nothing half-done
+            await self.db.executescript(
+                f"BEGIN;\n{sql}\nINSERT INTO schema_migrations VALUES ({version}, '{name}', {time.time()});\nCOMMIT;"
+            )
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _write(self, sql: str, params=()) -> aiosqlite.Cursor:
+        async with self._lock:
+            return await self.db.execute(sql, params)
+
+    async def _erase(self, statements: list[tuple[str, tuple]]) -> None:
+        """Run deletes in one transaction, then empty the WAL so no old page keeps the text."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    await self.db.execute(sql, params)
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # conversations
+    async def get_conversation(self, key: ConversationKey) -> Conversation | None:
+        async with self.db.execute(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations"
+            " WHERE platform=? AND workspace=? AND channel=? AND thread=?",
+            (key.platform, key.workspace, key.channel, key.thread),
+        ) as cur:
+            row = await cur.fetchone()
+        return _conversation(row) if row else None
+
+    async def get_conversation_by_id(self, conversation_id: int) -> Conversation | None:
+        async with self.db.execute(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id=?", (conversation_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _conversation(row) if row else None
+
+    async def create_conversation(self, key: ConversationKey, owner_id: str, title: str = "") -> Conversation:
+        now = time.time()
+        await self._write(
+            "INSERT INTO conversations (platform, workspace, channel, thread, owner_id, title, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (key.platform, key.workspace, key.channel, key.thread, owner_id, title, now, now),
+        )
+        conversation = await self.get_conversation(key)
+        assert conversation is not None
+        return conversation
+
+    async def set_title(self, conversation_id: int, title: str) -> None:
+        await self._write("UPDATE conversations SET title=? WHERE id=?", (title, conversation_id))
+
+    async def list_conversations(
+        self, platform: str, owner_id: str, limit: int = 25, workspace: str | None = None
+    ) -> list[Conversation]:
+        sql = f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE platform=? AND owner_id=?"
+        params: list = [platform, owner_id]
+        if workspace is not None:
+            sql += " AND workspace=?"
+            params.append(workspace)
+        sql += " ORDER BY updated_at DESC, id DESC LIMIT ?"
+        params.append(limit)
+        async with self.db.execute(sql, params) as cur:
+            return [_conversation(row) for row in await cur.fetchall()]
+
+    async def delete_conversation(self, conversation_id: int) -> None:
+        await self._erase(
+            [
+                ("DELETE FROM messages WHERE conversation_id=?", (conversation_id,)),
+                (
+                    "DELETE FROM settings WHERE scope=? AND scope_id=?",
+                    (Scope.CONVERSATION.value, str(conversation_id)),
+                ),
+                ("UPDATE usage SET conversation_id=NULL WHERE conversation_id=?", (conversation_id,)),
+                ("DELETE FROM conversations WHERE id=?", (conversation_id,)),
+            ]
+        )
+
+    async def delete_user_data(self, platform: str, user_id: str) -> int:
+        owned = await self.list_conversations(platform, user_id, limit=1_000_000)
+        statements: list[tuple[str, tuple]] = []
+        for conversation in owned:
+            statements += [
+                ("DELETE FROM messages WHERE conversation_id=?", (conversation.id,)),
+                (
+                    "DELETE FROM settings WHERE scope=? AND scope_id=?",
+                    (Scope.CONVERSATION.value, str(conversation.id)),
+                ),
+                ("DELETE FROM conversations WHERE id=?", (conversation.id,)),
+            ]
+        statements += [
+            # what they wrote in other people's conversations goes too
+            (
+                "DELETE FROM messages WHERE role='user' AND author_id=? AND conversation_id IN"
+                " (SELECT id FROM conversations WHERE platform=?)",
+                (user_id, platform),
+            ),
+            (
+                "DELETE FROM settings WHERE platform=? AND scope=? AND scope_id=?",
+                (platform, Scope.USER.value, user_id),
+            ),
+            ("DELETE FROM usage WHERE platform=? AND user_id=?", (platform, user_id)),
+        ]
+        await self._erase(statements)
+        return len(owned)
+
+    async def purge_idle(self, older_than: float) -> int:
+        async with self.db.execute("SELECT id FROM conversations WHERE updated_at < ?", (older_than,)) as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        for conversation_id in ids:
+            await self.delete_conversation(conversation_id)
+        return len(ids)
+
+    # messages
+    async def add_message(self, conversation_id: int, message: StoredMessage) -> int:
+        message.created_at = message.created_at or time.time()
+        values = [getattr(message, name) for name in MESSAGE_FIELDS]
+        async with self._lock:
+            cur = await self.db.execute(
+                f"INSERT INTO messages (conversation_id, {', '.join(MESSAGE_FIELDS)})"
+                f" VALUES (?, {', '.join('?' * len(MESSAGE_FIELDS))})",
+                (conversation_id, *values),
+            )
+            await self.db.execute(
+                "UPDATE conversations SET updated_at=? WHERE id=?", (message.created_at, conversation_id)
+            )
+        message.id = cur.lastrowid
+        message.conversation_id = conversation_id
+        return message.id
+
+    async def update_message(self, message_id: int, **fields) -> None:
+        unknown = set(fields) - set(MESSAGE_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown message fields: {sorted(unknown)}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{name}=?" for name in fields)
+        await self._write(f"UPDATE messages SET {assignments} WHERE id=?", (*fields.values(), message_id))
+
+    async def get_message(self, message_id: int) -> StoredMessage | None:
+        async with self.db.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id=?", (message_id,)) as cur:
+            row = await cur.fetchone()
+        return _message(row) if row else None
+
+    async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
+        async with self.db.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id=? ORDER BY id DESC LIMIT ?",
+            (conversation_id, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_message(row) for row in reversed(rows)]
+
+    async def count_messages(self, conversation_id: int) -> int:
+        async with self.db.execute("SELECT COUNT(*) FROM messages WHERE conversation_id=?", (conversation_id,)) as cur:
+            return (await cur.fetchone())[0]
+
+    async def find_by_platform_message(self, platform: str, platform_message_id: str) -> StoredMessage | None:
+        if not platform_message_id:
+            return None
+        async with self.db.execute(
+            f"SELECT {', '.join('m.' + c.strip() for c in _MESSAGE_COLUMNS.split(','))}"
+            " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE m.platform_message_id=? AND c.platform=? ORDER BY m.id DESC LIMIT 1",
+            (platform_message_id, platform),
+        ) as cur:
+            row = await cur.fetchone()
+        return _message(row) if row else None
+
+    async def delete_messages_from(self, conversation_id: int, message_id: int) -> int:
+        async with self.db.execute(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id)
+        ) as cur:
+            count = (await cur.fetchone())[0]
+        await self._erase([("DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id))])
+        return count
+
+    async def mark_interrupted(self) -> int:
+        cur = await self._write(
+            "UPDATE messages SET status=? WHERE status=?",
+            (MessageStatus.INTERRUPTED.value, MessageStatus.STREAMING.value),
+        )
+        return cur.rowcount
+
+    # settings
+    async def get_setting(self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str) -> str | None:
+        async with self.db.execute(
+            "SELECT value FROM settings WHERE platform=? AND workspace=? AND scope=? AND scope_id=? AND name=?",
+            (platform, workspace, scope.value, scope_id, name),
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def set_setting(
+        self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str, value: str | None
+    ) -> None:
+        if value is None:
+            await self._write(
+                "DELETE FROM settings WHERE platform=? AND workspace=? AND scope=? AND scope_id=? AND name=?",
+                (platform, workspace, scope.value, scope_id, name),
+            )
+            return
+        await self._write(
+            "INSERT INTO settings (platform, workspace, scope, scope_id, name, value, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, workspace, scope, scope_id, name)"
+            " DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+            (platform, workspace, scope.value, scope_id, name, value, time.time()),
+        )
+
+    # usage and events
+    async def record_usage(
+        self,
+        platform: str,
+        workspace: str,
+        user_id: str,
+        conversation_id: int | None,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+    ) -> None:
+        await self._write(
+            "INSERT INTO usage (platform, workspace, user_id, conversation_id, model, prompt_tokens,"
+            " completion_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (platform, workspace, user_id, conversation_id, model, prompt_tokens, completion_tokens, time.time()),
+        )
+
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        cur = await self._write(
+            "INSERT INTO processed_events (platform, event_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (platform, event_id, time.time()),
+        )
+        return cur.rowcount == 1
+
+    # concurrency
+    @contextlib.asynccontextmanager
+    async def conversation_lock(self, conversation_id: int) -> AsyncIterator[None]:
+        """A per-id asyncio.Lock: serialises replies within this process only."""
+        entry = self._conversation_locks.setdefault(conversation_id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._conversation_locks[conversation_id]

@@ -1,0 +1,430 @@
+"""The streaming engine: one place that turns a token stream into platform messages.
+
+A reader task consumes the router stream into a `ReplyState`; a renderer task sends the latest
+snapshot to the platform whenever its lane allows. The renderer never replays a backlog: if ten
+tokens arrived while it waited, one edit shows all of them. Long answers continue in new messages
+(split by `core.splitting`), a 429 slows the lane instead of failing, and the final text is always
+delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core.errors import RouterError
+from core.router import Finished, ReasoningDelta, StreamEvent, StreamStarted, TextDelta
+from core.splitting import open_fence_at_end, split_first
+from core.store.base import MessageStatus
+from core.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformLimits:
+    max_chars: int = 2000  # characters per message
+    edit_interval: float = 1.0  # minimum seconds between requests in one lane (channel)
+    bucket_rate: float | None = None  # requests per second shared by a bucket (workspace, bot)
+    bucket_burst: int = 1
+    native_append: bool = False  # the platform appends to a streaming message itself (Slack)
+    file_after_messages: int = 4  # past this many messages the whole answer also comes as a file; 0 = never
+    typing_indicator: str = " ▌"
+
+
+class RateLimited(Exception):
+    """Raised by a sink when the platform answered 429."""
+
+    def __init__(self, retry_after: float, scope_global: bool = False):
+        super().__init__(f"rate limited for {retry_after:.2f}s")
+        self.retry_after = retry_after
+        self.scope_global = scope_global
+
+
+class MessageGone(Exception):
+    """Raised by a sink when the message to edit no longer exists (deleted by someone)."""
+
+
+class StreamUnavailable(Exception):
+    """Raised by a sink when native streaming is refused or expired.
+
+    `ref` is the message already on screen (to finish with edits), or None if nothing was posted.
+    """
+
+    def __init__(self, reason: str, ref: Any = None):
+        super().__init__(reason)
+        self.ref = ref
+
+
+@dataclass(slots=True)
+class ReplyView:
+    """What an adapter needs to decorate one message: buttons, footer."""
+
+    reply_id: int | None
+    phase: str  # "streaming" | "done"
+    status: str
+    is_last: bool  # the last message of the answer carries the controls
+    index: int
+    model: str = ""
+    provider: str = ""
+    reasoning_seconds: float | None = None
+    has_reasoning: bool = False
+
+
+class ReplySink(Protocol):
+    """What an adapter gives the engine to talk back to its platform."""
+
+    limits: PlatformLimits
+    lane: Hashable  # one lane per channel or thread: its own edit cadence
+    bucket: Hashable | None  # shared budget, e.g. the workspace
+
+    async def post(self, text: str, view: ReplyView) -> Any: ...
+
+    async def edit(self, ref: Any, text: str, view: ReplyView) -> None: ...
+
+    async def upload(self, filename: str, content: str, view: ReplyView) -> None: ...
+
+    def ref_id(self, ref: Any) -> str:
+        """The platform's id for a posted message (stored to find the answer again)."""
+        ...
+
+    # only called when limits.native_append is True
+    async def stream_start(self, text: str, view: ReplyView) -> Any: ...
+
+    async def stream_append(self, ref: Any, delta: str, view: ReplyView) -> None: ...
+
+    async def stream_stop(self, ref: Any, delta: str, view: ReplyView) -> None: ...
+
+
+@dataclass(slots=True)
+class ReplyState:
+    answer: str = ""
+    reasoning: str = ""
+    status: str = MessageStatus.STREAMING
+    notice: str = ""  # shown under the answer: an error, "stopped", "cut at the length limit"
+    done: bool = False
+    model: str = ""
+    provider: str = ""
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    first_token_at: float | None = None
+    reasoning_started_at: float | None = None
+    reasoning_ended_at: float | None = None
+    ended_at: float | None = None
+    error: RouterError | None = None
+    version: int = 0
+
+    @property
+    def reasoning_seconds(self) -> float | None:
+        if self.reasoning_started_at is None:
+            return None
+        end = self.reasoning_ended_at or self.ended_at or time.monotonic()
+        return round(end - self.reasoning_started_at, 1)
+
+    @property
+    def first_token_ms(self) -> float | None:
+        return None if self.first_token_at is None else round((self.first_token_at - self.started_at) * 1000, 1)
+
+    @property
+    def total_ms(self) -> float | None:
+        return None if self.ended_at is None else round((self.ended_at - self.started_at) * 1000, 1)
+
+
+NOTICE_STOPPED = "⏹️ *Stopped.*"
+NOTICE_TRUNCATED = "✂️ *The answer reached the length limit. Press Continue to go on.*"
+NOTICE_EMPTY = "*The model returned an empty answer.*"
+THINKING = "💭 *Thinking…*"
+
+
+@dataclass(slots=True)
+class RenderStats:
+    posts: int = 0
+    edits: int = 0
+    appends: int = 0
+    rate_limited: int = 0
+    failures: int = 0
+    messages: int = 0
+
+
+class ReplyStream:
+    """Streams one answer to one sink. `run()` returns the final state; `stop()` may come any time."""
+
+    def __init__(
+        self,
+        sink: ReplySink,
+        throttle: Throttle,
+        *,
+        reply_id: int | None = None,
+        model: str = "",
+        notes: list[str] | None = None,
+        final_retries: int = 30,
+    ):
+        self.sink = sink
+        self.notes = notes or []
+        self.limits = sink.limits
+        self.throttle = throttle
+        self.reply_id = reply_id
+        self.state = ReplyState(model=model)
+        self.stats = RenderStats()
+        self.final_retries = final_retries
+        self._changed = asyncio.Event()
+        self._reader: asyncio.Task | None = None
+        self._stop_requested = False
+        # rendering position: messages already sealed, where the current one starts in the answer
+        self._refs: list[Any] = []
+        self._sent: list[str] = []
+        self._pos = 0
+        self._carry = ""
+        self._open = False  # the last posted message is still being written
+        self._native = self.limits.native_append
+
+    # the reader
+    async def _read(self, events: AsyncIterator[StreamEvent]) -> None:
+        state = self.state
+        try:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    if state.first_token_at is None:
+                        state.first_token_at = time.monotonic()
+                    if state.reasoning_started_at is not None and state.reasoning_ended_at is None:
+                        state.reasoning_ended_at = time.monotonic()
+                    state.answer += event.text
+                elif isinstance(event, ReasoningDelta):
+                    if state.reasoning_started_at is None:
+                        state.reasoning_started_at = time.monotonic()
+                    if state.first_token_at is None:
+                        state.first_token_at = time.monotonic()
+                    state.reasoning += event.text
+                elif isinstance(event, StreamStarted):
+                    state.model, state.provider = event.model, event.provider
+                elif isinstance(event, Finished):
+                    state.finish_reason = event.reason
+                    state.prompt_tokens, state.completion_tokens = event.prompt_tokens, event.completion_tokens
+                state.version += 1
+                self._changed.set()
+            if state.finish_reason == "length":
+                state.status, state.notice = MessageStatus.TRUNCATED, NOTICE_TRUNCATED
+            else:
+                state.status = MessageStatus.COMPLETE
+                if not state.answer.strip():
+                    state.notice = NOTICE_EMPTY
+        except asyncio.CancelledError:
+            state.status = MessageStatus.STOPPED
+            state.notice = NOTICE_STOPPED
+        except RouterError as exc:
+            state.error = exc
+            state.status = MessageStatus.ERROR
+            kept = " The part already written is kept above." if state.answer else ""
+            state.notice = f"⚠️ {exc}{kept}"
+        finally:
+            state.ended_at = time.monotonic()
+            if state.reasoning_started_at is not None and state.reasoning_ended_at is None:
+                state.reasoning_ended_at = state.ended_at
+            state.done = True
+            state.version += 1
+            self._changed.set()
+
+    def stop(self) -> None:
+        """Stop the answer where it is; what was streamed stays."""
+        self._stop_requested = True
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+
+    async def run(self, events: AsyncIterator[StreamEvent]) -> ReplyState:
+        self._reader = asyncio.create_task(self._read(events), name=f"reply-reader-{self.reply_id}")
+        if self._stop_requested:
+            self._reader.cancel()
+        try:
+            await self._render_loop()
+        finally:
+            if not self._reader.done():
+                self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        return self.state
+
+    # the renderer
+    async def _render_loop(self) -> None:
+        rendered_version = -1
+        while True:
+            await self._changed.wait()
+            if self.state.version == rendered_version:
+                self._changed.clear()
+                continue
+            final = self.state.done
+            if not final and not self.state.answer and not self.state.reasoning:
+                self._changed.clear()
+                continue
+            # wait for the lane first, then render whatever is newest at that moment
+            await self.throttle.acquire(self.sink.lane, self.sink.bucket)
+            self._changed.clear()
+            final = self.state.done
+            version = self.state.version
+            delivered = await self._render(final)
+            if delivered:
+                rendered_version = version
+            else:
+                self._changed.set()  # try again with the newest snapshot
+            if final and delivered:
+                break
+
+    def _view(self, index: int, phase: str, is_last: bool) -> ReplyView:
+        return ReplyView(
+            reply_id=self.reply_id,
+            phase=phase,
+            status=self.state.status,
+            is_last=is_last,
+            index=index,
+            model=self.state.model,
+            provider=self.state.provider,
+            reasoning_seconds=self.state.reasoning_seconds,
+            has_reasoning=bool(self.state.reasoning),
+        )
+
+    def _tail(self, final: bool) -> str:
+        """What follows the answer in the last message: typing indicator or final notice."""
+        state = self.state
+        if final:
+            extra = "\n\n".join(n for n in (state.notice, *self.notes) if n)
+            return ("\n\n" + extra if state.answer else extra) if extra else ""
+        if self._native:
+            return ""  # a native stream cannot take text back, so no indicator to remove later
+        if not state.answer and state.reasoning:
+            return THINKING
+        return self.limits.typing_indicator
+
+    @property
+    def _index(self) -> int:
+        """The message being written now."""
+        return len(self._refs) - 1 if self._open else len(self._refs)
+
+    async def _render(self, final: bool) -> bool:
+        """Bring the platform up to the current snapshot. False means try again."""
+        limit = self.limits.max_chars
+        tail = self._tail(final)
+        body = self._carry + self.state.answer[self._pos :]
+        while len(body) + len(tail) > limit:  # seal full messages first
+            room = limit if len(body) > limit else max(limit - len(tail), limit // 2)
+            # text a native stream already shows cannot move to the next message
+            min_cut = len(self._sent[-1]) if self._native and self._open else 0
+            head, cut, reopen = split_first(body, room, min_cut=min_cut)
+            if cut <= len(self._carry):
+                break
+            if not await self._deliver(self._index, head, seal=True, last=False):
+                return False
+            self._pos += cut - len(self._carry)
+            self._carry = reopen
+            body = self._carry + self.state.answer[self._pos :]
+        text = body + tail
+        if not text.strip():
+            return True  # nothing to show yet (only whitespace so far)
+        if not await self._deliver(self._index, text, seal=final, last=True):
+            return False
+        if final:
+            await self._maybe_upload()
+        return True
+
+    async def _deliver(self, index: int, text: str, *, seal: bool, last: bool) -> bool:
+        """Post or update message `index`; `seal` means this is that message's last version."""
+        final_answer = self.state.done and seal and last
+        view = self._view(index, "done" if seal else "streaming", is_last=last)
+        attempts = self.final_retries if seal else 1
+        for attempt in range(attempts):
+            try:
+                await self._send(index, text, view, seal)
+                self.throttle.succeeded(self.sink.lane)
+                return True
+            except RateLimited as exc:
+                self.stats.rate_limited += 1
+                self.throttle.rate_limited_for(self.sink.lane, exc.retry_after, self.sink.bucket, exc.scope_global)
+            except StreamUnavailable as exc:
+                log.info("native stream unavailable (%s); finishing with edits", exc)
+                self._native = False
+                if exc.ref is not None:
+                    if index < len(self._refs):
+                        self._refs[index] = exc.ref
+                    else:
+                        self._refs.append(exc.ref)
+                        self._sent.append("")
+                        self._open = True
+                continue  # retry at once through the edit path
+            except MessageGone:
+                # someone deleted the message being written: go on in a fresh one
+                if index < len(self._refs):
+                    del self._refs[index:], self._sent[index:]
+                    self._open = False
+                index = self._index
+            except Exception as exc:  # a platform 5xx or network error: skip a tick, retry a seal
+                self.stats.failures += 1
+                log.warning("platform request failed: %s", type(exc).__name__)
+                if not seal:
+                    return False
+                await asyncio.sleep(min(0.25 * 2**attempt, 5.0))
+            if attempt + 1 < attempts:
+                await self.throttle.acquire(self.sink.lane, self.sink.bucket)
+        if seal:
+            log.error("gave up delivering reply %s (final=%s)", self.reply_id, final_answer)
+        return False
+
+    async def _send(self, index: int, text: str, view: ReplyView, seal: bool) -> None:
+        sink = self.sink
+        if index >= len(self._refs):
+            if self._native:
+                ref = await sink.stream_start(text, view)
+                self._refs.append(ref)
+                self._sent.append(text)
+                self._open = True
+                self.stats.appends += 1
+                if seal:
+                    await sink.stream_stop(ref, "", view)
+                    self._open = False
+            else:
+                ref = await sink.post(text, view)
+                self._refs.append(ref)
+                self._sent.append(text)
+                self._open = not seal
+                self.stats.posts += 1
+            self.stats.messages += 1
+            return
+        previous = self._sent[index]
+        if self._native and self._open:
+            delta = text[len(previous) :] if text.startswith(previous) else ""
+            if seal:
+                await sink.stream_stop(self._refs[index], delta, view)
+            elif delta:
+                await sink.stream_append(self._refs[index], delta, view)
+            self.stats.appends += 1
+        elif text != previous or seal:
+            await sink.edit(self._refs[index], text, view)
+            self.stats.edits += 1
+        self._sent[index] = text
+        if seal:
+            self._open = False
+
+    def first_ref_id(self) -> str:
+        """The platform id of the first message of the answer ("" if nothing was posted)."""
+        if not self._refs:
+            return ""
+        ref_id = getattr(self.sink, "ref_id", None)
+        return ref_id(self._refs[0]) if ref_id else str(self._refs[0])
+
+    async def _maybe_upload(self) -> None:
+        every = self.limits.file_after_messages
+        if not every or len(self._refs) <= every or not self.state.answer:
+            return
+        try:
+            await self.sink.upload("answer.md", self.state.answer, self._view(len(self._refs), "done", False))
+        except Exception as exc:
+            log.warning("could not upload the full answer: %s", type(exc).__name__)
+
+
+def fence_safe_preview(text: str, limit: int) -> str:
+    """A short preview that never leaves a code fence open (for titles, lists, notifications)."""
+    preview = text[:limit]
+    fence = open_fence_at_end(preview)
+    return preview + ("\n" + fence.closing if fence else "")

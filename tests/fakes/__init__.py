@@ -1,0 +1,1 @@
+"""In-process fakes of external services (Discord, Slack, HuggingChat) for tests."""

@@ -1,0 +1,81 @@
+"""End to end with a real model: llama.cpp's server (xllamacpp) serving SmolLM2-135M-Instruct."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from bots.console.app import ConsoleApp
+from core.keys import ConversationKey
+from core.store.base import MessageStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_console_streams_an_answer_from_the_real_model(core_factory, llama_server):
+    core = await core_factory(llama_server["url"], default_model=llama_server["model"], max_tokens=48, hf_token=None)
+    out = io.StringIO()
+    app = ConsoleApp(core, Console(file=out, width=100, force_terminal=False), user="tester")
+    await app.start()
+    assert await app.handle_line("What is the capital of France? Answer in one sentence.")
+    conversation = await core.store.get_conversation(app.key)
+    messages = await core.store.recent_messages(conversation.id, 10)
+    assert messages[-1].role == "assistant"
+    assert messages[-1].status in (MessageStatus.COMPLETE, MessageStatus.TRUNCATED)
+    assert messages[-1].content.strip()
+    assert messages[-1].completion_tokens and messages[-1].completion_tokens > 0
+    # a second turn sees the first
+    assert await app.handle_line("Repeat your last answer.")
+    assert await core.store.count_messages(conversation.id) == 4
+    # commands
+    await app.handle_line("/list")
+    await app.handle_line("/model")
+    await app.handle_line("/model no-such-model")
+    await app.handle_line("/delete")
+    assert (
+        await core.store.get_conversation(ConversationKey("console", "local", "terminal", conversation.key.thread))
+        is None
+    )
+    text = out.getvalue()
+    assert "SmolLM2" in text  # /model shows the local model
+    assert "is not a model the router serves" in text
+    assert "Deleted:" in text
+
+
+def run_cli(args, stdin="", env_extra=None, timeout=120):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "DISCORD_", "SLACK_"))}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bots.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+def test_hfchat_console_runs_locally_with_no_account(tmp_path, llama_server):
+    result = run_cli(
+        ["console"],
+        stdin="Say hello.\n/list\n/quit\n",
+        env_extra={"DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "MAX_TOKENS": "32", "LOCAL_MODE": "auto"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "SmolLM2-135M-Instruct" in result.stdout
+    assert "Say hello." in result.stdout  # /list shows the conversation title
+    assert (tmp_path / "cli.db").exists()
+
+
+def test_bad_setting_stops_startup_with_one_line(tmp_path):
+    result = run_cli(["run"], env_extra={"DATABASE_URL": "mysql://nope"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "DATABASE_URL" in lines[0] and "sqlite" in lines[0]
+    secret = "xoxb-very-secret"
+    result = run_cli(["run"], env_extra={"SLACK_BOT_TOKEN": secret, "SLACK_PORT": "not-a-port"})
+    assert result.returncode == 2 and "SLACK_PORT" in result.stderr and secret not in result.stderr

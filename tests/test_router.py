@@ -1,0 +1,147 @@
+"""The router client against a scripted SSE server: every quirk real providers have."""
+
+import pytest
+
+from core.errors import RouterError
+from core.router import ChatRequest, Finished, ReasoningDelta, RouterClient, StreamStarted, TextDelta, ThinkSplitter
+from tests.fakes.fake_router import Cut, Raw, Sleep, Status, chunk, text_script
+
+
+@pytest.fixture
+async def client(fake_router):
+    client = RouterClient(fake_router.url, "hf_x", request_timeout=5, idle_timeout=1.0, max_retries=0)
+    yield client
+    await client.close()
+
+
+async def collect(client, model="m"):
+    events = []
+    async for event in client.stream_chat(
+        ChatRequest(model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=64)
+    ):
+        events.append(event)
+    return events
+
+
+def text_of(events):
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def reasoning_of(events):
+    return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+
+
+async def test_plain_stream_with_usage_only_last_chunk_and_provider(client, fake_router):
+    fake_router.queue(text_script("Hello there, friend.", pieces=4))
+    events = await collect(client)
+    assert isinstance(events[0], StreamStarted) and events[0].provider == "fake-provider"
+    assert text_of(events) == "Hello there, friend."
+    assert events[-1] == Finished("stop", 11, 7)
+    request = fake_router.requests[-1]
+    assert request["max_tokens"] == 64 and request["stream"] is True
+    assert request["_headers"]["authorization"] == "Bearer hf_x"
+
+
+async def test_empty_choices_and_missing_finish_reason(client, fake_router):
+    fake_router.queue([chunk(empty_choices=True), chunk("a"), chunk(empty_choices=True), chunk("b")])
+    events = await collect(client)
+    assert text_of(events) == "ab"
+    assert events[-1] == Finished(None, None, None)
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+async def test_reasoning_fields_kept_apart(client, fake_router, field):
+    fake_router.queue(
+        [
+            chunk(reasoning="Let me think", reasoning_field=field),
+            chunk(reasoning=" more.", reasoning_field=field),
+            chunk("Answer."),
+            chunk(finish="stop"),
+        ]
+    )
+    events = await collect(client)
+    assert reasoning_of(events) == "Let me think more."
+    assert text_of(events) == "Answer."
+
+
+async def test_inline_think_tags_split_across_chunks(client, fake_router):
+    pieces = ["<thi", "nk>secret ", "plan</th", "ink>\n\nThe ", "answer <b>bold</b>."]
+    fake_router.queue([chunk(p) for p in pieces] + [chunk(finish="stop")])
+    events = await collect(client)
+    assert reasoning_of(events) == "secret plan"
+    assert text_of(events) == "The answer <b>bold</b>."
+
+
+def test_think_splitter_holds_partial_tags():
+    splitter = ThinkSplitter()
+    assert splitter.feed("a <") == ("a ", "")
+    assert splitter.feed("b") == ("<b", "")
+    assert splitter.flush() == ("", "")
+
+
+async def test_length_finish_reason(client, fake_router):
+    fake_router.queue(text_script("cut here", finish="length"))
+    assert (await collect(client))[-1].reason == "length"
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "words"),
+    [
+        (401, "auth", "HF_TOKEN"),
+        (402, "credits", "credits"),
+        (404, "unknown_model", "not available"),
+        (429, "rate_limited", "Try again in 7 s"),
+        (503, "provider_down", "503"),
+    ],
+)
+async def test_http_errors_become_clear_messages(client, fake_router, status, kind, words):
+    fake_router.queue([Status(status, headers={"retry-after": "7"} if status == 429 else {})])
+    with pytest.raises(RouterError) as error:
+        await collect(client, model="org/model")
+    assert error.value.kind == kind
+    assert words in str(error.value)
+    assert error.value.before_first_token
+    if status == 429:
+        assert error.value.retry_after == 7
+
+
+async def test_stream_cut_midway_keeps_partial(client, fake_router):
+    fake_router.queue([chunk("partial "), chunk("answer"), Cut()])
+    events = []
+    with pytest.raises(RouterError) as error:
+        async for event in client.stream_chat(ChatRequest("m", [{"role": "user", "content": "x"}], 10)):
+            events.append(event)
+    assert text_of(events) == "partial answer"
+    assert not error.value.before_first_token
+    assert error.value.kind in ("stream_cut", "garbled")
+
+
+async def test_idle_timeout_between_tokens_not_total(client, fake_router):
+    # 6 tokens 0.4 s apart = 2.4 s total, longer than the 1 s idle timeout: must finish
+    fake_router.queue(text_script("abcdef", pieces=6, delay=0.4))
+    assert text_of(await collect(client)) == "abcdef"
+    fake_router.queue([chunk("a"), Sleep(2.0), chunk("b")])
+    with pytest.raises(RouterError) as error:
+        await collect(client)
+    assert error.value.kind == "timeout"
+
+
+async def test_garbage_chunk(client, fake_router):
+    fake_router.queue([chunk("ok "), Raw(b"data: {not json\n\n"), chunk("more")])
+    with pytest.raises(RouterError) as error:
+        await collect(client)
+    assert "could not read" in str(error.value) or error.value.kind in ("garbled", "stream_cut")
+
+
+async def test_unreachable_router():
+    client = RouterClient("http://127.0.0.1:9/v1", None, request_timeout=1, max_retries=0)
+    with pytest.raises(RouterError) as error:
+        await collect(client)
+    assert error.value.kind == "unreachable"
+    await client.close()
+
+
+async def test_model_list_keeps_router_facts(client, fake_router):
+    models = await client.list_models()
+    llama = next(m for m in models if m["id"].startswith("meta-llama"))
+    assert llama["providers"][0]["context_length"] == 131072
