@@ -1,0 +1,1 @@
+"""Slack front end: a thin Bolt (AsyncApp) adapter over the core."""

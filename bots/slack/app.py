@@ -1,0 +1,721 @@
+"""The Slack adapter: Bolt (AsyncApp) events, commands and buttons in, one core call each, SlackSink out.
+
+A thread is a conversation: ConversationKey("slack", team, channel, thread_ts or ts). Events are acked at
+once (Bolt runs event listeners after the ack; commands and buttons call `ack()` first) and
+de-duplicated by event id through the store, so a retried delivery never answers twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, SlackSink, message_id, slack_error
+from bots.slack.text import parse_thread_link, strip_mention
+from bots.slack.views import delete_all_confirmation, home_view, switch_model_modal
+from core.app import Core
+from core.chat import clean_prompt
+from core.config import ConfigError
+from core.errors import NotFound, UserFacingError
+from core.keys import Actor, ConversationKey
+from core.store.base import Conversation, Scope, StoredMessage
+from core.streaming import PlatformLimits
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+THINKING = "is thinking…"
+USER_CACHE_SECONDS = 60.0
+AUTO_REPLY_SETTING = "slack_thread_replies"  # per channel: "off" stops answering follow-ups without a mention
+ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
+SUGGESTED_PROMPTS = [
+    {"title": "Explain a concept", "message": "Explain how transformers work, simply."},
+    {"title": "Write some code", "message": "Write a Python function that merges two sorted lists."},
+    {"title": "Summarize", "message": "Summarize the main ideas of the attention paper in five bullet points."},
+]
+HELP = (
+    "Mention me to get an answer in the thread; I answer later messages in my threads without a mention. "
+    "In a thread: `@me model NAME` switches its model, `@me stop` stops the answer, `@me delete` erases it. "
+    "`/model [NAME]` shows or sets your default model (`/model channel NAME` for admins), "
+    "`/delete [thread link]` erases a conversation, `/delete all` everything stored about you, "
+    "`/hfchat replies on|off` (admins) chooses whether I answer thread follow-ups without a mention."
+)
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+
+
+class SlackAdapter:
+    def __init__(
+        self,
+        core: Core,
+        client: AsyncWebClient,
+        *,
+        signing_secret: str | None = None,
+        native_limits: PlatformLimits = NATIVE_LIMITS,
+        edit_limits: PlatformLimits = EDIT_LIMITS,
+        native_streaming: bool = True,
+    ):
+        self.core = core
+        self.chat = core.chat
+        self.store = core.store
+        self.client = client
+        self.native_limits = native_limits
+        self.edit_limits = edit_limits
+        self.native_streaming = native_streaming
+        self.bot_user_id: str | None = None
+        self.bot_id: str | None = None
+        self._users: dict[tuple[str, str], tuple[float, Actor]] = {}
+        self._no_stream: set[str] = set()  # channels where Slack refused native streaming
+        self._busy: set[asyncio.Task] = set()
+        self.replies: set[asyncio.Task] = set()
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret or "",
+            request_verification_enabled=True,
+            ignoring_self_events_enabled=True,
+        )
+        self._register()
+
+    # ------------------------------------------------------------------ wiring
+    def _register(self) -> None:
+        app = self.app
+        app.middleware(self._dedupe)
+        app.event("app_mention")(self._tracked(self.on_app_mention))
+        app.event("message")(self._tracked(self.on_message))
+        app.event("assistant_thread_started")(self._tracked(self.on_assistant_thread_started))
+        app.event("assistant_thread_context_changed")(self._noop)
+        app.event("app_home_opened")(self._tracked(self.on_app_home_opened))
+        app.command("/model")(self._tracked(self.on_model_command))
+        app.command("/delete")(self._tracked(self.on_delete_command))
+        app.command("/hfchat")(self._tracked(self.on_hfchat_command))
+        app.shortcut("delete_conversation")(self._tracked(self.on_delete_shortcut))
+        app.shortcut("switch_model")(self._tracked(self.on_switch_model_shortcut))
+        app.view("switch_model_modal")(self._tracked(self.on_switch_model_submit))
+        for action in ("hfchat_stop", "hfchat_regenerate", "hfchat_continue", "hfchat_delete"):
+            app.action(action)(self._tracked(self.on_reply_button))
+        app.action("hfchat_feedback_up")(self._tracked(self.on_reply_button))
+        app.action("hfchat_feedback_down")(self._tracked(self.on_reply_button))
+        app.action("hfchat_delete_all_confirm")(self._tracked(self.on_delete_all_confirm))
+        app.action("hfchat_delete_all_cancel")(self._tracked(self.on_delete_all_cancel))
+        app.action("home_model_select")(self._tracked(self.on_home_model_select))
+        app.action("home_refresh")(self._tracked(self.on_home_refresh))
+
+    def _tracked(self, handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        """Bolt passes arguments by name; keep the handler's signature and note the running task."""
+
+        async def run(**kwargs: Any) -> Any:
+            task = asyncio.current_task()
+            if task is not None:
+                self._busy.add(task)
+            respond = kwargs.get("respond") if wants_respond else kwargs.pop("respond", None)
+            try:
+                return await handler(**kwargs)
+            except UserFacingError as exc:
+                if respond is not None:
+                    await respond(text=str(exc), response_type="ephemeral", replace_original=False)
+            finally:
+                if task is not None:
+                    self._busy.discard(task)
+
+        params = [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            for name in inspect.signature(handler).parameters
+            if name != "self"
+        ]
+        wants_respond = "respond" in {p.name for p in params}
+        if not wants_respond:
+            params.append(inspect.Parameter("respond", inspect.Parameter.POSITIONAL_OR_KEYWORD))
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        return run
+
+    async def _noop(self, ack: Any) -> None:
+        await ack()
+
+    async def _dedupe(self, body: dict, ack: Any, next: Callable[[], Awaitable[Any]]) -> Any:
+        # Slack retries an event it thinks we missed, with the same event_id: answer once, still ack 200
+        # (a middleware that neither calls next() nor returns the ack makes Bolt answer 404).
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await self.store.claim_event(PLATFORM, str(event_id)):
+            log.info("duplicate event %s dropped", event_id)
+            return await ack()
+        return await next()
+
+    async def idle(self, within: float = 10.0) -> None:
+        """Wait until no handler runs and every reply has finished (for tests and shutdown)."""
+        deadline = time.monotonic() + within
+        quiet = 0
+        while quiet < 3:
+            pending = [t for t in (*self._busy, *self.replies) if not t.done()]
+            if pending:
+                quiet = 0
+                await asyncio.wait(pending, timeout=max(deadline - time.monotonic(), 0.01))
+            else:
+                quiet += 1
+                await asyncio.sleep(0.02)
+            if time.monotonic() > deadline:
+                raise TimeoutError("the Slack adapter did not go idle")
+
+    def _track_reply(self, task: asyncio.Task | None) -> None:
+        if task is not None:
+            self.replies.add(task)
+            task.add_done_callback(self.replies.discard)
+
+    # ------------------------------------------------------------------ helpers
+    def _learn_identity(self, context: Any) -> None:
+        self.bot_user_id = context.get("bot_user_id") or self.bot_user_id
+        self.bot_id = context.get("bot_id") or self.bot_id
+
+    async def actor(self, team: str, user: str, *, fresh: bool = False) -> Actor:
+        """Who is acting, with admin rights as Slack reports them (users.info), cached briefly."""
+        now = time.monotonic()
+        cached = self._users.get((team, user))
+        if cached and not fresh and cached[0] > now:
+            return cached[1]
+        name, is_admin = "", False
+        try:
+            info = (await self.client.users_info(user=user))["user"]
+            profile = info.get("profile") or {}
+            name = profile.get("display_name") or profile.get("real_name") or info.get("name") or ""
+            is_admin = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+        except SlackApiError as exc:
+            log.warning("users.info failed: %s", slack_error(exc))
+        actor = Actor(PLATFORM, user, name, team, is_admin)
+        self._users[(team, user)] = (now + USER_CACHE_SECONDS, actor)
+        return actor
+
+    def sink(self, team: str, channel: str, thread_ts: str, user: str) -> SlackSink:
+        native = self.native_streaming and channel not in self._no_stream
+        return SlackSink(
+            self.client,
+            team=team,
+            channel=channel,
+            thread_ts=thread_ts,
+            user=user,
+            limits=self.native_limits if native else self.edit_limits,
+            on_stream_refused=self._no_stream.add,
+        )
+
+    async def tell(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+        """A short note only the user sees."""
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            log.warning("chat.postEphemeral failed: %s", slack_error(exc))
+
+    async def post(self, channel: str, text: str, thread_ts: str | None = None) -> None:
+        try:
+            await self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            log.warning("chat.postMessage failed: %s", slack_error(exc))
+
+    async def _assistant_call(self, method: str, **kwargs: Any) -> None:
+        try:
+            await getattr(self.client, method.replace(".", "_"))(**kwargs)
+        except SlackApiError as exc:  # not an assistant thread, or the feature is off: nothing to show
+            log.debug("%s failed: %s", method, slack_error(exc))
+
+    async def _conversation_from_reply(self, value: str, team: str) -> Conversation:
+        message = await self.store.get_message(int(value)) if value.isdigit() else None
+        conversation = (
+            await self.store.get_conversation_by_id(message.conversation_id)
+            if message and message.conversation_id
+            else None
+        )
+        if conversation is None or conversation.key.platform != PLATFORM or conversation.key.workspace != team:
+            raise NotFound("That conversation no longer exists.")
+        return conversation
+
+    async def delete_thread(self, key: ConversationKey, actor: Actor) -> str:
+        conversation = await self.chat.conversation_for(key)
+        if conversation is None:
+            return "Nothing is stored for that conversation."
+        await self.chat.delete_conversation(conversation.id, actor)
+        return "Deleted. This conversation's stored history is erased."
+
+    async def _auto_reply(self, team: str, channel: str) -> bool:
+        value = await self.store.get_setting(PLATFORM, team, Scope.CHANNEL, channel, AUTO_REPLY_SETTING)
+        return value != "off"
+
+    async def _thread_prior(self, team: str, channel: str, thread_ts: str, before_ts: str) -> list[StoredMessage]:
+        """Earlier messages of a thread the bot is adopting, read once, as context."""
+        try:
+            response = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+        except SlackApiError as exc:
+            log.warning("conversations.replies failed: %s", slack_error(exc))
+            return []
+        prior = []
+        for message in response.get("messages") or []:
+            if float(message.get("ts", "0")) >= float(before_ts):
+                continue
+            if message.get("subtype") not in ANSWERED_SUBTYPES:
+                continue
+            text, _ = strip_mention(message.get("text") or "", self.bot_user_id)
+            try:
+                text = clean_prompt(text)
+            except UserFacingError:
+                continue
+            author = message.get("user") or message.get("bot_id") or "someone"
+            if message.get("user"):
+                name = (await self.actor(team, author)).display_name or author
+            else:
+                name = (message.get("bot_profile") or {}).get("name") or message.get("username") or "a bot"
+            prior.append(StoredMessage(role="user", content=text, author_id=author, author_name=name))
+        return prior
+
+    # ------------------------------------------------------------------ messages
+    async def on_app_mention(self, event: dict, context: Any) -> None:
+        self._learn_identity(context)
+        if event.get("bot_id") or not event.get("user"):
+            return
+        channel = event["channel"]
+        text, _ = strip_mention(event.get("text") or "", self.bot_user_id)
+        await self.handle_message(
+            team=context.get("team_id") or event.get("team") or "",
+            channel=channel,
+            is_dm=channel.startswith("D"),
+            ts=event["ts"],
+            thread_ts=event.get("thread_ts"),
+            user=event["user"],
+            text=text,
+            mentioned=True,
+        )
+
+    async def on_message(self, event: dict, context: Any) -> None:
+        self._learn_identity(context)
+        subtype = event.get("subtype")
+        team = context.get("team_id") or event.get("team") or ""
+        if subtype == "message_changed":
+            await self._on_edited(event)
+            return
+        if subtype == "message_deleted":
+            await self._on_deleted(event)
+            return
+        if event.get("bot_id") or subtype not in ANSWERED_SUBTYPES:
+            return
+        user = event.get("user")
+        if not user or user == self.bot_user_id:
+            return
+        is_dm = event.get("channel_type") == "im"
+        text, mentioned = strip_mention(event.get("text") or "", self.bot_user_id)
+        if mentioned and not is_dm:
+            return  # the app_mention event for the same message answers it
+        await self.handle_message(
+            team=team,
+            channel=event["channel"],
+            is_dm=is_dm,
+            ts=event["ts"],
+            thread_ts=event.get("thread_ts"),
+            user=user,
+            text=text,
+            mentioned=mentioned,
+        )
+
+    def _ours(self, message: dict | None) -> bool:
+        if not message:
+            return False
+        return bool(
+            (self.bot_id and message.get("bot_id") == self.bot_id)
+            or (self.bot_user_id and message.get("user") == self.bot_user_id)
+        )
+
+    async def _on_edited(self, event: dict) -> None:
+        message = event.get("message") or {}
+        if self._ours(message) or self._ours(event.get("previous_message")) or message.get("bot_id"):
+            return  # the echo of our own chat.update / stopStream: nothing to do
+        if not message.get("ts") or not message.get("user"):
+            return
+        text, _ = strip_mention(message.get("text") or "", self.bot_user_id)
+        try:
+            await self.chat.on_message_edited(PLATFORM, message_id(event["channel"], message["ts"]), text)
+        except UserFacingError:
+            pass  # edited down to nothing: keep what was stored
+
+    async def _on_deleted(self, event: dict) -> None:
+        previous = event.get("previous_message") or {}
+        if self._ours(previous) or previous.get("bot_id") or not event.get("deleted_ts"):
+            return
+        await self.chat.on_message_deleted(PLATFORM, message_id(event["channel"], event["deleted_ts"]))
+
+    async def handle_message(
+        self,
+        *,
+        team: str,
+        channel: str,
+        is_dm: bool,
+        ts: str,
+        thread_ts: str | None,
+        user: str,
+        text: str,
+        mentioned: bool,
+    ) -> None:
+        # one answer per Slack message, whichever events (app_mention, message) announce it
+        if not await self.store.claim_event(PLATFORM, f"msg:{channel}/{ts}"):
+            return
+        thread = thread_ts or ts
+        key = ConversationKey(PLATFORM, team, channel, thread)
+        if mentioned and await self._thread_command(text, key, user):
+            return
+        conversation = await self.chat.conversation_for(key)
+        if not mentioned and not is_dm:
+            if thread_ts is None or conversation is None or not await self._auto_reply(team, channel):
+                return
+        prior = None
+        if conversation is None and thread_ts and not is_dm:
+            prior = await self._thread_prior(team, channel, thread_ts, ts)
+        actor = await self.actor(team, user)
+        assistant = is_dm and thread_ts is not None  # Slack's AI-app threads live in the DM, in threads
+        if assistant:
+            await self._assistant_call(
+                "assistant.threads.setStatus", channel_id=channel, thread_ts=thread, status=THINKING
+            )
+        try:
+            submitted = await self.chat.submit(
+                key,
+                actor,
+                text,
+                self.sink(team, channel, thread, user),
+                platform_message_id=message_id(channel, ts),
+                prior=prior,
+            )
+        except UserFacingError as exc:
+            if assistant:
+                await self._assistant_call(
+                    "assistant.threads.setStatus", channel_id=channel, thread_ts=thread, status=""
+                )
+            if is_dm:
+                await self.post(channel, str(exc), thread)
+            else:
+                await self.tell(channel, user, str(exc), thread)
+            return
+        self._track_reply(submitted.reply)
+        if is_dm:
+            await self.chat.use_dm_thread(PLATFORM, team, channel, thread)
+        if assistant and conversation is None:
+            await self._assistant_call(
+                "assistant.threads.setTitle", channel_id=channel, thread_ts=thread, title=submitted.conversation.title
+            )
+
+    async def _thread_command(self, text: str, key: ConversationKey, user: str) -> bool:
+        """`@bot delete`, `@bot stop`, `@bot model [NAME]` in a thread; False if the text is a prompt."""
+        words = text.split()
+        if not words or len(words) > 2:
+            return False
+        command = words[0].lower().strip(".!")
+        arg = words[1] if len(words) == 2 else ""
+        if command == "delete" and arg.lower() in ("", "this", "thread", "conversation"):
+            actor = await self.actor(key.workspace, user, fresh=True)
+            reply = await self._safely(self.delete_thread(key, actor))
+        elif command == "stop" and not arg:
+            actor = await self.actor(key.workspace, user)
+            conversation = await self.chat.conversation_for(key)
+            stopped = conversation is not None and await self._safely(self.chat.stop(conversation.id, actor))
+            if stopped is True:
+                return True
+            reply = stopped if isinstance(stopped, str) else "Nothing is being written here."
+        elif command == "model":
+            actor = await self.actor(key.workspace, user)
+            if arg:
+                try:
+                    chosen = await self.chat.set_model(actor, key, Scope.CONVERSATION, arg)
+                    reply = f"This thread now uses `{chosen}`."
+                except UserFacingError as exc:
+                    reply = str(exc)
+            else:
+                conversation = await self.chat.conversation_for(key)
+                model = await self.chat.resolve_model(key, user, conversation.id if conversation else None)
+                reply = f"This thread uses `{model}`. Change it with `@me model NAME`."
+        elif command == "help" and not arg:
+            reply = HELP
+        else:
+            return False
+        await self.tell(key.channel, user, str(reply), key.thread)
+        return True
+
+    @staticmethod
+    async def _safely(call: Awaitable[Any]) -> Any:
+        """The call's result, or the text of the user-facing error it raised."""
+        try:
+            return await call
+        except UserFacingError as exc:
+            return str(exc)
+
+    # ------------------------------------------------------------------ assistant threads and App Home
+    async def on_assistant_thread_started(self, event: dict, context: Any) -> None:
+        thread = event.get("assistant_thread") or {}
+        channel, thread_ts, user = thread.get("channel_id"), thread.get("thread_ts"), thread.get("user_id")
+        if not (channel and thread_ts and user):
+            return
+        team = context.get("team_id") or ""
+        model = await self.chat.resolve_model(ConversationKey(PLATFORM, team, channel, thread_ts), user)
+        await self.post(channel, f"Hi! Ask me anything. I'm answering with `{model}`.", thread_ts)
+        await self._assistant_call(
+            "assistant.threads.setSuggestedPrompts",
+            channel_id=channel,
+            thread_ts=thread_ts,
+            title="Try one of these:",
+            prompts=SUGGESTED_PROMPTS,
+        )
+
+    async def publish_home(self, team: str, user: str) -> None:
+        model, scope = await self.chat.resolve("model", ConversationKey(PLATFORM, team, "", ""), user)
+        view = home_view(self.core.catalog.ids(), model or self.chat.default_model(), scope and scope.value)
+        await self.client.views_publish(user_id=user, view=view)
+
+    async def on_app_home_opened(self, event: dict, context: Any) -> None:
+        if event.get("tab", "home") == "home":
+            await self.publish_home(context.get("team_id") or "", event["user"])
+
+    async def on_home_model_select(self, ack: Any, body: dict, respond: Any) -> None:
+        await ack()
+        team, user = body["team"]["id"], body["user"]["id"]
+        action = body["actions"][0]
+        name = (action.get("selected_option") or {}).get("value") or action.get("value")
+        actor = await self.actor(team, user)
+        await self.chat.set_model(actor, ConversationKey(PLATFORM, team, "", ""), Scope.USER, name)
+        await self.publish_home(team, user)
+
+    async def on_home_refresh(self, ack: Any, body: dict) -> None:
+        await ack()
+        await self.publish_home(body["team"]["id"], body["user"]["id"])
+
+    # ------------------------------------------------------------------ slash commands
+    async def on_model_command(self, ack: Any, command: dict, respond: Any) -> None:
+        await ack()
+        team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
+        key = ConversationKey(PLATFORM, team, channel, "")
+        words = (command.get("text") or "").split()
+        if not words:
+            model, scope = await self.chat.resolve("model", key, user)
+            actor = await self.actor(team, user)
+            recent = await self.chat.recent_models(actor, PLATFORM)
+            current = model or self.chat.default_model()
+            ideas = [m for m in dict.fromkeys([*recent, *self.core.catalog.ids()]) if m != current][:5]
+            where = f"{scope.value} setting" if scope else "default"
+            lines = [f"Current model: `{current}` ({where})."]
+            if ideas:
+                lines.append("Some others: " + ", ".join(f"`{m}`" for m in ideas))
+            lines.append("`/model NAME` sets your default, `/model channel NAME` this channel's (admins).")
+            await respond(text="\n".join(lines), response_type="ephemeral")
+            return
+        if words[0].lower() == "channel":
+            actor = await self.actor(team, user, fresh=True)
+            name = words[1] if len(words) > 1 else None
+            chosen = await self.chat.set_model(actor, key, Scope.CHANNEL, name)
+            text = f"This channel now defaults to `{chosen}`." if chosen else "This channel's default is cleared."
+        elif words[0].lower() in ("reset", "clear", "default"):
+            actor = await self.actor(team, user)
+            await self.chat.set_model(actor, key, Scope.USER, None)
+            text = f"Your default is cleared; you get `{await self.chat.resolve_model(key, user)}`."
+        else:
+            actor = await self.actor(team, user)
+            chosen = await self.chat.set_model(actor, key, Scope.USER, words[0])
+            text = f"Your default model is now `{chosen}`."
+        await respond(text=text, response_type="ephemeral")
+
+    async def on_delete_command(self, ack: Any, command: dict, respond: Any) -> None:
+        await ack()
+        team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
+        arg = (command.get("text") or "").strip()
+        if arg.lower() == "all":
+            await respond(
+                text="Erase everything stored about you?", blocks=delete_all_confirmation(), response_type="ephemeral"
+            )
+            return
+        if arg:
+            link = parse_thread_link(arg)
+            if link is None:
+                await respond(text="Give a link to the thread (Copy link on a message in it).")
+                return
+            key = ConversationKey(PLATFORM, team, link[0], link[1])
+        elif channel.startswith("D"):
+            thread = await self.store.get_setting(PLATFORM, team, Scope.CHANNEL, channel, "current_thread")
+            if thread is None:
+                await respond(text="Nothing is stored for this conversation.")
+                return
+            key = ConversationKey(PLATFORM, team, channel, thread)
+        else:
+            await respond(
+                text="Use `/delete <thread link>` here, `@me delete` in the thread, or `/delete all` for everything."
+            )
+            return
+        actor = await self.actor(team, user, fresh=True)
+        await respond(text=await self.delete_thread(key, actor), response_type="ephemeral")
+
+    async def on_hfchat_command(self, ack: Any, command: dict, respond: Any) -> None:
+        await ack()
+        team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
+        words = (command.get("text") or "").lower().split()
+        if len(words) == 2 and words[0] == "replies" and words[1] in ("on", "off"):
+            actor = await self.actor(team, user, fresh=True)
+            if not actor.is_admin:
+                await respond(text="Only a workspace admin can change this.")
+                return
+            await self.store.set_setting(
+                PLATFORM, team, Scope.CHANNEL, channel, AUTO_REPLY_SETTING, None if words[1] == "on" else "off"
+            )
+            state = "answer" if words[1] == "on" else "only answer mentions in"
+            await respond(text=f"I now {state} thread follow-ups in this channel.")
+            return
+        await respond(text=HELP)
+
+    # ------------------------------------------------------------------ shortcuts and modals
+    async def on_delete_shortcut(self, ack: Any, body: dict, respond: Any) -> None:
+        await ack()
+        message = body.get("message") or {}
+        team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
+        key = ConversationKey(PLATFORM, team, channel, message.get("thread_ts") or message["ts"])
+        actor = await self.actor(team, user, fresh=True)
+        await respond(text=await self.delete_thread(key, actor), response_type="ephemeral", replace_original=False)
+
+    async def on_switch_model_shortcut(self, ack: Any, body: dict) -> None:
+        await ack()
+        message = body.get("message") or {}
+        team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
+        thread = message.get("thread_ts") or message["ts"]
+        key = ConversationKey(PLATFORM, team, channel, thread)
+        conversation = await self.chat.conversation_for(key)
+        current = await self.chat.resolve_model(key, user, conversation.id if conversation else None)
+        view = switch_model_modal(self.core.catalog.ids(), current, {"channel": channel, "thread": thread})
+        await self.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    async def on_switch_model_submit(self, ack: Any, body: dict, view: dict) -> None:
+        team, user = body["team"]["id"], body["user"]["id"]
+        meta = json.loads(view.get("private_metadata") or "{}")
+        state = ((view.get("state") or {}).get("values") or {}).get("model", {}).get("choice", {})
+        name = (state.get("selected_option") or {}).get("value") or (state.get("value") or "").strip()
+        key = ConversationKey(PLATFORM, team, meta.get("channel", ""), meta.get("thread", ""))
+        actor = await self.actor(team, user)
+        try:
+            chosen = await self.chat.set_model(actor, key, Scope.CONVERSATION, name or None)
+        except UserFacingError as exc:
+            await ack(response_action="errors", errors={"model": str(exc)[:150]})
+            return
+        await ack()
+        await self.tell(key.channel, user, f"This thread now uses `{chosen}`.", key.thread)
+
+    # ------------------------------------------------------------------ buttons
+    async def on_reply_button(self, ack: Any, body: dict, respond: Any) -> None:
+        await ack()
+        action = body["actions"][0]
+        action_id, value = action["action_id"], str(action.get("value") or "")
+        team, user = body["team"]["id"], body["user"]["id"]
+        conversation = await self._conversation_from_reply(value, team)
+        actor = await self.actor(team, user, fresh=action_id == "hfchat_delete")
+        key = conversation.key
+        note = ""
+        if action_id == "hfchat_stop":
+            if not await self.chat.stop(conversation.id, actor):
+                note = "Nothing is being written here."
+        elif action_id == "hfchat_regenerate":
+            sink = self.sink(team, key.channel, key.thread, user)
+            submitted = await self.chat.regenerate(conversation.id, actor, sink)
+            self._track_reply(submitted.reply)
+        elif action_id == "hfchat_continue":
+            submitted = await self.chat.continue_reply(
+                conversation.id, actor, self.sink(team, key.channel, key.thread, user)
+            )
+            self._track_reply(submitted.reply)
+        elif action_id == "hfchat_delete":
+            await self.chat.delete_conversation(conversation.id, actor)
+            note = "Deleted. This conversation's stored history is erased."
+        elif action_id in ("hfchat_feedback_up", "hfchat_feedback_down"):
+            vote = "up" if action_id.endswith("up") else "down"
+            # no message field for feedback in the core yet: a conversation-scoped setting, erased with it
+            await self.store.set_setting(
+                PLATFORM, team, Scope.CONVERSATION, str(conversation.id), f"feedback:{value}", vote
+            )
+            note = "Thanks for the feedback."
+        if note:
+            await respond(text=note, response_type="ephemeral", replace_original=False)
+
+    async def on_delete_all_confirm(self, ack: Any, body: dict, respond: Any) -> None:
+        await ack()
+        actor = await self.actor(body["team"]["id"], body["user"]["id"])
+        count = await self.chat.delete_user_data(actor)
+        await respond(
+            text=f"Done: everything stored about you is erased ({count} conversation{'s' if count != 1 else ''}).",
+            replace_original=True,
+        )
+
+    async def on_delete_all_cancel(self, ack: Any, respond: Any) -> None:
+        await ack()
+        await respond(text="Nothing was erased.", replace_original=True)
+
+    # ------------------------------------------------------------------ HTTP mode
+    def web_app(self, path: str = "/slack/events") -> web.Application:
+        return self.app.web_app(path=path)
+
+
+def build_adapter(
+    core: Core,
+    *,
+    client: AsyncWebClient | None = None,
+    token: str | None = None,
+    signing_secret: str | None = None,
+    **options: Any,
+) -> SlackAdapter:
+    settings = core.settings
+    if client is None:
+        token = token or _secret(settings.slack_bot_token)
+        if not token:
+            raise ConfigError("config error: SLACK_BOT_TOKEN: required to run the Slack bot")
+        client = AsyncWebClient(token=token)
+    secret = signing_secret if signing_secret is not None else _secret(settings.slack_signing_secret)
+    return SlackAdapter(core, client, signing_secret=secret, **options)
+
+
+def build_app(core: Core, *, client: AsyncWebClient | None = None, **options: Any) -> AsyncApp:
+    """The Bolt app for this core (tests pass a client whose base_url points at a fake Slack)."""
+    return build_adapter(core, client=client, **options).app
+
+
+async def serve_http(adapter: SlackAdapter, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(adapter.web_app(), handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def run_slack(core: Core) -> None:
+    """Run the Slack front end until cancelled: Socket Mode by default, HTTP with SLACK_MODE=http."""
+    settings = core.settings
+    if not _secret(settings.slack_bot_token):
+        raise ConfigError("config error: SLACK_BOT_TOKEN: required to run the Slack bot")
+    if settings.slack_mode == "socket" and not _secret(settings.slack_app_token):
+        raise ConfigError("config error: SLACK_APP_TOKEN: required for Socket Mode (or set SLACK_MODE=http)")
+    if settings.slack_mode == "http" and not _secret(settings.slack_signing_secret):
+        raise ConfigError("config error: SLACK_SIGNING_SECRET: required when SLACK_MODE=http")
+    adapter = build_adapter(core)
+    if settings.slack_mode == "socket":
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(adapter.app, _secret(settings.slack_app_token), web_client=adapter.client)
+        await handler.connect_async()
+        log.info("slack: connected in Socket Mode")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            with contextlib.suppress(Exception):
+                await handler.close_async()
+    else:
+        runner = await serve_http(adapter, "0.0.0.0", settings.slack_port)
+        log.info("slack: serving events on port %d", settings.slack_port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()

@@ -1,0 +1,266 @@
+"""The ReplySink for Slack: native streaming (chat.startStream/appendStream/stopStream) where Slack allows
+it, chat.postMessage + chat.update otherwise. The core does the pacing, splitting and fallback; this
+module only speaks Slack and maps its errors to the core's exceptions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+from bots.slack.text import neutralize, unsafe_tail
+from core.store.base import MessageStatus
+from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+# One limits value per mode: the core keeps one Throttle per distinct PlatformLimits.
+# lane = (team, channel): chat.postMessage allows about 1/s per channel.
+# bucket = team: chat.update is Tier 3 (about 50/min per workspace), so stay under 0.8/s with a small burst.
+NATIVE_LIMITS = PlatformLimits(
+    max_chars=11_000,  # markdown_text takes 12,000; leave room for escapes
+    edit_interval=0.5,
+    # appendStream is not chat.update's Tier 3; this budget is a cautious guess, and a 429 slows it further
+    bucket_rate=4.0,
+    bucket_burst=8,
+    native_append=True,
+)
+EDIT_LIMITS = PlatformLimits(max_chars=3_900, edit_interval=1.0, bucket_rate=0.8, bucket_burst=3)
+
+# errors that mean "this message cannot (or can no longer) be streamed natively: finish with edits"
+STREAM_ERRORS = frozenset(
+    {
+        "channel_type_not_supported",
+        "missing_recipient_team_id",
+        "missing_recipient_user_id",
+        "message_not_in_streaming_state",
+        "streaming_not_supported",
+        "not_allowed",
+        "unknown_method",
+        "method_deprecated",
+        "feature_not_enabled",
+    }
+)
+FALLBACK_TEXT_CHARS = 3_000  # the notification text next to the markdown block
+
+
+@dataclass(frozen=True, slots=True)
+class SlackRef:
+    channel: str
+    ts: str
+
+
+def message_id(channel: str, ts: str) -> str:
+    """How the core stores a Slack message id: ts alone is only unique within a channel."""
+    return f"{channel}/{ts}"
+
+
+def retry_after(exc: SlackApiError) -> float:
+    headers = getattr(exc.response, "headers", None) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return max(float(value if isinstance(value, str) else value[0]), 0.0)
+            except (TypeError, ValueError, IndexError):
+                break
+    return 1.0
+
+
+def slack_error(exc: SlackApiError) -> str:
+    try:
+        return str(exc.response.get("error") or "")
+    except Exception:
+        return ""
+
+
+def controls(view: ReplyView) -> list[dict]:
+    """Buttons under an answer: Stop while it streams, the rest once it is done."""
+    value = str(view.reply_id or "")
+    if not value:
+        return []
+    if view.phase != "done":
+        return [
+            {
+                "type": "actions",
+                "block_id": f"hfchat_streaming_{value}",
+                "elements": [_button("⏹ Stop", "hfchat_stop", value, style="danger")],
+            }
+        ]
+    footer = view.model + (f" via {view.provider}" if view.provider else "")
+    if view.reasoning_seconds:
+        footer += f" · thought for {view.reasoning_seconds:.0f} s"
+    buttons = [_button("🔁 Regenerate", "hfchat_regenerate", value)]
+    if view.status in (MessageStatus.TRUNCATED, MessageStatus.STOPPED, MessageStatus.INTERRUPTED):
+        buttons.append(_button("▶️ Continue", "hfchat_continue", value))
+    buttons += [
+        _button("👍", "hfchat_feedback_up", value),
+        _button("👎", "hfchat_feedback_down", value),
+        _button("🗑 Delete", "hfchat_delete", value, confirm=True),
+    ]
+    blocks: list[dict] = []
+    if footer:
+        blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": footer[:150]}]})
+    blocks.append({"type": "actions", "block_id": f"hfchat_done_{value}", "elements": buttons})
+    return blocks
+
+
+def _button(text: str, action_id: str, value: str, *, style: str | None = None, confirm: bool = False) -> dict:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = {
+            "title": {"type": "plain_text", "text": "Delete this conversation?"},
+            "text": {"type": "plain_text", "text": "Its stored history is erased for good."},
+            "confirm": {"type": "plain_text", "text": "Delete"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        }
+    return button
+
+
+class SlackSink:
+    """Talks back into one Slack thread for one answer."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        team: str,
+        channel: str,
+        thread_ts: str,
+        user: str,
+        limits: PlatformLimits,
+        on_stream_refused: Any = None,
+    ):
+        self.client = client
+        self.team, self.channel, self.thread_ts, self.user = team, channel, thread_ts, user
+        self.limits = limits
+        self.lane = (team, channel)
+        self.bucket = team
+        self._on_stream_refused = on_stream_refused
+        self._held: dict[str, str] = {}  # ts -> raw text a native stream holds back (a possible mention)
+
+    # plumbing
+    async def _call(self, request: Awaitable[Any], ref: SlackRef | None = None, *, streaming: bool = False) -> Any:
+        try:
+            return await request
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            if exc.response.status_code == 429 or error in ("ratelimited", "rate_limited"):
+                raise RateLimited(retry_after(exc)) from None
+            if error == "message_not_found":
+                raise MessageGone() from None
+            if streaming and error in STREAM_ERRORS:
+                if error == "channel_type_not_supported" and self._on_stream_refused:
+                    self._on_stream_refused(self.channel)
+                raise StreamUnavailable(error, ref) from None
+            log.warning("slack call failed: %s", error or exc.response.status_code)
+            raise
+
+    def _blocks(self, text: str, view: ReplyView) -> list[dict]:
+        blocks: list[dict] = [{"type": "markdown", "text": neutralize(text)}]
+        if view.is_last:
+            blocks += controls(view)
+        return blocks
+
+    @staticmethod
+    def _fallback(text: str) -> str:
+        return neutralize(text[:FALLBACK_TEXT_CHARS]) or " "
+
+    # edit path
+    async def post(self, text: str, view: ReplyView) -> SlackRef:
+        response = await self._call(
+            self.client.chat_postMessage(
+                channel=self.channel,
+                thread_ts=self.thread_ts,
+                text=self._fallback(text),
+                blocks=self._blocks(text, view),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        )
+        return SlackRef(response.get("channel") or self.channel, response["ts"])
+
+    async def edit(self, ref: SlackRef, text: str, view: ReplyView) -> None:
+        self._held.pop(ref.ts, None)
+        await self._call(
+            self.client.chat_update(
+                channel=ref.channel, ts=ref.ts, text=self._fallback(text), blocks=self._blocks(text, view)
+            ),
+            ref,
+        )
+
+    async def upload(self, filename: str, content: str, view: ReplyView) -> None:
+        await self._call(
+            self.client.files_upload_v2(
+                channel=self.channel,
+                thread_ts=self.thread_ts,
+                content=content,
+                filename=filename,
+                title="The whole answer",
+            )
+        )
+
+    def ref_id(self, ref: SlackRef) -> str:
+        return message_id(ref.channel, ref.ts)
+
+    # native streaming
+    def _release(self, ts: str, raw: str, final: bool) -> tuple[str, str]:
+        """(what is safe to send now, what to hold back): a possible mention at the end waits for more."""
+        raw = self._held.get(ts, "") + raw
+        hold = 0 if final else unsafe_tail(raw)
+        return neutralize(raw[: len(raw) - hold]), raw[len(raw) - hold :]
+
+    def _commit(self, ts: str, held: str) -> None:
+        if held:
+            self._held[ts] = held
+        else:
+            self._held.pop(ts, None)
+
+    async def stream_start(self, text: str, view: ReplyView) -> SlackRef:
+        hold = unsafe_tail(text)
+        kwargs: dict[str, Any] = {}
+        if not self.channel.startswith("D"):  # outside DMs Slack must know who watches the stream
+            kwargs = {"recipient_team_id": self.team, "recipient_user_id": self.user}
+        response = await self._call(
+            self.client.chat_startStream(
+                channel=self.channel,
+                thread_ts=self.thread_ts,
+                markdown_text=neutralize(text[: len(text) - hold]),
+                **kwargs,
+            ),
+            streaming=True,
+        )
+        ref = SlackRef(response.get("channel") or self.channel, response["ts"])
+        self._commit(ref.ts, text[len(text) - hold :])
+        return ref
+
+    async def stream_append(self, ref: SlackRef, delta: str, view: ReplyView) -> None:
+        chunk, held = self._release(ref.ts, delta, final=False)
+        if chunk:
+            await self._call(
+                self.client.chat_appendStream(channel=ref.channel, ts=ref.ts, markdown_text=chunk), ref, streaming=True
+            )
+        self._commit(ref.ts, held)
+
+    async def stream_stop(self, ref: SlackRef, delta: str, view: ReplyView) -> None:
+        chunk, _ = self._release(ref.ts, delta, final=True)
+        kwargs: dict[str, Any] = {}
+        if chunk:
+            kwargs["markdown_text"] = chunk
+        blocks = controls(view) if view.is_last else []
+        if blocks:
+            kwargs["blocks"] = blocks
+        await self._call(self.client.chat_stopStream(channel=ref.channel, ts=ref.ts, **kwargs), ref, streaming=True)
+        self._commit(ref.ts, "")

@@ -1,0 +1,392 @@
+"""Tests of the fake Discord server, driven by a real discord.py client where it matters."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+
+import aiohttp
+import discord
+import pytest
+from discord import app_commands
+
+from .discord_server import FakeDiscord, Perm, running_client
+
+EDIT_ROUTE = "/channels/{channel_id}/messages/{message_id}"
+CREATE_ROUTE = "/channels/{channel_id}/messages"
+
+
+def make_client(*, message_content: bool = True) -> discord.Client:
+    intents = discord.Intents.default()
+    intents.message_content = message_content
+    # guild_ready_timeout: discord.py waits this long after the last GUILD_CREATE before on_ready.
+    return discord.Client(intents=intents, guild_ready_timeout=0.05)
+
+
+def events(client: discord.Client, name: str) -> asyncio.Queue:
+    """Collect a discord.py event's arguments in a queue."""
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def listener(*args):
+        await queue.put(args[0] if len(args) == 1 else args)
+
+    listener.__name__ = f"on_{name}"  # Client.event registers by function name
+    client.event(listener)
+    return queue
+
+
+async def next_event(queue: asyncio.Queue, within: float = 2.0):
+    return await asyncio.wait_for(queue.get(), within)
+
+
+@pytest.mark.asyncio
+async def test_login_ready_guild_create_and_on_message():
+    async with FakeDiscord() as fake:
+        client = make_client()
+        messages: asyncio.Queue = asyncio.Queue()
+
+        @client.event
+        async def on_message(message: discord.Message):
+            await messages.put(message)
+            if message.content == "ping" and not message.author.bot:
+                await message.reply("pong")
+
+        async with running_client(fake, client):
+            assert client.user.id == int(fake.bot_user["id"])
+            assert client.application_id == int(fake.application_id)
+            guild = client.get_guild(int(fake.default_guild["id"]))
+            assert guild is not None and guild.me is not None
+            channel = guild.get_channel(int(fake.default_channel["id"]))
+            assert channel.name == "general"
+            assert channel.permissions_for(guild.me).send_messages
+            assert not channel.permissions_for(guild.me).manage_guild
+
+            conn = fake.gateway_connections[0]
+            assert conn.path == "/gateway" and conn.query["v"] == "10" and conn.query["encoding"] == "json"
+            assert fake.identify_count == 1
+            assert [f.op for f in fake.gateway_received][:2] == [1, 2]  # heartbeat right after HELLO, then IDENTIFY
+
+            sent = await fake.message_create(channel.id, fake.default_user, "hello bot")
+            message = await next_event(messages)
+            assert message.id == int(sent["id"])
+            assert message.content == "hello bot"
+            assert isinstance(message.author, discord.Member)
+            assert message.author.name == "alice"
+            assert message.channel == channel
+
+            ping = await fake.message_create(channel.id, fake.default_user, "ping")
+            reply = await fake.wait_for_request("POST", CREATE_ROUTE)
+            assert reply.status == 200 and reply.json["content"] == "pong"
+            [stored_reply] = [m for m in fake.channel_messages(channel.id) if m.content == "pong"]
+            assert stored_reply.data["type"] == 19  # REPLY
+            assert stored_reply.data["referenced_message"]["id"] == ping["id"]
+        fake.assert_clean()
+
+
+@pytest.mark.asyncio
+async def test_send_and_edit_message_are_stored_and_spec_clean():
+    async with FakeDiscord() as fake:
+        client = make_client()
+        own_messages = events(client, "message")
+        async with running_client(fake, client):
+            channel = client.get_channel(int(fake.default_channel["id"]))
+            message = await channel.send("first draft")
+            echoed = await next_event(own_messages)  # Discord echoes the bot's own messages
+            assert echoed.id == message.id and echoed.author == client.user
+            await message.edit(content="final answer")
+
+            stored = fake.message(channel.id, message.id)
+            assert stored.content == "final answer"
+            assert [rev.content for rev in stored.history] == ["first draft", "final answer"]
+            assert stored.history[0].at <= stored.history[1].at
+            assert stored.data["edited_timestamp"] is not None
+            assert message.created_at.year >= 2024  # a real snowflake/timestamp
+            assert len(fake.requests_for("PATCH", EDIT_ROUTE)) == 1
+            assert fake.requests_for("POST", CREATE_ROUTE)[0].json["content"] == "first draft"
+
+            upload = await channel.send("report", file=discord.File(io.BytesIO(b"data!"), "report.txt"))
+            assert fake.requests_for("POST", CREATE_ROUTE)[-1].files[0].data == b"data!"
+            assert await upload.attachments[0].read() == b"data!"
+
+            with pytest.raises(discord.HTTPException) as too_long:
+                await channel.send("x" * 2001)
+            assert too_long.value.code == 50035
+        assert fake.spec_violations == []
+        fake.assert_clean()
+
+
+@pytest.mark.asyncio
+async def test_edit_burst_is_throttled_by_discord_py_using_the_fakes_headers():
+    # A 1 s window instead of Discord's 5 s keeps the test fast; the mechanism is the same.
+    async with FakeDiscord(rate_limits={("PATCH", EDIT_ROUTE): (5, 1.0)}) as fake:
+        client = make_client()
+        async with running_client(fake, client):
+            channel = client.get_channel(int(fake.default_channel["id"]))
+            message = await channel.send("0")
+            started = time.monotonic()
+            for i in range(1, 8):
+                await message.edit(content=str(i))
+            elapsed = time.monotonic() - started
+
+        patches = fake.requests_for("PATCH", EDIT_ROUTE)
+        assert len(patches) == 7
+        assert fake.rate_limit_hits == 0  # discord.py waited on the bucket instead of hitting 429
+        assert elapsed >= 0.9
+        first_window = [r for r in patches if r.time - patches[0].time < 1.0]
+        assert len(first_window) <= 5
+        assert fake.message(channel.id, message.id).content == "7"
+
+
+@pytest.mark.asyncio
+async def test_forced_429_is_retried_and_5xx_surfaces():
+    async with FakeDiscord() as fake:
+        client = make_client()
+        async with running_client(fake, client):
+            channel = client.get_channel(int(fake.default_channel["id"]))
+            message = await channel.send("hi")
+            fake.inject_429("PATCH", EDIT_ROUTE, retry_after=0.2)
+            await message.edit(content="after 429")
+            attempts = fake.requests_for("PATCH", EDIT_ROUTE)
+            assert [r.status for r in attempts] == [429, 200]
+            assert attempts[0].response == {"message": "You are being rate limited.", "retry_after": 0.2,
+                                            "global": False}
+            assert attempts[1].time - attempts[0].time >= 0.2
+            assert fake.rate_limit_hits == 1
+            assert fake.message(channel.id, message.id).content == "after 429"
+
+            # discord.py retries 500/502/504/524 (after >= 1 s); other 5xx surface at once.
+            fake.inject_error("POST", CREATE_ROUTE, status=503)
+            with pytest.raises(discord.DiscordServerError):
+                await channel.send("boom")
+
+
+@pytest.mark.asyncio
+async def test_spec_violations_unknown_routes_and_auth():
+    async with FakeDiscord() as lenient, FakeDiscord(strict=True) as strict:
+        for fake in (lenient, strict):
+            cid = fake.default_channel["id"]
+            headers = {"Authorization": f"Bot {fake.token}"}
+            async with aiohttp.ClientSession(headers=headers) as http:
+                async with http.post(f"{fake.api_base}/channels/{cid}/messages", json={"content": "ok"}) as resp:
+                    assert resp.status == 200
+                    assert resp.headers["X-RateLimit-Limit"] == "5"
+                    assert resp.headers["X-RateLimit-Remaining"] == "4"
+                    assert float(resp.headers["X-RateLimit-Reset-After"]) > 0
+                    mid = (await resp.json())["id"]
+                async with http.patch(f"{fake.api_base}/channels/{cid}/messages/{mid}", json={"content": 123}) as resp:
+                    status, body = resp.status, await resp.json()
+                async with http.get(f"{fake.api_base}/channels/{cid}/nonsense") as resp:
+                    assert resp.status == 404 and (await resp.json())["code"] == 0
+            async with aiohttp.ClientSession() as anonymous:
+                async with anonymous.get(f"{fake.api_base}/users/@me") as resp:
+                    assert resp.status == 401
+
+            [violation] = fake.spec_violations
+            assert (violation.method, violation.route, violation.location) == ("PATCH", EDIT_ROUTE, "content")
+            assert "123" in violation.message
+            assert [r.path for r in fake.unhandled_requests] == [f"/channels/{cid}/nonsense"]
+            with pytest.raises(AssertionError):
+                fake.assert_clean()
+            if fake.strict:
+                assert status == 400 and body["code"] == 50035 and "content" in body["errors"]
+                assert fake.message(cid, mid).content == "ok"
+            else:
+                assert status == 200
+
+
+@pytest.mark.asyncio
+async def test_threads_from_message_and_without_message():
+    async with FakeDiscord() as fake:
+        client = make_client()
+        created = events(client, "thread_create")
+        updated = events(client, "thread_update")
+        deleted = events(client, "thread_delete")
+        messages = events(client, "message")
+        async with running_client(fake, client):
+            channel = client.get_channel(int(fake.default_channel["id"]))
+            question = await channel.send("question")
+            thread = await question.create_thread(name="Chat about it")
+            assert thread.id == question.id  # Discord reuses the starter message's id
+            assert thread.type is discord.ChannelType.public_thread
+            assert (await next_event(created)).id == thread.id
+            assert fake.channels[str(thread.id)]["parent_id"] == str(channel.id)
+
+            await fake.message_create(thread.id, fake.default_user, "follow-up in thread")
+            while (msg := await next_event(messages)).author.bot:
+                pass
+            assert isinstance(msg.channel, discord.Thread) and msg.channel.id == thread.id
+
+            await thread.send("bot reply in thread")
+            assert fake.channel_messages(thread.id)[-1].content == "bot reply in thread"
+
+            await thread.edit(name="Renamed", archived=True)
+            _before, after = await next_event(updated)
+            assert after.name == "Renamed" and after.archived
+            assert fake.channels[str(thread.id)]["thread_metadata"]["archived"] is True
+
+            private = await channel.create_thread(name="secret", type=discord.ChannelType.private_thread)
+            assert private.type is discord.ChannelType.private_thread
+            assert fake.channels[str(private.id)]["type"] == 12
+            await private.delete()
+            assert (await next_event(deleted)).id == private.id
+            assert str(private.id) not in fake.channels
+        fake.assert_clean()
+
+
+@pytest.mark.asyncio
+async def test_interactions_commands_autocomplete_components_in_guild_thread_and_dm():
+    async with FakeDiscord() as fake:
+        client = make_client()
+        tree = app_commands.CommandTree(client)
+
+        @tree.command(name="ask", description="Ask the model")
+        async def ask(interaction: discord.Interaction, prompt: str):
+            await interaction.response.defer(thinking=True)
+            await interaction.followup.send(f"thinking about {prompt}")
+            await interaction.edit_original_response(content=f"answer to {prompt}")
+
+        @ask.autocomplete("prompt")
+        async def ask_complete(interaction: discord.Interaction, current: str):
+            return [app_commands.Choice(name=f"{current}!", value=f"{current}!")]
+
+        @tree.command(name="reset", description="Reset the conversation")
+        async def reset(interaction: discord.Interaction):
+            allowed = interaction.permissions.manage_guild or interaction.permissions.manage_threads
+            await interaction.response.send_message("reset" if allowed else "not allowed", ephemeral=True)
+
+        @tree.command(name="export", description="Export the conversation")
+        async def export(interaction: discord.Interaction):
+            await interaction.response.send_message("here", file=discord.File(io.BytesIO(b"log"), "chat.txt"))
+
+        class Buttons(discord.ui.View):
+            @discord.ui.button(label="Retry", custom_id="retry")
+            async def retry(self, interaction: discord.Interaction, button: discord.ui.Button):
+                await interaction.response.edit_message(content="retried", view=None)
+
+        async with running_client(fake, client):
+            await tree.sync()
+            assert fake.command_put_count == 1
+            assert {c["name"] for c in fake.commands()} == {"ask", "reset", "export"}
+            cid = int(fake.default_channel["id"])
+
+            ask_it = await fake.slash_command(cid, fake.default_user, "ask", {"prompt": "tea"})
+            await fake.wait_until(lambda: (m := fake.original_response(ask_it)) is not None and m.edits == 2)
+            original = fake.original_response(ask_it)
+            assert ask_it.response_type == 5
+            assert [r.content for r in original.history] == ["", "thinking about tea", "answer to tea"]
+            assert original.data["interaction_metadata"]["user"]["id"] == fake.default_user["id"]
+
+            complete = await fake.autocomplete(cid, fake.default_user, "ask", {"prompt": "te"}, focused="prompt")
+            await fake.wait_until(lambda: complete.autocomplete_choices is not None)
+            assert complete.autocomplete_choices == [{"name": "te!", "value": "te!"}]
+
+            denied = await fake.slash_command(cid, fake.default_user, "reset")
+            granted = await fake.slash_command(cid, fake.default_user, "reset", permissions=Perm.MANAGE_GUILD)
+            await fake.wait_until(lambda: denied.acknowledged and granted.acknowledged)
+            assert fake.original_response(denied).content == "not allowed"
+            assert fake.original_response(denied).data["flags"] & 64  # ephemeral
+            assert fake.original_response(granted).content == "reset"
+
+            thread = fake.add_thread(fake.default_channel, "existing", owner=fake.default_user)
+            await fake.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+            in_thread = await fake.slash_command(thread["id"], fake.guild_owner, "reset")
+            dm = fake.add_dm_channel(fake.default_user)
+            in_dm = await fake.slash_command(dm["id"], fake.default_user, "ask", {"prompt": "dm"})
+            await fake.wait_until(lambda: in_thread.acknowledged and (m := fake.original_response(in_dm)) is not None
+                                  and m.edits == 2)
+            assert fake.channel_messages(thread["id"])[-1].content == "reset"  # owner: all permissions
+            assert fake.original_response(in_dm).content == "answer to dm"
+            assert "member" not in in_dm.payload and in_dm.payload["user"]["id"] == fake.default_user["id"]
+
+            exported = await fake.slash_command(cid, fake.default_user, "export")
+            await fake.wait_until(lambda: exported.acknowledged)
+            assert exported.callbacks[0].files[0].data == b"log"  # multipart callback: payload_json + files[0]
+            assert fake.original_response(exported).data["attachments"][0]["filename"] == "chat.txt"
+
+            with_buttons = await client.get_channel(cid).send("pick", view=Buttons(timeout=None))
+            click = await fake.component_click(cid, fake.default_user, with_buttons.id, "retry")
+            await fake.wait_until(lambda: click.acknowledged)
+            assert click.response_type == 7
+            assert fake.message(cid, with_buttons.id).content == "retried"
+            assert fake.message(cid, with_buttons.id).data["components"] == []
+
+            # Discord allows one initial response per interaction.
+            async with aiohttp.ClientSession() as http:
+                url = f"{fake.api_base}/interactions/{click.id}/{click.token}/callback"
+                async with http.post(url, json={"type": 6}) as resp:
+                    assert resp.status == 400 and (await resp.json())["code"] == 40060
+        assert fake.spec_violations == []
+        assert fake.unhandled_requests == []
+
+
+@pytest.mark.asyncio
+async def test_resume_after_dropped_connections_replays_missed_events():
+    async with FakeDiscord() as fake:
+        client = make_client()
+
+        async def identify_now(shard_id, *, initial=False):
+            pass  # discord.py sleeps 5 s before every re-IDENTIFY by default
+
+        client.before_identify_hook = identify_now
+        messages = events(client, "message")
+        resumed = events(client, "resumed")
+        ready = events(client, "ready")
+        async with running_client(fake, client):
+            await next_event(ready)
+            channel_id = fake.default_channel["id"]
+            for abrupt in (False, True):
+                await fake.drop_connections(abrupt=abrupt)
+                # Dispatched while the client is away: buffered and replayed on RESUME.
+                await fake.message_create(channel_id, fake.default_user, f"missed (abrupt={abrupt})")
+                await next_event(resumed)
+                assert (await next_event(messages)).content == f"missed (abrupt={abrupt})"
+
+            assert fake.identify_count == 1 and fake.resume_count == 2
+            assert [c.path for c in fake.gateway_connections] == ["/gateway", "/gateway/resume", "/gateway/resume"]
+            assert fake.gateway_connections[0].close_code == 4000
+            assert all(c.resumed for c in fake.gateway_connections[1:])
+            # The connection still works after resuming.
+            await fake.message_create(channel_id, fake.default_user, "live again")
+            assert (await next_event(messages)).content == "live again"
+
+            await fake.send_reconnect()  # op 7: reconnect and resume
+            await next_event(resumed)
+            await fake.invalidate_sessions()  # op 9 false: the client must IDENTIFY again
+            await next_event(ready)
+            assert fake.identify_count == 2 and fake.resume_count == 3
+
+
+@pytest.mark.asyncio
+async def test_members_intent_guild_create_and_member_chunk_requests():
+    async with FakeDiscord() as fake:
+        intents = discord.Intents.default()
+        intents.members = True
+        client = discord.Client(intents=intents, guild_ready_timeout=0.05)
+        async with running_client(fake, client):
+            guild = client.get_guild(int(fake.default_guild["id"]))
+            assert guild.chunked and {m.name for m in guild.members} == {"TestBot", "owner", "alice"}
+            assert guild.owner.name == "owner"
+            found = await guild.query_members("al")  # op 8 REQUEST_GUILD_MEMBERS -> GUILD_MEMBERS_CHUNK
+            assert [m.name for m in found] == ["alice"]
+            assert [f.d["query"] for f in fake.gateway_received if f.op == 8] == ["al"]
+
+
+@pytest.mark.asyncio
+async def test_privileged_intents_and_message_content_filtering():
+    async with FakeDiscord(privileged_intents=0) as fake:
+        with pytest.raises(discord.PrivilegedIntentsRequired):
+            async with running_client(fake, make_client(message_content=True)):
+                pass
+        assert fake.gateway_connections[-1].close_code == 4014
+
+        client = make_client(message_content=False)
+        messages = events(client, "message")
+        async with running_client(fake, client):
+            cid = fake.default_channel["id"]
+            await fake.message_create(cid, fake.default_user, "secret words")
+            assert (await next_event(messages)).content == ""  # no MESSAGE_CONTENT intent
+            await fake.message_create(cid, fake.default_user, f"<@{fake.bot_user['id']}> hello")
+            mentioned = await next_event(messages)
+            assert mentioned.content.endswith("hello") and client.user in mentioned.mentions
+        assert fake.channel_messages(cid)[0].content == "secret words"  # the fake keeps the truth
