@@ -28,7 +28,8 @@ class Core:
     local: LocalModelServer | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 10.0) -> None:
+        await self.chat.shutdown(grace)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

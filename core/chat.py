@@ -19,7 +19,7 @@ from core.keys import Actor, ConversationKey
 from core.models import ModelCatalog
 from core.router import ChatRequest, RouterClient
 from core.store.base import Conversation, MessageStatus, Scope, Store, StoredMessage
-from core.streaming import ReplySink, ReplyState, ReplyStream
+from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
 from core.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,9 @@ class ChatService:
 
     def throttle_for(self, sink: ReplySink) -> Throttle:
         """One throttle per kind of limits (in practice, per platform), shared by all its streams."""
-        limits = sink.limits
+        return self._throttle(sink.limits)
+
+    def _throttle(self, limits: PlatformLimits) -> Throttle:
         throttle = self._throttles.get(limits)
         if throttle is None:
             throttle = self._throttles[limits] = Throttle(
@@ -264,7 +266,17 @@ class ChatService:
                 conversation.id,
                 StoredMessage(role="assistant", content="", model=model, status=MessageStatus.STREAMING),
             )
-        stream = ReplyStream(sink, self.throttle_for(sink), reply_id=reply_id, model=model, notes=notes)
+        fallback_limits = getattr(sink, "fallback_limits", None)
+        fallback = (self._throttle(fallback_limits), fallback_limits) if fallback_limits else None
+        stream = ReplyStream(
+            sink,
+            self.throttle_for(sink),
+            reply_id=reply_id,
+            model=model,
+            notes=notes,
+            conversation_id=conversation.id,
+            fallback=fallback,
+        )
         lane.current, lane.current_requester = stream, actor.user_id
         request = ChatRequest(model=model, messages=fitted.messages, max_tokens=fitted.max_tokens)
         log.info(
@@ -317,6 +329,22 @@ class ChatService:
         )
         return ReplyOutcome(reply_id, state, conversation.id)
 
+    async def wait_idle(self) -> None:
+        """Wait until no reply is being written in this process."""
+        while tasks := [lane.task for lane in self._lanes.values() if lane.task is not None and not lane.task.done()]:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Let replies in flight finish for `grace` seconds, then stop them (their text is kept)."""
+        try:
+            await asyncio.wait_for(self.wait_idle(), grace)
+        except TimeoutError:
+            for lane in list(self._lanes.values()):
+                lane.pending = 0
+                if lane.current is not None:
+                    lane.current.stop()
+            await self.wait_idle()
+
     def is_streaming(self, conversation_id: int) -> bool:
         lane = self._lanes.get(conversation_id)
         return bool(lane and lane.current)
@@ -342,6 +370,7 @@ class ChatService:
     async def regenerate(self, conversation_id: int, actor: Actor, sink: ReplySink) -> Submitted:
         """Answer the last question again, replacing the last answer."""
         conversation = await self._conversation(conversation_id)
+        self._check_owner_or_admin(conversation, actor, "regenerate its answer")
         lane = self._lanes.setdefault(conversation.id, _Lane())
         if lane.busy:
             raise NotAllowed("An answer is still being written here. Stop it first.")
@@ -354,6 +383,7 @@ class ChatService:
     async def continue_reply(self, conversation_id: int, actor: Actor, sink: ReplySink) -> Submitted:
         """Resume an answer cut by the length limit; the stored answer grows in place."""
         conversation = await self._conversation(conversation_id)
+        self._check_owner_or_admin(conversation, actor, "continue its answer")
         lane = self._lanes.setdefault(conversation.id, _Lane())
         if lane.busy:
             raise NotAllowed("An answer is still being written here.")
@@ -386,8 +416,14 @@ class ChatService:
 
     @staticmethod
     def _check_owner_or_admin(conversation: Conversation, actor: Actor, action: str) -> None:
-        if conversation.owner_id != actor.user_id and not actor.is_admin:
-            raise NotAllowed(f"Only the conversation's owner or an admin can {action}.")
+        """Owners may act on their conversations; admins only within the workspace they administer."""
+        if conversation.key.platform != actor.platform:
+            raise NotFound("That conversation no longer exists.")
+        if conversation.owner_id == actor.user_id:
+            return
+        if actor.is_admin and conversation.key.workspace == actor.workspace:
+            return
+        raise NotAllowed(f"Only the conversation's owner or an admin can {action}.")
 
     async def conversation_for(self, key: ConversationKey) -> Conversation | None:
         return await self.store.get_conversation(key)
@@ -395,8 +431,6 @@ class ChatService:
     async def delete_conversation(self, conversation_id: int, actor: Actor) -> Conversation:
         """Erase a conversation for real (owner or admin only); a reply in progress is stopped."""
         conversation = await self._conversation(conversation_id)
-        if conversation.key.platform != actor.platform:
-            raise NotFound("That conversation no longer exists.")
         self._check_owner_or_admin(conversation, actor, "delete it")
         lane = self._lanes.get(conversation.id)
         if lane is not None and lane.current is not None:
@@ -433,8 +467,6 @@ class ChatService:
     async def export_markdown(self, conversation_id: int, actor: Actor) -> str:
         """The conversation as Markdown; only its owner (or an admin of its workspace) may read it."""
         conversation = await self._conversation(conversation_id)
-        if conversation.key.platform != actor.platform:
-            raise NotFound("That conversation no longer exists.")
         self._check_owner_or_admin(conversation, actor, "export it")
         messages = await self.store.recent_messages(conversation.id, 1_000_000)
         lines = [f"# {conversation.title or 'Conversation'}", ""]

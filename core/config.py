@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Storage
     database_url: str = Field("sqlite:///data/hfchat.db", description="sqlite:///path or postgresql://...")
     retention_days: float = Field(0, ge=0, description="purge conversations idle this long; 0 = keep")
+    database_schema: str | None = Field(
+        None, description="PostgreSQL schema for the tables (created if missing); default: the search_path"
+    )
 
     # Conversations
     max_prompt_chars: int = Field(16_000, ge=1, description="longest message a user may send")
@@ -59,6 +62,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_mode: Literal["socket", "http"] = "socket"
     slack_port: int = Field(3000, ge=1, le=65535)
+    slack_api_url: str | None = Field(None, description="Slack Web API base URL; default: Slack's own")
 
     @field_validator("database_url")
     @classmethod

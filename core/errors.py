@@ -32,6 +32,10 @@ class NotFound(UserFacingError):
     pass
 
 
+class InvalidSetting(UserFacingError):
+    """A setting's value is out of range or not one of its choices."""
+
+
 class RouterError(UserFacingError):
     """The router or a provider failed. `kind` is for code and metrics, the text for people.
 

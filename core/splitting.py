@@ -66,6 +66,9 @@ def split_first(body: str, limit: int, min_cut: int = 0) -> tuple[str, int, str]
     room = max(limit - 8, 1)  # leave space for a closing fence
     window = body[:room]
     lower = max(min_cut, room // 3)  # don't make tiny messages just to find a pretty boundary
+    first_line_end = body.find("\n") + 1
+    if first_line_end and _FENCE.match(body[: first_line_end - 1]) and first_line_end < room:
+        lower = max(lower, first_line_end)  # a message holding only a fence's opening line is no progress
     cut = -1
     for separator in ("\n\n", "\n"):
         index = window.rfind(separator, lower)
@@ -91,7 +94,12 @@ def split_first(body: str, limit: int, min_cut: int = 0) -> tuple[str, int, str]
     if fence is None:
         return head.rstrip() or head, rest_start, ""
     closed = head.rstrip("\n") + "\n" + fence.closing
-    return closed, rest_start, fence.opening
+    reopen = fence.opening
+    if len(closed) > limit:  # an absurdly long fence marker: better an open fence than an oversized message
+        closed, reopen = head, ""
+    if rest_start <= len(reopen):  # reopening would not make progress (a huge info string): don't
+        reopen = ""
+    return closed, rest_start, reopen
 
 
 def split_markdown(text: str, limit: int) -> list[str]:
@@ -103,7 +111,8 @@ def split_markdown(text: str, limit: int) -> list[str]:
     while len(body) > limit:
         head, cut, reopen = split_first(body, limit)
         chunks.append(head)
-        body = reopen + body[cut:]
+        rest = reopen + body[cut:]
+        body = rest if len(rest) < len(body) else body[cut:]  # always make progress
     if body or not chunks:
         chunks.append(body)
     return chunks

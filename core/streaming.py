@@ -73,6 +73,7 @@ class ReplyView:
     provider: str = ""
     reasoning_seconds: float | None = None
     has_reasoning: bool = False
+    conversation_id: int | None = None
 
 
 class ReplySink(Protocol):
@@ -81,6 +82,7 @@ class ReplySink(Protocol):
     limits: PlatformLimits
     lane: Hashable  # one lane per channel or thread: its own edit cadence
     bucket: Hashable | None  # shared budget, e.g. the workspace
+    # optional: `fallback_limits`, the limits of the edit path once a native stream is refused
 
     async def post(self, text: str, view: ReplyView) -> Any: ...
 
@@ -164,8 +166,12 @@ class ReplyStream:
         model: str = "",
         notes: list[str] | None = None,
         final_retries: int = 30,
+        conversation_id: int | None = None,
+        fallback: tuple[Throttle, PlatformLimits] | None = None,
     ):
         self.sink = sink
+        self.conversation_id = conversation_id
+        self.fallback = fallback  # the edit path's throttle and limits, used after a native stream is refused
         self.notes = notes or []
         self.limits = sink.limits
         self.throttle = throttle
@@ -284,6 +290,7 @@ class ReplyStream:
             provider=self.state.provider,
             reasoning_seconds=self.state.reasoning_seconds,
             has_reasoning=bool(self.state.reasoning),
+            conversation_id=self.conversation_id,
         )
 
     def _tail(self, final: bool) -> str:
@@ -345,6 +352,10 @@ class ReplyStream:
             except StreamUnavailable as exc:
                 log.info("native stream unavailable (%s); finishing with edits", exc)
                 self._native = False
+                if self.fallback is not None:
+                    # edits count against the edit path's own budget (e.g. Slack's chat.update tier)
+                    self.throttle, self.limits = self.fallback
+                    self.fallback = None
                 if exc.ref is not None:
                     if index < len(self._refs):
                         self._refs[index] = exc.ref

@@ -146,6 +146,7 @@ class SlackSink:
         self.client = client
         self.team, self.channel, self.thread_ts, self.user = team, channel, thread_ts, user
         self.limits = limits
+        self.fallback_limits = EDIT_LIMITS if limits.native_append else None
         self.lane = (team, channel)
         self.bucket = team
         self._on_stream_refused = on_stream_refused

@@ -30,8 +30,9 @@ def unsafe_tail(text: str) -> int:
     for size in range(min(len(lowered), 9), 0, -1):
         tail = lowered[-size:]
         if any(word.startswith(tail) for word in _KEYWORDS):
-            # a whole keyword is only unsafe while the next character could still make it a word boundary
-            return size
+            # a whole keyword is only unsafe while the next character could still make it a word boundary;
+            # a `<` just before it would turn `@...` into a mention, so it waits too
+            return size + 1 if text[: len(text) - size].endswith("<") else size
     return 0
 
 

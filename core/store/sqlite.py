@@ -111,7 +111,9 @@ class SQLiteStore(Store):
                 await self.db.execute("ROLLBACK")
                 raise
             await self.db.execute("COMMIT")
-            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # close the cursor: an open checkpoint statement would make the next COMMIT fail
+            async with self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                await cursor.fetchall()
 
     # conversations
     async def get_conversation(self, key: ConversationKey) -> Conversation | None:

@@ -1,0 +1,629 @@
+"""The Discord bot: discord.py events and slash commands in, one `core` call each, replies through
+`DiscordSink`.
+
+A conversation is a thread (ConversationKey("discord", guild, parent channel, thread)); the bot
+answers every message in threads it holds a conversation for. An @mention in a channel opens a
+thread from that message (or answers inline, per channel setting). DMs have a current
+conversation, `/new` starts another, and replying to an older answer goes back to its conversation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bots.discord.buttons import ReplyButton
+from bots.discord.commands import register_commands
+from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
+from core.app import Core
+from core.chat import Submitted, clean_prompt
+from core.errors import NotAllowed, NotFound, UserFacingError
+from core.keys import Actor, ConversationKey
+from core.store.base import Conversation, Scope
+from core.streaming import PlatformLimits
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+MENTION_MODES = ("thread", "inline", "off")
+INVITE_PERMISSIONS = discord.Permissions(
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    create_private_threads=True,
+    manage_threads=True,
+    read_message_history=True,
+    attach_files=True,
+    embed_links=True,
+)
+MESSAGE_CONTENT_HELP = (
+    "I can't read messages here: this bot runs without Discord's **Message Content** intent. "
+    "Mention me (or reply to one of my answers) and I'll answer that message. "
+    "The bot's owner can enable it in the Developer Portal → *Bot* → *Privileged Gateway Intents* → "
+    "**Message Content Intent**, then restart the bot."
+)
+PRIVILEGED_INTENT_LINE = (
+    "discord: the Message Content intent is not enabled for this application. Enable it in the Discord "
+    "Developer Portal → your application → Bot → Privileged Gateway Intents → Message Content Intent. "
+    "Until then the bot answers only mentions, replies to its messages and slash commands."
+)
+DELETED_THREAD_NAME = "deleted conversation"
+PRIVATE_THREAD_NAME = "Private conversation"  # a private thread's name shows in the channel list
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(
+        application_id, permissions=INVITE_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
+def thread_title(text: str) -> str:
+    first = " ".join(text.strip().split("\n", 1)[0].split())
+    return (first[:97] + "…" if len(first) > 98 else first) or "Conversation"
+
+
+def quoted_prompt(author: str, text: str, limit: int = 1900) -> str:
+    """The prompt as the channel shows it (the model gets the full text from the core)."""
+    body = text if len(text) <= limit else text[:limit] + "…"
+    quoted = "\n".join("> " + line if line else ">" for line in body.split("\n"))
+    return f"**{discord.utils.escape_markdown(author)}** asked:\n{quoted}"
+
+
+def conversation_link(conversation: Conversation) -> str:
+    key = conversation.key
+    if not key.workspace:
+        return "in our DMs"
+    if key.thread.isdigit():
+        return f"https://discord.com/channels/{key.workspace}/{key.thread}"
+    if key.thread.startswith("msg-"):
+        return f"https://discord.com/channels/{key.workspace}/{key.channel}/{key.thread[4:]}"
+    return f"https://discord.com/channels/{key.workspace}/{key.channel}"
+
+
+class _ChatBot:
+    """Everything the bot does; mixed into discord.Client or discord.AutoShardedClient."""
+
+    def __init__(
+        self,
+        core: Core,
+        *,
+        limits: PlatformLimits | None = None,
+        message_content: bool = True,
+        print_invite: bool = True,
+        **options: Any,
+    ):
+        intents = discord.Intents.default()
+        intents.message_content = message_content
+        options.setdefault("intents", intents)
+        options.setdefault("allowed_mentions", NO_MENTIONS)
+        options.setdefault("http_trace", rate_limit_trace())
+        # discord.py's minimum: a bucket wait longer than this errors (mapped to RateLimited) instead of stalling
+        options.setdefault("max_ratelimit_timeout", 30.0)
+        super().__init__(**options)
+        self.core = core
+        self.chat = core.chat
+        self.limits = limits or DISCORD_LIMITS
+        self.print_invite = print_invite
+        self.tree = app_commands.CommandTree(self)
+        register_commands(self.tree)
+        self.invite_url = ""
+        self.commands_synced = False
+        self._told_no_content: set[int] = set()
+
+    # start-up
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ReplyButton)
+        self.commands_synced = await self.sync_commands()
+        self.invite_url = invite_url(self.application_id)
+        if self.print_invite:
+            print(f"Invite the Discord bot with: {self.invite_url}", flush=True)
+
+    def commands_hash(self) -> str:
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    async def sync_commands(self, *, force: bool = False) -> bool:
+        """Sync the slash commands only when their definitions changed since the last sync."""
+        digest = self.commands_hash()
+        scope_id = str(self.application_id)
+        stored = await self.core.store.get_setting(PLATFORM, "", Scope.BOT, scope_id, "commands_hash")
+        if stored == digest and not force:
+            log.info("slash commands unchanged; not syncing")
+            return False
+        await self.tree.sync()
+        await self.core.store.set_setting(PLATFORM, "", Scope.BOT, scope_id, "commands_hash", digest)
+        log.info("slash commands synced")
+        return True
+
+    # identities
+    @staticmethod
+    def actor_for(user: discord.abc.User, guild: discord.Guild | None, perms: discord.Permissions | None) -> Actor:
+        is_admin = bool(guild is not None and perms is not None and (perms.manage_guild or perms.administrator))
+        return Actor(PLATFORM, str(user.id), user.display_name, str(guild.id) if guild else "", is_admin)
+
+    def interaction_actor(self, interaction: discord.Interaction) -> Actor:
+        # interaction.permissions come from Discord's payload: the server vouches for them
+        guild = interaction.guild
+        if guild is None and interaction.guild_id is not None:
+            guild = discord.Object(interaction.guild_id)  # type: ignore[assignment]
+        return self.actor_for(interaction.user, guild, interaction.permissions)
+
+    def message_actor(self, message: discord.Message) -> Actor:
+        perms = message.author.guild_permissions if isinstance(message.author, discord.Member) else None
+        return self.actor_for(message.author, message.guild, perms)
+
+    async def key_for(self, channel_id: int, guild_id: int | None, channel: Any = None) -> ConversationKey:
+        if guild_id is None:
+            thread = await self.chat.dm_thread(PLATFORM, "", str(channel_id))
+            return ConversationKey(PLATFORM, "", str(channel_id), thread)
+        if isinstance(channel, discord.Thread):
+            return ConversationKey(PLATFORM, str(guild_id), str(channel.parent_id), str(channel.id))
+        return ConversationKey(PLATFORM, str(guild_id), str(channel_id), "")
+
+    async def interaction_key(self, interaction: discord.Interaction) -> ConversationKey:
+        return await self.key_for(interaction.channel_id or 0, interaction.guild_id, interaction.channel)
+
+    async def submit(
+        self,
+        key: ConversationKey,
+        actor: Actor,
+        text: str,
+        sink: DiscordSink,
+        *,
+        platform_message_id: str = "",
+        title: str = "",
+    ) -> Submitted:
+        submitted = await self.chat.submit(key, actor, text, sink, platform_message_id=platform_message_id, title=title)
+        # the reply task has not run yet: its first post already carries the buttons
+        sink.conversation_id = submitted.conversation.id
+        return submitted
+
+    def sink(self, channel: Any, **kwargs: Any) -> DiscordSink:
+        return DiscordSink(channel, limits=self.limits, **kwargs)
+
+    # messages
+    def prompt_text(self, content: str) -> str:
+        if self.user is not None:
+            content = re.sub(rf"<@!?{self.user.id}>", "", content)
+        return content.strip()
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        try:
+            await self._on_message(message)
+        except UserFacingError as exc:
+            await message.channel.send(
+                str(exc), allowed_mentions=NO_MENTIONS, reference=message.to_reference(fail_if_not_exists=False)
+            )
+
+    def _replied_to_me(self, message: discord.Message) -> discord.Message | None:
+        resolved = message.reference.resolved if message.reference else None
+        if isinstance(resolved, discord.Message) and self.user is not None and resolved.author.id == self.user.id:
+            return resolved
+        return None
+
+    async def _on_message(self, message: discord.Message) -> None:
+        channel = message.channel
+        mentioned = self.user is not None and self.user in message.mentions
+        replied = self._replied_to_me(message)
+        unreadable = not message.content and not message.attachments and not self.intents.message_content
+        if message.guild is None:
+            if unreadable:
+                return await self._explain_missing_intent(channel)
+            if not await self.core.store.claim_event(PLATFORM, f"message:{message.id}"):
+                return
+            return await self._answer_dm(message, replied)
+        guild_id = str(message.guild.id)
+        actor = self.message_actor(message)
+        if isinstance(channel, discord.Thread):
+            key = ConversationKey(PLATFORM, guild_id, str(channel.parent_id), str(channel.id))
+            if not mentioned and await self.chat.conversation_for(key) is None:
+                return  # not our thread
+            if unreadable:
+                return await self._explain_missing_intent(channel)
+            if not await self.core.store.claim_event(PLATFORM, f"message:{message.id}"):
+                return
+            await self.submit(
+                key, actor, self.prompt_text(message.content), self.sink(channel), platform_message_id=str(message.id)
+            )
+            return
+        if not (mentioned or replied):
+            return
+        mode = await self.core.store.get_setting(PLATFORM, guild_id, Scope.CHANNEL, str(channel.id), "mention_mode")
+        if mode == "off":
+            return
+        if unreadable:
+            return await self._explain_missing_intent(channel)
+        if not await self.core.store.claim_event(PLATFORM, f"message:{message.id}"):
+            return
+        text = self.prompt_text(message.content)
+        if replied is not None:  # a reply to one of our inline answers continues that conversation
+            stored = await self.core.store.find_by_platform_message(PLATFORM, str(replied.id))
+            conversation = await self.core.store.get_conversation_by_id(stored.conversation_id) if stored else None
+            if conversation is not None and conversation.key.channel == str(channel.id):
+                sink = self.sink(channel, reply_to=message)
+                await self.submit(conversation.key, actor, text, sink, platform_message_id=str(message.id))
+                return
+        clean_prompt(text)  # an empty mention gets its explanation before any thread exists
+        me = message.guild.me
+        can_thread = isinstance(channel, discord.TextChannel) and channel.permissions_for(me).create_public_threads
+        if mode == "inline" or not can_thread:
+            key = ConversationKey(PLATFORM, guild_id, str(channel.id), f"msg-{message.id}")
+            sink = self.sink(channel, reply_to=message)
+        else:
+            thread = await message.create_thread(name=thread_title(text), auto_archive_duration=1440)
+            key = ConversationKey(PLATFORM, guild_id, str(channel.id), str(thread.id))
+            sink = self.sink(thread)
+        await self.submit(key, actor, text, sink, platform_message_id=str(message.id), title=thread_title(text))
+
+    async def _answer_dm(self, message: discord.Message, replied: discord.Message | None) -> None:
+        channel_id = str(message.channel.id)
+        thread = None
+        if replied is not None:  # replying to an older answer makes its conversation current again
+            stored = await self.core.store.find_by_platform_message(PLATFORM, str(replied.id))
+            conversation = await self.core.store.get_conversation_by_id(stored.conversation_id) if stored else None
+            if conversation is not None and conversation.key.channel == channel_id and not conversation.key.workspace:
+                thread = conversation.key.thread
+                await self.chat.use_dm_thread(PLATFORM, "", channel_id, thread)
+        if thread is None:
+            thread = await self.chat.dm_thread(PLATFORM, "", channel_id)
+        key = ConversationKey(PLATFORM, "", channel_id, thread)
+        sink = self.sink(message.channel, reply_to=message)
+        actor = self.message_actor(message)
+        await self.submit(key, actor, self.prompt_text(message.content), sink, platform_message_id=str(message.id))
+
+    async def _explain_missing_intent(self, channel: discord.abc.Messageable) -> None:
+        channel_id = getattr(channel, "id", 0)
+        if channel_id in self._told_no_content:
+            return
+        self._told_no_content.add(channel_id)
+        await channel.send(MESSAGE_CONTENT_HELP, allowed_mentions=NO_MENTIONS)
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        data = payload.data
+        if (data.get("author") or {}).get("bot") or not data.get("content"):
+            return
+        try:
+            await self.chat.on_message_edited(PLATFORM, str(payload.message_id), self.prompt_text(data["content"]))
+        except UserFacingError:
+            pass  # edited down to nothing: keep what was stored
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self.chat.on_message_deleted(PLATFORM, str(payload.message_id))
+
+    # interactions
+    async def respond(self, interaction: discord.Interaction, text: str, **kwargs: Any) -> None:
+        """An ephemeral answer, whether or not the interaction was already acknowledged."""
+        kwargs.setdefault("allowed_mentions", NO_MENTIONS)
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, **kwargs)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, **kwargs)
+
+    async def run_command(self, interaction: discord.Interaction, handler: Any, *args: Any) -> None:
+        try:
+            await handler(interaction, *args)
+        except UserFacingError as exc:
+            await self.respond(interaction, str(exc))
+
+    async def cmd_chat(self, interaction: discord.Interaction, prompt: str, model: str | None, private: bool) -> None:
+        text = clean_prompt(prompt)
+        if model:
+            model = self.core.catalog.validate(model)
+        actor = self.interaction_actor(interaction)
+        channel = interaction.channel
+        title = thread_title(text)
+        shown = quoted_prompt(interaction.user.display_name, text)
+        if interaction.guild_id is None or isinstance(channel, discord.Thread):
+            key = await self.interaction_key(interaction)
+            await interaction.response.send_message(shown, allowed_mentions=NO_MENTIONS)
+            original = await interaction.original_response()
+            target = channel if isinstance(channel, discord.Thread) else await interaction.user.create_dm()
+            sink = self.sink(target, reply_to=original)
+        else:
+            if not isinstance(channel, discord.TextChannel):
+                raise NotAllowed("Use /chat in a text channel, in one of my threads or in a DM.")
+            perms = interaction.app_permissions
+            if private:
+                if not perms.create_private_threads:
+                    raise NotAllowed("I can't create private threads in this channel (Create Private Threads).")
+                await interaction.response.defer(ephemeral=True, thinking=True)
+                thread = await channel.create_thread(
+                    name=PRIVATE_THREAD_NAME,
+                    type=discord.ChannelType.private_thread,
+                    invitable=False,
+                    auto_archive_duration=1440,
+                )
+                await thread.add_user(interaction.user)
+                await thread.send(shown, allowed_mentions=NO_MENTIONS)
+                await interaction.edit_original_response(content=f"Your private conversation: {thread.mention}")
+            else:
+                if not perms.create_public_threads:
+                    raise NotAllowed("I can't create threads in this channel (Create Public Threads).")
+                await interaction.response.send_message(shown, allowed_mentions=NO_MENTIONS)
+                original = await interaction.original_response()
+                thread = await original.create_thread(name=title, auto_archive_duration=1440)
+            key = ConversationKey(PLATFORM, str(interaction.guild_id), str(channel.id), str(thread.id))
+            sink = self.sink(thread)
+        if model:
+            await self.chat.set_model(actor, key, Scope.CONVERSATION, model)
+            conversation = await self.chat.conversation_for(key)
+            if conversation is not None and not conversation.title:
+                await self.core.store.set_title(conversation.id, title)
+        await self.submit(key, actor, text, sink, title=title)
+
+    async def current_conversation(self, interaction: discord.Interaction) -> Conversation | None:
+        key = await self.interaction_key(interaction)
+        return await self.chat.conversation_for(key) if key.thread else None
+
+    async def cmd_model(self, interaction: discord.Interaction, name: str | None, scope: str | None) -> None:
+        actor = self.interaction_actor(interaction)
+        key = await self.interaction_key(interaction)
+        in_thread = isinstance(interaction.channel, discord.Thread)
+        conversation = await self.chat.conversation_for(key) if key.thread else None
+        if not name:
+            conversation_id = conversation.id if conversation else None
+            model, where = await self.chat.resolve("model", key, actor.user_id, conversation_id)
+            source = f" (set for this {where.value})" if where else " (the default)"
+            await self.respond(interaction, f"Model here: `{model or self.chat.default_model()}`{source}.")
+            return
+        if scope is not None:
+            if interaction.guild_id is None:
+                raise NotAllowed("Channel and server defaults can only be set in a server.")
+            if not actor.is_admin:
+                raise NotAllowed(f"Only members with Manage Server can set the {scope} default model.")
+            target = Scope.CHANNEL if scope == "channel" else Scope.WORKSPACE
+        elif in_thread and conversation is not None:
+            target = Scope.CONVERSATION
+        else:
+            target = Scope.USER
+        chosen = await self.chat.set_model(actor, key, target, name)
+        where = {
+            Scope.CONVERSATION: "This conversation now uses",
+            Scope.USER: "Your default model is now",
+            Scope.CHANNEL: "This channel's default model is now",
+            Scope.WORKSPACE: "This server's default model is now",
+        }[target]
+        await self.respond(interaction, f"{where} `{chosen}`.")
+
+    async def model_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        actor = self.interaction_actor(interaction)
+        needle = current.strip().lower()
+        try:
+            key = await self.interaction_key(interaction)
+            conversation = await self.chat.conversation_for(key) if key.thread else None
+            resolved = await self.chat.resolve_model(key, actor.user_id, conversation.id if conversation else None)
+            first = [resolved, *await self.chat.recent_models(actor, PLATFORM)]
+        except Exception as exc:  # autocomplete must answer anyway
+            log.warning("model autocomplete: %s", type(exc).__name__)
+            first = []
+        catalog = self.core.catalog.ids()
+        rest = [n for n in catalog if needle in n.lower()] + (self.core.catalog.suggest(current, 25) if needle else [])
+        names: list[str] = []
+        for name in [n for n in first if needle in n.lower()] + rest:
+            if name not in names and 0 < len(name) <= 100:
+                names.append(name)
+        return [app_commands.Choice(name=n, value=n) for n in names[:25]]
+
+    async def conversation_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        actor = self.interaction_actor(interaction)
+        needle = current.strip().lower()
+        choices = []
+        for conversation in await self.chat.list_conversations(actor, 100):
+            label = conversation.title or "(untitled)"
+            when = datetime.fromtimestamp(conversation.updated_at, UTC).strftime("%Y-%m-%d")
+            name = f"{label[:85]} · {when}"
+            if needle in name.lower():
+                choices.append(app_commands.Choice(name=name, value=str(conversation.id)))
+        return choices[:25]
+
+    async def picked_conversation(self, value: str, actor: Actor) -> Conversation:
+        conversation = await self.core.store.get_conversation_by_id(int(value)) if value.isdigit() else None
+        # an id from another server is "not found" for anyone but its owner (admins act in their own server)
+        if (
+            conversation is None
+            or conversation.key.platform != PLATFORM
+            or (conversation.owner_id != actor.user_id and conversation.key.workspace != actor.workspace)
+        ):
+            raise NotFound("That conversation no longer exists. Pick one from the list.")
+        return conversation
+
+    async def target_conversation(self, interaction: discord.Interaction, value: str | None, actor: Actor):
+        if value:
+            return await self.picked_conversation(value, actor)
+        conversation = await self.current_conversation(interaction)
+        if conversation is None:
+            raise NotFound(
+                "There is no conversation here. Run this in a conversation thread, or pick one with `conversation`."
+            )
+        return conversation
+
+    async def cmd_delete(self, interaction: discord.Interaction, conversation: str | None, everything: bool) -> None:
+        actor = self.interaction_actor(interaction)
+        if everything:
+            await interaction.response.send_message(
+                "This erases every conversation and setting you stored with this bot on Discord. It can't be undone.",
+                view=ConfirmErase(self, actor),
+                ephemeral=True,
+            )
+            return
+        target = await self.target_conversation(interaction, conversation, actor)
+        deleted = await self.chat.delete_conversation(target.id, actor)
+        await self.respond(interaction, f"Deleted “{discord.utils.escape_markdown(deleted.title or 'untitled')}”.")
+        await self.remove_thread(deleted)
+
+    async def remove_thread(self, conversation: Conversation) -> None:
+        """Delete the conversation's thread; without Manage Threads, archive and rename it instead."""
+        key = conversation.key
+        if not key.workspace or not key.thread.isdigit():
+            return
+        try:
+            thread = self.get_channel(int(key.thread)) or await self.fetch_channel(int(key.thread))
+            if not isinstance(thread, discord.Thread):
+                return
+            if thread.permissions_for(thread.guild.me).manage_threads:
+                await thread.delete()
+            else:
+                await thread.edit(name=DELETED_THREAD_NAME, archived=True)
+        except discord.HTTPException as exc:
+            log.warning("could not remove thread %s: %s", key.thread, exc.status)
+
+    async def cmd_conversations(self, interaction: discord.Interaction) -> None:
+        actor = self.interaction_actor(interaction)
+        conversations = await self.chat.list_conversations(actor, 25)
+        if not conversations:
+            await self.respond(interaction, "You have no stored conversations. Start one with /chat.")
+            return
+        lines = []
+        for conversation in conversations:
+            title = discord.utils.escape_markdown(conversation.title or "(untitled)")
+            lines.append(f"• **{title}** · {conversation_link(conversation)} · <t:{int(conversation.updated_at)}:R>")
+        text = "\n".join(lines)
+        await self.respond(interaction, text if len(text) <= 2000 else text[:1990] + "\n…")
+
+    async def cmd_export(self, interaction: discord.Interaction, conversation: str | None) -> None:
+        actor = self.interaction_actor(interaction)
+        target = await self.target_conversation(interaction, conversation, actor)
+        markdown = await self.chat.export_markdown(target.id, actor)
+        file = discord.File(io.BytesIO(markdown.encode("utf-8")), filename=f"conversation-{target.id}.md")
+        title = discord.utils.escape_markdown(target.title or "untitled")
+        await interaction.response.send_message(
+            f"“{title}” as Markdown:", file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    async def cmd_new(self, interaction: discord.Interaction) -> None:
+        if interaction.guild_id is not None:
+            await self.respond(interaction, "In a server every /chat starts a new conversation in its own thread.")
+            return
+        await self.chat.dm_thread(PLATFORM, "", str(interaction.channel_id), new=True)
+        await self.respond(interaction, "New conversation: your next message starts it.")
+
+    async def cmd_mentions(self, interaction: discord.Interaction, mode: str) -> None:
+        actor = self.interaction_actor(interaction)
+        if interaction.guild_id is None:
+            raise NotAllowed("Mentions are a server setting.")
+        if not actor.is_admin:
+            raise NotAllowed("Only members with Manage Server can change how I answer mentions.")
+        if mode not in MENTION_MODES:
+            raise NotAllowed(f"Pick one of: {', '.join(MENTION_MODES)}.")
+        channel = interaction.channel
+        channel_id = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
+        await self.core.store.set_setting(
+            PLATFORM, str(interaction.guild_id), Scope.CHANNEL, str(channel_id), "mention_mode", mode
+        )
+        explain = {
+            "thread": "I'll open a thread for each mention",
+            "inline": "I'll answer mentions right here, as replies",
+            "off": "I'll ignore mentions here (slash commands still work)",
+        }[mode]
+        await self.respond(interaction, f"{explain} in <#{channel_id}>.")
+
+    async def on_reply_button(self, interaction: discord.Interaction, action: str, conversation_id: int) -> None:
+        actor = self.interaction_actor(interaction)
+        try:
+            conversation = await self.core.store.get_conversation_by_id(conversation_id)
+            if conversation is None or conversation.key.platform != PLATFORM:
+                raise NotFound("That conversation no longer exists.")
+            if action == "stop":
+                if await self.chat.stop(conversation_id, actor):
+                    await interaction.response.defer()  # the engine's last edit swaps the buttons
+                else:
+                    await self.respond(interaction, "Nothing is being written here right now.")
+                return
+            if conversation.owner_id != actor.user_id and not actor.is_admin:
+                raise NotAllowed("Only the conversation's owner or an admin can do that.")
+            channel = interaction.channel
+            if action == "regen":
+                sink = self.sink(channel, conversation_id=conversation_id)
+                await self.chat.regenerate(conversation_id, actor, sink)
+            else:
+                sink = self.sink(channel, conversation_id=conversation_id, reply_to=interaction.message)
+                await self.chat.continue_reply(conversation_id, actor, sink)
+            await interaction.response.edit_message(view=None)  # the old answer loses its buttons
+        except UserFacingError as exc:
+            await self.respond(interaction, str(exc))
+
+
+class ConfirmErase(discord.ui.View):
+    def __init__(self, bot: _ChatBot, actor: Actor):
+        super().__init__(timeout=300)
+        self.bot = bot
+        self.actor = actor
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return str(interaction.user.id) == self.actor.user_id
+
+    @discord.ui.button(label="Erase everything", style=discord.ButtonStyle.danger, custom_id="hfchat:erase")
+    async def erase(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        count = await self.bot.chat.delete_user_data(self.actor)
+        self.stop()
+        await interaction.response.edit_message(
+            content=f"Erased everything you stored: {count} conversation(s) and your settings.", view=None
+        )
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="hfchat:erase-cancel")
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was erased.", view=None)
+
+
+class ChatBot(_ChatBot, discord.Client):
+    pass
+
+
+class ShardedChatBot(_ChatBot, discord.AutoShardedClient):
+    pass
+
+
+def build_bot(
+    core: Core,
+    *,
+    sharded: bool | None = None,
+    shard_count: int | None = None,
+    shard_ids: list[int] | None = None,
+    **options: Any,
+) -> ChatBot | ShardedChatBot:
+    """The bot for `core`; AutoShardedClient when shard settings are given (or `sharded=True`)."""
+    settings = core.settings
+    shard_count = shard_count if shard_count is not None else settings.discord_shard_count
+    shard_ids = shard_ids if shard_ids is not None else settings.discord_shard_ids
+    if sharded is None:
+        sharded = shard_count is not None or bool(shard_ids)
+    if not sharded:
+        return ChatBot(core, **options)
+    if shard_ids and shard_count is None:
+        raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT")
+    return ShardedChatBot(core, shard_count=shard_count, shard_ids=shard_ids or None, **options)
+
+
+async def run_discord(core: Core, **options: Any) -> None:
+    """Run the bot until it is closed; a bad token or a missing intent ends with one clear line."""
+    token = core.settings.discord_token
+    if token is None:
+        print("discord: DISCORD_TOKEN is not set", file=sys.stderr)
+        return
+    bot = build_bot(core, **options)
+    try:
+        async with bot:
+            await bot.start(token.get_secret_value())
+    except discord.LoginFailure:
+        print("discord: DISCORD_TOKEN was rejected by Discord (invalid or reset token)", file=sys.stderr)
+    except discord.PrivilegedIntentsRequired:
+        if options.get("message_content") is False:
+            raise
+        # say it once, then keep serving what works without the intent
+        print(PRIVILEGED_INTENT_LINE, file=sys.stderr)
+        await run_discord(core, **{**options, "message_content": False})

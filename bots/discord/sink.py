@@ -1,0 +1,187 @@
+"""How the streaming engine talks to Discord: post, edit and upload with the bot token.
+
+The engine in `core.streaming` decides what to show and when; this sink only performs the calls,
+with mentions disabled, and turns Discord's answers into what the engine understands:
+a 429 becomes `RateLimited` (the engine slows the lane) instead of discord.py sleeping inside the
+call, and a message deleted under us becomes `MessageGone`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import aiohttp
+import discord
+
+from core.store.base import MessageStatus
+from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView
+
+log = logging.getLogger(__name__)
+
+# Discord: 2000 characters a message; message create and edit allow 5 requests / 5 s per channel,
+# and about 50 requests / s per bot overall (the shared bucket, with some room for everything else).
+DISCORD_LIMITS = PlatformLimits(
+    max_chars=2000,
+    edit_interval=1.0,
+    bucket_rate=40.0,
+    bucket_burst=10,
+    file_after_messages=4,
+)
+GLOBAL_BUCKET = ("discord", "bot")
+NO_MENTIONS = discord.AllowedMentions.none()
+
+# Set while the sink makes a request: a 429 then raises at once instead of being slept on and retried.
+_fail_fast: contextvars.ContextVar[bool] = contextvars.ContextVar("hfchat_discord_fail_fast", default=False)
+
+
+class Discord429(Exception):
+    def __init__(self, retry_after: float, is_global: bool):
+        super().__init__(f"429 for {retry_after:.2f}s")
+        self.retry_after = retry_after
+        self.is_global = is_global
+
+
+def rate_limit_trace() -> aiohttp.TraceConfig:
+    """An aiohttp trace for the bot's HTTP session that surfaces 429s on the sink's requests.
+
+    discord.py retries a 429 itself after sleeping `retry_after` (unless it exceeds
+    `max_ratelimit_timeout`, whose minimum is 30 s). For streamed replies the core's throttle owns the
+    pacing, so the sink's requests raise instead and the engine renders the newest text later.
+    """
+    trace = aiohttp.TraceConfig()
+
+    async def on_request_end(session: Any, context: Any, params: aiohttp.TraceRequestEndParams) -> None:
+        response = params.response
+        # without Via it is Cloudflare, not Discord: leave it to discord.py (it raises HTTPException)
+        if response.status != 429 or not _fail_fast.get() or not response.headers.get("Via"):
+            return
+        retry_after = None
+        is_global = response.headers.get("X-RateLimit-Global", "").lower() == "true"
+        with contextlib.suppress(Exception):
+            body = json.loads(await response.read())
+            retry_after = float(body["retry_after"])
+            is_global = is_global or bool(body.get("global"))
+        if retry_after is None:
+            header = response.headers.get("X-RateLimit-Reset-After") or response.headers.get("Retry-After") or "1"
+            retry_after = float(header)
+        raise Discord429(retry_after, is_global)
+
+    trace.on_request_end.append(on_request_end)
+    return trace
+
+
+@contextlib.contextmanager
+def fail_fast_on_429() -> Iterator[None]:
+    token = _fail_fast.set(True)
+    try:
+        yield
+    except Discord429 as exc:
+        raise RateLimited(exc.retry_after, scope_global=exc.is_global) from None
+    except discord.RateLimited as exc:  # discord.py refused to wait longer than max_ratelimit_timeout
+        raise RateLimited(exc.retry_after) from None
+    finally:
+        _fail_fast.reset(token)
+
+
+# persistent buttons: the custom id carries everything needed to act on it after a restart
+CUSTOM_ID_TEMPLATE = r"hfchat:(?P<action>stop|regen|cont):(?P<conversation>[0-9]+)"
+CONTINUABLE = {MessageStatus.TRUNCATED, MessageStatus.STOPPED}
+
+
+def custom_id(action: str, conversation_id: int) -> str:
+    return f"hfchat:{action}:{conversation_id}"
+
+
+def reply_controls(view: ReplyView, conversation_id: int | None) -> discord.ui.View | None:
+    """Stop while streaming; Regenerate (and Continue when cut short) when done; only on the last message."""
+    if not view.is_last or conversation_id is None:
+        return None
+    from bots.discord.buttons import ReplyButton  # buttons import the app side; keep this module light
+
+    controls = discord.ui.View(timeout=None)
+    if view.phase == "streaming":
+        controls.add_item(ReplyButton("stop", conversation_id))
+    else:
+        controls.add_item(ReplyButton("regen", conversation_id))
+        if view.status in CONTINUABLE:
+            controls.add_item(ReplyButton("cont", conversation_id))
+    return controls
+
+
+class DiscordSink:
+    """Posts one answer into one channel, thread or DM; `lane` is that channel."""
+
+    limits = DISCORD_LIMITS
+    bucket = GLOBAL_BUCKET
+
+    def __init__(
+        self,
+        channel: discord.abc.Messageable,
+        *,
+        reply_to: discord.abc.Snowflake | None = None,
+        conversation_id: int | None = None,
+        limits: PlatformLimits | None = None,
+    ):
+        self.channel = channel
+        self.lane = ("discord", getattr(channel, "id", id(channel)))
+        self.reply_to = reply_to
+        self.conversation_id = conversation_id
+        if limits is not None:
+            self.limits = limits
+        self.posted: list[discord.Message] = []
+
+    def _reference(self) -> discord.MessageReference | None:
+        target = self.posted[-1] if self.posted else self.reply_to
+        if target is None:
+            return None
+        channel_id = getattr(getattr(target, "channel", None), "id", None) or getattr(self.channel, "id", None)
+        return discord.MessageReference(message_id=target.id, channel_id=channel_id, fail_if_not_exists=False)
+
+    async def post(self, text: str, view: ReplyView) -> discord.Message:
+        kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+        reference = self._reference()
+        if reference is not None:
+            kwargs.update(reference=reference, mention_author=False)
+        controls = reply_controls(view, self.conversation_id)
+        if controls is not None:
+            kwargs["view"] = controls
+        with fail_fast_on_429():
+            message = await self.channel.send(text, **kwargs)
+        self.posted.append(message)
+        return message
+
+    async def edit(self, ref: discord.Message, text: str, view: ReplyView) -> None:
+        try:
+            with fail_fast_on_429():
+                controls = reply_controls(view, self.conversation_id)
+                await ref.edit(content=text, view=controls, allowed_mentions=NO_MENTIONS)
+        except discord.NotFound:
+            raise MessageGone() from None
+
+    async def upload(self, filename: str, content: str, view: ReplyView) -> None:
+        file = discord.File(io.BytesIO(content.encode("utf-8")), filename=filename.removesuffix(".md") + ".md")
+        kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS, "file": file}
+        reference = self._reference()
+        if reference is not None:
+            kwargs.update(reference=reference, mention_author=False)
+        with fail_fast_on_429():
+            self.posted.append(await self.channel.send("📄 The whole answer as a file:", **kwargs))
+
+    def ref_id(self, ref: discord.Message) -> str:
+        return str(ref.id)
+
+    # Discord has no native append streaming (limits.native_append is False): never called
+    async def stream_start(self, text: str, view: ReplyView) -> Any:
+        raise NotImplementedError
+
+    async def stream_append(self, ref: Any, delta: str, view: ReplyView) -> None:
+        raise NotImplementedError
+
+    async def stream_stop(self, ref: Any, delta: str, view: ReplyView) -> None:
+        raise NotImplementedError
