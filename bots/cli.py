@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 
 from core.config import ConfigError, load_settings
@@ -33,17 +35,30 @@ async def _run(settings) -> None:
     frontends = []
     if settings.discord_token:
         frontends.append("discord")
-    if settings.slack_bot_token:
-        frontends.append("slack")
+    if settings.slack_bot_token or (settings.slack_client_id and settings.slack_client_secret):
+        frontends.append("slack")  # a bot token, or OAuth installs into many workspaces
     if not frontends:
         print(
-            "No chat platform configured (DISCORD_TOKEN or SLACK_BOT_TOKEN); starting the terminal chat.",
+            "No chat platform configured (DISCORD_TOKEN, SLACK_BOT_TOKEN or SLACK_CLIENT_ID); "
+            "starting the terminal chat.",
             file=sys.stderr,
         )
         await _console(settings)
         return
     core = await build_core(settings)
+    # SIGTERM (and Ctrl-C) stop taking new work, let answers in flight finish within
+    # SHUTDOWN_GRACE_SECONDS, stop the rest with their text kept, and exit 0
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stopping.set)
+    metrics = None
     try:
+        if settings.metrics_port is not None:
+            from core.metrics import serve_metrics
+
+            metrics = await serve_metrics(core, settings.metrics_host, settings.metrics_port)
         tasks = []
         if "discord" in frontends:
             from bots.discord.app import run_discord
@@ -53,9 +68,21 @@ async def _run(settings) -> None:
             from bots.slack.app import run_slack
 
             tasks.append(asyncio.create_task(run_slack(core)))
-        await asyncio.gather(*tasks)
+        stop = asyncio.create_task(stopping.wait())
+        done, _ = await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
+        if stop in done:
+            logging.getLogger("hfchat").info("stopping: letting answers in flight finish")
+        stop.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if task is not stop and not task.cancelled() and task.exception() is not None:
+                raise task.exception()
     finally:
         await core.close()
+        if metrics is not None:
+            await metrics.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             from core.store import open_store
 
             async def migrate() -> None:
-                store = await open_store(settings.database_url)
+                store = await open_store(settings.database_url, schema=settings.database_schema)
                 await store.close()
 
             asyncio.run(migrate())

@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from core import metrics
 from core.chat import ChatService
 from core.config import Settings
 from core.local_model import LocalModelServer, start_local_model
 from core.models import ModelCatalog
 from core.router import RouterClient
-from core.store import Store, open_store
+from core.store import Store, StoredMessage, open_store
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +32,34 @@ class Core:
     chat: ChatService
     local: LocalModelServer | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
+    worker_id: str = ""
+    # replies found cut short by a dead process at start-up, for adapters to mark on their platform
+    interrupted: list[StoredMessage] = field(default_factory=list)
+    _interrupt_handlers: list[Callable[[list[StoredMessage]], Awaitable[None]]] = field(default_factory=list)
 
-    async def close(self, grace: float = 10.0) -> None:
-        await self.chat.shutdown(grace)
+    def on_interrupted(self, handler: Callable[[list[StoredMessage]], Awaitable[None]]) -> None:
+        """`handler(replies)` gets the replies a dead process left unfinished: those found at start-up at
+        once, and later those the heartbeat sweep finds. Each adapter keeps the ones of its platform."""
+        self._interrupt_handlers.append(handler)
+        if self.interrupted:
+            self._tasks.append(asyncio.create_task(_quietly(handler(list(self.interrupted)), "interrupted replies")))
+
+    async def _announce_interrupted(self, replies: list[StoredMessage]) -> None:
+        for handler in list(self._interrupt_handlers):
+            await _quietly(handler(replies), "interrupted replies")
+
+    async def close(self, grace: float | None = None) -> None:
+        """Let answers in flight finish (`grace` seconds, default SHUTDOWN_GRACE_SECONDS), stop the rest,
+        then mark whatever is still unfinished INTERRUPTED before letting go of the database."""
+        await self.chat.shutdown(self.settings.shutdown_grace_seconds if grace is None else grace)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.worker_id:
+            with contextlib.suppress(Exception):
+                left = await self.store.retire_worker(self.worker_id)
+                if left:
+                    log.info("marked %d unfinished answers interrupted at shutdown", left)
         await self.catalog.stop()
         await self.router.close()
         await self.store.close()
@@ -49,19 +76,50 @@ async def build_core(settings: Settings) -> Core:
         # the local server serves exactly one model: make it the default
         settings = settings.model_copy(update={"default_model": local.model})
         log.info("local mode: %s served on %s", local.model, local.url)
-    store = await open_store(settings.database_url)
-    interrupted = await store.mark_interrupted()
+    store = await open_store(settings.database_url, schema=settings.database_schema)
+    worker_id = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    await store.register_worker(worker_id, socket.gethostname(), os.getpid())
+    # SQLite serves one process: whoever wrote there before is gone. PostgreSQL may have live neighbours.
+    alive_since = time.time() - (0 if settings.sqlite_path is not None else settings.worker_stale_seconds)
+    interrupted = await store.interrupt_orphans(alive_since, keep=worker_id)
     if interrupted:
-        log.info("marked %d answers interrupted by the last shutdown", interrupted)
+        log.info("marked %d answers interrupted: the process writing them had died", len(interrupted))
+        metrics.INTERRUPTED.inc(len(interrupted))
     router = RouterClient(base_url, token, request_timeout=settings.request_timeout, idle_timeout=settings.idle_timeout)
     catalog = ModelCatalog(router, settings.model_overrides_file, settings.models_refresh_seconds)
     if local is not None:
         catalog.overrides.setdefault(local.model, {})["context_length"] = local.context
     await catalog.start()
     core = Core(settings, store, router, catalog, ChatService(settings, store, router, catalog), local)
+    core.worker_id, core.chat.worker_id, core.interrupted = worker_id, worker_id, interrupted
+    core._tasks.append(asyncio.create_task(_worker_loop(core), name="worker-heartbeat"))
     if settings.retention_days:
         core._tasks.append(asyncio.create_task(_retention_loop(store, settings.retention_days)))
     return core
+
+
+async def _quietly(call: Awaitable[None], what: str) -> None:
+    try:
+        await call
+    except Exception as exc:
+        log.warning("%s: %s", what, type(exc).__name__)
+
+
+async def _worker_loop(core: Core) -> None:
+    """Heartbeats, and the sweep that finishes off the replies of processes that died without restarting."""
+    settings = core.settings
+    while True:
+        await asyncio.sleep(settings.worker_heartbeat_seconds)
+        try:
+            await core.store.heartbeat(core.worker_id)
+            found = await core.store.interrupt_orphans(time.time() - settings.worker_stale_seconds, keep=core.worker_id)
+        except Exception as exc:
+            log.warning("worker heartbeat failed: %s", type(exc).__name__)
+            continue
+        if found:
+            log.info("marked %d answers interrupted: the process writing them had died", len(found))
+            metrics.INTERRUPTED.inc(len(found))
+            await core._announce_interrupted(found)
 
 
 async def _retention_loop(store: Store, days: float) -> None:

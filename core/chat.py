@@ -12,15 +12,20 @@ import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
+from core import metrics
+from core.assistants import AssistantService
 from core.config import Settings
 from core.context import answer_budget, estimate_tokens, fit_messages
 from core.errors import EmptyPrompt, NotAllowed, NotFound, PromptTooLong
+from core.generation import Preferences
 from core.keys import Actor, ConversationKey
 from core.models import ModelCatalog
+from core.omni import OMNI, failover_note, failover_stream, is_omni
 from core.router import ChatRequest, RouterClient
 from core.store.base import Conversation, MessageStatus, Scope, Store, StoredMessage
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
 from core.throttle import Throttle
+from core.usage import UsageService
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +80,12 @@ class ChatService:
         self.store = store
         self.router = router
         self.catalog = catalog
+        self.preferences = Preferences(settings, store, catalog)
+        self.assistants = AssistantService(store, catalog)
+        self.usage = UsageService(store, catalog)
         self._lanes: dict[int, _Lane] = {}
         self._throttles: dict[Hashable, Throttle] = {}
+        self.worker_id = ""  # this process among those sharing the store; stamped on replies it writes
 
     def throttle_for(self, sink: ReplySink) -> Throttle:
         """One throttle per kind of limits (in practice, per platform), shared by all its streams."""
@@ -114,7 +123,13 @@ class ChatService:
         return self.settings.default_model
 
     async def resolve_model(self, key: ConversationKey, user_id: str, conversation_id: int | None = None) -> str:
-        model, _ = await self.resolve("model", key, user_id, conversation_id)
+        """Like `resolve`, with the conversation's assistant (or the one a new one would get) after the conversation."""
+        conversation = await self.store.get_conversation_by_id(conversation_id) if conversation_id is not None else None
+        if conversation is not None:
+            assistant = await self.assistants.for_conversation(conversation)
+        else:
+            assistant = await self.assistants.default_for(key, user_id)
+        model, _ = await self.preferences.resolve("model", key, user_id, conversation_id, assistant)
         return model or self.default_model()
 
     async def set_model(self, actor: Actor, key: ConversationKey, scope: Scope, name: str | None) -> str | None:
@@ -124,11 +139,12 @@ class ChatService:
             conversation = await self.store.get_conversation(key)
             if conversation is None:
                 conversation = await self.store.create_conversation(key, actor.user_id)
+                await self.assistants.pin(conversation, actor.user_id)
             self._check_owner_or_admin(conversation, actor, "change this conversation's model")
             conversation_id = conversation.id
         elif scope in (Scope.CHANNEL, Scope.WORKSPACE) and not actor.is_admin:
             raise NotAllowed(f"Only an admin can set the {scope.value} default model.")
-        value = self.catalog.validate(name) if name else None
+        value = (OMNI if is_omni(name) else self.catalog.validate(name)) if name else None
         scope_id = {
             Scope.CONVERSATION: str(conversation_id),
             Scope.USER: actor.user_id,
@@ -149,6 +165,29 @@ class ChatService:
     async def recent_models(self, actor: Actor, platform: str) -> list[str]:
         value = await self.store.get_setting(platform, "", Scope.USER, actor.user_id, "recent_models")
         return [m for m in (value or "").split("\n") if m]
+
+    async def set_option(
+        self, actor: Actor, key: ConversationKey, scope: Scope, name: str, value: str | None
+    ) -> str | None:
+        """Validate and store a generation setting, system prompt, provider or omni route; None clears it."""
+        conversation_id = None
+        if scope is Scope.CONVERSATION:
+            conversation = await self.store.get_conversation(key)
+            if conversation is None:
+                conversation = await self.store.create_conversation(key, actor.user_id)
+                await self.assistants.pin(conversation, actor.user_id)
+            self._check_owner_or_admin(conversation, actor, "change this conversation's settings")
+            conversation_id = conversation.id
+        return await self.preferences.set(actor, key, scope, name, value, conversation_id)
+
+    async def describe_settings(self, key: ConversationKey, user_id: str) -> list[tuple[str, str | None, str]]:
+        """(name, value, where it comes from) for the model and every option, as an answer here would use them."""
+        conversation = await self.store.get_conversation(key)
+        if conversation is not None:
+            assistant = await self.assistants.for_conversation(conversation)
+        else:
+            assistant = await self.assistants.default_for(key, user_id)
+        return await self.preferences.listing(key, user_id, conversation.id if conversation else None, assistant)
 
     # answering
     async def submit(
@@ -179,6 +218,7 @@ class ChatService:
             )
         if conversation is None:
             conversation = await self.store.create_conversation(key, actor.user_id, title or _title(text))
+            await self.assistants.pin(conversation, actor.user_id)
             # adopting an existing thread: its earlier text comes in once, as context
             for message in prior or ():
                 message.content = clean_prompt(message.content)[: self.settings.max_prompt_chars]
@@ -214,7 +254,8 @@ class ChatService:
         try:
             while True:
                 async with self.store.conversation_lock(conversation.id):
-                    outcome = await self._answer(conversation, lane, sink, actor, continue_from)
+                    if continue_from is not None or not await self._answered_elsewhere(conversation.id):
+                        outcome = await self._answer(conversation, lane, sink, actor, continue_from)
                 continue_from = None
                 if not lane.pending or lane.pending_sink is None:
                     return outcome
@@ -229,6 +270,12 @@ class ChatService:
             if self._lanes.get(conversation.id) is lane:
                 del self._lanes[conversation.id]
 
+    async def _answered_elsewhere(self, conversation_id: int) -> bool:
+        """True when the newest message is already an answer: another process sharing the database
+        answered our queued messages while we waited for the conversation lock."""
+        newest = await self.store.recent_messages(conversation_id, 1)
+        return bool(newest) and newest[-1].role == "assistant"
+
     async def _answer(
         self,
         conversation: Conversation,
@@ -238,10 +285,15 @@ class ChatService:
         continue_from: StoredMessage | None,
     ) -> ReplyOutcome:
         key = conversation.key
-        model = await self.resolve_model(key, actor.user_id, conversation.id)
-        system_prompt, _ = await self.resolve("system_prompt", key, actor.user_id, conversation.id)
-        system_prompt = "\n\n".join(p for p in (self.settings.system_prompt, system_prompt or "") if p)
         history = await self.store.recent_messages(conversation.id, HISTORY_LIMIT)
+        plan = await self.preferences.plan(
+            key,
+            actor.user_id,
+            conversation.id,
+            await self.assistants.for_conversation(conversation),
+            has_images=any(m.extra.get("images") for m in history),
+        )
+        model, system_prompt = plan.model, plan.system_prompt
         if continue_from is not None:
             history = [m for m in history if m.id is not None and m.id <= continue_from.id]
             history.append(StoredMessage(role="user", content=CONTINUE_INSTRUCTION, author_id="system"))
@@ -249,9 +301,9 @@ class ChatService:
             history,
             system_prompt=system_prompt,
             context_window=self.catalog.context_window(model),
-            max_tokens=self.settings.max_tokens,
+            max_tokens=plan.generation.max_tokens or self.settings.max_tokens,
         )
-        notes = []
+        notes = list(plan.notes)
         if fitted.dropped:
             notes.append(
                 NOTE_DROPPED.format(
@@ -260,11 +312,17 @@ class ChatService:
             )
         if continue_from is not None:
             reply_id = continue_from.id
-            await self.store.update_message(reply_id, status=MessageStatus.STREAMING.value)
+            await self.store.update_message(reply_id, status=MessageStatus.STREAMING.value, worker_id=self.worker_id)
         else:
             reply_id = await self.store.add_message(
                 conversation.id,
-                StoredMessage(role="assistant", content="", model=model, status=MessageStatus.STREAMING),
+                StoredMessage(
+                    role="assistant",
+                    content="",
+                    model=model,
+                    status=MessageStatus.STREAMING,
+                    worker_id=self.worker_id,
+                ),
             )
         fallback_limits = getattr(sink, "fallback_limits", None)
         fallback = (self._throttle(fallback_limits), fallback_limits) if fallback_limits else None
@@ -277,8 +335,21 @@ class ChatService:
             conversation_id=conversation.id,
             fallback=fallback,
         )
+        if continue_from is None:
+
+            async def remember_where(ref_id: str, reply_id: int = reply_id) -> None:
+                await self.store.update_message(reply_id, platform_message_id=ref_id)
+
+            stream.on_first_message = remember_where
         lane.current, lane.current_requester = stream, actor.user_id
-        request = ChatRequest(model=model, messages=fitted.messages, max_tokens=fitted.max_tokens)
+        request = ChatRequest(
+            model=model,
+            messages=fitted.messages,
+            max_tokens=fitted.max_tokens,
+            temperature=plan.generation.temperature,
+            top_p=plan.generation.top_p,
+            extra=plan.generation.extra_body(),
+        )
         log.info(
             "reply %s started: conversation=%s model=%s messages=%d dropped=%d",
             reply_id,
@@ -287,7 +358,18 @@ class ChatService:
             len(fitted.messages),
             fitted.dropped,
         )
-        state = await stream.run(self.router.stream_chat(request))
+        events = failover_stream(
+            self.router,
+            request,
+            plan.models,
+            lambda failed, error, after: stream.notes.append(failover_note(failed, error, after)),
+        )
+        metrics.ACTIVE_STREAMS.labels(key.platform).inc()
+        try:
+            state = await stream.run(events)
+        finally:
+            metrics.ACTIVE_STREAMS.labels(key.platform).dec()
+        metrics.answer_finished(key.platform, state, stream.stats)
         content = state.answer
         reasoning = state.reasoning
         if continue_from is not None:
@@ -316,6 +398,7 @@ class ChatService:
                 state.model or model,
                 state.prompt_tokens or 0,
                 state.completion_tokens or 0,
+                provider=state.provider,
             )
         log.info(
             "reply %s ended: status=%s first_token_ms=%s total_ms=%s edits=%d posts=%d rate_limited=%d",
@@ -337,7 +420,8 @@ class ChatService:
     async def shutdown(self, grace: float = 10.0) -> None:
         """Let replies in flight finish for `grace` seconds, then stop them (their text is kept)."""
         try:
-            await asyncio.wait_for(self.wait_idle(), grace)
+            # shielded: on timeout wait_for cancels what it awaits, and that must not be the replies
+            await asyncio.wait_for(asyncio.shield(self.wait_idle()), grace)
         except TimeoutError:
             for lane in list(self._lanes.values()):
                 lane.pending = 0

@@ -46,9 +46,28 @@ class Settings(BaseSettings):
         None, description="PostgreSQL schema for the tables (created if missing); default: the search_path"
     )
 
+    # Several processes on one database, and their lifecycle
+    worker_id: str | None = Field(None, description="this process's name among those sharing the database")
+    worker_heartbeat_seconds: float = Field(10.0, gt=0, description="how often this process says it is alive")
+    worker_stale_seconds: float = Field(60.0, gt=0, description="silence after which a process counts as dead")
+    shutdown_grace_seconds: float = Field(10.0, ge=0, description="on SIGTERM, time answers get to finish")
+    metrics_port: int | None = Field(None, ge=0, le=65535, description="serve /healthz and /metrics; unset = off")
+    metrics_host: str = Field("0.0.0.0", description="address the metrics server listens on")
+
     # Conversations
     max_prompt_chars: int = Field(16_000, ge=1, description="longest message a user may send")
     system_prompt: str = Field("", description="system prompt added to every conversation")
+
+    # Omni, the virtual model "omni": one ordered list of models per route, comma-separated
+    omni_default_models: str = Field(
+        "openai/gpt-oss-120b,meta-llama/Llama-3.3-70B-Instruct,Qwen/Qwen3-32B", description="omni's text route"
+    )
+    omni_vision_models: str = Field(
+        "google/gemma-3-27b-it,Qwen/Qwen2.5-VL-72B-Instruct", description="omni's route for images"
+    )
+    omni_tools_models: str = Field(
+        "openai/gpt-oss-120b,Qwen/Qwen3-32B,meta-llama/Llama-3.3-70B-Instruct", description="omni's route for tools"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Discord
@@ -63,6 +82,16 @@ class Settings(BaseSettings):
     slack_mode: Literal["socket", "http"] = "socket"
     slack_port: int = Field(3000, ge=1, le=65535)
     slack_api_url: str | None = Field(None, description="Slack Web API base URL; default: Slack's own")
+    # OAuth installs into many workspaces (HTTP mode only): with both set, SLACK_BOT_TOKEN is not needed
+    slack_client_id: str | None = Field(None, description="the app's Client ID, for OAuth installs")
+    slack_client_secret: SecretStr | None = Field(None, description="the app's Client Secret, for OAuth installs")
+    slack_scopes: str = Field(
+        "app_mentions:read,assistant:write,channels:history,groups:history,im:history,mpim:history,"
+        "chat:write,commands,files:write,users:read,im:write",
+        description="bot scopes asked for at install, comma-separated (config/slack-manifest.yaml's)",
+    )
+    slack_install_path: str = Field("/slack/install", description="path that starts an install")
+    slack_redirect_path: str = Field("/slack/oauth_redirect", description="path of the OAuth redirect URL")
 
     @field_validator("database_url")
     @classmethod

@@ -55,7 +55,8 @@ class ChatRequest:
     max_tokens: int
     temperature: float | None = None
     top_p: float | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # sent as extra body fields, e.g. reasoning_effort
+    max_retries: int | None = None  # None: the client's default; 0 when a fallback model is waiting
 
 
 class ThinkSplitter:
@@ -233,7 +234,10 @@ class RouterClient:
             params["extra_body"] = request.extra
         started = False
         try:
-            raw = await self.client.chat.completions.with_raw_response.create(**params)
+            client = self.client
+            if request.max_retries is not None:
+                client = client.with_options(max_retries=request.max_retries)
+            raw = await client.chat.completions.with_raw_response.create(**params)
             provider = raw.headers.get("x-inference-provider", "")
             stream = raw.parse()
             if inspect.isawaitable(stream):  # the SDK's raw response parses synchronously in some versions

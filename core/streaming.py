@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,6 +33,9 @@ class PlatformLimits:
     bucket_burst: int = 1
     native_append: bool = False  # the platform appends to a streaming message itself (Slack)
     file_after_messages: int = 4  # past this many messages the whole answer also comes as a file; 0 = never
+    # False when posting a new message has its own per-channel limit and must not wait on the shared
+    # budget (Slack: chat.postMessage ~1/s per channel, chat.update ~50/min per workspace)
+    posts_use_bucket: bool = True
     typing_indicator: str = " ▌"
 
 
@@ -189,6 +192,9 @@ class ReplyStream:
         self._carry = ""
         self._open = False  # the last posted message is still being written
         self._native = self.limits.native_append
+        # called with the platform id of the answer's first message as soon as it is posted (the core
+        # stores it at once, so an answer cut by a crash can still be found and marked on the platform)
+        self.on_first_message: Callable[[str], Awaitable[None]] | None = None
 
     # the reader
     async def _read(self, events: AsyncIterator[StreamEvent]) -> None:
@@ -267,7 +273,7 @@ class ReplyStream:
                 self._changed.clear()
                 continue
             # wait for the lane first, then render whatever is newest at that moment
-            await self.throttle.acquire(self.sink.lane, self.sink.bucket)
+            await self.throttle.acquire(self.sink.lane, self._bucket_for_next())
             self._changed.clear()
             final = self.state.done
             version = self.state.version
@@ -304,6 +310,12 @@ class ReplyStream:
         if not state.answer and state.reasoning:
             return THINKING
         return self.limits.typing_indicator
+
+    def _bucket_for_next(self):
+        """The shared budget the next request draws on: none for a fresh post where posts have their own."""
+        if not self._open and not self.limits.posts_use_bucket:
+            return None
+        return self.sink.bucket
 
     @property
     def _index(self) -> int:
@@ -377,7 +389,7 @@ class ReplyStream:
                     return False
                 await asyncio.sleep(min(0.25 * 2**attempt, 5.0))
             if attempt + 1 < attempts:
-                await self.throttle.acquire(self.sink.lane, self.sink.bucket)
+                await self.throttle.acquire(self.sink.lane, self._bucket_for_next())
         if seal:
             log.error("gave up delivering reply %s (final=%s)", self.reply_id, final_answer)
         return False
@@ -401,6 +413,8 @@ class ReplyStream:
                 self._open = not seal
                 self.stats.posts += 1
             self.stats.messages += 1
+            if len(self._refs) == 1:
+                await self._first_posted()
             return
         previous = self._sent[index]
         if self._native and self._open:
@@ -416,6 +430,14 @@ class ReplyStream:
         self._sent[index] = text
         if seal:
             self._open = False
+
+    async def _first_posted(self) -> None:
+        if self.on_first_message is None:
+            return
+        try:
+            await self.on_first_message(self.first_ref_id())
+        except Exception as exc:  # never a reason to post the message again
+            log.warning("could not record where the answer was posted: %s", type(exc).__name__)
 
     def first_ref_id(self) -> str:
         """The platform id of the first message of the answer ("" if nothing was posted)."""

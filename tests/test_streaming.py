@@ -201,3 +201,19 @@ async def test_lanes_do_not_slow_each_other():
         assert sink.texts() == ["".join(pieces)]
         gaps = [b.at - a.at for a, b in zip(sink.calls, sink.calls[1:], strict=False)]
         assert min(gaps) >= 0.19
+
+
+async def test_posts_skip_the_shared_budget_when_the_platform_limits_them_per_channel():
+    # a budget of 1 request / 2 s for the whole workspace, shared by 5 channels
+    limits = PlatformLimits(max_chars=1000, edit_interval=0.0, bucket_rate=0.5, bucket_burst=1, posts_use_bucket=False)
+    throttle = Throttle(0.0, bucket_rate=0.5, bucket_burst=1)
+    sinks = [RecordingSink(limits, lane=f"c{i}", bucket="workspace") for i in range(5)]
+    start = time.monotonic()
+    tasks = [asyncio.create_task(ReplyStream(s, throttle).run(tokens(["a", "b"], delay=0.05))) for s in sinks]
+    await asyncio.sleep(0.3)
+    # every channel shows its first text at once; only the edits wait on the workspace budget
+    assert all(s.count("post") == 1 for s in sinks)
+    assert all(s.calls[0].at - start < 0.3 for s in sinks)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.table import Table
 
+from bots.console import features
 from core.app import Core
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
@@ -119,7 +120,7 @@ class ConsoleApp:
         if name in ("quit", "exit", "q"):
             return False
         if name == "help":
-            self.say(HELP)
+            self.say(HELP + features.HELP)
         elif name == "new":
             self.thread = str(time.time_ns())
             self.say("New conversation.")
@@ -137,6 +138,8 @@ class ConsoleApp:
                 self.say(f"Back in: {conversations[index].title}")
         elif name == "delete":
             await self._delete(arg)
+        elif name in features.COMMANDS:
+            await features.handle(self, name, arg)
         elif name == "stop":
             conversation = await self.chat.conversation_for(self.key)
             if not conversation or not await self.chat.stop(conversation.id, self.actor):

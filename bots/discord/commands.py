@@ -7,8 +7,12 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bots.discord.features import register_feature_commands
+
 
 def register_commands(tree: app_commands.CommandTree) -> None:
+    register_feature_commands(tree)  # /settings, /assistant, /usage
+
     async def models(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
         return await interaction.client.model_choices(interaction, current)
 

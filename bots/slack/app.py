@@ -14,28 +14,34 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, SlackSink, message_id, slack_error
+from bots.slack.oauth import build_oauth_settings, oauth_configured
+from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, SlackSink, controls, message_id, slack_error
 from bots.slack.text import parse_thread_link, strip_mention
 from bots.slack.views import delete_all_confirmation, home_view, switch_model_modal
+from core import metrics
 from core.app import Core
 from core.chat import clean_prompt
 from core.config import ConfigError
 from core.errors import NotFound, UserFacingError
 from core.keys import Actor, ConversationKey
-from core.store.base import Conversation, Scope, StoredMessage
-from core.streaming import PlatformLimits
+from core.store.base import Conversation, MessageStatus, Scope, StoredMessage
+from core.streaming import PlatformLimits, ReplyView
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 THINKING = "is thinking…"
+INTERRUPTED_NOTICE = "⚠️ *This answer was interrupted (the bot restarted).*"
 USER_CACHE_SECONDS = 60.0
 AUTO_REPLY_SETTING = "slack_thread_replies"  # per channel: "off" stops answering follow-ups without a mention
 ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
@@ -51,6 +57,19 @@ HELP = (
     "`/delete [thread link]` erases a conversation, `/delete all` everything stored about you, "
     "`/hfchat replies on|off` (admins) chooses whether I answer thread follow-ups without a mention."
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Workspace:
+    """Who the bot is in the workspace of the request being handled (one per team with OAuth installs)."""
+
+    client: AsyncWebClient
+    bot_user_id: str | None
+    bot_id: str | None
+
+
+# set by _tracked for each listener; tasks it starts (the replies) inherit it
+_WORKSPACE: ContextVar[_Workspace | None] = ContextVar("slack_workspace", default=None)
 
 
 def _secret(value: Any) -> str | None:
@@ -69,16 +88,17 @@ class SlackAdapter:
         native_limits: PlatformLimits = NATIVE_LIMITS,
         edit_limits: PlatformLimits = EDIT_LIMITS,
         native_streaming: bool = True,
+        oauth_settings: AsyncOAuthSettings | None = None,
     ):
         self.core = core
         self.chat = core.chat
         self.store = core.store
-        self.client = client
+        self._client = client  # with OAuth installs a token-less template; each request gets its team's
         self.native_limits = native_limits
         self.edit_limits = edit_limits
         self.native_streaming = native_streaming
-        self.bot_user_id: str | None = None
-        self.bot_id: str | None = None
+        self._bot_user_id: str | None = None
+        self._bot_id: str | None = None
         self._users: dict[tuple[str, str], tuple[float, Actor]] = {}
         self._no_stream: set[str] = set()  # channels where Slack refused native streaming
         self._busy: set[asyncio.Task] = set()
@@ -88,8 +108,34 @@ class SlackAdapter:
             signing_secret=signing_secret or "",
             request_verification_enabled=True,
             ignoring_self_events_enabled=True,
+            oauth_settings=oauth_settings,
         )
         self._register()
+
+    # The Web API client and bot identity of the workspace whose request is being handled (Bolt's
+    # context.client carries that team's token), else the ones given at start.
+    @property
+    def client(self) -> AsyncWebClient:
+        workspace = _WORKSPACE.get()
+        return workspace.client if workspace else self._client
+
+    @property
+    def bot_user_id(self) -> str | None:
+        workspace = _WORKSPACE.get()
+        return (workspace and workspace.bot_user_id) or self._bot_user_id
+
+    @bot_user_id.setter
+    def bot_user_id(self, value: str | None) -> None:
+        self._bot_user_id = value
+
+    @property
+    def bot_id(self) -> str | None:
+        workspace = _WORKSPACE.get()
+        return (workspace and workspace.bot_id) or self._bot_id
+
+    @bot_id.setter
+    def bot_id(self, value: str | None) -> None:
+        self._bot_id = value
 
     # ------------------------------------------------------------------ wiring
     def _register(self) -> None:
@@ -114,6 +160,9 @@ class SlackAdapter:
         app.action("hfchat_delete_all_cancel")(self._tracked(self.on_delete_all_cancel))
         app.action("home_model_select")(self._tracked(self.on_home_model_select))
         app.action("home_refresh")(self._tracked(self.on_home_refresh))
+        if app.installation_store is not None:
+            app.event("app_uninstalled")(self._tracked(self.on_app_uninstalled))
+            app.event("tokens_revoked")(self._tracked(self.on_tokens_revoked))
 
     def _tracked(self, handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         """Bolt passes arguments by name; keep the handler's signature and note the running task."""
@@ -123,12 +172,20 @@ class SlackAdapter:
             if task is not None:
                 self._busy.add(task)
             respond = kwargs.get("respond") if wants_respond else kwargs.pop("respond", None)
+            context = kwargs.get("context") if "context" in wanted else kwargs.pop("context", None)
+            client = kwargs.get("client") if "client" in wanted else kwargs.pop("client", None)
+            bound = _WORKSPACE.set(
+                _Workspace(client or self._client, context.get("bot_user_id"), context.get("bot_id"))
+                if context is not None
+                else None
+            )
             try:
                 return await handler(**kwargs)
             except UserFacingError as exc:
                 if respond is not None:
                     await respond(text=str(exc), response_type="ephemeral", replace_original=False)
             finally:
+                _WORKSPACE.reset(bound)
                 if task is not None:
                     self._busy.discard(task)
 
@@ -137,9 +194,11 @@ class SlackAdapter:
             for name in inspect.signature(handler).parameters
             if name != "self"
         ]
-        wants_respond = "respond" in {p.name for p in params}
-        if not wants_respond:
-            params.append(inspect.Parameter("respond", inspect.Parameter.POSITIONAL_OR_KEYWORD))
+        wanted = {p.name for p in params}
+        wants_respond = "respond" in wanted
+        for extra in ("respond", "context", "client"):
+            if extra not in wanted:
+                params.append(inspect.Parameter(extra, inspect.Parameter.POSITIONAL_OR_KEYWORD))
         run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         return run
 
@@ -149,9 +208,14 @@ class SlackAdapter:
     async def _dedupe(self, body: dict, ack: Any, next: Callable[[], Awaitable[Any]]) -> Any:
         # Slack retries an event it thinks we missed, with the same event_id: answer once, still ack 200
         # (a middleware that neither calls next() nor returns the ack makes Bolt answer 404).
+        kind = body.get("type") or ("command" if body.get("command") else "")
+        if kind == "event_callback":
+            kind = str((body.get("event") or {}).get("type") or "event")
+        metrics.event_received(PLATFORM, kind[:40])
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not await self.store.claim_event(PLATFORM, str(event_id)):
             log.info("duplicate event %s dropped", event_id)
+            metrics.duplicate_dropped(PLATFORM)
             return await ack()
         return await next()
 
@@ -169,6 +233,50 @@ class SlackAdapter:
                 await asyncio.sleep(0.02)
             if time.monotonic() > deadline:
                 raise TimeoutError("the Slack adapter did not go idle")
+
+    async def client_for(self, team: str) -> AsyncWebClient:
+        """A team's Web API client outside any request (with OAuth installs: its stored bot token)."""
+        installations = self.app.installation_store
+        if installations is None:
+            return self.client
+        bot = await installations.async_find_bot(enterprise_id=None, team_id=team)
+        template = self._client
+        return AsyncWebClient(
+            token=bot.bot_token if bot else None,
+            base_url=template.base_url,
+            timeout=template.timeout,
+            ssl=template.ssl,
+            proxy=template.proxy,
+            session=template.session,
+        )
+
+    async def show_interrupted(self, replies: list[StoredMessage]) -> None:
+        """Close the Slack messages of answers a dead process left unfinished, with Regenerate/Continue."""
+        for reply in replies:
+            channel, _, ts = reply.platform_message_id.partition("/")
+            conversation = await self.store.get_conversation_by_id(reply.conversation_id or 0)
+            if not ts or conversation is None or conversation.key.platform != PLATFORM:
+                continue
+            view = ReplyView(
+                reply.id, "done", MessageStatus.INTERRUPTED, True, 0, reply.model, conversation_id=conversation.id
+            )
+            client = await self.client_for(conversation.key.workspace)
+            try:  # a native stream still open: end it with the notice
+                await client.chat_stopStream(
+                    channel=channel, ts=ts, markdown_text="\n\n" + INTERRUPTED_NOTICE, blocks=controls(view)
+                )
+                continue
+            except SlackApiError:
+                pass
+            try:  # an edited message (or a stream Slack already closed): say so under it
+                await client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=conversation.key.thread,
+                    text=INTERRUPTED_NOTICE,
+                    blocks=[{"type": "markdown", "text": INTERRUPTED_NOTICE}, *controls(view)],
+                )
+            except SlackApiError as exc:
+                log.warning("could not mark an interrupted answer: %s", slack_error(exc))
 
     def _track_reply(self, task: asyncio.Task | None) -> None:
         if task is not None:
@@ -656,9 +764,49 @@ class SlackAdapter:
         await ack()
         await respond(text="Nothing was erased.", replace_original=True)
 
+    # ------------------------------------------------------------------ installs (OAuth)
+    async def on_app_uninstalled(self, context: Any) -> None:
+        await self.app.installation_store.async_delete_all(enterprise_id=context.enterprise_id, team_id=context.team_id)
+        self._users = {key: value for key, value in self._users.items() if key[0] != context.team_id}
+
+    async def on_tokens_revoked(self, event: dict, context: Any) -> None:
+        await self.app.default_tokens_revoked_event_listener()(event=event, context=context)
+
     # ------------------------------------------------------------------ HTTP mode
     def web_app(self, path: str = "/slack/events") -> web.Application:
-        return self.app.web_app(path=path)
+        app = self.app.web_app(path=path)
+        app.middlewares.append(_reject_malformed)
+        return app
+
+
+_EVENT_TEXT_FIELDS = ("ts", "thread_ts", "event_ts", "text", "team", "subtype", "channel_type", "bot_id")
+
+
+@web.middleware
+async def _reject_malformed(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+    """A body Slack would never send gets 400 here, not a 500 from deep inside Bolt (and no retry)."""
+    if request.method == "POST":
+        try:
+            body = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="body is not UTF-8")
+        if request.content_type == "application/json":
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                return web.Response(status=400, text="body is not JSON")
+            event = payload.get("event") if isinstance(payload, dict) else None
+            if not isinstance(payload, dict) or (
+                payload.get("type") == "event_callback"
+                and not (
+                    isinstance(event, dict)
+                    and isinstance(event.get("type"), str)
+                    and all(isinstance(event.get(name), str | dict | None) for name in ("channel", "user"))
+                    and all(isinstance(event.get(name), str | None) for name in _EVENT_TEXT_FIELDS)
+                )
+            ):
+                return web.Response(status=400, text="not a Slack event")
+    return await handler(request)
 
 
 def build_adapter(
@@ -670,11 +818,17 @@ def build_adapter(
     **options: Any,
 ) -> SlackAdapter:
     settings = core.settings
+    oauth = oauth_configured(settings)
     if client is None:
-        token = token or _secret(settings.slack_bot_token)
-        if not token:
+        token = None if oauth else token or _secret(settings.slack_bot_token)
+        if not token and not oauth:
             raise ConfigError("config error: SLACK_BOT_TOKEN: required to run the Slack bot")
-        client = AsyncWebClient(token=token)
+        api = {"base_url": settings.slack_api_url.rstrip("/") + "/"} if settings.slack_api_url else {}
+        client = AsyncWebClient(token=token, **api)
+    if oauth:
+        # Bolt finds each team's bot token in the installation store; a fixed token would be ignored
+        client = AsyncWebClient(base_url=client.base_url, timeout=client.timeout, ssl=client.ssl, proxy=client.proxy)
+        options["oauth_settings"] = build_oauth_settings(settings, core.store, client)
     secret = signing_secret if signing_secret is not None else _secret(settings.slack_signing_secret)
     return SlackAdapter(core, client, signing_secret=secret, **options)
 
@@ -691,16 +845,33 @@ async def serve_http(adapter: SlackAdapter, host: str, port: int) -> web.AppRunn
     return runner
 
 
+def _check_settings(settings: Any) -> None:
+    """Stop with one line naming what the chosen mode still needs."""
+    if settings.slack_mode == "socket":
+        if not _secret(settings.slack_bot_token):
+            hint = " (OAuth installs with SLACK_CLIENT_ID need SLACK_MODE=http)" if settings.slack_client_id else ""
+            raise ConfigError(f"config error: SLACK_BOT_TOKEN: required to run the Slack bot in Socket Mode{hint}")
+        if not _secret(settings.slack_app_token):
+            raise ConfigError("config error: SLACK_APP_TOKEN: required for Socket Mode (or set SLACK_MODE=http)")
+        return
+    if bool(settings.slack_client_id) != bool(_secret(settings.slack_client_secret)):
+        missing = "SLACK_CLIENT_SECRET" if settings.slack_client_id else "SLACK_CLIENT_ID"
+        raise ConfigError(f"config error: {missing}: OAuth installs need both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+    if not settings.slack_client_id and not _secret(settings.slack_bot_token):
+        raise ConfigError(
+            "config error: SLACK_BOT_TOKEN: required in HTTP mode (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "for OAuth installs)"
+        )
+    if not _secret(settings.slack_signing_secret):
+        raise ConfigError("config error: SLACK_SIGNING_SECRET: required when SLACK_MODE=http")
+
+
 async def run_slack(core: Core) -> None:
     """Run the Slack front end until cancelled: Socket Mode by default, HTTP with SLACK_MODE=http."""
     settings = core.settings
-    if not _secret(settings.slack_bot_token):
-        raise ConfigError("config error: SLACK_BOT_TOKEN: required to run the Slack bot")
-    if settings.slack_mode == "socket" and not _secret(settings.slack_app_token):
-        raise ConfigError("config error: SLACK_APP_TOKEN: required for Socket Mode (or set SLACK_MODE=http)")
-    if settings.slack_mode == "http" and not _secret(settings.slack_signing_secret):
-        raise ConfigError("config error: SLACK_SIGNING_SECRET: required when SLACK_MODE=http")
+    _check_settings(settings)
     adapter = build_adapter(core)
+    core.on_interrupted(adapter.show_interrupted)
     if settings.slack_mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -715,6 +886,8 @@ async def run_slack(core: Core) -> None:
     else:
         runner = await serve_http(adapter, "0.0.0.0", settings.slack_port)
         log.info("slack: serving events on port %d", settings.slack_port)
+        if adapter.app.oauth_flow is not None:
+            log.info("slack: OAuth installs start at %s", settings.slack_install_path)
         try:
             await asyncio.Event().wait()
         finally:

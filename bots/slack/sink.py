@@ -31,7 +31,9 @@ NATIVE_LIMITS = PlatformLimits(
     bucket_burst=8,
     native_append=True,
 )
-EDIT_LIMITS = PlatformLimits(max_chars=3_900, edit_interval=1.0, bucket_rate=0.8, bucket_burst=3)
+EDIT_LIMITS = PlatformLimits(
+    max_chars=3_900, edit_interval=1.0, bucket_rate=0.8, bucket_burst=3, posts_use_bucket=False
+)
 
 # errors that mean "this message cannot (or can no longer) be streamed natively: finish with edits"
 STREAM_ERRORS = frozenset(

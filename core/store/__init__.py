@@ -7,8 +7,8 @@ from core.store.base import Conversation, MessageStatus, Scope, Store, StoredMes
 __all__ = ["Conversation", "MessageStatus", "Scope", "Store", "StoredMessage", "open_store"]
 
 
-async def open_store(database_url: str) -> Store:
-    """Open (and migrate) the store a database URL names."""
+async def open_store(database_url: str, *, schema: str | None = None) -> Store:
+    """Open (and migrate) the store a database URL names; `schema` picks a PostgreSQL schema."""
     if database_url.startswith(("postgresql://", "postgres://")):
         try:
             from core.store.postgres import PostgresStore
@@ -16,7 +16,7 @@ async def open_store(database_url: str) -> Store:
             raise RuntimeError(
                 "DATABASE_URL is PostgreSQL but asyncpg is not installed: pip install '.[postgres]'"
             ) from exc
-        store: Store = PostgresStore(database_url)
+        store: Store = PostgresStore(database_url, schema=schema)
     else:
         from core.store.sqlite import SQLiteStore
 

@@ -55,9 +55,47 @@ class StoredMessage:
     total_ms: float | None = None
     platform_message_id: str = ""
     created_at: float = 0.0
+    worker_id: str = ""  # the process writing a STREAMING reply
     id: int | None = None
     conversation_id: int | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Assistant:
+    """A named set of instructions, model and generation settings; personal or shared in a workspace."""
+
+    platform: str
+    workspace: str  # where it was created; a shared one is visible in this workspace only
+    owner_id: str
+    name: str
+    instructions: str = ""
+    model: str = ""
+    options: dict[str, str] = field(default_factory=dict)  # generation settings, stored like settings
+    starters: list[str] = field(default_factory=list)  # starter prompts
+    web_search: bool = False  # may search the web (tools enabled)
+    shared: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    id: int | None = None
+
+    def option(self, name: str) -> str | None:
+        if name == "model":
+            return self.model or None
+        return self.options.get(name)
+
+
+@dataclass(slots=True)
+class UsageRow:
+    """Token totals for one (UTC day, user, model, provider)."""
+
+    day: str  # YYYY-MM-DD
+    user_id: str
+    model: str
+    provider: str
+    prompt_tokens: int
+    completion_tokens: int
+    requests: int
 
 
 MESSAGE_FIELDS = (
@@ -75,6 +113,7 @@ MESSAGE_FIELDS = (
     "total_ms",
     "platform_message_id",
     "created_at",
+    "worker_id",
 )
 
 
@@ -146,7 +185,29 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def mark_interrupted(self) -> int:
-        """At start-up: replies left STREAMING by a dead process become INTERRUPTED."""
+        """Every reply left STREAMING becomes INTERRUPTED (only right for a database no live process shares)."""
+
+    # workers: the processes sharing this database, so a restart interrupts only the replies of dead ones
+    @abc.abstractmethod
+    async def register_worker(self, worker_id: str, host: str = "", pid: int = 0) -> None:
+        """Record this process as alive (PostgreSQL also holds a session lock saying so until it ends)."""
+
+    @abc.abstractmethod
+    async def heartbeat(self, worker_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def retire_worker(self, worker_id: str) -> int:
+        """A clean exit: its replies still STREAMING become INTERRUPTED (returns how many); it is forgotten."""
+
+    @abc.abstractmethod
+    async def interrupt_orphans(self, stale_before: float, *, keep: str = "") -> list[StoredMessage]:
+        """Replies left STREAMING by dead workers become INTERRUPTED; returns them (with the new status).
+
+        A worker is dead when it has no row, its last heartbeat is older than `stale_before` (epoch
+        seconds) or, on PostgreSQL, its session lock is free (the process or its connection ended).
+        Replies with no worker id (written before migration 003) count as orphans; `keep` (the
+        caller's own id) is never touched. Dead workers' rows are removed.
+        """
 
     # settings
     @abc.abstractmethod
@@ -171,7 +232,34 @@ class Store(abc.ABC):
         model: str,
         prompt_tokens: int,
         completion_tokens: int,
+        provider: str = "",
     ) -> None: ...
+
+    @abc.abstractmethod
+    async def usage_rows(
+        self, platform: str, *, workspace: str | None = None, user_id: str | None = None, since: float = 0.0
+    ) -> list[UsageRow]:
+        """Usage since `since` (epoch seconds), summed per UTC day, user, model and provider."""
+
+    # assistants
+    @abc.abstractmethod
+    async def create_assistant(self, assistant: Assistant) -> Assistant:
+        """Store a new assistant; sets and returns it with `id` and timestamps."""
+
+    @abc.abstractmethod
+    async def get_assistant(self, assistant_id: int) -> Assistant | None: ...
+
+    @abc.abstractmethod
+    async def list_assistants(self, platform: str, workspace: str, user_id: str) -> list[Assistant]:
+        """The user's personal assistants (any workspace) and the workspace's shared ones, by name."""
+
+    @abc.abstractmethod
+    async def update_assistant(self, assistant: Assistant) -> None:
+        """Write every editable field of an existing assistant."""
+
+    @abc.abstractmethod
+    async def delete_assistant(self, assistant_id: int) -> None:
+        """Erase it, and every `assistant` setting that points at it."""
 
     @abc.abstractmethod
     async def claim_event(self, platform: str, event_id: str) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Sequence
 
@@ -23,11 +24,13 @@ from core.keys import ConversationKey
 from core.store import migrator as migrations
 from core.store.base import (
     MESSAGE_FIELDS,
+    Assistant,
     Conversation,
     MessageStatus,
     Scope,
     Store,
     StoredMessage,
+    UsageRow,
 )
 
 _CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
@@ -36,9 +39,51 @@ _MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
 # One key for every process and schema: migrations are rare and quick, so sharing it costs nothing.
 _MIGRATION_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('hfchat-bots:migrations', 0))"
 # Per conversation, namespaced by the schema so two deployments in one database don't collide.
+_WORKER_KEY_SQL = "hashtextextended('hfchat-bots:' || coalesce(current_schema(), '') || ':worker:' || $1::text, 0)"
 _CONVERSATION_KEY_SQL = (
     "hashtextextended('hfchat-bots:' || coalesce(current_schema(), '') || ':conversation:' || $1::bigint::text, 0)"
 )
+
+
+_ASSISTANT_FIELDS = (
+    "platform, workspace, owner_id, shared, name, instructions, model, options, starters, web_search,"
+    " created_at, updated_at"
+)
+
+
+def _assistant_values(a: Assistant) -> tuple:
+    return (
+        a.platform,
+        a.workspace,
+        a.owner_id,
+        a.shared,
+        a.name,
+        a.instructions,
+        a.model,
+        json.dumps(a.options),
+        json.dumps(a.starters),
+        a.web_search,
+        a.created_at,
+        a.updated_at,
+    )
+
+
+def _assistant(row) -> Assistant:
+    return Assistant(
+        id=row["id"],
+        platform=row["platform"],
+        workspace=row["workspace"],
+        owner_id=row["owner_id"],
+        shared=row["shared"],
+        name=row["name"],
+        instructions=row["instructions"],
+        model=row["model"],
+        options=json.loads(row["options"]),
+        starters=json.loads(row["starters"]),
+        web_search=row["web_search"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 def _conversation(row) -> Conversation:
@@ -92,6 +137,7 @@ class PostgresStore(Store):
         self.lock_pool_size = lock_pool_size
         self._pool: asyncpg.Pool | None = None
         self._lock_pool: asyncpg.Pool | None = None
+        self._worker_conn: asyncpg.Connection | None = None  # holds this process's worker lock
         # In-process queue in front of the advisory lock: waiters of this process for one conversation
         # share one lock connection instead of each parking its own. id -> [lock, holders + waiters]
         self._local_locks: dict[int, list] = {}
@@ -144,6 +190,9 @@ class PostgresStore(Store):
                 )
 
     async def close(self) -> None:
+        worker_conn, self._worker_conn = self._worker_conn, None
+        if worker_conn is not None:
+            await worker_conn.close()
         pools, self._pool, self._lock_pool = (self._pool, self._lock_pool), None, None
         for pool in pools:
             if pool is not None:
@@ -247,6 +296,9 @@ class PostgresStore(Store):
                 user_id,
             )
             await conn.execute("DELETE FROM usage WHERE platform=$1 AND user_id=$2", platform, user_id)
+            await conn.execute(
+                "DELETE FROM assistants WHERE platform=$1 AND owner_id=$2 AND NOT shared", platform, user_id
+            )
         return len(owned)
 
     async def purge_idle(self, older_than: float) -> int:
@@ -332,6 +384,90 @@ class PostgresStore(Store):
         )
         return _count(status)
 
+    # workers
+    async def _hold_worker_lock(self, worker_id: str) -> None:
+        """A session lock on a connection of its own, held while this process lives: PostgreSQL drops it
+        the moment the process (or its connection) dies, which tells the others at once."""
+        if self._worker_conn is not None and not self._worker_conn.is_closed():
+            return
+        conn = await asyncpg.connect(self.database_url, server_settings=self.server_settings)
+        try:
+            await conn.execute(f"SELECT pg_advisory_lock({_WORKER_KEY_SQL})", worker_id)
+        except BaseException:
+            conn.terminate()
+            raise
+        self._worker_conn = conn
+
+    async def register_worker(self, worker_id: str, host: str = "", pid: int = 0) -> None:
+        await self._hold_worker_lock(worker_id)
+        now = time.time()
+        await self.pool.execute(
+            "INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $4)"
+            " ON CONFLICT (id) DO UPDATE SET host=excluded.host, pid=excluded.pid, heartbeat_at=excluded.heartbeat_at",
+            worker_id,
+            host,
+            pid,
+            now,
+        )
+
+    async def heartbeat(self, worker_id: str) -> None:
+        await self._hold_worker_lock(worker_id)  # back after a lost connection
+        now = time.time()
+        await self.pool.execute(
+            "INSERT INTO workers (id, started_at, heartbeat_at) VALUES ($1, $2, $2)"
+            " ON CONFLICT (id) DO UPDATE SET heartbeat_at=excluded.heartbeat_at",
+            worker_id,
+            now,
+        )
+
+    async def retire_worker(self, worker_id: str) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(
+                "UPDATE messages SET status=$1 WHERE status=$2 AND worker_id=$3",
+                MessageStatus.INTERRUPTED.value,
+                MessageStatus.STREAMING.value,
+                worker_id,
+            )
+            await conn.execute("DELETE FROM workers WHERE id=$1", worker_id)
+        conn, self._worker_conn = self._worker_conn, None
+        if conn is not None:
+            await conn.close()  # ending the session releases the worker lock
+        return _count(status)
+
+    async def interrupt_orphans(self, stale_before: float, *, keep: str = "") -> list[StoredMessage]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            candidates = await conn.fetch(
+                "SELECT DISTINCT m.worker_id, w.heartbeat_at FROM messages m LEFT JOIN workers w ON w.id = m.worker_id"
+                " WHERE m.status=$1 AND m.worker_id <> $2",
+                MessageStatus.STREAMING.value,
+                keep,
+            )
+            dead = []
+            for row in candidates:
+                worker_id, heartbeat_at = row["worker_id"], row["heartbeat_at"]
+                # a free lock means its holder is gone; the xact lock we take to see it ends with this transaction
+                if (
+                    not worker_id
+                    or heartbeat_at is None
+                    or heartbeat_at < stale_before
+                    or await conn.fetchval(f"SELECT pg_try_advisory_xact_lock({_WORKER_KEY_SQL})", worker_id)
+                ):
+                    dead.append(worker_id)
+            rows = await conn.fetch(
+                f"UPDATE messages SET status=$1 WHERE status=$2 AND worker_id = ANY($3::text[])"
+                f" RETURNING {_MESSAGE_COLUMNS}",
+                MessageStatus.INTERRUPTED.value,
+                MessageStatus.STREAMING.value,
+                dead,
+            )
+            await conn.execute(
+                "DELETE FROM workers WHERE id <> $1 AND (id = ANY($2::text[]) OR heartbeat_at < $3)",
+                keep,
+                dead,
+                stale_before,
+            )
+        return sorted((_message(row) for row in rows), key=lambda m: m.id or 0)
+
     # settings
     async def get_setting(self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str) -> str | None:
         return await self.pool.fetchval(
@@ -379,10 +515,11 @@ class PostgresStore(Store):
         model: str,
         prompt_tokens: int,
         completion_tokens: int,
+        provider: str = "",
     ) -> None:
         await self.pool.execute(
             "INSERT INTO usage (platform, workspace, user_id, conversation_id, model, prompt_tokens,"
-            " completion_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            " completion_tokens, created_at, provider) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             platform,
             workspace,
             user_id,
@@ -391,7 +528,68 @@ class PostgresStore(Store):
             prompt_tokens,
             completion_tokens,
             time.time(),
+            provider,
         )
+
+    async def usage_rows(
+        self, platform: str, *, workspace: str | None = None, user_id: str | None = None, since: float = 0.0
+    ) -> list[UsageRow]:
+        sql = (
+            "SELECT to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, user_id, model,"
+            " provider, SUM(prompt_tokens), SUM(completion_tokens), COUNT(*) FROM usage"
+            " WHERE platform=$1 AND created_at>=$2"
+        )
+        params: list = [platform, since]
+        if workspace is not None:
+            params.append(workspace)
+            sql += f" AND workspace=${len(params)}"
+        if user_id is not None:
+            params.append(user_id)
+            sql += f" AND user_id=${len(params)}"
+        sql += " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        return [
+            UsageRow(*(row[i] for i in range(4)), *(int(row[i]) for i in range(4, 7)))
+            for row in await self.pool.fetch(sql, *params)
+        ]
+
+    # assistants
+    async def create_assistant(self, assistant: Assistant) -> Assistant:
+        assistant.created_at = assistant.updated_at = time.time()
+        placeholders = ", ".join(f"${i}" for i in range(1, 13))
+        assistant.id = await self.pool.fetchval(
+            f"INSERT INTO assistants ({_ASSISTANT_FIELDS}) VALUES ({placeholders}) RETURNING id",
+            *_assistant_values(assistant),
+        )
+        return assistant
+
+    async def get_assistant(self, assistant_id: int) -> Assistant | None:
+        row = await self.pool.fetchrow(f"SELECT id, {_ASSISTANT_FIELDS} FROM assistants WHERE id=$1", assistant_id)
+        return _assistant(row) if row else None
+
+    async def list_assistants(self, platform: str, workspace: str, user_id: str) -> list[Assistant]:
+        rows = await self.pool.fetch(
+            f"SELECT id, {_ASSISTANT_FIELDS} FROM assistants WHERE platform=$1"
+            " AND ((NOT shared AND owner_id=$2) OR (shared AND workspace=$3)) ORDER BY lower(name), shared, id",
+            platform,
+            user_id,
+            workspace,
+        )
+        return [_assistant(row) for row in rows]
+
+    async def update_assistant(self, assistant: Assistant) -> None:
+        assistant.updated_at = time.time()
+        names = _ASSISTANT_FIELDS.split(", ")
+        assignments = ", ".join(f"{n}=${i}" for i, n in enumerate(names, start=1))
+        await self.pool.execute(
+            f"UPDATE assistants SET {assignments} WHERE id=${len(names) + 1}",
+            *_assistant_values(assistant),
+            assistant.id,
+        )
+
+    async def delete_assistant(self, assistant_id: int) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM settings WHERE name='assistant' AND value=$1", str(assistant_id))
+            await conn.execute("DELETE FROM assistants WHERE id=$1", assistant_id)
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
         claimed = await self.pool.fetchval(

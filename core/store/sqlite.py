@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,11 +19,13 @@ from core.keys import ConversationKey
 from core.store import migrator as migrations
 from core.store.base import (
     MESSAGE_FIELDS,
+    Assistant,
     Conversation,
     MessageStatus,
     Scope,
     Store,
     StoredMessage,
+    UsageRow,
 )
 
 _MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
@@ -45,6 +48,45 @@ def _message(row) -> StoredMessage:
 
 
 _CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
+_ASSISTANT_FIELDS = (
+    "platform, workspace, owner_id, shared, name, instructions, model, options, starters, web_search,"
+    " created_at, updated_at"
+)
+
+
+def _assistant_values(a: Assistant) -> tuple:
+    return (
+        a.platform,
+        a.workspace,
+        a.owner_id,
+        int(a.shared),
+        a.name,
+        a.instructions,
+        a.model,
+        json.dumps(a.options),
+        json.dumps(a.starters),
+        int(a.web_search),
+        a.created_at,
+        a.updated_at,
+    )
+
+
+def _assistant(row) -> Assistant:
+    return Assistant(
+        id=row[0],
+        platform=row[1],
+        workspace=row[2],
+        owner_id=row[3],
+        shared=bool(row[4]),
+        name=row[5],
+        instructions=row[6],
+        model=row[7],
+        options=json.loads(row[8]),
+        starters=json.loads(row[9]),
+        web_search=bool(row[10]),
+        created_at=row[11],
+        updated_at=row[12],
+    )
 
 
 class SQLiteStore(Store):
@@ -196,6 +238,7 @@ class SQLiteStore(Store):
                 (platform, Scope.USER.value, user_id),
             ),
             ("DELETE FROM usage WHERE platform=? AND user_id=?", (platform, user_id)),
+            ("DELETE FROM assistants WHERE platform=? AND owner_id=? AND shared=0", (platform, user_id)),
         ]
         await self._erase(statements)
         return len(owned)
@@ -277,6 +320,56 @@ class SQLiteStore(Store):
         )
         return cur.rowcount
 
+    # workers
+    async def register_worker(self, worker_id: str, host: str = "", pid: int = 0) -> None:
+        now = time.time()
+        await self._write(
+            "INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET host=excluded.host, pid=excluded.pid, heartbeat_at=excluded.heartbeat_at",
+            (worker_id, host, pid, now, now),
+        )
+
+    async def heartbeat(self, worker_id: str) -> None:
+        await self._write("UPDATE workers SET heartbeat_at=? WHERE id=?", (time.time(), worker_id))
+
+    async def retire_worker(self, worker_id: str) -> int:
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = await self.db.execute(
+                    "UPDATE messages SET status=? WHERE status=? AND worker_id=?",
+                    (MessageStatus.INTERRUPTED.value, MessageStatus.STREAMING.value, worker_id),
+                )
+                await self.db.execute("DELETE FROM workers WHERE id=?", (worker_id,))
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+        return cur.rowcount
+
+    async def interrupt_orphans(self, stale_before: float, *, keep: str = "") -> list[StoredMessage]:
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                async with self.db.execute(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE status=? AND worker_id<>?"
+                    " AND worker_id NOT IN (SELECT id FROM workers WHERE heartbeat_at >= ?) ORDER BY id",
+                    (MessageStatus.STREAMING.value, keep, stale_before),
+                ) as cur:
+                    orphans = [_message(row) for row in await cur.fetchall()]
+                await self.db.executemany(
+                    "UPDATE messages SET status=? WHERE id=?",
+                    [(MessageStatus.INTERRUPTED.value, m.id) for m in orphans],
+                )
+                await self.db.execute("DELETE FROM workers WHERE heartbeat_at < ? AND id<>?", (stale_before, keep))
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+        for message in orphans:
+            message.status = MessageStatus.INTERRUPTED
+        return orphans
+
     # settings
     async def get_setting(self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str) -> str | None:
         async with self.db.execute(
@@ -312,11 +405,81 @@ class SQLiteStore(Store):
         model: str,
         prompt_tokens: int,
         completion_tokens: int,
+        provider: str = "",
     ) -> None:
         await self._write(
             "INSERT INTO usage (platform, workspace, user_id, conversation_id, model, prompt_tokens,"
-            " completion_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (platform, workspace, user_id, conversation_id, model, prompt_tokens, completion_tokens, time.time()),
+            " completion_tokens, created_at, provider) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                platform,
+                workspace,
+                user_id,
+                conversation_id,
+                model,
+                prompt_tokens,
+                completion_tokens,
+                time.time(),
+                provider,
+            ),
+        )
+
+    async def usage_rows(
+        self, platform: str, *, workspace: str | None = None, user_id: str | None = None, since: float = 0.0
+    ) -> list[UsageRow]:
+        sql = (
+            "SELECT date(created_at, 'unixepoch'), user_id, model, provider, SUM(prompt_tokens),"
+            " SUM(completion_tokens), COUNT(*) FROM usage WHERE platform=? AND created_at>=?"
+        )
+        params: list = [platform, since]
+        if workspace is not None:
+            sql += " AND workspace=?"
+            params.append(workspace)
+        if user_id is not None:
+            sql += " AND user_id=?"
+            params.append(user_id)
+        sql += " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        async with self.db.execute(sql, params) as cur:
+            return [UsageRow(*row) for row in await cur.fetchall()]
+
+    # assistants
+    async def create_assistant(self, assistant: Assistant) -> Assistant:
+        assistant.created_at = assistant.updated_at = time.time()
+        cur = await self._write(
+            f"INSERT INTO assistants ({_ASSISTANT_FIELDS}) VALUES ({', '.join('?' * 12)})",
+            _assistant_values(assistant),
+        )
+        assistant.id = cur.lastrowid
+        return assistant
+
+    async def get_assistant(self, assistant_id: int) -> Assistant | None:
+        async with self.db.execute(
+            f"SELECT id, {_ASSISTANT_FIELDS} FROM assistants WHERE id=?", (assistant_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _assistant(row) if row else None
+
+    async def list_assistants(self, platform: str, workspace: str, user_id: str) -> list[Assistant]:
+        async with self.db.execute(
+            f"SELECT id, {_ASSISTANT_FIELDS} FROM assistants WHERE platform=?"
+            " AND ((shared=0 AND owner_id=?) OR (shared=1 AND workspace=?)) ORDER BY lower(name), shared, id",
+            (platform, user_id, workspace),
+        ) as cur:
+            return [_assistant(row) for row in await cur.fetchall()]
+
+    async def update_assistant(self, assistant: Assistant) -> None:
+        assistant.updated_at = time.time()
+        names = _ASSISTANT_FIELDS.split(", ")
+        await self._write(
+            f"UPDATE assistants SET {', '.join(f'{n}=?' for n in names)} WHERE id=?",
+            (*_assistant_values(assistant), assistant.id),
+        )
+
+    async def delete_assistant(self, assistant_id: int) -> None:
+        await self._erase(
+            [
+                ("DELETE FROM settings WHERE name='assistant' AND value=?", (str(assistant_id),)),
+                ("DELETE FROM assistants WHERE id=?", (assistant_id,)),
+            ]
         )
 
     async def claim_event(self, platform: str, event_id: str) -> bool:

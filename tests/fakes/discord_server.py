@@ -93,8 +93,16 @@ class Perm:
     SEND_MESSAGES_IN_THREADS = 1 << 38
     ALL = ((1 << 53) - 1) & ~(1 << 47)
     DEFAULT_EVERYONE = (
-        VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | ADD_REACTIONS | EMBED_LINKS | ATTACH_FILES
-        | USE_APPLICATION_COMMANDS | CREATE_PUBLIC_THREADS | CREATE_PRIVATE_THREADS | SEND_MESSAGES_IN_THREADS
+        VIEW_CHANNEL
+        | SEND_MESSAGES
+        | READ_MESSAGE_HISTORY
+        | ADD_REACTIONS
+        | EMBED_LINKS
+        | ATTACH_FILES
+        | USE_APPLICATION_COMMANDS
+        | CREATE_PUBLIC_THREADS
+        | CREATE_PRIVATE_THREADS
+        | SEND_MESSAGES_IN_THREADS
     )
     DEFAULT_BOT = DEFAULT_EVERYONE | MANAGE_THREADS | MANAGE_MESSAGES
 
@@ -330,8 +338,7 @@ def _form_error(location: str, code: str, message: str) -> DiscordHTTPError:
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # Exactly "application/json": discord.py compares the header verbatim and would treat
     # aiohttp's "application/json; charset=utf-8" as plain text.
-    return web.Response(body=json.dumps(body).encode(), status=status, headers=headers,
-                        content_type="application/json")
+    return web.Response(body=json.dumps(body).encode(), status=status, headers=headers, content_type="application/json")
 
 
 def _text(value: Any) -> str:
@@ -723,12 +730,22 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ world builders
 
-    def add_user(self, username: str, *, bot: bool = False, global_name: str | None = None,
-                 user_id: int | str | None = None) -> dict:
+    def add_user(
+        self, username: str, *, bot: bool = False, global_name: str | None = None, user_id: int | str | None = None
+    ) -> dict:
         uid = str(user_id) if user_id is not None else self._ids.next()
-        user = {"id": uid, "username": username, "discriminator": "0", "global_name": global_name,
-                "avatar": None, "public_flags": 0, "flags": 0, "banner": None, "accent_color": None,
-                "avatar_decoration_data": None}
+        user = {
+            "id": uid,
+            "username": username,
+            "discriminator": "0",
+            "global_name": global_name,
+            "avatar": None,
+            "public_flags": 0,
+            "flags": 0,
+            "banner": None,
+            "accent_color": None,
+            "avatar_decoration_data": None,
+        }
         if bot:
             user["bot"] = True
         self.users[uid] = user
@@ -738,14 +755,37 @@ class FakeDiscord:
         gid = str(guild_id) if guild_id is not None else self._ids.next()
         owner_id = _sid(owner) if owner is not None else self.bot_user["id"]
         guild = {
-            "id": gid, "name": name, "icon": None, "splash": None, "discovery_splash": None, "banner": None,
-            "owner_id": owner_id, "afk_channel_id": None, "afk_timeout": 300, "verification_level": 0,
-            "default_message_notifications": 0, "explicit_content_filter": 0, "roles": [], "emojis": [],
-            "stickers": [], "features": [], "mfa_level": 0, "application_id": None, "system_channel_id": None,
-            "system_channel_flags": 0, "rules_channel_id": None, "public_updates_channel_id": None,
-            "safety_alerts_channel_id": None, "max_members": 500000, "vanity_url_code": None,
-            "description": None, "premium_tier": 0, "premium_subscription_count": 0,
-            "preferred_locale": "en-US", "nsfw_level": 0, "premium_progress_bar_enabled": False,
+            "id": gid,
+            "name": name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "owner_id": owner_id,
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "roles": [],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "mfa_level": 0,
+            "application_id": None,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "max_members": 500000,
+            "vanity_url_code": None,
+            "description": None,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
         }
         self.guilds[gid] = guild
         self.members[gid] = {}
@@ -759,47 +799,108 @@ class FakeDiscord:
 
     def add_role(self, guild: Any, name: str, *, permissions: int = 0, role_id: int | str | None = None) -> dict:
         g = self._guild(guild)
-        role = {"id": str(role_id) if role_id is not None else self._ids.next(), "name": name, "color": 0,
-                "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
-                "hoist": False, "icon": None, "unicode_emoji": None, "position": len(g["roles"]),
-                "permissions": str(permissions), "managed": False, "mentionable": False, "flags": 0}
+        role = {
+            "id": str(role_id) if role_id is not None else self._ids.next(),
+            "name": name,
+            "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": len(g["roles"]),
+            "permissions": str(permissions),
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
         g["roles"].append(role)
         return role
 
     def add_member(self, guild: Any, user: Any, *, roles: Iterable[Any] = (), nick: str | None = None) -> dict:
         gid, u = _sid(guild), self._user(user)
-        member = {"user": u, "nick": nick, "avatar": None, "banner": None, "roles": [_sid(r) for r in roles],
-                  "joined_at": _iso(), "premium_since": None, "deaf": False, "mute": False, "pending": False,
-                  "flags": 0, "communication_disabled_until": None}
+        member = {
+            "user": u,
+            "nick": nick,
+            "avatar": None,
+            "banner": None,
+            "roles": [_sid(r) for r in roles],
+            "joined_at": _iso(),
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "pending": False,
+            "flags": 0,
+            "communication_disabled_until": None,
+        }
         self.members[gid][u["id"]] = member
         return member
 
-    def add_text_channel(self, guild: Any, name: str, *, topic: str | None = None, parent_id: Any = None,
-                         permission_overwrites: Iterable[dict] = (), channel_id: int | str | None = None) -> dict:
+    def add_text_channel(
+        self,
+        guild: Any,
+        name: str,
+        *,
+        topic: str | None = None,
+        parent_id: Any = None,
+        permission_overwrites: Iterable[dict] = (),
+        channel_id: int | str | None = None,
+    ) -> dict:
         gid = _sid(guild)
         self._guild(gid)
-        channel = {"id": str(channel_id) if channel_id is not None else self._ids.next(),
-                   "type": ChannelType.GUILD_TEXT, "guild_id": gid, "name": name,
-                   "position": sum(1 for c in self.channels.values() if c.get("guild_id") == gid),
-                   "permission_overwrites": list(permission_overwrites),
-                   "parent_id": _sid(parent_id) if parent_id is not None else None, "topic": topic,
-                   "nsfw": False, "last_message_id": None, "rate_limit_per_user": 0,
-                   "default_auto_archive_duration": 1440, "flags": 0}
+        channel = {
+            "id": str(channel_id) if channel_id is not None else self._ids.next(),
+            "type": ChannelType.GUILD_TEXT,
+            "guild_id": gid,
+            "name": name,
+            "position": sum(1 for c in self.channels.values() if c.get("guild_id") == gid),
+            "permission_overwrites": list(permission_overwrites),
+            "parent_id": _sid(parent_id) if parent_id is not None else None,
+            "topic": topic,
+            "nsfw": False,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "default_auto_archive_duration": 1440,
+            "flags": 0,
+        }
         self.channels[channel["id"]] = channel
         return channel
 
-    def add_thread(self, parent: Any, name: str, *, private: bool = False, owner: Any = None,
-                   archived: bool = False, locked: bool = False, thread_id: int | str | None = None) -> dict:
+    def add_thread(
+        self,
+        parent: Any,
+        name: str,
+        *,
+        private: bool = False,
+        owner: Any = None,
+        archived: bool = False,
+        locked: bool = False,
+        thread_id: int | str | None = None,
+    ) -> dict:
         parent_ch = self._channel(parent)
         owner_id = _sid(owner) if owner is not None else self.bot_user["id"]
         now = _iso()
-        thread = {"id": str(thread_id) if thread_id is not None else self._ids.next(),
-                  "type": ChannelType.PRIVATE_THREAD if private else ChannelType.PUBLIC_THREAD,
-                  "guild_id": parent_ch["guild_id"], "parent_id": parent_ch["id"], "owner_id": owner_id,
-                  "name": name, "last_message_id": None, "rate_limit_per_user": 0, "message_count": 0,
-                  "member_count": 1, "total_message_sent": 0, "flags": 0, "applied_tags": [],
-                  "thread_metadata": {"archived": archived, "auto_archive_duration": 1440,
-                                      "archive_timestamp": now, "locked": locked, "create_timestamp": now}}
+        thread = {
+            "id": str(thread_id) if thread_id is not None else self._ids.next(),
+            "type": ChannelType.PRIVATE_THREAD if private else ChannelType.PUBLIC_THREAD,
+            "guild_id": parent_ch["guild_id"],
+            "parent_id": parent_ch["id"],
+            "owner_id": owner_id,
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "flags": 0,
+            "applied_tags": [],
+            "thread_metadata": {
+                "archived": archived,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now,
+                "locked": locked,
+                "create_timestamp": now,
+            },
+        }
         if private:
             thread["thread_metadata"]["invitable"] = True
         self.channels[thread["id"]] = thread
@@ -810,8 +911,13 @@ class FakeDiscord:
         for ch in self.channels.values():
             if ch["type"] == ChannelType.DM and ch["recipients"][0]["id"] == u["id"]:
                 return ch
-        channel = {"id": self._ids.next(), "type": ChannelType.DM, "last_message_id": None, "flags": 0,
-                   "recipients": [u]}
+        channel = {
+            "id": self._ids.next(),
+            "type": ChannelType.DM,
+            "last_message_id": None,
+            "flags": 0,
+            "recipients": [u],
+        }
         self.channels[channel["id"]] = channel
         return channel
 
@@ -865,8 +971,11 @@ class FakeDiscord:
         return [m for m in stored if include_deleted or not m.deleted]
 
     def threads(self, parent_id: Any = None) -> list[dict]:
-        return [c for c in self.channels.values() if c["type"] in ChannelType.THREADS
-                and (parent_id is None or c["parent_id"] == _sid(parent_id))]
+        return [
+            c
+            for c in self.channels.values()
+            if c["type"] in ChannelType.THREADS and (parent_id is None or c["parent_id"] == _sid(parent_id))
+        ]
 
     def commands(self, guild_id: Any = None) -> list[dict]:
         return list(self._commands.get(_sid(guild_id) if guild_id is not None else None, []))
@@ -890,8 +999,9 @@ class FakeDiscord:
         """Fail if the client used a route the fake does not know, or sent a body the spec rejects."""
         problems = [f"unhandled {r.method} {r.path}" for r in self.unhandled_requests]
         problems += [f"fake crashed on {r.method} {r.path}: {err}" for r, err in self.handler_errors]
-        problems += [f"spec violation {v.method} {v.route} at '{v.location}': {v.message}"
-                     for v in self.spec_violations]
+        problems += [
+            f"spec violation {v.method} {v.route} at '{v.location}': {v.message}" for v in self.spec_violations
+        ]
         assert not problems, "\n".join(problems)
 
     async def wait_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
@@ -907,10 +1017,17 @@ class FakeDiscord:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(fut, min(remaining, 0.25))
 
-    async def wait_for_request(self, method: str | None = None, route: str | None = None, *, count: int = 1,
-                               predicate: Callable[[RecordedRequest], bool] | None = None,
-                               within: float = 5.0) -> RecordedRequest:
+    async def wait_for_request(
+        self,
+        method: str | None = None,
+        route: str | None = None,
+        *,
+        count: int = 1,
+        predicate: Callable[[RecordedRequest], bool] | None = None,
+        within: float = 5.0,
+    ) -> RecordedRequest:
         """Wait until `count` answered requests match; return the last of them."""
+
         def found() -> list[RecordedRequest]:
             return [r for r in self.requests_for(method, route) if r.status and (predicate is None or predicate(r))]
 
@@ -933,14 +1050,32 @@ class FakeDiscord:
         bucket = hashlib.md5(f"{method} {route}".encode()).hexdigest()
         self.rate_limits[(method.upper(), route)] = RateLimitRule(limit, per, bucket)
 
-    def inject_429(self, method: str | None = None, route: str | None = None, *, count: int = 1,
-                   retry_after: float = 0.1, is_global: bool = False, scope: str = "user") -> None:
+    def inject_429(
+        self,
+        method: str | None = None,
+        route: str | None = None,
+        *,
+        count: int = 1,
+        retry_after: float = 0.1,
+        is_global: bool = False,
+        scope: str = "user",
+    ) -> None:
         """Answer the next `count` matching requests with 429 (route: template or path; None = any)."""
-        self._injections.append(_Injection(method and method.upper(), route, count, 429, retry_after,
-                                           is_global, "global" if is_global else scope))
+        self._injections.append(
+            _Injection(
+                method and method.upper(), route, count, 429, retry_after, is_global, "global" if is_global else scope
+            )
+        )
 
-    def inject_error(self, method: str | None = None, route: str | None = None, *, status: int = 500,
-                     count: int = 1, body: Any = None) -> None:
+    def inject_error(
+        self,
+        method: str | None = None,
+        route: str | None = None,
+        *,
+        status: int = 500,
+        count: int = 1,
+        body: Any = None,
+    ) -> None:
         """Answer the next `count` matching requests with `status` (discord.py retries 500/502/504/524)."""
         self._injections.append(_Injection(method and method.upper(), route, count, status, body=body))
 
@@ -953,8 +1088,9 @@ class FakeDiscord:
                 return inj
         return None
 
-    def _rate_limit(self, method: str, route: str, params: dict[str, str], *,
-                    consume: bool = True) -> tuple[dict[str, str], float | None]:
+    def _rate_limit(
+        self, method: str, route: str, params: dict[str, str], *, consume: bool = True
+    ) -> tuple[dict[str, str], float | None]:
         """Consume a token (unless consume=False); return (headers, retry_after if exhausted)."""
         rule = self.rate_limits.get((method, route))
         if rule is None:
@@ -973,14 +1109,19 @@ class FakeDiscord:
             window.remaining -= 1
         # Round up so a client that waits exactly Reset-After never arrives early.
         reset_after = math.ceil(reset_after * 1000) / 1000
-        headers = {"X-RateLimit-Limit": str(rule.limit), "X-RateLimit-Remaining": str(window.remaining),
-                   "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
-                   "X-RateLimit-Reset-After": f"{reset_after:.3f}", "X-RateLimit-Bucket": rule.bucket}
+        headers = {
+            "X-RateLimit-Limit": str(rule.limit),
+            "X-RateLimit-Remaining": str(window.remaining),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": rule.bucket,
+        }
         return headers, retry_after
 
     @staticmethod
-    def _too_many(retry_after: float, headers: dict[str, str], *, is_global: bool = False,
-                  scope: str = "user") -> web.Response:
+    def _too_many(
+        retry_after: float, headers: dict[str, str], *, is_global: bool = False, scope: str = "user"
+    ) -> web.Response:
         retry_after = math.ceil(retry_after * 1000) / 1000
         headers = {**headers, "Retry-After": str(max(1, math.ceil(retry_after))), "X-RateLimit-Scope": scope}
         if is_global:
@@ -993,13 +1134,14 @@ class FakeDiscord:
     async def _http_handler(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.rel_url.raw_path
         api = raw_path.startswith(API_PREFIX + "/")
-        path = raw_path[len(API_PREFIX):] if api else raw_path
+        path = raw_path[len(API_PREFIX) :] if api else raw_path
         route, params = self._matcher.match(path) if api else (None, {})
         cdn = not api and raw_path.startswith("/attachments/")
         if cdn:
             route = CDN_ROUTE
-        rec = RecordedRequest(request.method, path, route, params, dict(request.query), None, [],
-                              dict(request.headers), time.monotonic())
+        rec = RecordedRequest(
+            request.method, path, route, params, dict(request.query), None, [], dict(request.headers), time.monotonic()
+        )
         self.requests.append(rec)
         try:
             response = self._cdn_get(raw_path) if cdn else await self._process(request, rec)
@@ -1024,12 +1166,17 @@ class FakeDiscord:
         if rec.route not in _NO_AUTH_ROUTES and request.headers.get("Authorization") != f"Bot {self.token}":
             raise UNAUTHORIZED()
         injected = self._take_injection(rec)
-        rl_headers, retry_after = self._rate_limit(rec.method, rec.route, rec.params,  # type: ignore[arg-type]
-                                                   consume=injected is None)
+        rl_headers, retry_after = self._rate_limit(
+            rec.method,
+            rec.route,
+            rec.params,  # type: ignore[arg-type]
+            consume=injected is None,
+        )
         if injected is not None:
             if injected.status == 429:
-                return self._too_many(injected.retry_after, rl_headers, is_global=injected.is_global,
-                                      scope=injected.scope)
+                return self._too_many(
+                    injected.retry_after, rl_headers, is_global=injected.is_global, scope=injected.scope
+                )
             body = injected.body if injected.body is not None else {"message": "500: Internal Server Error", "code": 0}
             return _json(body, status=injected.status)
         if retry_after is not None:
@@ -1102,8 +1249,14 @@ class FakeDiscord:
             elif request.query.get("encoding", "json") != "json":
                 await conn.close(4002, "Decode error.")  # the fake speaks JSON only
             else:
-                await conn.send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms,
-                                                 "_trace": ["fake-gateway"]}, "s": None, "t": None})
+                await conn.send(
+                    {
+                        "op": 10,
+                        "d": {"heartbeat_interval": self.heartbeat_interval_ms, "_trace": ["fake-gateway"]},
+                        "s": None,
+                        "t": None,
+                    }
+                )
                 async for msg in ws:
                     if msg.type == WSMsgType.TEXT:
                         await self._on_gateway_frame(conn, msg.data)
@@ -1160,13 +1313,23 @@ class FakeDiscord:
         session = _Session(secrets.token_hex(16), intents, d.get("shard"), conn=conn)
         self.sessions[session.id] = session
         conn.session, conn.info.session_id = session, session.id
-        ready = {"v": 10, "user": self.bot_user, "user_settings": {}, "session_id": session.id,
-                 "session_type": "normal", "resume_gateway_url": self.resume_gateway_url,
-                 "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds],
-                 "private_channels": [], "relationships": [], "presences": [], "guild_join_requests": [],
-                 "geo_ordered_rtc_regions": ["us-east"], "auth_session_id_hash": secrets.token_hex(16),
-                 "application": {"id": self.application_id, "flags": self._application_flags()},
-                 "_trace": ["fake-gateway"]}
+        ready = {
+            "v": 10,
+            "user": self.bot_user,
+            "user_settings": {},
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self.resume_gateway_url,
+            "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds],
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": ["us-east"],
+            "auth_session_id_hash": secrets.token_hex(16),
+            "application": {"id": self.application_id, "flags": self._application_flags()},
+            "_trace": ["fake-gateway"],
+        }
         if session.shard is not None:
             ready["shard"] = session.shard
         await self._send_dispatch(session, "READY", copy.deepcopy(ready))
@@ -1215,12 +1378,20 @@ class FakeDiscord:
             members = [m for m in members if m["user"]["id"] == self.bot_user["id"]]
         channels = [c for c in self.channels.values() if c.get("guild_id") == gid]
         guild.update(
-            unavailable=False, joined_at=self.members[gid][self.bot_user["id"]]["joined_at"], large=False,
-            member_count=len(self.members[gid]), members=copy.deepcopy(members),
+            unavailable=False,
+            joined_at=self.members[gid][self.bot_user["id"]]["joined_at"],
+            large=False,
+            member_count=len(self.members[gid]),
+            members=copy.deepcopy(members),
             channels=copy.deepcopy([c for c in channels if c["type"] not in ChannelType.THREADS]),
-            threads=copy.deepcopy([c for c in channels if c["type"] in ChannelType.THREADS
-                                   and not c["thread_metadata"]["archived"]]),
-            presences=[], voice_states=[], stage_instances=[], guild_scheduled_events=[], soundboard_sounds=[],
+            threads=copy.deepcopy(
+                [c for c in channels if c["type"] in ChannelType.THREADS and not c["thread_metadata"]["archived"]]
+            ),
+            presences=[],
+            voice_states=[],
+            stage_instances=[],
+            guild_scheduled_events=[],
+            soundboard_sounds=[],
         )
         return guild
 
@@ -1250,8 +1421,11 @@ class FakeDiscord:
     def _strip_content(self, data: dict) -> dict:
         """Without MESSAGE_CONTENT, Discord blanks content except in DMs, mentions and own messages."""
         bot_id = self.bot_user["id"]
-        if ("guild_id" not in data or data.get("author", {}).get("id") == bot_id
-                or any(u["id"] == bot_id for u in data.get("mentions", []))):
+        if (
+            "guild_id" not in data
+            or data.get("author", {}).get("id") == bot_id
+            or any(u["id"] == bot_id for u in data.get("mentions", []))
+        ):
             return data
         return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
 
@@ -1329,13 +1503,14 @@ class FakeDiscord:
                 users.append(user)
         return users, list(dict.fromkeys(re.findall(r"<@&(\d+)>", content)))
 
-    def _attachments(self, channel_id: str, body: dict, files: list[UploadedFile],
-                     existing: list[dict] | None = None) -> list[dict]:
+    def _attachments(
+        self, channel_id: str, body: dict, files: list[UploadedFile], existing: list[dict] | None = None
+    ) -> list[dict]:
         """New attachments from files[n] (described by body.attachments[id=n]) plus kept existing ones."""
         described = {str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict)}
         kept = [a for a in existing or [] if "attachments" not in body or a["id"] in described]
         for f in files:
-            index = f.field[len("files["):-1] if f.field.startswith("files[") else f.field
+            index = f.field[len("files[") : -1] if f.field.startswith("files[") else f.field
             meta = described.get(index, {})
             filename = meta.get("filename") or f.filename
             aid = self._ids.next()
@@ -1344,8 +1519,14 @@ class FakeDiscord:
             if ctype == "application/octet-stream":
                 ctype = mimetypes.guess_type(filename)[0] or ctype
             self._cdn[url_path] = (f.data, ctype)
-            att = {"id": aid, "filename": filename, "size": len(f.data), "url": self.base_url + url_path,
-                   "proxy_url": self.base_url + url_path, "content_type": ctype}
+            att = {
+                "id": aid,
+                "filename": filename,
+                "size": len(f.data),
+                "url": self.base_url + url_path,
+                "proxy_url": self.base_url + url_path,
+                "content_type": ctype,
+            }
             if meta.get("description"):
                 att["description"] = meta["description"]
             kept.append(att)
@@ -1356,20 +1537,46 @@ class FakeDiscord:
         if isinstance(content, str) and len(content) > self.max_content_length:
             limit = self.max_content_length
             raise _form_error("content", "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
-        if creating and not (content or body.get("embeds") or files or body.get("components")
-                             or body.get("sticker_ids") or body.get("poll")):
+        if creating and not (
+            content
+            or body.get("embeds")
+            or files
+            or body.get("components")
+            or body.get("sticker_ids")
+            or body.get("poll")
+        ):
             raise EMPTY_MESSAGE()
 
-    def _build_message(self, channel: dict, author: dict, body: dict, files: list[UploadedFile], *,
-                       type_: int = 0, flags: int = 0, extra: dict | None = None) -> dict:
+    def _build_message(
+        self,
+        channel: dict,
+        author: dict,
+        body: dict,
+        files: list[UploadedFile],
+        *,
+        type_: int = 0,
+        flags: int = 0,
+        extra: dict | None = None,
+    ) -> dict:
         cid, gid = channel["id"], channel.get("guild_id")
         content = _text(body.get("content"))
         mentions, mention_roles = self._mentions(content, gid)
         msg: dict[str, Any] = {
-            "id": self._ids.next(), "channel_id": cid, "type": type_, "content": content, "author": author,
-            "timestamp": _iso(), "edited_timestamp": None, "tts": bool(body.get("tts")), "mention_everyone": False,
-            "mentions": mentions, "mention_roles": mention_roles, "attachments": self._attachments(cid, body, files),
-            "embeds": body.get("embeds") or [], "pinned": False, "flags": flags,
+            "id": self._ids.next(),
+            "channel_id": cid,
+            "type": type_,
+            "content": content,
+            "author": author,
+            "timestamp": _iso(),
+            "edited_timestamp": None,
+            "tts": bool(body.get("tts")),
+            "mention_everyone": False,
+            "mentions": mentions,
+            "mention_roles": mention_roles,
+            "attachments": self._attachments(cid, body, files),
+            "embeds": body.get("embeds") or [],
+            "pinned": False,
+            "flags": flags,
             "components": body.get("components") or [],
         }
         if gid:
@@ -1423,8 +1630,9 @@ class FakeDiscord:
             msg["attachments"] = self._attachments(stored.channel_id, body, files, msg["attachments"])
         msg["flags"] &= ~FLAG_LOADING
         msg["edited_timestamp"] = _iso()
-        stored.history.append(MessageRevision(time.monotonic(), msg["edited_timestamp"], msg["content"],
-                                              copy.deepcopy(msg)))
+        stored.history.append(
+            MessageRevision(time.monotonic(), msg["edited_timestamp"], msg["content"], copy.deepcopy(msg))
+        )
         return msg
 
     async def _dispatch_message(self, event: str, msg: dict) -> None:
@@ -1433,17 +1641,27 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ simulated users
 
-    async def message_create(self, channel_id: Any, author: Any, content: str = "", *,
-                             attachments: Iterable[tuple[str, bytes, str] | tuple[str, bytes]] = (),
-                             reply_to: Any = None, embeds: Iterable[dict] = (), dispatch: bool = True) -> dict:
+    async def message_create(
+        self,
+        channel_id: Any,
+        author: Any,
+        content: str = "",
+        *,
+        attachments: Iterable[tuple[str, bytes, str] | tuple[str, bytes]] = (),
+        reply_to: Any = None,
+        embeds: Iterable[dict] = (),
+        dispatch: bool = True,
+    ) -> dict:
         """A user posts a message: store it and dispatch a full MESSAGE_CREATE. Returns the payload.
 
         attachments: (filename, bytes[, content_type]); served back at their `url` by the fake.
         Mention the bot with f"<@{fake.bot_user['id']}>" in content.
         """
         channel = self._channel(channel_id)
-        files = [UploadedFile(f"files[{i}]", a[0], a[2] if len(a) > 2 else "application/octet-stream", a[1])  # type: ignore[misc]
-                 for i, a in enumerate(attachments)]
+        files = [
+            UploadedFile(f"files[{i}]", a[0], a[2] if len(a) > 2 else "application/octet-stream", a[1])  # type: ignore[misc]
+            for i, a in enumerate(attachments)
+        ]
         body: dict[str, Any] = {"content": content, "embeds": list(embeds)}
         if reply_to is not None:
             body["message_reference"] = {"message_id": _sid(reply_to), "channel_id": channel["id"]}
@@ -1473,10 +1691,21 @@ class FakeDiscord:
         await self.dispatch("TYPING_START", data)
 
     async def interaction_create(
-        self, type: int, channel_id: Any, user: Any, *, name: str | None = None,
-        options: dict[str, Any] | list[dict] | None = None, focused: str | None = None, command_type: int = 1,
-        custom_id: str | None = None, component_type: int = 2, values: list[str] | None = None,
-        message_id: Any = None, permissions: int | None = None, locale: str = "en-US",
+        self,
+        type: int,
+        channel_id: Any,
+        user: Any,
+        *,
+        name: str | None = None,
+        options: dict[str, Any] | list[dict] | None = None,
+        focused: str | None = None,
+        command_type: int = 1,
+        custom_id: str | None = None,
+        component_type: int = 2,
+        values: list[str] | None = None,
+        message_id: Any = None,
+        permissions: int | None = None,
+        locale: str = "en-US",
     ) -> FakeInteraction:
         """Dispatch INTERACTION_CREATE: type 2 (command), 4 (autocomplete, `focused` option) or 3 (component).
 
@@ -1505,9 +1734,17 @@ class FakeDiscord:
             raise ValueError(f"unsupported interaction type {type}")
         iid, token = self._ids.next(), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(120)
         payload: dict[str, Any] = {
-            "id": iid, "application_id": self.application_id, "type": type, "data": data, "token": token,
-            "version": 1, "channel_id": channel["id"], "channel": copy.deepcopy(channel), "locale": locale,
-            "app_permissions": str(self.permissions_for(self.bot_user, channel)), "entitlements": [],
+            "id": iid,
+            "application_id": self.application_id,
+            "type": type,
+            "data": data,
+            "token": token,
+            "version": 1,
+            "channel_id": channel["id"],
+            "channel": copy.deepcopy(channel),
+            "locale": locale,
+            "app_permissions": str(self.permissions_for(self.bot_user, channel)),
+            "entitlements": [],
             "attachment_size_limit": 10 * 1024 * 1024,
         }
         if gid:
@@ -1515,29 +1752,46 @@ class FakeDiscord:
             if member is None:
                 raise ValueError(f"user {u['id']} is not a member of guild {gid}")
             perms = permissions if permissions is not None else self.permissions_for(u, channel)
-            payload.update(guild_id=gid, guild={"id": gid, "locale": "en-US", "features": []}, guild_locale="en-US",
-                           member={**copy.deepcopy(member), "permissions": str(perms)}, context=0,
-                           authorizing_integration_owners={"0": gid})
+            payload.update(
+                guild_id=gid,
+                guild={"id": gid, "locale": "en-US", "features": []},
+                guild_locale="en-US",
+                member={**copy.deepcopy(member), "permissions": str(perms)},
+                context=0,
+                authorizing_integration_owners={"0": gid},
+            )
         else:
             payload.update(user=copy.deepcopy(u), context=1, authorizing_integration_owners={"0": "0"})
         if source is not None:
             payload["message"] = copy.deepcopy(source.data)
-        inter = FakeInteraction(iid, token, type, channel["id"], gid, u["id"], payload, time.monotonic(),
-                                source_message_id=source.id if source else None)
+        inter = FakeInteraction(
+            iid,
+            token,
+            type,
+            channel["id"],
+            gid,
+            u["id"],
+            payload,
+            time.monotonic(),
+            source_message_id=source.id if source else None,
+        )
         self.interactions[iid] = self._interactions_by_token[token] = inter
         await self.dispatch("INTERACTION_CREATE", payload)
         return inter
 
-    async def slash_command(self, channel_id: Any, user: Any, name: str, options: Any = None,
-                            **kw: Any) -> FakeInteraction:
+    async def slash_command(
+        self, channel_id: Any, user: Any, name: str, options: Any = None, **kw: Any
+    ) -> FakeInteraction:
         return await self.interaction_create(2, channel_id, user, name=name, options=options, **kw)
 
-    async def autocomplete(self, channel_id: Any, user: Any, name: str, options: Any, focused: str,
-                           **kw: Any) -> FakeInteraction:
+    async def autocomplete(
+        self, channel_id: Any, user: Any, name: str, options: Any, focused: str, **kw: Any
+    ) -> FakeInteraction:
         return await self.interaction_create(4, channel_id, user, name=name, options=options, focused=focused, **kw)
 
-    async def component_click(self, channel_id: Any, user: Any, message_id: Any, custom_id: str,
-                              **kw: Any) -> FakeInteraction:
+    async def component_click(
+        self, channel_id: Any, user: Any, message_id: Any, custom_id: str, **kw: Any
+    ) -> FakeInteraction:
         return await self.interaction_create(3, channel_id, user, message_id=message_id, custom_id=custom_id, **kw)
 
     @staticmethod
@@ -1571,13 +1825,22 @@ class FakeDiscord:
 
     @_route("GET", "/gateway/bot")
     async def _h_gateway_bot(self, ctx: _Ctx) -> web.Response:
-        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": {
-            "total": 1000, "remaining": 1000 - self.identify_count, "reset_after": 86400000, "max_concurrency": 1}})
+        return _json(
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 1000 - self.identify_count,
+                    "reset_after": 86400000,
+                    "max_concurrency": 1,
+                },
+            }
+        )
 
     @_route("GET", "/users/@me")
     async def _h_me(self, ctx: _Ctx) -> web.Response:
-        return _json({**self.bot_user, "verified": True, "mfa_enabled": False, "locale": "en-US",
-                                  "email": None})
+        return _json({**self.bot_user, "verified": True, "mfa_enabled": False, "locale": "en-US", "email": None})
 
     @_route("GET", "/users/{user_id}")
     async def _h_user(self, ctx: _Ctx) -> web.Response:
@@ -1586,14 +1849,29 @@ class FakeDiscord:
     @_route("GET", "/oauth2/applications/@me")
     @_route("GET", "/applications/@me")
     async def _h_application(self, ctx: _Ctx) -> web.Response:
-        return _json({
-            "id": self.application_id, "name": self.bot_user["username"], "icon": None, "description": "",
-            "summary": "", "type": None, "hook": True, "bot_public": True, "bot_require_code_grant": False,
-            "verify_key": self.verify_key, "owner": self.guild_owner or self.bot_user, "team": None,
-            "flags": self._application_flags(), "bot": self.bot_user, "interactions_endpoint_url": None,
-            "redirect_uris": [], "tags": [], "approximate_guild_count": len(self.guilds),
-            "integration_types_config": {"0": {}},
-        })
+        return _json(
+            {
+                "id": self.application_id,
+                "name": self.bot_user["username"],
+                "icon": None,
+                "description": "",
+                "summary": "",
+                "type": None,
+                "hook": True,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": self.verify_key,
+                "owner": self.guild_owner or self.bot_user,
+                "team": None,
+                "flags": self._application_flags(),
+                "bot": self.bot_user,
+                "interactions_endpoint_url": None,
+                "redirect_uris": [],
+                "tags": [],
+                "approximate_guild_count": len(self.guilds),
+                "integration_types_config": {"0": {}},
+            }
+        )
 
     @_route("GET", "/guilds/{guild_id}")
     async def _h_guild(self, ctx: _Ctx) -> web.Response:
@@ -1602,8 +1880,9 @@ class FakeDiscord:
     @_route("GET", "/guilds/{guild_id}/channels")
     async def _h_guild_channels(self, ctx: _Ctx) -> web.Response:
         gid = self._guild(ctx.params["guild_id"])["id"]
-        return _json([c for c in self.channels.values()
-                                  if c.get("guild_id") == gid and c["type"] not in ChannelType.THREADS])
+        return _json(
+            [c for c in self.channels.values() if c.get("guild_id") == gid and c["type"] not in ChannelType.THREADS]
+        )
 
     @_route("GET", "/guilds/{guild_id}/members/{user_id}")
     async def _h_member(self, ctx: _Ctx) -> web.Response:
@@ -1649,8 +1928,16 @@ class FakeDiscord:
             raise WRONG_CHANNEL_TYPE()
         else:
             self._require(channel, Perm.MANAGE_CHANNELS)
-            for key in ("name", "topic", "nsfw", "rate_limit_per_user", "parent_id", "position",
-                        "permission_overwrites", "default_auto_archive_duration"):
+            for key in (
+                "name",
+                "topic",
+                "nsfw",
+                "rate_limit_per_user",
+                "parent_id",
+                "position",
+                "permission_overwrites",
+                "default_auto_archive_duration",
+            ):
                 if key in body:
                     channel[key] = body[key]
             await self.dispatch("CHANNEL_UPDATE", channel)
@@ -1706,8 +1993,9 @@ class FakeDiscord:
                 self._require(channel, Perm.MANAGE_THREADS)
             channel["thread_metadata"].update(archived=False, archive_timestamp=_iso())  # sending unarchives
             await self.dispatch("THREAD_UPDATE", channel)
-        msg = self._build_message(channel, copy.deepcopy(self.bot_user), body, ctx.files,
-                                  flags=(body.get("flags") or 0) & ~FLAG_EPHEMERAL)  # ephemeral: interactions only
+        msg = self._build_message(
+            channel, copy.deepcopy(self.bot_user), body, ctx.files, flags=(body.get("flags") or 0) & ~FLAG_EPHEMERAL
+        )  # ephemeral: interactions only
         self._store(msg)
         await self._dispatch_message("MESSAGE_CREATE", msg)
         return _json(msg)
@@ -1754,14 +2042,28 @@ class FakeDiscord:
         reactions = stored.data.setdefault("reactions", [])
         existing = next((r for r in reactions if r["emoji"] == emoji), None)
         if existing is None:
-            reactions.append({"emoji": emoji, "count": 1, "me": True, "me_burst": False, "burst_colors": [],
-                              "count_details": {"burst": 0, "normal": 1}})
+            reactions.append(
+                {
+                    "emoji": emoji,
+                    "count": 1,
+                    "me": True,
+                    "me_burst": False,
+                    "burst_colors": [],
+                    "count_details": {"burst": 0, "normal": 1},
+                }
+            )
         elif not existing["me"]:
             existing.update(me=True, count=existing["count"] + 1)
         else:
             return web.Response(status=204)
-        event = {"user_id": self.bot_user["id"], "channel_id": channel["id"], "message_id": stored.id,
-                 "emoji": emoji, "burst": False, "type": 0}
+        event = {
+            "user_id": self.bot_user["id"],
+            "channel_id": channel["id"],
+            "message_id": stored.id,
+            "emoji": emoji,
+            "burst": False,
+            "type": 0,
+        }
         if "guild_id" in channel:
             event.update(guild_id=channel["guild_id"], member=self.members[channel["guild_id"]][self.bot_user["id"]])
         await self.dispatch("MESSAGE_REACTION_ADD", event)
@@ -1880,9 +2182,14 @@ class FakeDiscord:
             await self._dispatch_message("MESSAGE_CREATE", msg)
         if ctx.query.get("with_response", "").lower() not in ("1", "true"):
             return web.Response(status=204)
-        result: dict[str, Any] = {"interaction": {
-            "id": inter.id, "type": inter.type, "response_message_loading": ctype == 5,
-            "response_message_ephemeral": bool(msg and msg["flags"] & FLAG_EPHEMERAL)}}
+        result: dict[str, Any] = {
+            "interaction": {
+                "id": inter.id,
+                "type": inter.type,
+                "response_message_loading": ctype == 5,
+                "response_message_ephemeral": bool(msg and msg["flags"] & FLAG_EPHEMERAL),
+            }
+        }
         if inter.original_message_id:
             result["interaction"]["response_message_id"] = inter.original_message_id
         result["resource"] = {"type": ctype}
@@ -1890,19 +2197,34 @@ class FakeDiscord:
             result["resource"]["message"] = msg
         return _json(result)
 
-    def _interaction_message(self, inter: FakeInteraction, channel: dict, body: dict,
-                             files: list[UploadedFile], flags: int) -> dict:
+    def _interaction_message(
+        self, inter: FakeInteraction, channel: dict, body: dict, files: list[UploadedFile], flags: int
+    ) -> dict:
         user = self.users[inter.user_id]
-        metadata: dict[str, Any] = {"id": inter.id, "type": inter.type, "user": user,
-                                    "authorizing_integration_owners": inter.payload["authorizing_integration_owners"]}
-        extra: dict[str, Any] = {"webhook_id": self.application_id, "application_id": self.application_id,
-                                 "interaction_metadata": metadata}
+        metadata: dict[str, Any] = {
+            "id": inter.id,
+            "type": inter.type,
+            "user": user,
+            "authorizing_integration_owners": inter.payload["authorizing_integration_owners"],
+        }
+        extra: dict[str, Any] = {
+            "webhook_id": self.application_id,
+            "application_id": self.application_id,
+            "interaction_metadata": metadata,
+        }
         if inter.type == 2:
             metadata["name"] = inter.payload["data"]["name"]
             metadata["command_type"] = inter.payload["data"]["type"]
             extra["interaction"] = {"id": inter.id, "type": 2, "name": metadata["name"], "user": user}
-        msg = self._build_message(channel, copy.deepcopy(self.bot_user), body, files,
-                                  type_=20 if inter.type == 2 else 0, flags=flags, extra=extra)
+        msg = self._build_message(
+            channel,
+            copy.deepcopy(self.bot_user),
+            body,
+            files,
+            type_=20 if inter.type == 2 else 0,
+            flags=flags,
+            extra=extra,
+        )
         self._store(msg)
         return msg
 
@@ -1933,8 +2255,9 @@ class FakeDiscord:
             msg = self._apply_edit(original, body, ctx.files)
             await self._dispatch_message("MESSAGE_UPDATE", msg)
         else:
-            msg = self._interaction_message(inter, self._channel(inter.channel_id), body, ctx.files,
-                                            body.get("flags") or 0)
+            msg = self._interaction_message(
+                inter, self._channel(inter.channel_id), body, ctx.files, body.get("flags") or 0
+            )
             inter.followup_message_ids.append(msg["id"])
             await self._dispatch_message("MESSAGE_CREATE", msg)
         if ctx.query.get("wait", "").lower() in ("1", "true"):
@@ -1977,14 +2300,23 @@ class FakeDiscord:
         return gid
 
     def _command(self, scope: str | None, body: dict, existing: dict | None) -> dict:
-        cmd = {"id": existing["id"] if existing else self._ids.next(), "application_id": self.application_id,
-               "version": self._ids.next(), "type": body.get("type") or 1, "name": body["name"],
-               "name_localizations": body.get("name_localizations"), "description": body.get("description") or "",
-               "description_localizations": body.get("description_localizations"),
-               "options": body.get("options") or [], "nsfw": bool(body.get("nsfw")),
-               "default_member_permissions": (None if body.get("default_member_permissions") is None
-                                              else str(body["default_member_permissions"])),
-               "contexts": body.get("contexts"), "integration_types": body.get("integration_types") or [0]}
+        cmd = {
+            "id": existing["id"] if existing else self._ids.next(),
+            "application_id": self.application_id,
+            "version": self._ids.next(),
+            "type": body.get("type") or 1,
+            "name": body["name"],
+            "name_localizations": body.get("name_localizations"),
+            "description": body.get("description") or "",
+            "description_localizations": body.get("description_localizations"),
+            "options": body.get("options") or [],
+            "nsfw": bool(body.get("nsfw")),
+            "default_member_permissions": (
+                None if body.get("default_member_permissions") is None else str(body["default_member_permissions"])
+            ),
+            "contexts": body.get("contexts"),
+            "integration_types": body.get("integration_types") or [0],
+        }
         if scope is None:
             cmd["dm_permission"] = body.get("dm_permission", True)
         else:

@@ -12,6 +12,7 @@ Everything listens on 127.0.0.1 with a random port; nothing reaches the internet
 
 Public API (all on FakeSlack unless noted):
 - setup: add_user, add_channel, add_user_message, new_trigger_id, inject(method, error, times, status, retry_after)
+- OAuth installs: new_oauth_code(team_id) for oauth.v2.access (client_id/client_secret), installed_tokens
 - queries: calls(method), message(ch, ts), thread(ch, thread_ts), final_text(ch, ts), stream(ch, ts),
   bot_messages(ch, thread_ts), plus the dicts rate_limited, unknown_methods, channels, users, files,
   views, home_views, ephemerals, assistant_threads, response_url_posts, envelopes, acks
@@ -329,6 +330,10 @@ class FakeSlack:
         self.stream_ttl, self.trigger_ttl = stream_ttl, trigger_ttl
         self.echo_events, self.auto_create = echo_events, auto_create
         self.server_ping_interval = server_ping_interval
+        # OAuth installs (oauth.v2.access): the app's credentials, codes to redeem, bot tokens issued per team
+        self.client_id, self.client_secret = "0000000001.0000000001", "fake-client-secret"
+        self.oauth_codes: dict[str, dict] = {}  # code -> the install it grants (one use)
+        self.installed_tokens: dict[str, dict] = {}  # bot token -> {team_id, team_name, bot_user_id, bot_id}
 
         # Observable state (tests read these directly).
         self.rate_limited: Counter[str] = Counter()
@@ -389,6 +394,7 @@ class FakeSlack:
             "files.completeUploadExternal": self._files_complete_upload,
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
+            "oauth.v2.access": self._oauth_v2_access,
         }
 
     # ---------------------------------------------------------------- lifecycle
@@ -679,6 +685,10 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else params.pop("token", None)
         params.pop("token", None)
+        if auth.startswith("Basic "):  # oauth.v2.access: client_id:client_secret as HTTP Basic auth
+            client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+            params.setdefault("client_id", client_id)
+            params.setdefault("client_secret", client_secret)
         call = Call(method, params, time.monotonic(), token)
         self._calls.append(call)
         headers = {"X-OAuth-Scopes": "app_mentions:read,chat:write,im:history,channels:history,users:read,files:write"}
@@ -699,10 +709,12 @@ class FakeSlack:
         return web.json_response(body, status=status, headers=headers)
 
     def _check_auth(self, method: str, token: str | None) -> None:
+        if method == "oauth.v2.access":
+            return  # the client id and secret authenticate it (checked by the method)
         if not token:
             raise _ApiError("not_authed")
         wanted = self.app_token if method == "apps.connections.open" else self.bot_token
-        if token == wanted:
+        if token == wanted or (token in self.installed_tokens and method != "apps.connections.open"):
             return
         if token in (self.app_token, self.bot_token):
             raise _ApiError("not_allowed_token_type")
@@ -767,6 +779,19 @@ class FakeSlack:
     # ---------------------------------------------------------------- Web API methods
 
     def _auth_test(self, p: dict) -> dict:
+        # handlers run without awaiting after the call is recorded: the last call is this one
+        installed = self.installed_tokens.get(self._calls[-1].token or "")
+        if installed is not None:
+            return {
+                "url": f"https://{installed['team_id'].lower()}.slack.com/",
+                "team": installed["team_name"],
+                "user": self.bot_name,
+                "team_id": installed["team_id"],
+                "user_id": installed["bot_user_id"],
+                "bot_id": installed["bot_id"],
+                "is_enterprise_install": False,
+                "enterprise_id": None,
+            }
         return {
             "url": f"https://{self.team_domain}.slack.com/",
             "team": "Fake Workspace",
@@ -776,6 +801,44 @@ class FakeSlack:
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
             "enterprise_id": None,
+        }
+
+    def new_oauth_code(
+        self, team_id: str | None = None, *, team_name: str = "Fake Workspace", user: str | None = None
+    ) -> str:
+        """A code Slack would put in the OAuth redirect after someone approves the install in `team_id`."""
+        code = f"{next(self._ids)}.{uuid.uuid4().hex}"
+        self.oauth_codes[code] = {"team_id": team_id or self.team_id, "team_name": team_name, "user": user}
+        return code
+
+    def _oauth_v2_access(self, p: dict) -> dict:
+        if p.get("client_id") != self.client_id:
+            raise _ApiError("invalid_client_id")
+        if p.get("client_secret") != self.client_secret:
+            raise _ApiError("bad_client_secret")
+        grant = self.oauth_codes.pop(str(p.get("code") or ""), None)
+        if grant is None:
+            raise _ApiError("invalid_code")
+        team_id = grant["team_id"]
+        ours = team_id == self.team_id  # the fake's own team keeps the bot identity its builders use
+        n = next(self._ids)
+        token = f"xoxb-{team_id}-{n}-{uuid.uuid4().hex[:24]}"
+        self.installed_tokens[token] = {
+            "team_id": team_id,
+            "team_name": grant["team_name"],
+            "bot_user_id": self.bot_user_id if ours else f"U0BOT{n:05d}",
+            "bot_id": self.bot_id if ours else f"B0BOT{n:05d}",
+        }
+        return {
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "app_mentions:read,chat:write,channels:history,im:history,users:read,files:write,commands",
+            "bot_user_id": self.installed_tokens[token]["bot_user_id"],
+            "app_id": self.app_id,
+            "team": {"id": team_id, "name": grant["team_name"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": grant["user"] or self.default_user_id},
         }
 
     def _apps_connections_open(self, p: dict) -> dict:

@@ -149,8 +149,11 @@ async def test_forced_429_is_retried_and_5xx_surfaces():
             await message.edit(content="after 429")
             attempts = fake.requests_for("PATCH", EDIT_ROUTE)
             assert [r.status for r in attempts] == [429, 200]
-            assert attempts[0].response == {"message": "You are being rate limited.", "retry_after": 0.2,
-                                            "global": False}
+            assert attempts[0].response == {
+                "message": "You are being rate limited.",
+                "retry_after": 0.2,
+                "global": False,
+            }
             assert attempts[1].time - attempts[0].time >= 0.2
             assert fake.rate_limit_hits == 1
             assert fake.message(channel.id, message.id).content == "after 429"
@@ -293,8 +296,9 @@ async def test_interactions_commands_autocomplete_components_in_guild_thread_and
             in_thread = await fake.slash_command(thread["id"], fake.guild_owner, "reset")
             dm = fake.add_dm_channel(fake.default_user)
             in_dm = await fake.slash_command(dm["id"], fake.default_user, "ask", {"prompt": "dm"})
-            await fake.wait_until(lambda: in_thread.acknowledged and (m := fake.original_response(in_dm)) is not None
-                                  and m.edits == 2)
+            await fake.wait_until(
+                lambda: in_thread.acknowledged and (m := fake.original_response(in_dm)) is not None and m.edits == 2
+            )
             assert fake.channel_messages(thread["id"])[-1].content == "reset"  # owner: all permissions
             assert fake.original_response(in_dm).content == "answer to dm"
             assert "member" not in in_dm.payload and in_dm.payload["user"]["id"] == fake.default_user["id"]

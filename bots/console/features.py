@@ -1,0 +1,139 @@
+"""Console commands for settings, assistants and usage: thin text over the core's use cases."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from core.assistants import describe, parse_fields
+from core.errors import InvalidSetting
+from core.store.base import Scope
+from core.usage import format_usage
+
+if TYPE_CHECKING:
+    from bots.console.app import ConsoleApp
+
+HELP = """\
+  /set              your settings and where each comes from
+  /set [here|channel|workspace] NAME VALUE   set temperature, top_p, max_tokens, reasoning_effort,
+                    system_prompt, provider (auto|cheapest|preferred|NAME), omni_default ...;
+                    yours by default, `here` for this conversation; VALUE `default` clears it
+  /system [TEXT|clear]          this conversation's system prompt (`/system channel TEXT` for the channel)
+  /assistant list | show NAME | use NAME|none | delete NAME | channel NAME|none
+  /assistant new NAME [instructions=... model=... temperature=... web=yes shared=yes starter=...]
+  /assistant edit NAME field=value ...
+  /usage [workspace] [DAYS]     tokens and cost per model and per day
+"""
+
+SCOPE_WORDS = {
+    "me": Scope.USER,
+    "user": Scope.USER,
+    "here": Scope.CONVERSATION,
+    "conversation": Scope.CONVERSATION,
+    "channel": Scope.CHANNEL,
+    "workspace": Scope.WORKSPACE,
+}
+COMMANDS = ("set", "system", "assistant", "usage")
+
+
+async def handle(app: ConsoleApp, name: str, arg: str) -> None:
+    await {"set": _set, "system": _system, "assistant": _assistant, "usage": _usage}[name](app, arg)
+
+
+async def _set(app: ConsoleApp, arg: str) -> None:
+    if not arg:
+        table = Table("setting", "value", "from")
+        for option, value, where in await app.chat.describe_settings(app.key, app.actor.user_id):
+            shown = value if value is None or len(value) < 60 else value[:57] + "…"
+            table.add_row(option, shown or "-", where or "")
+        app.console.print(table)
+        return
+    words = arg.split(None, 1)
+    scope = SCOPE_WORDS.get(words[0].lower())
+    if scope is not None:
+        words = words[1].split(None, 1) if len(words) > 1 else []
+    scope = scope or Scope.USER
+    if len(words) < 2:
+        raise InvalidSetting("Write /set NAME VALUE, for example /set temperature 0.3.")
+    option, value = words[0].lower(), words[1]
+    if option == "model":
+        stored = await app.chat.set_model(app.actor, app.key, scope, None if value == "default" else value)
+    else:
+        stored = await app.chat.set_option(app.actor, app.key, scope, option, value)
+    where = {Scope.USER: "your default", Scope.CONVERSATION: "this conversation"}.get(scope, f"the {scope.value}")
+    app.say(f"{option} is now {stored} for {where}." if stored else f"{option} cleared for {where}.")
+
+
+async def _system(app: ConsoleApp, arg: str) -> None:
+    scope = Scope.CONVERSATION
+    first, _, rest = arg.partition(" ")
+    if first.lower() in ("channel", "workspace"):
+        scope, arg = SCOPE_WORDS[first.lower()], rest.strip()
+    if not arg:
+        rows = {n: (v, w) for n, v, w in await app.chat.describe_settings(app.key, app.actor.user_id)}
+        value, where = rows["system_prompt"]
+        app.say(f"System prompt ({where}): {value}" if value else "No system prompt is set.")
+        return
+    stored = await app.chat.set_option(app.actor, app.key, scope, "system_prompt", arg)
+    where = "this conversation" if scope is Scope.CONVERSATION else f"the {scope.value}"
+    app.say(f"System prompt set for {where}." if stored else f"System prompt cleared for {where}.")
+
+
+async def _assistant(app: ConsoleApp, arg: str) -> None:
+    try:
+        words = shlex.split(arg)
+    except ValueError as exc:
+        raise InvalidSetting(f"Could not read that: {exc}.") from None
+    action = words[0].lower() if words else "list"
+    service = app.chat.assistants
+    if action == "list":
+        assistants = await service.list(app.actor, app.key)
+        if not assistants:
+            app.say("No assistants yet. Create one with /assistant new NAME instructions=...")
+        for number, assistant in enumerate(assistants, 1):
+            kind = "shared" if assistant.shared else "personal"
+            app.say(f"{number:3d}. {assistant.name} ({kind}) · {assistant.model or 'default model'}")
+        return
+    if len(words) < 2:
+        raise InvalidSetting(f"Write /assistant {action} NAME.")
+    name = words[1]
+    if action == "new":
+        assistant = await service.create(app.actor, app.key, name, **parse_fields(words[2:]))
+        app.console.print(describe(assistant), markup=False, highlight=False)
+        app.say(f"Created. Start a conversation with it: /assistant use {assistant.name}")
+    elif action == "edit":
+        assistant = await service.edit(app.actor, app.key, name, **parse_fields(words[2:]))
+        app.console.print(describe(assistant), markup=False, highlight=False)
+    elif action == "show":
+        app.console.print(describe(await service.find(app.actor, app.key, name)), markup=False, highlight=False)
+    elif action == "use":
+        assistant = await service.use(app.actor, app.key, None if name.lower() == "none" else name)
+        app.thread = str(time.time_ns())  # a conversation keeps its assistant: the new one starts fresh
+        if assistant is None:
+            app.say("New conversation, without an assistant.")
+            return
+        app.say(f"New conversation with {assistant.name}.")
+        for number, starter in enumerate(assistant.starters, 1):
+            app.say(f"  try {number}: {starter}")
+    elif action == "delete":
+        assistant = await service.delete(app.actor, app.key, name)
+        app.say(f"Deleted the assistant {assistant.name}.")
+    elif action == "channel":
+        assistant = await service.set_channel_default(app.actor, app.key, None if name.lower() == "none" else name)
+        app.say(f"New conversations here start with {assistant.name}." if assistant else "No channel assistant.")
+    else:
+        raise InvalidSetting("Use /assistant list, show, new, edit, use, delete or channel.")
+
+
+async def _usage(app: ConsoleApp, arg: str) -> None:
+    words = arg.split()
+    days = next((int(w) for w in words if w.isdigit()), 30)
+    if "workspace" in words:
+        summary = await app.chat.usage.for_workspace(app.actor, app.key, days)
+        app.console.print(format_usage(summary, people=True), markup=False, highlight=False)
+    else:
+        summary = await app.chat.usage.for_user(app.actor, days)
+        app.console.print(format_usage(summary), markup=False, highlight=False)

@@ -1,0 +1,119 @@
+"""Prometheus metrics and a health check, served by a small aiohttp app when METRICS_PORT is set.
+
+The core and the adapters update the counters below; labels are platform names, call kinds and
+statuses only (never a user, channel or text). The registry is this module's own, so several cores in
+one process (tests) simply add up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+
+from core.store.base import Scope
+
+if TYPE_CHECKING:
+    from core.app import Core
+
+log = logging.getLogger(__name__)
+
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+
+EVENTS = Counter(
+    "hfchat_events", "Platform events, commands and interactions received", ["platform", "kind"], registry=REGISTRY
+)
+DUPLICATE_EVENTS = Counter(
+    "hfchat_duplicate_events", "Redelivered events dropped (another delivery was answered)", ["platform"],
+    registry=REGISTRY,
+)  # fmt: skip
+ANSWERS = Counter("hfchat_answers", "Answers finished, by final status", ["platform", "status"], registry=REGISTRY)
+TOKENS = Counter("hfchat_tokens", "Tokens the router reported, prompt or completion", ["platform", "kind"],
+                 registry=REGISTRY)  # fmt: skip
+FIRST_TOKEN = Histogram(
+    "hfchat_time_to_first_token_seconds",
+    "From the request to the router to the first token",
+    ["platform"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64),
+    registry=REGISTRY,
+)
+PLATFORM_CALLS = Counter(
+    "hfchat_platform_calls", "Messages posted, edited or appended to while streaming", ["platform", "call"],
+    registry=REGISTRY,
+)  # fmt: skip
+RATE_LIMITED = Counter("hfchat_platform_rate_limited", "429 answers from the platform", ["platform"],
+                       registry=REGISTRY)  # fmt: skip
+PLATFORM_FAILURES = Counter("hfchat_platform_failures", "Failed platform calls (5xx, network)", ["platform"],
+                            registry=REGISTRY)  # fmt: skip
+ACTIVE_STREAMS = Gauge("hfchat_active_streams", "Answers being written now", ["platform"], registry=REGISTRY)
+INTERRUPTED = Counter("hfchat_interrupted_answers", "Answers found cut short by a dead process", registry=REGISTRY)
+
+
+def event_received(platform: str, kind: str) -> None:
+    EVENTS.labels(platform, kind or "unknown").inc()
+
+
+def duplicate_dropped(platform: str) -> None:
+    DUPLICATE_EVENTS.labels(platform).inc()
+
+
+def answer_finished(platform: str, state: Any, stats: Any) -> None:
+    """Record one finished answer: a core.streaming ReplyState and its RenderStats."""
+    ANSWERS.labels(platform, str(state.status)).inc()
+    if state.prompt_tokens:
+        TOKENS.labels(platform, "prompt").inc(state.prompt_tokens)
+    if state.completion_tokens:
+        TOKENS.labels(platform, "completion").inc(state.completion_tokens)
+    if state.first_token_ms is not None:
+        FIRST_TOKEN.labels(platform).observe(state.first_token_ms / 1000)
+    for call in ("posts", "edits", "appends"):
+        if count := getattr(stats, call, 0):
+            PLATFORM_CALLS.labels(platform, call.removesuffix("s")).inc(count)
+    if stats.rate_limited:
+        RATE_LIMITED.labels(platform).inc(stats.rate_limited)
+    if stats.failures:
+        PLATFORM_FAILURES.labels(platform).inc(stats.failures)
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)
+
+
+def metrics_app(core: Core) -> web.Application:
+    async def healthz(request: web.Request) -> web.Response:
+        try:  # the database is what every answer needs; a cheap read proves it answers
+            await asyncio.wait_for(core.store.get_setting("health", "", Scope.BOT, "", "ping"), 2.0)
+        except Exception as exc:
+            return web.json_response({"status": "unhealthy", "reason": type(exc).__name__}, status=503)
+        return web.json_response({"status": "ok", "worker": core.worker_id})
+
+    async def metrics(request: web.Request) -> web.Response:
+        response = web.Response(body=render())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def serve_metrics(core: Core, host: str, port: int) -> web.AppRunner:
+    """Start /healthz and /metrics; `runner.addresses[0][1]` is the port (useful with port 0)."""
+    runner = web.AppRunner(metrics_app(core), handle_signals=False, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("metrics: serving /healthz and /metrics on port %d", runner.addresses[0][1])
+    return runner

@@ -1,0 +1,104 @@
+"""Omni: a virtual model that picks a route per message, and failover along that route.
+
+Policy, in order: a message with images takes the vision route, a conversation whose assistant may
+use tools (web search) takes the tools route, anything else the default route. Each route is an
+ordered list of models (config `OMNI_*_MODELS`, or an admin's channel/workspace setting). When a model
+fails before its first token with an error another model may not share (5xx, 429, not served,
+timeout, a cut before any token), the next model of the route answers and the user is told; errors
+about the account (401, 402, 403) or the request itself are never failed over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator, Callable
+
+from core.errors import RouterError
+from core.models import ModelCatalog
+from core.router import ChatRequest, ReasoningDelta, StreamEvent, TextDelta
+
+OMNI = "omni"
+ROUTES = ("default", "vision", "tools")
+FAILOVER_KINDS = frozenset({"provider_down", "rate_limited", "unknown_model", "timeout", "stream_cut"})
+_REASONS = {
+    "provider_down": "its provider is having trouble",
+    "rate_limited": "it is rate limited",
+    "unknown_model": "it is not served right now",
+    "timeout": "it did not answer in time",
+    "stream_cut": "its connection was cut",
+}
+
+
+def is_omni(name: str | None) -> bool:
+    return bool(name) and name.strip().lower() == OMNI
+
+
+def pick_route(*, has_images: bool = False, tools_enabled: bool = False) -> str:
+    if has_images:
+        return "vision"
+    if tools_enabled:
+        return "tools"
+    return "default"
+
+
+def parse_models(text: str | None) -> list[str]:
+    """`a, b\nc` -> [a, b, c], duplicates dropped, order kept."""
+    names: list[str] = []
+    for name in re.split(r"[,\s]+", text or ""):
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def route_models(route: str, configured: str, catalog: ModelCatalog) -> list[str]:
+    """The route's models the router serves (all of them while the model list is not loaded).
+
+    On the vision route a model the catalog knows to be text-only is skipped, unless nothing else is left.
+    """
+    names = [n for n in parse_models(configured) if not is_omni(n)]
+    if not catalog.models:
+        return names
+    known = [n for n in names if catalog.get(n) is not None]
+    if route == "vision":
+        known = [n for n in known if catalog.get(n).vision] or known
+    return known or names
+
+
+def can_fail_over(error: RouterError) -> bool:
+    return error.before_first_token and error.kind in FAILOVER_KINDS
+
+
+def failover_note(failed: str, error: RouterError, next_model: str) -> str:
+    reason = _REASONS.get(error.kind, "it failed")
+    status = f" ({error.status})" if error.status else ""
+    return f"↪️ *`{failed}` could not answer: {reason}{status}. `{next_model}` answered instead.*"
+
+
+async def failover_stream(
+    router,
+    request: ChatRequest,
+    models: list[str],
+    on_failover: Callable[[str, RouterError, str], None] | None = None,
+) -> AsyncIterator[StreamEvent]:
+    """`router.stream_chat` over `models` in order: the next one answers when one fails before its first token.
+
+    While another model is waiting, a failing one is not retried (the next model is the retry); the
+    last one keeps the client's usual retries.
+    """
+    models = models or [request.model]
+    for index, model in enumerate(models):
+        last = index == len(models) - 1
+        attempt = dataclasses.replace(request, model=model, max_retries=None if last else 0)
+        started = False
+        try:
+            async for event in router.stream_chat(attempt):
+                if isinstance(event, (TextDelta, ReasoningDelta)):
+                    started = True
+                yield event
+            return
+        except RouterError as error:
+            if last or started or not can_fail_over(error):
+                raise
+            if on_failover is not None:
+                on_failover(model, error, models[index + 1])

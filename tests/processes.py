@@ -1,0 +1,154 @@
+"""Real `hfchat run` processes for tests: Slack in HTTP mode against a FakeSlack, a fake router, a database.
+
+Each process logs to a file (read it with `log_text()`); signals are sent by pid, to that process only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.fakes.fake_router import FakeRouter, text_script
+from tests.fakes.slack_server import FakeSlack
+
+ROOT = Path(__file__).resolve().parent.parent
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+DEFAULT_MODEL = "meta-llama/Llama-3.3-70B-Instruct"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EchoRouter(FakeRouter):
+    """Answers "Answer to: <last user message>" slowly, and notes when each stream began and ended."""
+
+    def __init__(self, *, pieces: int = 6, delay: float = 0.08, **kw):
+        super().__init__(**kw)
+        self.pieces, self.delay = pieces, delay
+        self.intervals: list[tuple[float, float, str]] = []  # (start, end, answer)
+
+    @staticmethod
+    def answer_for(question: str) -> str:
+        return f"Answer to: {question}"
+
+    async def _chat(self, request):
+        body = await request.json()  # aiohttp caches the body: the parent reads it again
+        users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+        answer = self.answer_for(users[-1]["content"] if users else "")
+        if not self.scripts.get(body.get("model", "")) and not self.scripts.get("*"):
+            self.queue(text_script(answer, pieces=self.pieces, delay=self.delay), body.get("model", ""))
+        started = time.monotonic()
+        try:
+            return await super()._chat(request)
+        finally:
+            self.intervals.append((started, time.monotonic(), answer))
+
+
+class BotProcess:
+    """`python -m bots.cli run` with Slack in HTTP mode on its own port."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path):
+        self.name = name
+        self.port = free_port()
+        self.env = {**env, "SLACK_PORT": str(self.port)}
+        self.log_path = log_dir / f"{name}.log"
+        self.process: asyncio.subprocess.Process | None = None
+        self.url = f"http://127.0.0.1:{self.port}/slack/events"
+
+    async def start(self, within: float = 20.0) -> BotProcess:
+        with open(self.log_path, "ab") as log:  # noqa: ASYNC230 (a local file, opened once per start)
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bots.cli", "run", cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + within
+        async with aiohttp.ClientSession() as session:
+            while True:
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_text()}")
+                try:
+                    async with session.get(self.url) as response:
+                        if response.status in (404, 405):  # Bolt's route is POST-only: the server is up
+                            return self
+                except aiohttp.ClientError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.name} did not start:\n{self.log_text()}")
+                await asyncio.sleep(0.1)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
+
+    def send_signal(self, sig: int) -> None:
+        if self.process is not None and self.process.returncode is None:
+            os.kill(self.process.pid, sig)
+
+    async def wait(self, within: float = 20.0) -> int:
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), within)
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.send_signal(signal.SIGTERM)
+        try:
+            await self.wait(15)
+        except TimeoutError:
+            self.send_signal(signal.SIGKILL)
+            await self.wait(5)
+
+
+def bot_env(fake: FakeSlack, router: FakeRouter, database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES and not k.startswith(("SLACK_", "HF_"))}
+    env.update(
+        HF_TOKEN="hf_test_token",
+        HF_ROUTER_URL=router.url,
+        LOCAL_MODE="off",
+        DEFAULT_MODEL=DEFAULT_MODEL,
+        DATABASE_URL=database_url,
+        SLACK_MODE="http",
+        SLACK_BOT_TOKEN=fake.bot_token,
+        SLACK_SIGNING_SECRET=fake.signing_secret,
+        SLACK_API_URL=fake.api_url,
+        LOG_LEVEL="INFO",
+        REQUEST_TIMEOUT="5",
+        IDLE_TIMEOUT="10",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("DISCORD_TOKEN", None)
+    env.update(extra)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def bot_processes(env: dict[str, str], log_dir: Path, count: int):
+    bots = [BotProcess(f"bot{i}", env, log_dir) for i in range(count)]
+    try:
+        await asyncio.gather(*(bot.start() for bot in bots))
+        yield bots
+    finally:
+        await asyncio.gather(*(bot.stop() for bot in bots), return_exceptions=True)
+
+
+async def wait_until(predicate, within: float = 15.0, what: str = "condition", every: float = 0.05):
+    """Poll a (sync or async) predicate until it is truthy; returns its value."""
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(every)

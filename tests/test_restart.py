@@ -1,0 +1,227 @@
+"""Killed mid-answer: a restart marks INTERRUPTED only the replies of dead processes, never a live one's.
+
+The store contract runs on both backends; the process tests SIGKILL / SIGTERM a real `hfchat run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import pytest
+
+from core.keys import ConversationKey
+from core.store.base import MessageStatus, StoredMessage
+from tests.fakes.fake_router import text_script
+from tests.fakes.slack_server import FakeSlack
+from tests.processes import BotProcess, EchoRouter, bot_env, wait_until
+from tests.support import RecordingSink
+from tests.test_store import PG_URL, _fresh_schema, _same_place
+from tests.test_store import pg_schema as pg_schema
+from tests.test_store import store as store
+
+CHANNEL = "C0CHAN0001"
+
+
+def _reply(worker_id: str) -> StoredMessage:
+    return StoredMessage(role="assistant", content="", status=MessageStatus.STREAMING, worker_id=worker_id)
+
+
+async def test_orphans_are_the_replies_of_dead_workers_only(store):
+    other = _same_place(store)
+    await other.open()
+    try:
+        await store.register_worker("me", "host", 1)
+        await other.register_worker("neighbour", "host", 2)
+        conversation = await store.create_conversation(ConversationKey("slack", "T", "C", "1"), "u")
+        mine = await store.add_message(conversation.id, _reply("me"))
+        theirs = await store.add_message(conversation.id, _reply("neighbour"))
+        legacy = await store.add_message(conversation.id, _reply(""))
+        ghost = await store.add_message(conversation.id, _reply("a-process-that-never-registered"))
+
+        found = await store.interrupt_orphans(time.time() - 60, keep="me")
+        assert [m.id for m in found] == [legacy, ghost]
+        assert all(m.status == MessageStatus.INTERRUPTED for m in found)
+        assert (await store.get_message(theirs)).status == MessageStatus.STREAMING
+        assert (await store.get_message(mine)).status == MessageStatus.STREAMING
+
+        # the neighbour goes silent: stale heartbeats count as dead on every backend
+        await other.heartbeat("neighbour")
+        assert await store.interrupt_orphans(time.time() - 60, keep="me") == []
+        found = await store.interrupt_orphans(time.time() + 1, keep="me")
+        assert [m.id for m in found] == [theirs]
+
+        # a clean exit interrupts what is left of one's own, and nothing else
+        assert await store.retire_worker("me") == 1
+        assert (await store.get_message(mine)).status == MessageStatus.INTERRUPTED
+    finally:
+        await other.close()
+
+
+@pytest.mark.postgres
+async def test_pg_a_dead_workers_lock_is_free_at_once(pg_schema):
+    from core.store.postgres import PostgresStore
+
+    first, second = PostgresStore(PG_URL, schema=pg_schema), PostgresStore(PG_URL, schema=pg_schema)
+    await first.open()
+    await second.open()
+    try:
+        await first.register_worker("first")
+        await second.register_worker("second")
+        conversation = await first.create_conversation(ConversationKey("slack", "T", "C", "1"), "u")
+        reply = await second.add_message(conversation.id, _reply("second"))
+        assert await first.interrupt_orphans(time.time() - 60, keep="first") == []
+        await second.close()  # the session ends, as when the process dies: its heartbeat is still fresh
+        found = await first.interrupt_orphans(time.time() - 60, keep="first")
+        assert [m.id for m in found] == [reply]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_the_first_message_id_is_stored_while_streaming(core, fake_router):
+    fake_router.queue(text_script("one two three four five six", pieces=6, delay=0.15))
+    key = ConversationKey("console", "", "local", "t1")
+    from core.keys import Actor
+
+    sink = RecordingSink()
+    submitted = await core.chat.submit(key, Actor("console", "u1", "u1"), "hello", sink)
+
+    async def streaming_reply():
+        messages = await core.store.recent_messages(submitted.conversation.id, 5)
+        return [m for m in messages if m.role == "assistant" and m.platform_message_id]
+
+    found = await wait_until(streaming_reply, within=5, what="the reply's message id")
+    assert found[0].status == MessageStatus.STREAMING
+    assert (found[0].platform_message_id, found[0].worker_id) == ("m1", core.worker_id)
+    await submitted.reply
+    final = (await core.store.recent_messages(submitted.conversation.id, 5))[-1]
+    assert (final.status, final.platform_message_id) == (MessageStatus.COMPLETE, "m1")
+
+
+# real processes on PostgreSQL
+
+
+@pytest.mark.postgres
+async def test_sigkill_mid_answer_then_restart(tmp_path):
+    async with _fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=40, delay=0.15) as router:
+        # long heartbeats: what marks the dead process's answer is the restart, not a neighbour's sweep
+        env = bot_env(fake, router, PG_URL, DATABASE_SCHEMA=schema, WORKER_HEARTBEAT_SECONDS="60")
+        doomed, survivor = BotProcess("doomed", env, tmp_path), BotProcess("survivor", env, tmp_path)
+        await asyncio.gather(doomed.start(), survivor.start())
+        restarted = None
+        try:
+            first = fake.build_app_mention("first question", channel=CHANNEL)
+            second = fake.build_app_mention("second question", channel=CHANNEL)
+            assert (await fake.http_send(doomed.url, first)).status == 200
+            assert (await fake.http_send(survivor.url, second)).status == 200
+            conn = await _connect(schema)
+            try:
+
+                async def both_streaming():
+                    rows = await conn.fetch(
+                        "SELECT id, platform_message_id FROM messages WHERE role='assistant' AND status='streaming'"
+                    )
+                    return len(rows) == 2 and all(r["platform_message_id"] for r in rows) and rows
+
+                await wait_until(both_streaming, what="both answers to be on Slack")
+                doomed.send_signal(signal.SIGKILL)
+                assert await doomed.wait() == -signal.SIGKILL
+                restarted = await BotProcess("doomed", env, tmp_path).start()
+
+                first_reply = fake.bot_messages(CHANNEL, first["ts"])
+                await wait_until(
+                    lambda: first_reply[0].stream.state == "stopped", what="the cut answer to be closed on Slack"
+                )
+                assert "interrupted" in first_reply[0].final_text
+                assert {b.get("type") for b in first_reply[0].blocks or []} >= {"actions"}
+
+                async def settled():
+                    return await conn.fetch(
+                        "SELECT m.role, m.content, m.status, c.thread FROM messages m"
+                        " JOIN conversations c ON c.id = m.conversation_id"
+                        " WHERE m.status <> 'streaming' ORDER BY m.id"
+                    )
+
+                rows = await wait_until(
+                    lambda: _when(settled, lambda r: len(r) == 4), within=20, what="the survivor's answer"
+                )
+            finally:
+                await conn.close()
+        finally:
+            await asyncio.gather(
+                survivor.stop(), doomed.stop(), *([restarted.stop()] if restarted else []), return_exceptions=True
+            )
+
+    by_thread = {(r["thread"], r["role"]): r for r in rows}
+    assert by_thread[(first["ts"], "user")]["content"] == "first question"
+    assert by_thread[(second["ts"], "user")]["content"] == "second question"
+    assert by_thread[(first["ts"], "assistant")]["status"] == "interrupted"
+    # the live neighbour's answer was never touched: it finished whole
+    assert by_thread[(second["ts"], "assistant")]["status"] == "complete"
+    assert by_thread[(second["ts"], "assistant")]["content"] == EchoRouter.answer_for("second question")
+    assert "marked 1 answers interrupted" in restarted.log_text()
+
+
+@pytest.mark.postgres
+async def test_sigterm_lets_answers_finish(tmp_path):
+    async with _fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=10, delay=0.1) as router:
+        env = bot_env(fake, router, PG_URL, DATABASE_SCHEMA=schema, SHUTDOWN_GRACE_SECONDS="10")
+        bot = await BotProcess("bot", env, tmp_path).start()
+        try:
+            mention = fake.build_app_mention("graceful question", channel=CHANNEL)
+            assert (await fake.http_send(bot.url, mention)).status == 200
+            await wait_until(lambda: fake.bot_messages(CHANNEL, mention["ts"]), what="the answer to start")
+            bot.send_signal(signal.SIGTERM)
+            assert await bot.wait(20) == 0
+        finally:
+            await bot.stop()
+        conn = await _connect(schema)
+        try:
+            rows = await conn.fetch("SELECT role, content, status FROM messages ORDER BY id")
+            workers = await conn.fetchval("SELECT COUNT(*) FROM workers")
+        finally:
+            await conn.close()
+    assert [(r["role"], r["status"]) for r in rows] == [("user", "complete"), ("assistant", "complete")]
+    assert rows[1]["content"] == EchoRouter.answer_for("graceful question")
+    assert fake.bot_messages(CHANNEL, mention["ts"])[0].stream.state == "stopped"
+    assert workers == 0  # it said goodbye
+
+
+@pytest.mark.postgres
+async def test_sigterm_with_no_grace_stops_answers_cleanly(tmp_path):
+    async with _fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=40, delay=0.2) as router:
+        env = bot_env(fake, router, PG_URL, DATABASE_SCHEMA=schema, SHUTDOWN_GRACE_SECONDS="0.5")
+        bot = await BotProcess("bot", env, tmp_path).start()
+        try:
+            mention = fake.build_app_mention("impatient question", channel=CHANNEL)
+            assert (await fake.http_send(bot.url, mention)).status == 200
+            await wait_until(lambda: fake.bot_messages(CHANNEL, mention["ts"]), what="the answer to start")
+            started = time.monotonic()
+            bot.send_signal(signal.SIGTERM)
+            assert await bot.wait(20) == 0
+            took = time.monotonic() - started
+        finally:
+            await bot.stop()
+        conn = await _connect(schema)
+        try:
+            rows = await conn.fetch("SELECT role, content, status FROM messages ORDER BY id")
+        finally:
+            await conn.close()
+    assert took < 8
+    assert [(r["role"], r["status"]) for r in rows] == [("user", "complete"), ("assistant", "stopped")]
+    assert rows[1]["content"]  # the part already written is kept
+    message = fake.bot_messages(CHANNEL, mention["ts"])[0]
+    assert message.stream.state == "stopped" and "Stopped" in message.final_text
+
+
+async def _connect(schema: str):
+    import asyncpg
+
+    return await asyncpg.connect(PG_URL, server_settings={"search_path": f'"{schema}"'})
+
+
+async def _when(fetch, ready):
+    value = await fetch()
+    return value if ready(value) else None
