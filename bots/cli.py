@@ -15,7 +15,7 @@ from core.logs import cap_payload_loggers
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    cap_payload_loggers()
+    cap_payload_loggers(logging.getLogger().level)
 
 
 async def _console(settings) -> None:
@@ -92,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="start every configured front end (Discord, Slack), else the terminal chat")
     sub.add_parser("console", help="chat in the terminal")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    copy_db = sub.add_parser("copy-db", help="copy a SQLite database into PostgreSQL (ids kept) and exit")
+    copy_db.add_argument("--from", dest="source", required=True, help="sqlite:///path/to/hfchat.db")
+    copy_db.add_argument("--to", dest="target", required=True, help="postgresql://user@host/db")
+    copy_db.add_argument("--schema", default=None, help="PostgreSQL schema (default: DATABASE_SCHEMA)")
+    copy_db.add_argument("--force", action="store_true", help="empty a target that already holds data")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(**({"local_mode": "on"} if args.local else {}))
@@ -112,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
 
             asyncio.run(migrate())
             print("database is up to date")
+        elif command == "copy-db":
+            from core.store.copy import TargetNotEmpty, copy_sqlite_to_postgres
+
+            schema = args.schema or settings.database_schema
+            try:
+                report = asyncio.run(copy_sqlite_to_postgres(args.source, args.target, schema=schema, force=args.force))
+            except (TargetNotEmpty, ValueError) as exc:
+                print(f"hfchat copy-db: {exc}", file=sys.stderr)
+                return 1
+            print("\n".join(report.lines()))
         else:
             asyncio.run(_run(settings))
     except KeyboardInterrupt:

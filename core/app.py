@@ -52,6 +52,7 @@ class Core:
         """Let answers in flight finish (`grace` seconds, default SHUTDOWN_GRACE_SECONDS), stop the rest,
         then mark whatever is still unfinished INTERRUPTED before letting go of the database."""
         await self.chat.shutdown(self.settings.shutdown_grace_seconds if grace is None else grace)
+        await self.chat.tools.close()  # MCP server processes and sessions
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -94,7 +95,11 @@ async def build_core(settings: Settings) -> Core:
     core.worker_id, core.chat.worker_id, core.interrupted = worker_id, worker_id, interrupted
     core._tasks.append(asyncio.create_task(_worker_loop(core), name="worker-heartbeat"))
     if settings.retention_days:
-        core._tasks.append(asyncio.create_task(_retention_loop(store, settings.retention_days)))
+        core._tasks.append(
+            asyncio.create_task(
+                _retention_loop(store, settings.retention_days, settings.retention_check_seconds), name="retention"
+            )
+        )
     return core
 
 
@@ -122,10 +127,18 @@ async def _worker_loop(core: Core) -> None:
             await core._announce_interrupted(found)
 
 
-async def _retention_loop(store: Store, days: float) -> None:
+async def purge_expired(store: Store, days: float, now: float | None = None) -> int:
+    """Erase the conversations idle for more than `days` (RETENTION_DAYS); returns how many went."""
+    purged = await store.purge_idle((time.time() if now is None else now) - days * 86400)
+    if purged:
+        log.info("retention: purged %d idle conversations", purged)
+    return purged
+
+
+async def _retention_loop(store: Store, days: float, every: float = 3600.0) -> None:
     while True:
-        with contextlib.suppress(Exception):
-            purged = await store.purge_idle(time.time() - days * 86400)
-            if purged:
-                log.info("retention: purged %d idle conversations", purged)
-        await asyncio.sleep(3600)
+        try:
+            await purge_expired(store, days)
+        except Exception as exc:
+            log.warning("retention purge failed: %s", type(exc).__name__)
+        await asyncio.sleep(every)

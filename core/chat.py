@@ -7,6 +7,7 @@ An adapter turns a platform event into one call here and hands over a `ReplySink
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Hashable
@@ -14,17 +15,22 @@ from dataclasses import dataclass, field
 
 from core import metrics
 from core.assistants import AssistantService
+from core.attachments import Attachment, NothingReadable, limits_for_room, process_attachments
+from core.compare import Compared, HeaderSink, SinkFactory, check_models
 from core.config import Settings
 from core.context import answer_budget, estimate_tokens, fit_messages
 from core.errors import EmptyPrompt, NotAllowed, NotFound, PromptTooLong
 from core.generation import Preferences
 from core.keys import Actor, ConversationKey
+from core.limits import LimitsService
 from core.models import ModelCatalog
 from core.omni import OMNI, failover_note, failover_stream, is_omni
 from core.router import ChatRequest, RouterClient
 from core.store.base import Conversation, MessageStatus, Scope, Store, StoredMessage
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
 from core.throttle import Throttle
+from core.titles import generate_title
+from core.tools.service import ToolService
 from core.usage import UsageService
 
 log = logging.getLogger(__name__)
@@ -83,9 +89,12 @@ class ChatService:
         self.preferences = Preferences(settings, store, catalog)
         self.assistants = AssistantService(store, catalog)
         self.usage = UsageService(store, catalog)
+        self.limits = LimitsService(store, catalog)
+        self.tools = ToolService(settings)
         self._lanes: dict[int, _Lane] = {}
         self._throttles: dict[Hashable, Throttle] = {}
         self.worker_id = ""  # this process among those sharing the store; stamped on replies it writes
+        self._background: set[asyncio.Task] = set()  # titles being written
 
     def throttle_for(self, sink: ReplySink) -> Throttle:
         """One throttle per kind of limits (in practice, per platform), shared by all its streams."""
@@ -145,6 +154,8 @@ class ChatService:
         elif scope in (Scope.CHANNEL, Scope.WORKSPACE) and not actor.is_admin:
             raise NotAllowed(f"Only an admin can set the {scope.value} default model.")
         value = (OMNI if is_omni(name) else self.catalog.validate(name)) if name else None
+        if value:
+            self.limits.check_model(await self.limits.get(key.platform, key.workspace), value)
         scope_id = {
             Scope.CONVERSATION: str(conversation_id),
             Scope.USER: actor.user_id,
@@ -200,9 +211,19 @@ class ChatService:
         platform_message_id: str = "",
         title: str = "",
         prior: list[StoredMessage] | None = None,
+        attachments: list[Attachment] | None = None,
     ) -> Submitted:
-        """Store a user message and answer it (now, or right after the reply in progress)."""
-        text = clean_prompt(text)
+        """Store a user message and answer it (now, or right after the reply in progress).
+
+        `attachments` (files already downloaded by the adapter) are read here: images, documents and a
+        note for each file that could not be used; a message may be files only.
+        """
+        try:
+            text = clean_prompt(text)
+        except EmptyPrompt:
+            if not attachments:
+                raise
+            text = ""
         if len(text) > self.settings.max_prompt_chars:
             raise PromptTooLong(
                 f"Your message is {len(text):,} characters; the limit is {self.settings.max_prompt_chars:,}."
@@ -216,8 +237,16 @@ class ChatService:
                 f"Your message is about {estimate_tokens(text):,} tokens, more than `{model}` can read "
                 f"(about {room:,} with room for the answer). Shorten it or pick a model with a longer context."
             )
+        await self.limits.check_message(key, actor, text, model)
+        extra: dict = {}
+        if attachments:
+            files = await process_attachments(attachments, limits_for_room(room - estimate_tokens(text)))
+            if not text and not files.usable:
+                raise NothingReadable("\n".join(files.notes) or "None of the files could be read.")
+            extra = files.as_extra()
         if conversation is None:
-            conversation = await self.store.create_conversation(key, actor.user_id, title or _title(text))
+            first_line = text or ", ".join(d["name"] for d in extra.get("documents", []) + extra.get("images", []))
+            conversation = await self.store.create_conversation(key, actor.user_id, title or _title(first_line))
             await self.assistants.pin(conversation, actor.user_id)
             # adopting an existing thread: its earlier text comes in once, as context
             for message in prior or ():
@@ -231,6 +260,7 @@ class ChatService:
                 author_id=actor.user_id,
                 author_name=actor.display_name,
                 platform_message_id=platform_message_id,
+                extra=extra,
             ),
         )
         lane = self._lanes.setdefault(conversation.id, _Lane())
@@ -256,6 +286,8 @@ class ChatService:
                 async with self.store.conversation_lock(conversation.id):
                     if continue_from is not None or not await self._answered_elsewhere(conversation.id):
                         outcome = await self._answer(conversation, lane, sink, actor, continue_from)
+                        if continue_from is None:
+                            self._title_later(conversation, sink, outcome)
                 continue_from = None
                 if not lane.pending or lane.pending_sink is None:
                     return outcome
@@ -297,13 +329,17 @@ class ChatService:
         if continue_from is not None:
             history = [m for m in history if m.id is not None and m.id <= continue_from.id]
             history.append(StoredMessage(role="user", content=CONTINUE_INSTRUCTION, author_id="system"))
+        sees_images = self.sees_images(model)
         fitted = fit_messages(
             history,
             system_prompt=system_prompt,
             context_window=self.catalog.context_window(model),
             max_tokens=plan.generation.max_tokens or self.settings.max_tokens,
+            vision=sees_images,
         )
         notes = list(plan.notes)
+        if continue_from is None:
+            notes += self._attachment_notes(history, model, sees_images)
         if fitted.dropped:
             notes.append(
                 NOTE_DROPPED.format(
@@ -358,12 +394,20 @@ class ChatService:
             len(fitted.messages),
             fitted.dropped,
         )
-        events = failover_stream(
-            self.router,
-            request,
-            plan.models,
-            lambda failed, error, after: stream.notes.append(failover_note(failed, error, after)),
+        on_failover = lambda failed, error, after: stream.notes.append(failover_note(failed, error, after))  # noqa: E731
+        tools = await self.tools.registry_for(self.catalog, model, web_search=plan.web_search)
+        log.debug(
+            "reply %s plan: prompt_tokens~%d max_tokens=%d fallbacks=%d tools=%s",
+            reply_id,
+            fitted.prompt_tokens,
+            fitted.max_tokens,
+            len(plan.models) - 1,
+            tools is not None,
         )
+        if tools is not None:
+            events = self.tools.stream(self.router, request, plan.models, tools, on_failover)
+        else:
+            events = failover_stream(self.router, request, plan.models, on_failover)
         metrics.ACTIVE_STREAMS.labels(key.platform).inc()
         try:
             state = await stream.run(events)
@@ -412,10 +456,64 @@ class ChatService:
         )
         return ReplyOutcome(reply_id, state, conversation.id)
 
+    def sees_images(self, model: str) -> bool:
+        info = self.catalog.get(model)
+        return bool(info and info.vision)
+
+    def _attachment_notes(self, history: list[StoredMessage], model: str, sees_images: bool) -> list[str]:
+        """Notes about the files of the messages this answer replies to (those after the last answer)."""
+        notes: list[str] = []
+        images = 0
+        for message in reversed(history):
+            if message.role == "assistant":
+                break
+            notes[:0] = message.extra.get("attachment_notes") or []
+            images += len(message.extra.get("images") or [])
+        if images and not sees_images:
+            seeing = [m.id for m in self.catalog.models if m.vision][:3]
+            hint = f" Switch with `/model`, e.g. to {', '.join(f'`{m}`' for m in seeing)}." if seeing else ""
+            left_out = "the images were" if images > 1 else "the image was"
+            notes.append(f"🖼️ *`{model}` cannot see images, so {left_out} left out.{hint}*")
+        return notes
+
     async def wait_idle(self) -> None:
-        """Wait until no reply is being written in this process."""
+        """Wait until no reply (or title) is being written in this process."""
         while tasks := [lane.task for lane in self._lanes.values() if lane.task is not None and not lane.task.done()]:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    # titles
+    def _title_later(self, conversation: Conversation, sink: ReplySink, outcome: ReplyOutcome | None) -> None:
+        """After a conversation's first answer, name it in the background (the next answer need not wait)."""
+        if not self.settings.auto_titles or outcome is None or not outcome.state.answer.strip():
+            return
+        task = asyncio.create_task(self._write_title(conversation, sink, outcome), name=f"title-{conversation.id}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _write_title(self, conversation: Conversation, sink: ReplySink, outcome: ReplyOutcome) -> str | None:
+        try:
+            messages = await self.store.recent_messages(conversation.id, 50)
+            answers = [m for m in messages if m.role == "assistant" and m.content.strip()]
+            if len(answers) != 1 or answers[0].id != outcome.reply_id:
+                return None  # not the first answer (a regenerated one keeps the title it has)
+            prompt = "\n\n".join(m.content for m in messages if m.role == "user" and m.id < outcome.reply_id)
+            title = await generate_title(
+                self.router, self.settings.title_model or answers[0].model, prompt, answers[0].content
+            )
+            title = title or _title(prompt) or conversation.title
+            if not title:
+                return None
+            await self.store.set_title(conversation.id, title)
+            conversation.title = title
+            rename = getattr(sink, "set_title", None)  # optional sink method: rename the thread
+            if rename is not None:
+                await rename(title)
+            return title
+        except Exception as exc:  # a title is a nicety: never let it break anything
+            log.warning("title for conversation %s failed: %s", conversation.id, type(exc).__name__)
+            return None
 
     async def shutdown(self, grace: float = 10.0) -> None:
         """Let replies in flight finish for `grace` seconds, then stop them (their text is kept)."""
@@ -439,7 +537,11 @@ class ChatService:
         if lane is None or lane.current is None:
             return False
         conversation = await self.store.get_conversation_by_id(conversation_id)
-        if conversation and actor.user_id not in (lane.current_requester, conversation.owner_id) and not actor.is_admin:
+        if conversation and conversation.key.platform != actor.platform:
+            raise NotFound("That conversation no longer exists.")
+        # an admin only of the workspace they administer (like _check_owner_or_admin)
+        admin_here = actor.is_admin and conversation is not None and conversation.key.workspace == actor.workspace
+        if conversation and actor.user_id not in (lane.current_requester, conversation.owner_id) and not admin_here:
             raise NotAllowed("Only the person who asked, the conversation's owner or an admin can stop this answer.")
         lane.pending = 0  # stopping also drops the queued follow-up answer; the messages stay stored
         lane.current.stop()
@@ -547,6 +649,115 @@ class ChatService:
         self, actor: Actor, limit: int = 25, workspace: str | None = None
     ) -> list[Conversation]:
         return await self.store.list_conversations(actor.platform, actor.user_id, limit, workspace)
+
+    async def export_json(self, conversation_id: int, actor: Actor) -> str:
+        """The conversation as JSON (same access as Markdown); attachments by name, not their bytes."""
+        conversation = await self._conversation(conversation_id)
+        self._check_owner_or_admin(conversation, actor, "export it")
+        messages = await self.store.recent_messages(conversation.id, 1_000_000)
+
+        def entry(m: StoredMessage) -> dict:
+            files = [{"name": i["name"], "type": i["mime"]} for i in m.extra.get("images", [])]
+            files += [{"name": d["name"], "type": d["kind"]} for d in m.extra.get("documents", [])]
+            item = {
+                "role": m.role,
+                "author": m.author_name or m.author_id if m.role == "user" else None,
+                "content": m.content,
+                "reasoning": m.reasoning or None,
+                "model": m.model or None,
+                "provider": m.provider or None,
+                "status": str(m.status),
+                "prompt_tokens": m.prompt_tokens,
+                "completion_tokens": m.completion_tokens,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m.created_at)),
+                "attachments": files,
+            }
+            return {k: v for k, v in item.items() if v is not None and v != []}
+
+        document = {
+            "title": conversation.title,
+            "platform": conversation.key.platform,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(conversation.created_at)),
+            "messages": [entry(m) for m in messages],
+        }
+        return json.dumps(document, ensure_ascii=False, indent=2)
+
+    async def reasoning(self, reply_id: int, actor: Actor) -> str:
+        """The reasoning stored with an answer. Anyone of the workspace may read it (the answer is shown
+        there); outside a workspace (DMs) only the conversation's owner."""
+        message = await self.store.get_message(reply_id)
+        conversation = await self.store.get_conversation_by_id(message.conversation_id) if message else None
+        if message is None or conversation is None or conversation.key.platform != actor.platform:
+            raise NotFound("That answer no longer exists.")
+        if not (conversation.key.workspace and conversation.key.workspace == actor.workspace):
+            self._check_owner_or_admin(conversation, actor, "read its reasoning")
+        if not message.reasoning.strip():
+            raise NotFound("This answer has no reasoning to show.")
+        return message.reasoning
+
+    async def last_reply_id(self, key: ConversationKey) -> int | None:
+        conversation = await self.store.get_conversation(key)
+        if conversation is None:
+            return None
+        replies = [m for m in await self.store.recent_messages(conversation.id, 50) if m.role == "assistant"]
+        return replies[-1].id if replies else None
+
+    async def compare(
+        self, key: ConversationKey, actor: Actor, prompt: str, models: list[str], sink_factory: SinkFactory
+    ) -> list[Compared]:
+        """Answer one prompt with 2 to 4 models at once, each streamed to its own sink under a header.
+
+        Not part of any conversation's history (see core.compare); usage is recorded per model.
+        """
+        prompt = clean_prompt(prompt)
+        if len(prompt) > self.settings.max_prompt_chars:
+            raise PromptTooLong(
+                f"Your message is {len(prompt):,} characters; the limit is {self.settings.max_prompt_chars:,}."
+            )
+        names = [self.catalog.validate(m) for m in check_models(models)]
+        await self.limits.check_message(key, actor, prompt, names)
+        conversation = await self.store.get_conversation(key)
+        assistant = (
+            await self.assistants.for_conversation(conversation)
+            if conversation
+            else await self.assistants.default_for(key, actor.user_id)
+        )
+        plan = await self.preferences.plan(key, actor.user_id, conversation.id if conversation else None, assistant)
+
+        async def one(model: str) -> Compared:
+            sink = HeaderSink(sink_factory(model), model)
+            window = self.catalog.context_window(model)
+            fitted = fit_messages(
+                [StoredMessage(role="user", content=prompt, author_id=actor.user_id)],
+                system_prompt=plan.system_prompt,
+                context_window=window,
+                max_tokens=plan.generation.max_tokens or self.settings.max_tokens,
+            )
+            request = ChatRequest(
+                model=model,
+                messages=fitted.messages,
+                max_tokens=fitted.max_tokens,
+                temperature=plan.generation.temperature,
+                top_p=plan.generation.top_p,
+                extra=plan.generation.extra_body(),
+            )
+            stream = ReplyStream(sink, self.throttle_for(sink), model=model)
+            state = await stream.run(self.router.stream_chat(request))
+            if state.prompt_tokens or state.completion_tokens:
+                await self.store.record_usage(
+                    key.platform,
+                    key.workspace,
+                    actor.user_id,
+                    None,
+                    state.model or model,
+                    state.prompt_tokens or 0,
+                    state.completion_tokens or 0,
+                    provider=state.provider,
+                )
+            return Compared(model, state)
+
+        log.info("compare started: %d models", len(names))
+        return list(await asyncio.gather(*(one(m) for m in names)))
 
     async def export_markdown(self, conversation_id: int, actor: Actor) -> str:
         """The conversation as Markdown; only its owner (or an admin of its workspace) may read it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ROUTER_URL = "https://router.huggingface.co/v1"
@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # Storage
     database_url: str = Field("sqlite:///data/hfchat.db", description="sqlite:///path or postgresql://...")
     retention_days: float = Field(0, ge=0, description="purge conversations idle this long; 0 = keep")
+    retention_check_seconds: float = Field(3600.0, gt=0, description="how often idle conversations are purged")
     database_schema: str | None = Field(
         None, description="PostgreSQL schema for the tables (created if missing); default: the search_path"
     )
@@ -57,6 +58,8 @@ class Settings(BaseSettings):
     # Conversations
     max_prompt_chars: int = Field(16_000, ge=1, description="longest message a user may send")
     system_prompt: str = Field("", description="system prompt added to every conversation")
+    auto_titles: bool = Field(True, description="name each conversation after its first answer")
+    title_model: str | None = Field(None, description="model that writes titles; default: the conversation's")
 
     # Omni, the virtual model "omni": one ordered list of models per route, comma-separated
     omni_default_models: str = Field(
@@ -69,6 +72,28 @@ class Settings(BaseSettings):
         "openai/gpt-oss-120b,Qwen/Qwen3-32B,meta-llama/Llama-3.3-70B-Instruct", description="omni's route for tools"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Tools: web search, page fetching, MCP servers (models that support tools only)
+    web_search_provider: Literal["ddgs", "searxng", "tavily", "brave"] = Field(
+        "ddgs", description="ddgs needs no key; searxng needs SEARXNG_URL; tavily/brave need their API key"
+    )
+    searxng_url: str | None = Field(None, description="a SearXNG instance with the JSON format enabled")
+    tavily_api_key: SecretStr | None = None
+    brave_api_key: SecretStr | None = None
+    web_search_results: int = Field(5, ge=1, le=20, description="search results given to the model")
+    web_fetch_pages: int = Field(3, ge=0, le=10, description="top results read in full for each search")
+    web_fetch_timeout: float = Field(10.0, gt=0, description="seconds for one page, redirects included")
+    web_fetch_max_bytes: int = Field(2_000_000, ge=1024, description="largest page body read")
+    web_fetch_max_redirects: int = Field(5, ge=0, le=20)
+    web_fetch_allow_networks: str = Field(
+        "", description="comma-separated CIDRs fetchable although private (an intranet, tests); default none"
+    )
+    tool_max_rounds: int = Field(4, ge=1, le=20, description="tool rounds before the model must answer")
+    tool_call_timeout: float = Field(30.0, gt=0, description="seconds one tool call may take")
+    tool_result_chars: int = Field(12_000, ge=500, description="longest tool result sent back to the model")
+    mcp_servers: str = Field(
+        "", description='JSON list: {"name", "command", "args", "env"} (stdio) or {"name", "url"} (streamable HTTP)'
+    )
 
     # Discord
     discord_token: SecretStr | None = None
@@ -106,6 +131,30 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http(s):// URL such as " + DEFAULT_ROUTER_URL)
         return value.rstrip("/")
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _mcp_servers_json(cls, value: str) -> str:
+        from core.tools.mcp import parse_servers  # the format lives with the code that uses it
+
+        parse_servers(value)
+        return value
+
+    @model_validator(mode="after")
+    def _search_provider_configured(self) -> Settings:
+        needs = {"searxng": "searxng_url", "tavily": "tavily_api_key", "brave": "brave_api_key"}
+        field = needs.get(self.web_search_provider)
+        if field and not getattr(self, field):
+            raise ValueError(f"WEB_SEARCH_PROVIDER={self.web_search_provider} needs {field.upper()}")
+        return self
+
+    @field_validator("web_fetch_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from core.tools.fetch import parse_networks
+
+        parse_networks(value)
+        return value
 
     @property
     def use_local_model(self) -> bool:

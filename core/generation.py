@@ -101,6 +101,7 @@ OPTIONS: dict[str, Option] = {
         Option("max_tokens", "longest answer in tokens, 16 to 200000", _number(16, 200_000, integer=True)),
         Option("reasoning_effort", "none, minimal, low, medium or high", _choice(*REASONING_EFFORTS)),
         Option("system_prompt", "instructions added to every answer", _text),
+        Option("web_search", "on or off: let models with tools search the web and read links", _choice("on", "off")),
         Option(
             "provider",
             "auto (fastest), cheapest, preferred or a provider's name",
@@ -164,6 +165,7 @@ class AnswerPlan:
     assistant: Assistant | None = None
     route: str = ""  # omni's route, "" for a chosen model
     notes: list[str] = field(default_factory=list)
+    web_search: bool = False  # the assistant may search, or someone set web_search on (off wins)
 
     @property
     def model(self) -> str:
@@ -280,8 +282,10 @@ class Preferences:
         model = model or self.settings.default_model
         provider, _ = await self.resolve("provider", key, user_id, conversation_id, assistant)
         route, notes = "", []
+        web, _ = await self.resolve("web_search", key, user_id, conversation_id, assistant)
+        web_search = web == "on" or (web is None and bool(assistant and assistant.web_search))
         if is_omni(model):
-            route = pick_route(has_images=has_images, tools_enabled=bool(assistant and assistant.web_search))
+            route = pick_route(has_images=has_images, tools_enabled=web_search)
             configured, _ = await self.resolve(f"omni_{route}", key, user_id, conversation_id)
             models = route_models(route, configured or getattr(self.settings, f"omni_{route}_models"), self.catalog)
             if not models and route != "default":
@@ -303,4 +307,5 @@ class Preferences:
             assistant=assistant,
             route=route,
             notes=notes,
+            web_search=web_search,
         )

@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 
 PAYLOAD_LOGGERS = (
-    "aiosqlite", "asyncpg", "openai", "httpx", "httpx2", "httpcore", "hpack",
+    "aiosqlite", "asyncpg", "openai", "httpx", "httpx2", "httpcore", "httpcore2", "hpack",
     "discord.http", "discord.gateway", "discord.client", "discord.state", "discord.webhook",
     "slack_sdk", "slack_bolt", "aiohttp.access", "aiohttp.client", "websockets",
 )  # fmt: skip
 
 
 def cap_payload_loggers(level: int = logging.INFO) -> None:
+    """Never below INFO; with a stricter configured level (e.g. WARNING) they follow it."""
+    level = max(level, logging.INFO)
     for name in PAYLOAD_LOGGERS:
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET or logger.level < level:
-            logger.setLevel(level)
+        logging.getLogger(name).setLevel(level)
 
 
 cap_payload_loggers()

@@ -45,7 +45,29 @@ class StreamStarted:
     provider: str  # from the x-inference-provider header, "" when absent
 
 
-StreamEvent = TextDelta | ReasoningDelta | Finished | StreamStarted
+@dataclass(slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text as the model wrote it (may be invalid)
+
+
+@dataclass(slots=True)
+class ToolCallsRequested:
+    """The model asked for tools instead of (or after) answering; sent just before `Finished`."""
+
+    calls: list[ToolCall]
+    text: str = ""  # what the model wrote alongside the calls, for the follow-up request
+
+
+@dataclass(slots=True)
+class ToolActivity:
+    """What the tools are doing now ("" when done); shown under the answer while streaming."""
+
+    text: str
+
+
+StreamEvent = TextDelta | ReasoningDelta | Finished | StreamStarted | ToolCallsRequested | ToolActivity
 
 
 @dataclass(slots=True)
@@ -57,6 +79,8 @@ class ChatRequest:
     top_p: float | None = None
     extra: dict = field(default_factory=dict)  # sent as extra body fields, e.g. reasoning_effort
     max_retries: int | None = None  # None: the client's default; 0 when a fallback model is waiting
+    tools: list[dict] | None = None  # OpenAI function-calling specs
+    tool_choice: str | None = None
 
 
 class ThinkSplitter:
@@ -232,6 +256,10 @@ class RouterClient:
             params["top_p"] = request.top_p
         if request.extra:
             params["extra_body"] = request.extra
+        if request.tools:
+            params["tools"] = request.tools
+            if request.tool_choice:
+                params["tool_choice"] = request.tool_choice
         started = False
         try:
             client = self.client
@@ -247,6 +275,8 @@ class RouterClient:
         yield StreamStarted(model=request.model, provider=provider)
 
         think = ThinkSplitter()
+        calls: dict[int, ToolCall] = {}  # by index: id, name and arguments arrive in pieces
+        written: list[str] = []
         finish_reason: str | None = None
         usage = (None, None)
         iterator = stream.__aiter__()
@@ -273,7 +303,11 @@ class RouterClient:
                                 yield ReasoningDelta(inline_reasoning)
                             if answer:
                                 started = True
+                                written.append(answer)
                                 yield TextDelta(answer)
+                        for piece in delta.tool_calls or ():
+                            started = True
+                            _add_tool_call_piece(calls, piece)
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
         except Exception as exc:
@@ -290,8 +324,26 @@ class RouterClient:
         if reasoning:
             yield ReasoningDelta(reasoning)
         if answer:
+            written.append(answer)
             yield TextDelta(answer)
+        if calls:
+            named = [call for _, call in sorted(calls.items()) if call.name]
+            if named:
+                yield ToolCallsRequested(named, "".join(written))
         yield Finished(finish_reason, *usage)
+
+
+def _add_tool_call_piece(calls: dict[int, ToolCall], piece) -> None:
+    index = piece.index if isinstance(getattr(piece, "index", None), int) else len(calls)
+    call = calls.setdefault(index, ToolCall(id="", name="", arguments=""))
+    if piece.id:
+        call.id = piece.id
+    function = piece.function
+    if function is not None:
+        if function.name and function.name != call.name:  # some providers repeat the whole name
+            call.name += function.name
+        if function.arguments:
+            call.arguments += function.arguments
 
 
 def monotonic_ms(start: float) -> float:

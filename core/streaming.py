@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.errors import RouterError
-from core.router import Finished, ReasoningDelta, StreamEvent, StreamStarted, TextDelta
+from core.router import Finished, ReasoningDelta, StreamEvent, StreamStarted, TextDelta, ToolActivity
 from core.splitting import open_fence_at_end, split_first
 from core.store.base import MessageStatus
 from core.throttle import Throttle
@@ -111,6 +111,7 @@ class ReplyState:
     reasoning: str = ""
     status: str = MessageStatus.STREAMING
     notice: str = ""  # shown under the answer: an error, "stopped", "cut at the length limit"
+    activity: str = ""  # what tools are doing right now, shown only while streaming
     done: bool = False
     model: str = ""
     provider: str = ""
@@ -142,7 +143,7 @@ class ReplyState:
 
 
 NOTICE_STOPPED = "⏹️ *Stopped.*"
-NOTICE_TRUNCATED = "✂️ *The answer reached the length limit. Press Continue to go on.*"
+NOTICE_TRUNCATED = "✂️ *The answer reached the length limit. Continue picks it up where it stopped.*"
 NOTICE_EMPTY = "*The model returned an empty answer.*"
 THINKING = "💭 *Thinking…*"
 
@@ -215,6 +216,8 @@ class ReplyStream:
                     state.reasoning += event.text
                 elif isinstance(event, StreamStarted):
                     state.model, state.provider = event.model, event.provider
+                elif isinstance(event, ToolActivity):
+                    state.activity = event.text
                 elif isinstance(event, Finished):
                     state.finish_reason = event.reason
                     state.prompt_tokens, state.completion_tokens = event.prompt_tokens, event.completion_tokens
@@ -269,7 +272,7 @@ class ReplyStream:
                 self._changed.clear()
                 continue
             final = self.state.done
-            if not final and not self.state.answer and not self.state.reasoning:
+            if not final and not self.state.answer and not self.state.reasoning and not self.state.activity:
                 self._changed.clear()
                 continue
             # wait for the lane first, then render whatever is newest at that moment
@@ -307,6 +310,8 @@ class ReplyStream:
             return ("\n\n" + extra if state.answer else extra) if extra else ""
         if self._native:
             return ""  # a native stream cannot take text back, so no indicator to remove later
+        if state.activity:
+            return ("\n\n" if state.answer else "") + state.activity + self.limits.typing_indicator
         if not state.answer and state.reasoning:
             return THINKING
         return self.limits.typing_indicator

@@ -31,6 +31,7 @@ def make_settings(tmp_path: Path, router_url: str, **overrides) -> Settings:
         model_overrides_file=None,
         request_timeout=5,
         idle_timeout=5,
+        auto_titles=False,  # a title request would take a scripted answer meant for the next message
         _env_file=None,
     )
     values.update(overrides)

@@ -124,6 +124,7 @@ def bot_env(fake: FakeSlack, router: FakeRouter, database_url: str, **extra: str
         REQUEST_TIMEOUT="5",
         IDLE_TIMEOUT="10",
         PYTHONUNBUFFERED="1",
+        AUTO_TITLES="false",  # a title request would take a scripted answer meant for the next message
     )
     env.pop("DISCORD_TOKEN", None)
     env.update(extra)

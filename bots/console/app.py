@@ -29,6 +29,7 @@ Type a message to chat. Commands:
   /new              start a new conversation    /list                  your conversations
   /open N           go back to conversation N   /delete [N|all]        erase this one, N, or everything
   /stop             (or Ctrl-C while it writes) stop the answer
+  /continue         go on with an answer cut by the length limit   /retry   answer the last question again
   /help             this text                   /quit                  leave
 """
 
@@ -138,15 +139,49 @@ class ConsoleApp:
                 self.say(f"Back in: {conversations[index].title}")
         elif name == "delete":
             await self._delete(arg)
+        elif name in ("compare", "limits", "reasoning"):
+            await self._extras(name, arg)
         elif name in features.COMMANDS:
             await features.handle(self, name, arg)
         elif name == "stop":
             conversation = await self.chat.conversation_for(self.key)
             if not conversation or not await self.chat.stop(conversation.id, self.actor):
                 self.say("Nothing is being written.")
+        elif name in ("continue", "retry"):
+            conversation = await self.chat.conversation_for(self.key)
+            if conversation is None:
+                self.say("Nothing to redo yet: ask something first.")
+                return True
+            again = self.chat.continue_reply if name == "continue" else self.chat.regenerate
+            submitted = await again(conversation.id, self.actor, ConsoleSink(self.console))
+            self._reply = submitted.reply
+            if submitted.reply is not None:
+                await submitted.reply
         else:
             self.say(f"Unknown command /{name}. Type /help.", "red")
         return True
+
+    async def _extras(self, name: str, arg: str) -> None:
+        """/compare m1,m2 prompt · /limits [name value] · /reasoning (of the last answer)."""
+        if name == "compare":
+            models, _, prompt = arg.partition(" ")
+            results = await self.chat.compare(
+                self.key, self.actor, prompt, models.split(","), lambda model: ConsoleSink(self.console)
+            )
+            self.say(" · ".join(f"{r.model}: {r.state.status}" for r in results), "dim")
+        elif name == "limits":
+            if arg:
+                limit, _, value = arg.partition(" ")
+                limits = await self.chat.limits.set(self.actor, self.key, limit, value)
+            else:
+                limits = await self.chat.limits.get(self.key.platform, self.key.workspace)
+            self.say(limits.describe())
+        else:
+            reply_id = await self.chat.last_reply_id(self.key)
+            if reply_id is None:
+                self.say("No answer here yet.")
+                return
+            self.say(await self.chat.reasoning(reply_id, self.actor), "italic")
 
     async def _model(self, arg: str) -> None:
         conversation = await self.chat.conversation_for(self.key)

@@ -25,6 +25,7 @@ HELP = """\
   /assistant list | show NAME | use NAME|none | delete NAME | channel NAME|none
   /assistant new NAME [instructions=... model=... temperature=... web=yes shared=yes starter=...]
   /assistant edit NAME field=value ...
+  /search on|off    let models with tools search the web and read links (your setting)
   /usage [workspace] [DAYS]     tokens and cost per model and per day
 """
 
@@ -36,11 +37,16 @@ SCOPE_WORDS = {
     "channel": Scope.CHANNEL,
     "workspace": Scope.WORKSPACE,
 }
-COMMANDS = ("set", "system", "assistant", "usage")
+COMMANDS = ("set", "system", "assistant", "usage", "search")
 
 
 async def handle(app: ConsoleApp, name: str, arg: str) -> None:
-    await {"set": _set, "system": _system, "assistant": _assistant, "usage": _usage}[name](app, arg)
+    await {"set": _set, "system": _system, "assistant": _assistant, "usage": _usage, "search": _search}[name](app, arg)
+
+
+async def _search(app: ConsoleApp, arg: str) -> None:
+    """`/search on|off`: web search for you (models with tools only); same as `/set web_search on|off`."""
+    await _set(app, f"web_search {arg or 'on'}")
 
 
 async def _set(app: ConsoleApp, arg: str) -> None:

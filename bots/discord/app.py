@@ -23,6 +23,7 @@ from discord import app_commands
 
 from bots.discord.buttons import ReplyButton
 from bots.discord.commands import register_commands
+from bots.discord.extras import download_attachments, show_reasoning
 from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
 from core.app import Core
 from core.chat import Submitted, clean_prompt
@@ -58,6 +59,16 @@ PRIVILEGED_INTENT_LINE = (
 )
 DELETED_THREAD_NAME = "deleted conversation"
 PRIVATE_THREAD_NAME = "Private conversation"  # a private thread's name shows in the channel list
+
+
+def _tolerant_parser(event: str, parse: Any) -> Any:
+    def run(data: Any) -> None:
+        try:
+            parse(data)
+        except Exception as exc:
+            log.warning("dropped a malformed %s gateway event: %s", event, type(exc).__name__)
+
+    return run
 
 
 def invite_url(application_id: int) -> str:
@@ -109,6 +120,11 @@ class _ChatBot:
         # discord.py's minimum: a bucket wait longer than this errors (mapped to RateLimited) instead of stalling
         options.setdefault("max_ratelimit_timeout", 30.0)
         super().__init__(**options)
+        # discord.py lets an exception while parsing one gateway event end the whole client: a malformed
+        # payload is dropped instead (the gateway's parsers dict is this one, read at each connect)
+        parsers = self._connection.parsers
+        for event, parse in list(parsers.items()):
+            parsers[event] = _tolerant_parser(event, parse)
         self.core = core
         self.chat = core.chat
         self.limits = limits or DISCORD_LIMITS
@@ -182,8 +198,12 @@ class _ChatBot:
         *,
         platform_message_id: str = "",
         title: str = "",
+        message: discord.Message | None = None,
     ) -> Submitted:
-        submitted = await self.chat.submit(key, actor, text, sink, platform_message_id=platform_message_id, title=title)
+        files = await download_attachments(message) if message is not None and message.attachments else None
+        submitted = await self.chat.submit(
+            key, actor, text, sink, platform_message_id=platform_message_id, title=title, attachments=files
+        )
         # the reply task has not run yet: its first post already carries the buttons
         sink.conversation_id = submitted.conversation.id
         return submitted
@@ -235,7 +255,12 @@ class _ChatBot:
             if not await self.core.store.claim_event(PLATFORM, f"message:{message.id}"):
                 return
             await self.submit(
-                key, actor, self.prompt_text(message.content), self.sink(channel), platform_message_id=str(message.id)
+                key,
+                actor,
+                self.prompt_text(message.content),
+                self.sink(channel),
+                platform_message_id=str(message.id),
+                message=message,
             )
             return
         if not (mentioned or replied):
@@ -253,9 +278,12 @@ class _ChatBot:
             conversation = await self.core.store.get_conversation_by_id(stored.conversation_id) if stored else None
             if conversation is not None and conversation.key.channel == str(channel.id):
                 sink = self.sink(channel, reply_to=message)
-                await self.submit(conversation.key, actor, text, sink, platform_message_id=str(message.id))
+                await self.submit(
+                    conversation.key, actor, text, sink, platform_message_id=str(message.id), message=message
+                )
                 return
-        clean_prompt(text)  # an empty mention gets its explanation before any thread exists
+        if not message.attachments:
+            clean_prompt(text)  # an empty mention gets its explanation before any thread exists
         me = message.guild.me
         can_thread = isinstance(channel, discord.TextChannel) and channel.permissions_for(me).create_public_threads
         if mode == "inline" or not can_thread:
@@ -265,7 +293,9 @@ class _ChatBot:
             thread = await message.create_thread(name=thread_title(text), auto_archive_duration=1440)
             key = ConversationKey(PLATFORM, guild_id, str(channel.id), str(thread.id))
             sink = self.sink(thread)
-        await self.submit(key, actor, text, sink, platform_message_id=str(message.id), title=thread_title(text))
+        await self.submit(
+            key, actor, text, sink, platform_message_id=str(message.id), title=thread_title(text), message=message
+        )
 
     async def _answer_dm(self, message: discord.Message, replied: discord.Message | None) -> None:
         channel_id = str(message.channel.id)
@@ -281,7 +311,8 @@ class _ChatBot:
         key = ConversationKey(PLATFORM, "", channel_id, thread)
         sink = self.sink(message.channel, reply_to=message)
         actor = self.message_actor(message)
-        await self.submit(key, actor, self.prompt_text(message.content), sink, platform_message_id=str(message.id))
+        text = self.prompt_text(message.content)
+        await self.submit(key, actor, text, sink, platform_message_id=str(message.id), message=message)
 
     async def _explain_missing_intent(self, channel: discord.abc.Messageable) -> None:
         channel_id = getattr(channel, "id", 0)
@@ -494,14 +525,17 @@ class _ChatBot:
         text = "\n".join(lines)
         await self.respond(interaction, text if len(text) <= 2000 else text[:1990] + "\n…")
 
-    async def cmd_export(self, interaction: discord.Interaction, conversation: str | None) -> None:
+    async def cmd_export(self, interaction: discord.Interaction, conversation: str | None, fmt: str = "md") -> None:
         actor = self.interaction_actor(interaction)
         target = await self.target_conversation(interaction, conversation, actor)
-        markdown = await self.chat.export_markdown(target.id, actor)
-        file = discord.File(io.BytesIO(markdown.encode("utf-8")), filename=f"conversation-{target.id}.md")
+        if fmt == "json":
+            content, label = await self.chat.export_json(target.id, actor), "JSON"
+        else:
+            content, label, fmt = await self.chat.export_markdown(target.id, actor), "Markdown", "md"
+        file = discord.File(io.BytesIO(content.encode("utf-8")), filename=f"conversation-{target.id}.{fmt}")
         title = discord.utils.escape_markdown(target.title or "untitled")
         await interaction.response.send_message(
-            f"“{title}” as Markdown:", file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+            f"“{title}” as {label}:", file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     async def cmd_new(self, interaction: discord.Interaction) -> None:
@@ -534,6 +568,8 @@ class _ChatBot:
     async def on_reply_button(self, interaction: discord.Interaction, action: str, conversation_id: int) -> None:
         actor = self.interaction_actor(interaction)
         try:
+            if action == "think":  # the id is the answer's
+                return await show_reasoning(self, interaction, conversation_id)
             conversation = await self.core.store.get_conversation_by_id(conversation_id)
             if conversation is None or conversation.key.platform != PLATFORM:
                 raise NotFound("That conversation no longer exists.")

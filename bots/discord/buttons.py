@@ -14,6 +14,7 @@ _LOOK = {
     "stop": ("Stop", discord.ButtonStyle.danger, "⏹️"),
     "regen": ("Regenerate", discord.ButtonStyle.secondary, "🔄"),
     "cont": ("Continue", discord.ButtonStyle.primary, "▶️"),
+    "think": ("Show reasoning", discord.ButtonStyle.secondary, "💭"),
 }
 
 

@@ -7,11 +7,13 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bots.discord.extras import register_extra_commands
 from bots.discord.features import register_feature_commands
 
 
 def register_commands(tree: app_commands.CommandTree) -> None:
     register_feature_commands(tree)  # /settings, /assistant, /usage
+    register_extra_commands(tree)  # /compare, /limits
 
     async def models(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
         return await interaction.client.model_choices(interaction, current)
@@ -73,12 +75,21 @@ def register_commands(tree: app_commands.CommandTree) -> None:
         bot = interaction.client
         await bot.run_command(interaction, bot.cmd_conversations)
 
-    @tree.command(name="export", description="Download a conversation as a Markdown file")
-    @app_commands.describe(conversation="One of your conversations (default: the one in this thread)")
+    @tree.command(name="export", description="Download a conversation as a Markdown or JSON file")
+    @app_commands.describe(
+        conversation="One of your conversations (default: the one in this thread)", format="markdown or json"
+    )
+    @app_commands.choices(
+        format=[app_commands.Choice(name="Markdown", value="md"), app_commands.Choice(name="JSON", value="json")]
+    )
     @app_commands.autocomplete(conversation=conversations)
-    async def export(interaction: discord.Interaction[Any], conversation: str | None = None) -> None:
+    async def export(
+        interaction: discord.Interaction[Any],
+        conversation: str | None = None,
+        format: app_commands.Choice[str] | None = None,
+    ) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, bot.cmd_export, conversation)
+        await bot.run_command(interaction, bot.cmd_export, conversation, format.value if format else "md")
 
     @tree.command(name="new", description="In DMs: start a new conversation")
     async def new(interaction: discord.Interaction[Any]) -> None:

@@ -90,7 +90,8 @@ def fail_fast_on_429() -> Iterator[None]:
 
 
 # persistent buttons: the custom id carries everything needed to act on it after a restart
-CUSTOM_ID_TEMPLATE = r"hfchat:(?P<action>stop|regen|cont):(?P<conversation>[0-9]+)"
+# `think` carries the answer's id (its reasoning is shown), the others the conversation's
+CUSTOM_ID_TEMPLATE = r"hfchat:(?P<action>stop|regen|cont|think):(?P<conversation>[0-9]+)"
 CONTINUABLE = {MessageStatus.TRUNCATED, MessageStatus.STOPPED}
 
 
@@ -111,6 +112,8 @@ def reply_controls(view: ReplyView, conversation_id: int | None) -> discord.ui.V
         controls.add_item(ReplyButton("regen", conversation_id))
         if view.status in CONTINUABLE:
             controls.add_item(ReplyButton("cont", conversation_id))
+        if view.has_reasoning and view.reply_id is not None:
+            controls.add_item(ReplyButton("think", view.reply_id))
     return controls
 
 
@@ -175,6 +178,11 @@ class DiscordSink:
 
     def ref_id(self, ref: discord.Message) -> str:
         return str(ref.id)
+
+    async def set_title(self, title: str) -> None:
+        """The core named the conversation: a thread takes the name (DMs and inline answers have none)."""
+        if isinstance(self.channel, discord.Thread):
+            await self.channel.edit(name=title[:100])
 
     # Discord has no native append streaming (limits.native_append is False): never called
     async def stream_start(self, text: str, view: ReplyView) -> Any:

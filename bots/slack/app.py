@@ -109,6 +109,9 @@ class SlackAdapter:
             request_verification_enabled=True,
             ignoring_self_events_enabled=True,
             oauth_settings=oauth_settings,
+            # Bolt otherwise gives its loggers the root level, and at DEBUG they (and the Socket Mode
+            # client, which uses app.logger) log whole payloads: user text. This one stays capped.
+            logger=logging.getLogger("slack_bolt"),
         )
         self._register()
 

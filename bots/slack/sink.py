@@ -30,6 +30,9 @@ NATIVE_LIMITS = PlatformLimits(
     bucket_rate=4.0,
     bucket_burst=8,
     native_append=True,
+    # starting a stream is a new message in its channel (paced by the lane): it must not queue behind
+    # every other answer's appends, or under load nobody sees a first word for tens of seconds
+    posts_use_bucket=False,
 )
 EDIT_LIMITS = PlatformLimits(
     max_chars=3_900, edit_interval=1.0, bucket_rate=0.8, bucket_burst=3, posts_use_bucket=False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -114,7 +115,21 @@ MESSAGE_FIELDS = (
     "platform_message_id",
     "created_at",
     "worker_id",
+    "extra",  # JSON text in the database (migration 005)
 )
+
+
+def encode_field(name: str, value):
+    """A message field as the database stores it."""
+    if name == "extra":
+        return json.dumps(value or {}, separators=(",", ":"))
+    return value
+
+
+def decode_field(name: str, value):
+    if name == "extra":
+        return json.loads(value) if value else {}
+    return value
 
 
 class Store(abc.ABC):

@@ -31,6 +31,8 @@ from core.store.base import (
     Store,
     StoredMessage,
     UsageRow,
+    decode_field,
+    encode_field,
 )
 
 _CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
@@ -98,7 +100,7 @@ def _conversation(row) -> Conversation:
 
 
 def _message(row) -> StoredMessage:
-    values = {name: row[name] for name in MESSAGE_FIELDS}
+    values = {name: decode_field(name, row[name]) for name in MESSAGE_FIELDS}
     return StoredMessage(id=row["id"], conversation_id=row["conversation_id"], **values)
 
 
@@ -315,7 +317,7 @@ class PostgresStore(Store):
     # messages
     async def add_message(self, conversation_id: int, message: StoredMessage) -> int:
         message.created_at = message.created_at or time.time()
-        values = [getattr(message, name) for name in MESSAGE_FIELDS]
+        values = [encode_field(name, getattr(message, name)) for name in MESSAGE_FIELDS]
         placeholders = ", ".join(f"${i}" for i in range(2, len(MESSAGE_FIELDS) + 2))
         async with self.pool.acquire() as conn, conn.transaction():
             message_id = await conn.fetchval(
@@ -337,6 +339,7 @@ class PostgresStore(Store):
             raise ValueError(f"unknown message fields: {sorted(unknown)}")
         if not fields:
             return
+        fields = {name: encode_field(name, value) for name, value in fields.items()}
         assignments = ", ".join(f"{name}=${i}" for i, name in enumerate(fields, start=1))
         await self.pool.execute(
             f"UPDATE messages SET {assignments} WHERE id=${len(fields) + 1}", *fields.values(), message_id

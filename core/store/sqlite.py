@@ -26,6 +26,8 @@ from core.store.base import (
     Store,
     StoredMessage,
     UsageRow,
+    decode_field,
+    encode_field,
 )
 
 _MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
@@ -43,7 +45,7 @@ def _conversation(row) -> Conversation:
 
 
 def _message(row) -> StoredMessage:
-    values = dict(zip(MESSAGE_FIELDS, row[2:], strict=True))
+    values = {name: decode_field(name, value) for name, value in zip(MESSAGE_FIELDS, row[2:], strict=True)}
     return StoredMessage(id=row[0], conversation_id=row[1], **values)
 
 
@@ -253,7 +255,7 @@ class SQLiteStore(Store):
     # messages
     async def add_message(self, conversation_id: int, message: StoredMessage) -> int:
         message.created_at = message.created_at or time.time()
-        values = [getattr(message, name) for name in MESSAGE_FIELDS]
+        values = [encode_field(name, getattr(message, name)) for name in MESSAGE_FIELDS]
         async with self._lock:
             cur = await self.db.execute(
                 f"INSERT INTO messages (conversation_id, {', '.join(MESSAGE_FIELDS)})"
@@ -273,6 +275,7 @@ class SQLiteStore(Store):
             raise ValueError(f"unknown message fields: {sorted(unknown)}")
         if not fields:
             return
+        fields = {name: encode_field(name, value) for name, value in fields.items()}
         assignments = ", ".join(f"{name}=?" for name in fields)
         await self._write(f"UPDATE messages SET {assignments} WHERE id=?", (*fields.values(), message_id))
 

@@ -80,6 +80,44 @@ def text_script(
     return steps
 
 
+def tool_call_chunk(
+    index: int,
+    *,
+    call_id: str | None = None,
+    name: str | None = None,
+    arguments: str | None = None,
+    finish: str | None = None,
+) -> dict:
+    """One streamed piece of a tool call, as OpenAI sends them (id and name first, arguments after)."""
+    call: dict = {"index": index}
+    if call_id is not None:
+        call.update(id=call_id, type="function")
+    function = {k: v for k, v in (("name", name), ("arguments", arguments)) if v is not None}
+    if function:
+        call["function"] = function
+    body = chunk(finish=finish)
+    body["choices"][0]["delta"]["tool_calls"] = [call]
+    return body
+
+
+def tool_calls_script(*calls: tuple[str, dict | str], text: str = "", pieces: int = 3, delay: float = 0.0) -> list:
+    """A model asking for tools: each (name, arguments) with its arguments JSON streamed in `pieces` parts."""
+    steps: list = [chunk("")]
+    if text:
+        steps.append(chunk(text))
+    for index, (name, arguments) in enumerate(calls):
+        raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        steps.append(tool_call_chunk(index, call_id=f"call_{index}_{len(raw)}", name=name, arguments=""))
+        size = max(1, -(-len(raw) // pieces))
+        for start in range(0, len(raw), size):
+            if delay:
+                steps.append(Sleep(delay))
+            steps.append(tool_call_chunk(index, arguments=raw[start : start + size]))
+    steps.append(chunk(finish="tool_calls"))
+    steps.append(chunk(usage={"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}, empty_choices=True))
+    return steps
+
+
 DEFAULT_MODELS = [
     {
         "id": "meta-llama/Llama-3.3-70B-Instruct",
