@@ -143,15 +143,8 @@ class ChatService:
 
     async def set_model(self, actor: Actor, key: ConversationKey, scope: Scope, name: str | None) -> str | None:
         """Validate and store a model choice at a scope; None clears it. Returns the stored name."""
-        conversation_id = None
-        if scope is Scope.CONVERSATION:
-            conversation = await self.store.get_conversation(key)
-            if conversation is None:
-                conversation = await self.store.create_conversation(key, actor.user_id)
-                await self.assistants.pin(conversation, actor.user_id)
-            self._check_owner_or_admin(conversation, actor, "change this conversation's model")
-            conversation_id = conversation.id
-        elif scope in (Scope.CHANNEL, Scope.WORKSPACE) and not actor.is_admin:
+        conversation_id = await self._conversation_to_configure(actor, key, scope, "model")
+        if scope in (Scope.CHANNEL, Scope.WORKSPACE) and not actor.is_admin:
             raise NotAllowed(f"Only an admin can set the {scope.value} default model.")
         value = (OMNI if is_omni(name) else self.catalog.validate(name)) if name else None
         if value:
@@ -181,15 +174,21 @@ class ChatService:
         self, actor: Actor, key: ConversationKey, scope: Scope, name: str, value: str | None
     ) -> str | None:
         """Validate and store a generation setting, system prompt, provider or omni route; None clears it."""
-        conversation_id = None
-        if scope is Scope.CONVERSATION:
-            conversation = await self.store.get_conversation(key)
-            if conversation is None:
-                conversation = await self.store.create_conversation(key, actor.user_id)
-                await self.assistants.pin(conversation, actor.user_id)
-            self._check_owner_or_admin(conversation, actor, "change this conversation's settings")
-            conversation_id = conversation.id
+        conversation_id = await self._conversation_to_configure(actor, key, scope, "settings")
         return await self.preferences.set(actor, key, scope, name, value, conversation_id)
+
+    async def _conversation_to_configure(
+        self, actor: Actor, key: ConversationKey, scope: Scope, what: str
+    ) -> int | None:
+        """For a conversation-scoped setting: the conversation's id (created if new), owner or admin only."""
+        if scope is not Scope.CONVERSATION:
+            return None
+        conversation = await self.store.get_conversation(key)
+        if conversation is None:
+            conversation = await self.store.create_conversation(key, actor.user_id)
+            await self.assistants.pin(conversation, actor.user_id)
+        self._check_owner_or_admin(conversation, actor, f"change this conversation's {what}")
+        return conversation.id
 
     async def describe_settings(self, key: ConversationKey, user_id: str) -> list[tuple[str, str | None, str]]:
         """(name, value, where it comes from) for the model and every option, as an answer here would use them."""
