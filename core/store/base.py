@@ -132,6 +132,30 @@ def decode_field(name: str, value):
     return value
 
 
+ASSISTANT_FIELDS = (
+    "platform, workspace, owner_id, shared, name, instructions, model, options, starters, web_search,"
+    " created_at, updated_at"
+)
+
+
+def assistant_values(a: Assistant) -> tuple:
+    """An assistant's column values in ASSISTANT_FIELDS order, as both backends store them."""
+    return (
+        a.platform,
+        a.workspace,
+        a.owner_id,
+        a.shared,
+        a.name,
+        a.instructions,
+        a.model,
+        json.dumps(a.options),
+        json.dumps(a.starters),
+        a.web_search,
+        a.created_at,
+        a.updated_at,
+    )
+
+
 class Store(abc.ABC):
     """Async storage. Every method is safe to call concurrently from one event loop."""
 

@@ -23,6 +23,7 @@ import asyncpg
 from core.keys import ConversationKey
 from core.store import migrator as migrations
 from core.store.base import (
+    ASSISTANT_FIELDS,
     MESSAGE_FIELDS,
     Assistant,
     Conversation,
@@ -31,6 +32,7 @@ from core.store.base import (
     Store,
     StoredMessage,
     UsageRow,
+    assistant_values,
     decode_field,
     encode_field,
 )
@@ -45,29 +47,6 @@ _WORKER_KEY_SQL = "hashtextextended('hfchat-bots:' || coalesce(current_schema(),
 _CONVERSATION_KEY_SQL = (
     "hashtextextended('hfchat-bots:' || coalesce(current_schema(), '') || ':conversation:' || $1::bigint::text, 0)"
 )
-
-
-_ASSISTANT_FIELDS = (
-    "platform, workspace, owner_id, shared, name, instructions, model, options, starters, web_search,"
-    " created_at, updated_at"
-)
-
-
-def _assistant_values(a: Assistant) -> tuple:
-    return (
-        a.platform,
-        a.workspace,
-        a.owner_id,
-        a.shared,
-        a.name,
-        a.instructions,
-        a.model,
-        json.dumps(a.options),
-        json.dumps(a.starters),
-        a.web_search,
-        a.created_at,
-        a.updated_at,
-    )
 
 
 def _assistant(row) -> Assistant:
@@ -560,18 +539,18 @@ class PostgresStore(Store):
         assistant.created_at = assistant.updated_at = time.time()
         placeholders = ", ".join(f"${i}" for i in range(1, 13))
         assistant.id = await self.pool.fetchval(
-            f"INSERT INTO assistants ({_ASSISTANT_FIELDS}) VALUES ({placeholders}) RETURNING id",
-            *_assistant_values(assistant),
+            f"INSERT INTO assistants ({ASSISTANT_FIELDS}) VALUES ({placeholders}) RETURNING id",
+            *assistant_values(assistant),
         )
         return assistant
 
     async def get_assistant(self, assistant_id: int) -> Assistant | None:
-        row = await self.pool.fetchrow(f"SELECT id, {_ASSISTANT_FIELDS} FROM assistants WHERE id=$1", assistant_id)
+        row = await self.pool.fetchrow(f"SELECT id, {ASSISTANT_FIELDS} FROM assistants WHERE id=$1", assistant_id)
         return _assistant(row) if row else None
 
     async def list_assistants(self, platform: str, workspace: str, user_id: str) -> list[Assistant]:
         rows = await self.pool.fetch(
-            f"SELECT id, {_ASSISTANT_FIELDS} FROM assistants WHERE platform=$1"
+            f"SELECT id, {ASSISTANT_FIELDS} FROM assistants WHERE platform=$1"
             " AND ((NOT shared AND owner_id=$2) OR (shared AND workspace=$3)) ORDER BY lower(name), shared, id",
             platform,
             user_id,
@@ -581,11 +560,11 @@ class PostgresStore(Store):
 
     async def update_assistant(self, assistant: Assistant) -> None:
         assistant.updated_at = time.time()
-        names = _ASSISTANT_FIELDS.split(", ")
+        names = ASSISTANT_FIELDS.split(", ")
         assignments = ", ".join(f"{n}=${i}" for i, n in enumerate(names, start=1))
         await self.pool.execute(
             f"UPDATE assistants SET {assignments} WHERE id=${len(names) + 1}",
-            *_assistant_values(assistant),
+            *assistant_values(assistant),
             assistant.id,
         )
 

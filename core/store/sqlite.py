@@ -18,6 +18,7 @@ import aiosqlite
 from core.keys import ConversationKey
 from core.store import migrator as migrations
 from core.store.base import (
+    ASSISTANT_FIELDS,
     MESSAGE_FIELDS,
     Assistant,
     Conversation,
@@ -26,6 +27,7 @@ from core.store.base import (
     Store,
     StoredMessage,
     UsageRow,
+    assistant_values,
     decode_field,
     encode_field,
 )
@@ -50,27 +52,6 @@ def _message(row) -> StoredMessage:
 
 
 _CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
-_ASSISTANT_FIELDS = (
-    "platform, workspace, owner_id, shared, name, instructions, model, options, starters, web_search,"
-    " created_at, updated_at"
-)
-
-
-def _assistant_values(a: Assistant) -> tuple:
-    return (
-        a.platform,
-        a.workspace,
-        a.owner_id,
-        int(a.shared),
-        a.name,
-        a.instructions,
-        a.model,
-        json.dumps(a.options),
-        json.dumps(a.starters),
-        int(a.web_search),
-        a.created_at,
-        a.updated_at,
-    )
 
 
 def _assistant(row) -> Assistant:
@@ -448,22 +429,20 @@ class SQLiteStore(Store):
     async def create_assistant(self, assistant: Assistant) -> Assistant:
         assistant.created_at = assistant.updated_at = time.time()
         cur = await self._write(
-            f"INSERT INTO assistants ({_ASSISTANT_FIELDS}) VALUES ({', '.join('?' * 12)})",
-            _assistant_values(assistant),
+            f"INSERT INTO assistants ({ASSISTANT_FIELDS}) VALUES ({', '.join('?' * 12)})",
+            assistant_values(assistant),
         )
         assistant.id = cur.lastrowid
         return assistant
 
     async def get_assistant(self, assistant_id: int) -> Assistant | None:
-        async with self.db.execute(
-            f"SELECT id, {_ASSISTANT_FIELDS} FROM assistants WHERE id=?", (assistant_id,)
-        ) as cur:
+        async with self.db.execute(f"SELECT id, {ASSISTANT_FIELDS} FROM assistants WHERE id=?", (assistant_id,)) as cur:
             row = await cur.fetchone()
         return _assistant(row) if row else None
 
     async def list_assistants(self, platform: str, workspace: str, user_id: str) -> list[Assistant]:
         async with self.db.execute(
-            f"SELECT id, {_ASSISTANT_FIELDS} FROM assistants WHERE platform=?"
+            f"SELECT id, {ASSISTANT_FIELDS} FROM assistants WHERE platform=?"
             " AND ((shared=0 AND owner_id=?) OR (shared=1 AND workspace=?)) ORDER BY lower(name), shared, id",
             (platform, user_id, workspace),
         ) as cur:
@@ -471,10 +450,10 @@ class SQLiteStore(Store):
 
     async def update_assistant(self, assistant: Assistant) -> None:
         assistant.updated_at = time.time()
-        names = _ASSISTANT_FIELDS.split(", ")
+        names = ASSISTANT_FIELDS.split(", ")
         await self._write(
             f"UPDATE assistants SET {', '.join(f'{n}=?' for n in names)} WHERE id=?",
-            (*_assistant_values(assistant), assistant.id),
+            (*assistant_values(assistant), assistant.id),
         )
 
     async def delete_assistant(self, assistant_id: int) -> None:
