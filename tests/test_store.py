@@ -706,7 +706,7 @@ async def test_pg_conversation_lock_across_pools(pg_schema):
 @pytest.mark.postgres
 async def test_pg_lock_holders_still_reach_the_database(pg_schema):
     """More replies than connections: holders of conversation locks never starve the query pool."""
-    store = PostgresStore(PG_URL, schema=pg_schema, max_size=2, lock_pool_size=3)
+    store = PostgresStore(PG_URL, schema=pg_schema, max_size=2)
     await store.open()
     try:
         conversations = [await store.create_conversation(_key(f"c{i}"), "u1") for i in range(8)]
@@ -722,3 +722,70 @@ async def test_pg_lock_holders_still_reach_the_database(pg_schema):
             assert await store.count_messages(conversation.id) == 9
     finally:
         await store.close()
+
+
+@pytest.mark.postgres
+async def test_pg_one_process_holds_hundreds_of_conversation_locks_at_once(pg_schema):
+    """Every answer streaming in a process holds its conversation's lock: 300 at once must not queue behind a
+    fixed number of lock connections, and another process still waits for each of them."""
+    first = PostgresStore(PG_URL, schema=pg_schema, max_size=2)
+    second = PostgresStore(PG_URL, schema=pg_schema, max_size=2)
+    await first.open()
+    await second.open()
+    try:
+        everyone_in, release = asyncio.Event(), asyncio.Event()
+        inside = 0
+
+        async def hold(conversation_id: int) -> None:
+            nonlocal inside
+            async with first.conversation_lock(conversation_id):
+                inside += 1
+                if inside == 300:
+                    everyone_in.set()
+                await release.wait()
+
+        holders = [asyncio.create_task(hold(i)) for i in range(1, 301)]
+        async with asyncio.timeout(20):
+            await everyone_in.wait()
+        # held in the first process: the second one waits (and a cancelled waiter leaves nothing behind)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                async with second.conversation_lock(150):
+                    pass
+        release.set()
+        async with asyncio.timeout(20):
+            await asyncio.gather(*holders)
+        async with asyncio.timeout(5):
+            async with second.conversation_lock(150):
+                pass
+        async with asyncio.timeout(5):
+            async with first.conversation_lock(150):
+                pass
+    finally:
+        await first.close()
+        await second.close()
+
+
+@pytest.mark.postgres
+async def test_pg_lock_session_lost_while_held_is_reconnected_and_locks_taken_back(pg_schema):
+    first = PostgresStore(PG_URL, schema=pg_schema, max_size=2)
+    second = PostgresStore(PG_URL, schema=pg_schema, max_size=2)
+    await first.open()
+    await second.open()
+    try:
+        async with first.conversation_lock(7):
+            pid = first._lock_session.get_server_pid()
+            await second.pool.execute("SELECT pg_terminate_backend($1)", pid)
+            await asyncio.sleep(0.2)
+            async with first.conversation_lock(8):  # reconnects and takes 7 back
+                pass
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3):
+                    async with second.conversation_lock(7):
+                        pass
+        async with asyncio.timeout(5):
+            async with second.conversation_lock(7):
+                pass
+    finally:
+        await first.close()
+        await second.close()

@@ -5,10 +5,15 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 from core.keys import ConversationKey
+from core.store.retry import DEFAULT_POLICY, RetryPolicy, run_with_retries
+
+T = TypeVar("T")
 
 
 class Scope(StrEnum):
@@ -19,6 +24,9 @@ class Scope(StrEnum):
     CHANNEL = "channel"
     WORKSPACE = "workspace"
     BOT = "bot"  # the bot's own bookkeeping (command hashes, ...)
+
+
+Place = tuple[str, Scope, str]  # where settings are stored: (workspace, scope, scope_id)
 
 
 class MessageStatus(StrEnum):
@@ -128,8 +136,18 @@ def encode_field(name: str, value):
 
 def decode_field(name: str, value):
     if name == "extra":
-        return json.loads(value) if value else {}
+        return json.loads(value) if value and value != "{}" else {}
     return value
+
+
+def message_from(message_id: int, conversation_id: int, values) -> StoredMessage:
+    """A message from its ids and its MESSAGE_FIELDS values as the database returns them (in that order).
+
+    Hundreds are read for every answer, so this is the quick way: one dict, one decoded field.
+    """
+    fields = dict(zip(MESSAGE_FIELDS, values, strict=True))
+    fields["extra"] = decode_field("extra", fields["extra"])
+    return StoredMessage(id=message_id, conversation_id=conversation_id, **fields)
 
 
 ASSISTANT_FIELDS = (
@@ -157,7 +175,24 @@ def assistant_values(a: Assistant) -> tuple:
 
 
 class Store(abc.ABC):
-    """Async storage. Every method is safe to call concurrently from one event loop."""
+    """Async storage. Every method is safe to call concurrently from one event loop.
+
+    Methods retry transient database errors (core.store.retry) and raise `StoreUnavailable` when the
+    database stays unreachable or locked through every retry.
+    """
+
+    backend = ""  # metrics label
+    retry_policy: RetryPolicy = DEFAULT_POLICY
+
+    def is_transient(self, error: BaseException) -> bool:
+        """True when `error` says the database is briefly unavailable and the call may simply run again."""
+        return False
+
+    async def retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
+        """`operation()` with this backend's retries: for one step of a method (an id taken before an insert)."""
+        return await run_with_retries(
+            operation, is_transient=self.is_transient, policy=self.retry_policy, backend=self.backend, what=what
+        )
 
     @abc.abstractmethod
     async def open(self) -> None:
@@ -260,6 +295,10 @@ class Store(abc.ABC):
     ) -> None:
         """Set a setting; `None` removes it."""
 
+    @abc.abstractmethod
+    async def get_settings(self, platform: str, places: list[Place]) -> dict[tuple[str, str, str, str], str]:
+        """Every setting stored at these places, in one query: {(workspace, scope, scope_id, name): value}."""
+
     # usage and events
     @abc.abstractmethod
     async def record_usage(
@@ -303,6 +342,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def claim_event(self, platform: str, event_id: str) -> bool:
         """True the first time an event id is seen, False for a retry or redelivery."""
+
+    @abc.abstractmethod
+    async def release_event(self, platform: str, event_id: str) -> None:
+        """Forget a claim whose work could not be stored, so a redelivery of the event is processed."""
 
     # concurrency
     @abc.abstractmethod

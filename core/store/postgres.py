@@ -3,8 +3,9 @@
 Migrations run at open() in one transaction behind a transaction-level advisory lock, so processes
 starting together apply each migration once. Event claims are a single INSERT ... ON CONFLICT DO
 NOTHING, so exactly one process wins a redelivered event. `conversation_lock` is a session-level
-advisory lock held on a connection of its own, taken from a second, separate pool: a reply that
-holds it for minutes never starves the query pool, so holders can always reach the database.
+advisory lock, and all of a process's conversation locks live on one connection of their own (taken
+with `pg_try_advisory_lock`, polled while another process holds it): replies that hold locks for
+minutes never starve the query pool, and a process can hold any number of them at once.
 
 Deletes are real deletes, committed together. PostgreSQL keeps dead row versions on disk until
 (auto)vacuum reclaims the space; no query can see them after the commit.
@@ -15,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
@@ -28,14 +31,18 @@ from core.store.base import (
     Assistant,
     Conversation,
     MessageStatus,
+    Place,
     Scope,
     Store,
     StoredMessage,
     UsageRow,
     assistant_values,
-    decode_field,
     encode_field,
+    message_from,
 )
+from core.store.retry import retried
+
+log = logging.getLogger(__name__)
 
 _CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
 _MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
@@ -79,8 +86,7 @@ def _conversation(row) -> Conversation:
 
 
 def _message(row) -> StoredMessage:
-    values = {name: decode_field(name, row[name]) for name in MESSAGE_FIELDS}
-    return StoredMessage(id=row["id"], conversation_id=row["conversation_id"], **values)
+    return message_from(row["id"], row["conversation_id"], [row[name] for name in MESSAGE_FIELDS])
 
 
 def _count(status: str) -> int:
@@ -88,11 +94,50 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+def _terminate(conn: asyncpg.Connection) -> None:
+    """End a pool connection's session now; the pool may have taken back a connection that closed."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# Errors after which the same call may simply run again: the connection was lost or refused (server
+# restarted, backend terminated, pool connection broken), the server is starting or shutting down, out of
+# connection slots, or the statement was rolled back (lock timeout, serialization failure, deadlock).
+_TRANSIENT = (
+    asyncpg.PostgresConnectionError,  # class 08, with "connection was closed in the middle of operation"
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    ConnectionError,  # refused or reset before PostgreSQL said anything
+    TimeoutError,  # connecting timed out
+)
+
+
+def _transient(error: BaseException) -> bool:
+    if isinstance(error, _TRANSIENT):
+        return True
+    # a connection found closed under us, or one the pool took back when it closed (asyncpg raises
+    # InterfaceError for these, as for misuse)
+    if isinstance(error, asyncpg.InterfaceError) and (
+        "connection is closed" in str(error) or "released back to the pool" in str(error)
+    ):
+        return True
+    # a pool connection whose backend was terminated while it sat idle: asyncpg took in the server's
+    # FATAL error and wedged the protocol (MagicStack/asyncpg#1069); the pool drops it on release
+    return isinstance(error, asyncpg.exceptions.InternalClientError) and "cannot switch to state" in str(error)
+
+
 class PostgresStore(Store):
+    backend = "postgres"
+
     def __init__(
         self,
         database_url: str,
@@ -101,12 +146,10 @@ class PostgresStore(Store):
         server_settings: dict[str, str] | None = None,
         min_size: int = 1,
         max_size: int = 10,
-        lock_pool_size: int = 20,
     ):
         """`schema`, if given, is created when missing and made the only entry of `search_path`.
 
-        `lock_pool_size` bounds how many conversations this process can hold locks on at once
-        (further ones wait for a free lock connection); the queries' pool is `min_size..max_size`.
+        The queries' pool is `min_size..max_size`; conversation locks use one more connection.
         """
         self.database_url = database_url
         self.schema = schema
@@ -115,9 +158,11 @@ class PostgresStore(Store):
             self.server_settings["search_path"] = _quote_ident(schema)
         self.min_size = min_size
         self.max_size = max_size
-        self.lock_pool_size = lock_pool_size
         self._pool: asyncpg.Pool | None = None
-        self._lock_pool: asyncpg.Pool | None = None
+        # the session holding this process's conversation locks, used by one query at a time
+        self._lock_session: asyncpg.Connection | None = None
+        self._lock_io = asyncio.Lock()
+        self._held: set[int] = set()  # conversation ids locked on that session
         self._worker_conn: asyncpg.Connection | None = None  # holds this process's worker lock
         # In-process queue in front of the advisory lock: waiters of this process for one conversation
         # share one lock connection instead of each parking its own. id -> [lock, holders + waiters]
@@ -129,6 +174,16 @@ class PostgresStore(Store):
             raise RuntimeError("store is not open")
         return self._pool
 
+    def is_transient(self, error: BaseException) -> bool:
+        return _transient(error)
+
+    async def _next_id(self, table: str) -> int:
+        """An id from the table's sequence, taken before inserting: the insert can then be retried after a
+        lost connection without adding the row twice (`ON CONFLICT (id) DO NOTHING`). A lost id is a gap."""
+        return await self.retrying(
+            f"next {table} id", lambda: self.pool.fetchval("SELECT nextval(pg_get_serial_sequence($1, 'id'))", table)
+        )
+
     async def open(self) -> None:
         pool = await asyncpg.create_pool(
             self.database_url,
@@ -138,16 +193,10 @@ class PostgresStore(Store):
         )
         try:
             await self._migrate(pool)
-            lock_pool = await asyncpg.create_pool(
-                self.database_url,
-                min_size=0,
-                max_size=self.lock_pool_size,
-                server_settings=self.server_settings,
-            )
         except BaseException:
             await pool.close()
             raise
-        self._pool, self._lock_pool = pool, lock_pool
+        self._pool = pool
 
     async def _migrate(self, pool: asyncpg.Pool) -> None:
         async with pool.acquire() as conn, conn.transaction():
@@ -174,12 +223,15 @@ class PostgresStore(Store):
         worker_conn, self._worker_conn = self._worker_conn, None
         if worker_conn is not None:
             await worker_conn.close()
-        pools, self._pool, self._lock_pool = (self._pool, self._lock_pool), None, None
-        for pool in pools:
-            if pool is not None:
-                await pool.close()
+        lock_session, self._lock_session = self._lock_session, None
+        if lock_session is not None:
+            _terminate(lock_session)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
 
     # conversations
+    @retried
     async def get_conversation(self, key: ConversationKey) -> Conversation | None:
         row = await self.pool.fetchrow(
             f"SELECT {_CONVERSATION_COLUMNS} FROM conversations"
@@ -191,12 +243,14 @@ class PostgresStore(Store):
         )
         return _conversation(row) if row else None
 
+    @retried
     async def get_conversation_by_id(self, conversation_id: int) -> Conversation | None:
         row = await self.pool.fetchrow(
             f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id=$1", conversation_id
         )
         return _conversation(row) if row else None
 
+    @retried
     async def create_conversation(self, key: ConversationKey, owner_id: str, title: str = "") -> Conversation:
         now = time.time()
         row = await self.pool.fetchrow(
@@ -218,9 +272,11 @@ class PostgresStore(Store):
             return await self.create_conversation(key, owner_id, title)
         return conversation
 
+    @retried
     async def set_title(self, conversation_id: int, title: str) -> None:
         await self.pool.execute("UPDATE conversations SET title=$1 WHERE id=$2", title, conversation_id)
 
+    @retried
     async def list_conversations(
         self, platform: str, owner_id: str, limit: int = 25, workspace: str | None = None
     ) -> list[Conversation]:
@@ -248,10 +304,12 @@ class PostgresStore(Store):
         await conn.execute("UPDATE usage SET conversation_id=NULL WHERE conversation_id = ANY($1::bigint[])", ids)
         await conn.execute("DELETE FROM conversations WHERE id = ANY($1::bigint[])", ids)
 
+    @retried
     async def delete_conversation(self, conversation_id: int) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await self._erase_conversations(conn, [conversation_id])
 
+    @retried
     async def delete_user_data(self, platform: str, user_id: str) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             owned = [
@@ -282,6 +340,7 @@ class PostgresStore(Store):
             )
         return len(owned)
 
+    @retried
     async def purge_idle(self, older_than: float) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             # FOR UPDATE waits for a concurrent add_message and then re-checks updated_at, so a
@@ -297,21 +356,27 @@ class PostgresStore(Store):
     async def add_message(self, conversation_id: int, message: StoredMessage) -> int:
         message.created_at = message.created_at or time.time()
         values = [encode_field(name, getattr(message, name)) for name in MESSAGE_FIELDS]
-        placeholders = ", ".join(f"${i}" for i in range(2, len(MESSAGE_FIELDS) + 2))
-        async with self.pool.acquire() as conn, conn.transaction():
-            message_id = await conn.fetchval(
-                f"INSERT INTO messages (conversation_id, {', '.join(MESSAGE_FIELDS)})"
-                f" VALUES ($1, {placeholders}) RETURNING id",
-                conversation_id,
-                *values,
-            )
-            await conn.execute(
-                "UPDATE conversations SET updated_at=$1 WHERE id=$2", message.created_at, conversation_id
-            )
+        message_id = await self._next_id("messages")
+        await self._insert_message(message_id, conversation_id, message.created_at, values)
         message.id = message_id
         message.conversation_id = conversation_id
         return message_id
 
+    @retried
+    async def _insert_message(self, message_id: int, conversation_id: int, created_at: float, values: list) -> None:
+        placeholders = ", ".join(f"${i}" for i in range(4, len(MESSAGE_FIELDS) + 4))
+        # one statement: atomic like a transaction, and one round trip instead of five (BEGIN ... COMMIT)
+        await self.pool.execute(
+            f"WITH added AS (INSERT INTO messages (id, conversation_id, {', '.join(MESSAGE_FIELDS)})"
+            f" VALUES ($1, $2, {placeholders}) ON CONFLICT (id) DO NOTHING)"
+            " UPDATE conversations SET updated_at=$3 WHERE id=$2",
+            message_id,
+            conversation_id,
+            created_at,
+            *values,
+        )
+
+    @retried
     async def update_message(self, message_id: int, **fields) -> None:
         unknown = set(fields) - set(MESSAGE_FIELDS)
         if unknown:
@@ -324,10 +389,12 @@ class PostgresStore(Store):
             f"UPDATE messages SET {assignments} WHERE id=${len(fields) + 1}", *fields.values(), message_id
         )
 
+    @retried
     async def get_message(self, message_id: int) -> StoredMessage | None:
         row = await self.pool.fetchrow(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id=$1", message_id)
         return _message(row) if row else None
 
+    @retried
     async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
         rows = await self.pool.fetch(
             f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id=$1 ORDER BY id DESC LIMIT $2",
@@ -336,9 +403,11 @@ class PostgresStore(Store):
         )
         return [_message(row) for row in reversed(rows)]
 
+    @retried
     async def count_messages(self, conversation_id: int) -> int:
         return await self.pool.fetchval("SELECT COUNT(*) FROM messages WHERE conversation_id=$1", conversation_id)
 
+    @retried
     async def find_by_platform_message(self, platform: str, platform_message_id: str) -> StoredMessage | None:
         if not platform_message_id:  # "" means "never posted", not an id to look up
             return None
@@ -352,12 +421,14 @@ class PostgresStore(Store):
         )
         return _message(row) if row else None
 
+    @retried
     async def delete_messages_from(self, conversation_id: int, message_id: int) -> int:
         status = await self.pool.execute(
             "DELETE FROM messages WHERE conversation_id=$1 AND id>=$2", conversation_id, message_id
         )
         return _count(status)
 
+    @retried
     async def mark_interrupted(self) -> int:
         status = await self.pool.execute(
             "UPDATE messages SET status=$1 WHERE status=$2",
@@ -380,6 +451,7 @@ class PostgresStore(Store):
             raise
         self._worker_conn = conn
 
+    @retried
     async def register_worker(self, worker_id: str, host: str = "", pid: int = 0) -> None:
         await self._hold_worker_lock(worker_id)
         now = time.time()
@@ -392,6 +464,7 @@ class PostgresStore(Store):
             now,
         )
 
+    @retried
     async def heartbeat(self, worker_id: str) -> None:
         await self._hold_worker_lock(worker_id)  # back after a lost connection
         now = time.time()
@@ -402,6 +475,7 @@ class PostgresStore(Store):
             now,
         )
 
+    @retried
     async def retire_worker(self, worker_id: str) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             status = await conn.execute(
@@ -416,6 +490,7 @@ class PostgresStore(Store):
             await conn.close()  # ending the session releases the worker lock
         return _count(status)
 
+    @retried
     async def interrupt_orphans(self, stale_before: float, *, keep: str = "") -> list[StoredMessage]:
         async with self.pool.acquire() as conn, conn.transaction():
             candidates = await conn.fetch(
@@ -451,6 +526,21 @@ class PostgresStore(Store):
         return sorted((_message(row) for row in rows), key=lambda m: m.id or 0)
 
     # settings
+    @retried
+    async def get_settings(self, platform: str, places: list[Place]) -> dict[tuple[str, str, str, str], str]:
+        if not places:
+            return {}
+        numbers = range(2, 2 + 3 * len(places), 3)
+        at = " OR ".join(f"(workspace=${i} AND scope=${i + 1} AND scope_id=${i + 2})" for i in numbers)
+        params = [str(part) for place in places for part in place]
+        rows = await self.pool.fetch(
+            f"SELECT workspace, scope, scope_id, name, value FROM settings WHERE platform=$1 AND ({at})",
+            platform,
+            *params,
+        )
+        return {(row[0], row[1], row[2], row[3]): row[4] for row in rows}
+
+    @retried
     async def get_setting(self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str) -> str | None:
         return await self.pool.fetchval(
             "SELECT value FROM settings WHERE platform=$1 AND workspace=$2 AND scope=$3 AND scope_id=$4 AND name=$5",
@@ -461,6 +551,7 @@ class PostgresStore(Store):
             name,
         )
 
+    @retried
     async def set_setting(
         self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str, value: str | None
     ) -> None:
@@ -499,20 +590,27 @@ class PostgresStore(Store):
         completion_tokens: int,
         provider: str = "",
     ) -> None:
-        await self.pool.execute(
-            "INSERT INTO usage (platform, workspace, user_id, conversation_id, model, prompt_tokens,"
-            " completion_tokens, created_at, provider) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            platform,
-            workspace,
-            user_id,
-            conversation_id,
-            model,
-            prompt_tokens,
-            completion_tokens,
-            time.time(),
-            provider,
+        usage_id, now = await self._next_id("usage"), time.time()
+        await self.retrying(
+            "record_usage",
+            lambda: self.pool.execute(
+                "INSERT INTO usage (id, platform, workspace, user_id, conversation_id, model, prompt_tokens,"
+                " completion_tokens, created_at, provider) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                " ON CONFLICT (id) DO NOTHING",
+                usage_id,
+                platform,
+                workspace,
+                user_id,
+                conversation_id,
+                model,
+                prompt_tokens,
+                completion_tokens,
+                now,
+                provider,
+            ),
         )
 
+    @retried
     async def usage_rows(
         self, platform: str, *, workspace: str | None = None, user_id: str | None = None, since: float = 0.0
     ) -> list[UsageRow]:
@@ -537,17 +635,26 @@ class PostgresStore(Store):
     # assistants
     async def create_assistant(self, assistant: Assistant) -> Assistant:
         assistant.created_at = assistant.updated_at = time.time()
-        placeholders = ", ".join(f"${i}" for i in range(1, 13))
-        assistant.id = await self.pool.fetchval(
-            f"INSERT INTO assistants ({ASSISTANT_FIELDS}) VALUES ({placeholders}) RETURNING id",
-            *assistant_values(assistant),
+        placeholders = ", ".join(f"${i}" for i in range(2, 14))
+        assistant_id = await self._next_id("assistants")
+        await self.retrying(
+            "create_assistant",
+            lambda: self.pool.execute(
+                f"INSERT INTO assistants (id, {ASSISTANT_FIELDS}) VALUES ($1, {placeholders})"
+                " ON CONFLICT (id) DO NOTHING",
+                assistant_id,
+                *assistant_values(assistant),
+            ),
         )
+        assistant.id = assistant_id
         return assistant
 
+    @retried
     async def get_assistant(self, assistant_id: int) -> Assistant | None:
         row = await self.pool.fetchrow(f"SELECT id, {ASSISTANT_FIELDS} FROM assistants WHERE id=$1", assistant_id)
         return _assistant(row) if row else None
 
+    @retried
     async def list_assistants(self, platform: str, workspace: str, user_id: str) -> list[Assistant]:
         rows = await self.pool.fetch(
             f"SELECT id, {ASSISTANT_FIELDS} FROM assistants WHERE platform=$1"
@@ -558,6 +665,7 @@ class PostgresStore(Store):
         )
         return [_assistant(row) for row in rows]
 
+    @retried
     async def update_assistant(self, assistant: Assistant) -> None:
         assistant.updated_at = time.time()
         names = ASSISTANT_FIELDS.split(", ")
@@ -568,20 +676,35 @@ class PostgresStore(Store):
             assistant.id,
         )
 
+    @retried
     async def delete_assistant(self, assistant_id: int) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM settings WHERE name='assistant' AND value=$1", str(assistant_id))
             await conn.execute("DELETE FROM assistants WHERE id=$1", assistant_id)
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
-        claimed = await self.pool.fetchval(
-            "INSERT INTO processed_events (platform, event_id, created_at) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING RETURNING true",
+        return await self._claim(platform, event_id, uuid.uuid4().hex)
+
+    @retried
+    async def _claim(self, platform: str, event_id: str, token: str) -> bool:
+        # the token tells a retry whether the row is the one its lost first try inserted
+        claim = await self.pool.fetchval(
+            "INSERT INTO processed_events (platform, event_id, created_at, claim) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING RETURNING claim",
             platform,
             event_id,
             time.time(),
+            token,
         )
-        return claimed is not None
+        if claim is None:
+            claim = await self.pool.fetchval(
+                "SELECT claim FROM processed_events WHERE platform=$1 AND event_id=$2", platform, event_id
+            )
+        return claim == token
+
+    @retried
+    async def release_event(self, platform: str, event_id: str) -> None:
+        await self.pool.execute("DELETE FROM processed_events WHERE platform=$1 AND event_id=$2", platform, event_id)
 
     # concurrency
     @contextlib.asynccontextmanager
@@ -598,30 +721,79 @@ class PostgresStore(Store):
 
     @contextlib.asynccontextmanager
     async def conversation_lock(self, conversation_id: int) -> AsyncIterator[None]:
-        """`pg_advisory_lock` on a lock-pool connection kept for the block: serialises across processes.
+        """A session-level advisory lock on this process's lock session: serialises across processes.
 
-        If that connection dies while held, PostgreSQL drops the lock with the session.
+        Waiters in this process queue on an asyncio lock first (a session's advisory locks are re-entrant,
+        so two holders in one process must never both ask PostgreSQL). Waiting on another process is a poll
+        of `pg_try_advisory_lock`, so no connection is parked per waiter. If the session dies while locks
+        are held, PostgreSQL drops them with it; the next lock query reconnects and takes them back.
         """
-        if self._lock_pool is None:
+        if self._pool is None:
             raise RuntimeError("store is not open")
-        lock_pool = self._lock_pool
         async with self._local_lock(conversation_id):
-            conn = await lock_pool.acquire()
+            delay = 0.02
+            while not await self._take(conversation_id):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.25)
             try:
-                try:
-                    await conn.execute(f"SELECT pg_advisory_lock({_CONVERSATION_KEY_SQL})", conversation_id)
-                except BaseException:
-                    # cancelled or failed while waiting: the server may have granted it anyway, so end
-                    # the session rather than hand a connection that might hold it back to the pool
-                    conn.terminate()
-                    raise
-                try:
-                    yield
-                finally:
-                    try:
-                        await conn.execute(f"SELECT pg_advisory_unlock({_CONVERSATION_KEY_SQL})", conversation_id)
-                    except BaseException:
-                        conn.terminate()  # ending the session releases the lock for sure
-                        raise
+                yield
             finally:
-                await lock_pool.release(conn)
+                # run to the end even if cancelled: a lock left on the session would outlive its holder
+                unlock = asyncio.ensure_future(self._unlock(conversation_id))
+                try:
+                    await asyncio.shield(unlock)
+                except asyncio.CancelledError:
+                    await asyncio.wait([unlock])
+                    raise
+
+    async def _take(self, conversation_id: int) -> bool:
+        """One `pg_try_advisory_lock`; if the caller is cancelled meanwhile, a granted lock is given back."""
+        attempt = asyncio.ensure_future(self._try_lock(conversation_id))
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            await asyncio.wait([attempt])
+            if not attempt.cancelled() and attempt.exception() is None and attempt.result():
+                await self._unlock(conversation_id)
+            raise
+
+    async def _try_lock(self, conversation_id: int) -> bool:
+        async def attempt() -> bool:
+            async with self._lock_io:
+                session = await self._lock_connection()
+                got = await session.fetchval(f"SELECT pg_try_advisory_lock({_CONVERSATION_KEY_SQL})", conversation_id)
+                if got:
+                    self._held.add(conversation_id)
+                return bool(got)
+
+        return await self.retrying("conversation_lock", attempt)
+
+    async def _unlock(self, conversation_id: int) -> bool:
+        async with self._lock_io:
+            self._held.discard(conversation_id)
+            session = self._lock_session
+            if session is None or session.is_closed():
+                return True  # the lock went with its session
+            try:
+                await session.execute(f"SELECT pg_advisory_unlock({_CONVERSATION_KEY_SQL})", conversation_id)
+            except Exception as exc:
+                if not self.is_transient(exc):
+                    raise
+                _terminate(session)  # the session (and every lock on it) is gone or going
+                log.warning("conversation lock session lost: %s", type(exc).__name__)
+            return True
+
+    async def _lock_connection(self) -> asyncpg.Connection:
+        """The lock session (caller holds `_lock_io`), reconnected after a loss with its locks taken back."""
+        session = self._lock_session
+        if session is not None and not session.is_closed():
+            return session
+        session = await asyncpg.connect(self.database_url, server_settings=self.server_settings)
+        self._lock_session = session
+        lost = 0
+        for held in list(self._held):
+            if not await session.fetchval(f"SELECT pg_try_advisory_lock({_CONVERSATION_KEY_SQL})", held):
+                lost += 1
+        if lost:
+            log.warning("%d conversation locks were taken by another process while the lock session was down", lost)
+        return session

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,16 +25,23 @@ from core.store.base import (
     Assistant,
     Conversation,
     MessageStatus,
+    Place,
     Scope,
     Store,
     StoredMessage,
     UsageRow,
     assistant_values,
-    decode_field,
     encode_field,
+    message_from,
 )
+from core.store.retry import retried
 
 _MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
+# How long one statement waits for another connection's write lock before "database is locked". Short,
+# because aiosqlite's one thread waits with it (every other call queues behind); core.store.retry then
+# tries again after an asynchronous pause, so a lock held for seconds is still waited out.
+BUSY_TIMEOUT_MS = 250
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _conversation(row) -> Conversation:
@@ -47,8 +56,7 @@ def _conversation(row) -> Conversation:
 
 
 def _message(row) -> StoredMessage:
-    values = {name: decode_field(name, value) for name, value in zip(MESSAGE_FIELDS, row[2:], strict=True)}
-    return StoredMessage(id=row[0], conversation_id=row[1], **values)
+    return message_from(row[0], row[1], row[2:])
 
 
 _CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
@@ -73,6 +81,8 @@ def _assistant(row) -> Assistant:
 
 
 class SQLiteStore(Store):
+    backend = "sqlite"
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
@@ -97,7 +107,7 @@ class SQLiteStore(Store):
             "secure_delete=ON",
             "foreign_keys=ON",
             "synchronous=NORMAL",
-            "busy_timeout=5000",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
         ):
             await self.db.execute(f"PRAGMA {pragma}")
         await self._migrate()
@@ -121,42 +131,62 @@ class SQLiteStore(Store):
             await self._db.close()
             self._db = None
 
+    def is_transient(self, error: BaseException) -> bool:
+        """Another connection holds the lock: the statement (or its whole transaction) did not run."""
+        if not isinstance(error, sqlite3.OperationalError):
+            return False
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _BUSY_CODES
+        return "database is locked" in str(error) or "database table is locked" in str(error)
+
     async def _write(self, sql: str, params=()) -> aiosqlite.Cursor:
         async with self._lock:
             return await self.db.execute(sql, params)
 
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT under the store's lock. Any failure, COMMIT's included, rolls it all
+        back, so a retried call never finds half of an earlier try."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")  # takes the write lock now, or fails with nothing begun
+            try:
+                yield self.db
+                await self.db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):  # "no transaction is active" once COMMIT went through
+                    await self.db.execute("ROLLBACK")
+                raise
+
     async def _erase(self, statements: list[tuple[str, tuple]]) -> None:
         """Run deletes in one transaction, then empty the WAL so no old page keeps the text."""
+        async with self._transaction() as db:
+            for sql, params in statements:
+                await db.execute(sql, params)
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    await self.db.execute(sql, params)
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
             # close the cursor: an open checkpoint statement would make the next COMMIT fail
             async with self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
                 await cursor.fetchall()
 
     # conversations
+    @retried
     async def get_conversation(self, key: ConversationKey) -> Conversation | None:
-        async with self.db.execute(
+        # execute_fetchall: one trip to aiosqlite's thread instead of three (execute, fetch, close)
+        rows = await self.db.execute_fetchall(
             f"SELECT {_CONVERSATION_COLUMNS} FROM conversations"
             " WHERE platform=? AND workspace=? AND channel=? AND thread=?",
             (key.platform, key.workspace, key.channel, key.thread),
-        ) as cur:
-            row = await cur.fetchone()
-        return _conversation(row) if row else None
+        )
+        return _conversation(rows[0]) if rows else None
 
+    @retried
     async def get_conversation_by_id(self, conversation_id: int) -> Conversation | None:
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id=?", (conversation_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        return _conversation(row) if row else None
+        )
+        return _conversation(rows[0]) if rows else None
 
+    @retried
     async def create_conversation(self, key: ConversationKey, owner_id: str, title: str = "") -> Conversation:
         now = time.time()
         await self._write(
@@ -168,9 +198,11 @@ class SQLiteStore(Store):
         assert conversation is not None
         return conversation
 
+    @retried
     async def set_title(self, conversation_id: int, title: str) -> None:
         await self._write("UPDATE conversations SET title=? WHERE id=?", (title, conversation_id))
 
+    @retried
     async def list_conversations(
         self, platform: str, owner_id: str, limit: int = 25, workspace: str | None = None
     ) -> list[Conversation]:
@@ -184,6 +216,7 @@ class SQLiteStore(Store):
         async with self.db.execute(sql, params) as cur:
             return [_conversation(row) for row in await cur.fetchall()]
 
+    @retried
     async def delete_conversation(self, conversation_id: int) -> None:
         await self._erase(
             [
@@ -197,6 +230,7 @@ class SQLiteStore(Store):
             ]
         )
 
+    @retried
     async def delete_user_data(self, platform: str, user_id: str) -> int:
         owned = await self.list_conversations(platform, user_id, limit=1_000_000)
         statements: list[tuple[str, tuple]] = []
@@ -226,6 +260,7 @@ class SQLiteStore(Store):
         await self._erase(statements)
         return len(owned)
 
+    @retried
     async def purge_idle(self, older_than: float) -> int:
         async with self.db.execute("SELECT id FROM conversations WHERE updated_at < ?", (older_than,)) as cur:
             ids = [row[0] for row in await cur.fetchall()]
@@ -234,22 +269,22 @@ class SQLiteStore(Store):
         return len(ids)
 
     # messages
+    @retried
     async def add_message(self, conversation_id: int, message: StoredMessage) -> int:
         message.created_at = message.created_at or time.time()
         values = [encode_field(name, getattr(message, name)) for name in MESSAGE_FIELDS]
-        async with self._lock:
-            cur = await self.db.execute(
+        async with self._transaction() as db:  # both or neither: a retry never adds the message twice
+            cur = await db.execute(
                 f"INSERT INTO messages (conversation_id, {', '.join(MESSAGE_FIELDS)})"
                 f" VALUES (?, {', '.join('?' * len(MESSAGE_FIELDS))})",
                 (conversation_id, *values),
             )
-            await self.db.execute(
-                "UPDATE conversations SET updated_at=? WHERE id=?", (message.created_at, conversation_id)
-            )
+            await db.execute("UPDATE conversations SET updated_at=? WHERE id=?", (message.created_at, conversation_id))
         message.id = cur.lastrowid
         message.conversation_id = conversation_id
         return message.id
 
+    @retried
     async def update_message(self, message_id: int, **fields) -> None:
         unknown = set(fields) - set(MESSAGE_FIELDS)
         if unknown:
@@ -260,23 +295,26 @@ class SQLiteStore(Store):
         assignments = ", ".join(f"{name}=?" for name in fields)
         await self._write(f"UPDATE messages SET {assignments} WHERE id=?", (*fields.values(), message_id))
 
+    @retried
     async def get_message(self, message_id: int) -> StoredMessage | None:
         async with self.db.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id=?", (message_id,)) as cur:
             row = await cur.fetchone()
         return _message(row) if row else None
 
+    @retried
     async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id=? ORDER BY id DESC LIMIT ?",
             (conversation_id, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_message(row) for row in reversed(rows)]
 
+    @retried
     async def count_messages(self, conversation_id: int) -> int:
         async with self.db.execute("SELECT COUNT(*) FROM messages WHERE conversation_id=?", (conversation_id,)) as cur:
             return (await cur.fetchone())[0]
 
+    @retried
     async def find_by_platform_message(self, platform: str, platform_message_id: str) -> StoredMessage | None:
         if not platform_message_id:
             return None
@@ -289,6 +327,7 @@ class SQLiteStore(Store):
             row = await cur.fetchone()
         return _message(row) if row else None
 
+    @retried
     async def delete_messages_from(self, conversation_id: int, message_id: int) -> int:
         async with self.db.execute(
             "SELECT COUNT(*) FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id)
@@ -297,6 +336,7 @@ class SQLiteStore(Store):
         await self._erase([("DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id))])
         return count
 
+    @retried
     async def mark_interrupted(self) -> int:
         cur = await self._write(
             "UPDATE messages SET status=? WHERE status=?",
@@ -305,6 +345,7 @@ class SQLiteStore(Store):
         return cur.rowcount
 
     # workers
+    @retried
     async def register_worker(self, worker_id: str, host: str = "", pid: int = 0) -> None:
         now = time.time()
         await self._write(
@@ -313,48 +354,51 @@ class SQLiteStore(Store):
             (worker_id, host, pid, now, now),
         )
 
+    @retried
     async def heartbeat(self, worker_id: str) -> None:
         await self._write("UPDATE workers SET heartbeat_at=? WHERE id=?", (time.time(), worker_id))
 
+    @retried
     async def retire_worker(self, worker_id: str) -> int:
-        async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = await self.db.execute(
-                    "UPDATE messages SET status=? WHERE status=? AND worker_id=?",
-                    (MessageStatus.INTERRUPTED.value, MessageStatus.STREAMING.value, worker_id),
-                )
-                await self.db.execute("DELETE FROM workers WHERE id=?", (worker_id,))
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "UPDATE messages SET status=? WHERE status=? AND worker_id=?",
+                (MessageStatus.INTERRUPTED.value, MessageStatus.STREAMING.value, worker_id),
+            )
+            await db.execute("DELETE FROM workers WHERE id=?", (worker_id,))
         return cur.rowcount
 
+    @retried
     async def interrupt_orphans(self, stale_before: float, *, keep: str = "") -> list[StoredMessage]:
-        async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                async with self.db.execute(
-                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE status=? AND worker_id<>?"
-                    " AND worker_id NOT IN (SELECT id FROM workers WHERE heartbeat_at >= ?) ORDER BY id",
-                    (MessageStatus.STREAMING.value, keep, stale_before),
-                ) as cur:
-                    orphans = [_message(row) for row in await cur.fetchall()]
-                await self.db.executemany(
-                    "UPDATE messages SET status=? WHERE id=?",
-                    [(MessageStatus.INTERRUPTED.value, m.id) for m in orphans],
-                )
-                await self.db.execute("DELETE FROM workers WHERE heartbeat_at < ? AND id<>?", (stale_before, keep))
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
+        async with self._transaction() as db:
+            async with db.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE status=? AND worker_id<>?"
+                " AND worker_id NOT IN (SELECT id FROM workers WHERE heartbeat_at >= ?) ORDER BY id",
+                (MessageStatus.STREAMING.value, keep, stale_before),
+            ) as cur:
+                orphans = [_message(row) for row in await cur.fetchall()]
+            await db.executemany(
+                "UPDATE messages SET status=? WHERE id=?",
+                [(MessageStatus.INTERRUPTED.value, m.id) for m in orphans],
+            )
+            await db.execute("DELETE FROM workers WHERE heartbeat_at < ? AND id<>?", (stale_before, keep))
         for message in orphans:
             message.status = MessageStatus.INTERRUPTED
         return orphans
 
     # settings
+    @retried
+    async def get_settings(self, platform: str, places: list[Place]) -> dict[tuple[str, str, str, str], str]:
+        if not places:
+            return {}
+        at = " OR ".join(["(workspace=? AND scope=? AND scope_id=?)"] * len(places))
+        params = [platform, *(str(part) for place in places for part in place)]
+        rows = await self.db.execute_fetchall(
+            f"SELECT workspace, scope, scope_id, name, value FROM settings WHERE platform=? AND ({at})", params
+        )
+        return {(row[0], row[1], row[2], row[3]): row[4] for row in rows}
+
+    @retried
     async def get_setting(self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str) -> str | None:
         async with self.db.execute(
             "SELECT value FROM settings WHERE platform=? AND workspace=? AND scope=? AND scope_id=? AND name=?",
@@ -363,6 +407,7 @@ class SQLiteStore(Store):
             row = await cur.fetchone()
         return row[0] if row else None
 
+    @retried
     async def set_setting(
         self, platform: str, workspace: str, scope: Scope, scope_id: str, name: str, value: str | None
     ) -> None:
@@ -380,6 +425,7 @@ class SQLiteStore(Store):
         )
 
     # usage and events
+    @retried
     async def record_usage(
         self,
         platform: str,
@@ -407,6 +453,7 @@ class SQLiteStore(Store):
             ),
         )
 
+    @retried
     async def usage_rows(
         self, platform: str, *, workspace: str | None = None, user_id: str | None = None, since: float = 0.0
     ) -> list[UsageRow]:
@@ -426,6 +473,7 @@ class SQLiteStore(Store):
             return [UsageRow(*row) for row in await cur.fetchall()]
 
     # assistants
+    @retried
     async def create_assistant(self, assistant: Assistant) -> Assistant:
         assistant.created_at = assistant.updated_at = time.time()
         cur = await self._write(
@@ -435,11 +483,13 @@ class SQLiteStore(Store):
         assistant.id = cur.lastrowid
         return assistant
 
+    @retried
     async def get_assistant(self, assistant_id: int) -> Assistant | None:
         async with self.db.execute(f"SELECT id, {ASSISTANT_FIELDS} FROM assistants WHERE id=?", (assistant_id,)) as cur:
             row = await cur.fetchone()
         return _assistant(row) if row else None
 
+    @retried
     async def list_assistants(self, platform: str, workspace: str, user_id: str) -> list[Assistant]:
         async with self.db.execute(
             f"SELECT id, {ASSISTANT_FIELDS} FROM assistants WHERE platform=?"
@@ -448,6 +498,7 @@ class SQLiteStore(Store):
         ) as cur:
             return [_assistant(row) for row in await cur.fetchall()]
 
+    @retried
     async def update_assistant(self, assistant: Assistant) -> None:
         assistant.updated_at = time.time()
         names = ASSISTANT_FIELDS.split(", ")
@@ -456,6 +507,7 @@ class SQLiteStore(Store):
             (*assistant_values(assistant), assistant.id),
         )
 
+    @retried
     async def delete_assistant(self, assistant_id: int) -> None:
         await self._erase(
             [
@@ -465,11 +517,27 @@ class SQLiteStore(Store):
         )
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
-        cur = await self._write(
-            "INSERT INTO processed_events (platform, event_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (platform, event_id, time.time()),
-        )
-        return cur.rowcount == 1
+        return await self._claim(platform, event_id, uuid.uuid4().hex)
+
+    @retried
+    async def _claim(self, platform: str, event_id: str, token: str) -> bool:
+        # one statement (atomic, one trip to aiosqlite's thread) for the usual first delivery; under the
+        # store's lock so it never lands inside another coroutine's transaction on this connection
+        async with self._lock:
+            rows = await self.db.execute_fetchall(
+                "INSERT INTO processed_events (platform, event_id, created_at, claim) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING claim",
+                (platform, event_id, time.time(), token),
+            )
+        if not rows:  # claimed before: by someone else, or by a try of this call whose answer was lost
+            rows = await self.db.execute_fetchall(
+                "SELECT claim FROM processed_events WHERE platform=? AND event_id=?", (platform, event_id)
+            )
+        return bool(rows) and rows[0][0] == token
+
+    @retried
+    async def release_event(self, platform: str, event_id: str) -> None:
+        await self._write("DELETE FROM processed_events WHERE platform=? AND event_id=?", (platform, event_id))
 
     # concurrency
     @contextlib.asynccontextmanager
