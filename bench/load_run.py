@@ -2,8 +2,12 @@
 
     python -m bench.load_run                                   # 200 conversations for 600 s
     python -m bench.load_run --conversations 200 --duration 20 # the smoke run tests/test_load_smoke.py does
+    python -m bench.load_run --database postgres               # on a fresh schema of 127.0.0.1:5432/test
+    python -m bench.load_run --database postgres --processes 2 # two `hfchat run` processes behind a balancer
 
-The real Slack adapter runs in this process in HTTP mode (Bolt behind aiohttp on 127.0.0.1); each
+The real Slack adapter runs in this process in HTTP mode (Bolt behind aiohttp on 127.0.0.1), or, with
+--processes N, in N real `hfchat run` processes (Slack HTTP mode) sharing one PostgreSQL schema behind a
+round-robin balancer, so follow-ups and redeliveries of one thread land on different processes. Each
 conversation is a channel thread whose user mentions the bot, waits for the answer, thinks, and asks
 again until the run ends. Events arrive as signed HTTP requests, as Slack sends them, and some are
 delivered twice (a retry with the same event_id, or the extra `message` event Slack sends next to
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import logging
 import random
@@ -27,6 +33,7 @@ import re
 import statistics
 import tempfile
 import time
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +46,7 @@ from bots.slack.app import build_adapter, serve_http
 from core.app import build_core
 from core.config import Settings
 from core.keys import ConversationKey
+from core.store import open_store
 from core.store.base import MessageStatus
 from core.titles import TITLE_INSTRUCTION
 from tests.fakes.fake_router import FakeRouter, chunk
@@ -48,6 +56,7 @@ TAG = re.compile(r"\bq\d+t\d+\b")
 MODEL = "meta-llama/Llama-3.3-70B-Instruct"
 SLACK_FAULT_METHODS = ("chat.postMessage", "chat.startStream", "chat.appendStream", "chat.stopStream", "chat.update")
 ANSWER_WAIT = 90.0  # seconds a simulated user waits for an answer before counting it missing
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"  # the test database (trust auth), as in tests/test_store.py
 
 
 def answer_for(tag: str) -> str:
@@ -324,7 +333,9 @@ async def check(load: Load, store) -> dict:
             final = visible_text(replies[-1]).strip()
             expected = answer_for(turn.tag)
             fault = router.faults.get(turn.tag)
-            if final == expected and (not answers or answers[-1].status == MessageStatus.COMPLETE):
+            # a 429 or 503 before the first token: the fallback model answers and the answer says so
+            failed_over = fault in ("429", "503") and final.startswith(expected) and "answered instead" in final
+            if (final == expected or failed_over) and (not answers or answers[-1].status == MessageStatus.COMPLETE):
                 correct += 1
                 faulted_recovered += fault is not None
             elif fault == "cut" and final and answers and answers[-1].status == MessageStatus.ERROR:
@@ -337,6 +348,7 @@ async def check(load: Load, store) -> dict:
             seen = first_text_at(turn, replies)
             if seen is not None:
                 first_text.append(seen - turn.sent_at)
+    finished = [t.answered_at - t.sent_at for t in stats.turns if t.answered_at is not None]
     slack_429s = sum(fake.rate_limited.values())
     fault_kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(Counter(router.faults.values()).items()))
     return {
@@ -355,6 +367,8 @@ async def check(load: Load, store) -> dict:
         f"router {sum(1 for f in router.faults.values() if f == '429')}",
         "time to first visible text p50 s": round(percentile(first_text, 50), 2),
         "time to first visible text p95 s": round(percentile(first_text, 95), 2),
+        "time to finished answer p50 s": round(percentile(finished, 50), 2),
+        "time to finished answer p95 s": round(percentile(finished, 95), 2),
         "final text correct": f"{correct} exact (of which {faulted_recovered} recovered after a router fault), "
         f"{faulted_shown} cut streams shown with their error, {wrong} wrong",
         "final text wrong": wrong,
@@ -384,31 +398,182 @@ def settings_for(args: argparse.Namespace, tmp: Path, router_url: str, fake: Fak
     return Settings(**values)
 
 
+@contextlib.asynccontextmanager
+async def fresh_schema(database_url: str):
+    """A PostgreSQL schema of its own for one run (the bot creates it), dropped afterwards."""
+    import asyncpg
+
+    schema = f"hfchat_load_{uuid.uuid4().hex[:12]}"
+    try:
+        yield schema
+    finally:
+        conn = await asyncpg.connect(database_url, timeout=10)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+class InProcessBot:
+    """The Slack adapter and its core in this process, served on 127.0.0.1."""
+
+    def __init__(self, settings: Settings, fake: FakeSlack):
+        self.settings, self.fake = settings, fake
+
+    async def __aenter__(self) -> InProcessBot:
+        self.core = await build_core(self.settings)
+        client = AsyncWebClient(token=self.fake.bot_token, base_url=self.fake.api_url)
+        self.adapter = build_adapter(self.core, client=client, signing_secret=self.fake.signing_secret)
+        self.runner = await serve_http(self.adapter, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/slack/events"
+        self.store = self.core.store
+        return self
+
+    async def idle(self, within: float) -> None:
+        await self.adapter.idle(within=within)
+
+    async def figures(self) -> dict:
+        return {}
+
+    async def __aexit__(self, *exc) -> None:
+        await self.runner.cleanup()
+        await self.core.close(grace=5)
+
+
+class Balancer:
+    """A round-robin HTTP load balancer on 127.0.0.1: each request goes to the next process; one that
+    refuses the connection is skipped (a balancer's passive health check)."""
+
+    def __init__(self, upstreams: list[str]):
+        self.upstreams = upstreams
+        self.turn = itertools.cycle(range(len(upstreams)))
+        self.forwarded: Counter[int] = Counter()
+        self.failed_over = 0
+
+    async def __aenter__(self) -> Balancer:
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        app = web.Application()
+        app.router.add_post("/slack/events", self._forward)
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/slack/events"
+        return self
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith(("x-slack-", "content-type"))}
+        for _ in self.upstreams:
+            index = next(self.turn)
+            try:
+                async with self.session.post(self.upstreams[index], data=body, headers=headers) as response:
+                    answer = await response.read()
+                    self.forwarded[index] += 1
+                    return web.Response(status=response.status, body=answer, content_type=response.content_type)
+            except aiohttp.ClientConnectionError:
+                self.failed_over += 1
+        return web.Response(status=502)
+
+    async def __aexit__(self, *exc) -> None:
+        await self.runner.cleanup()
+        await self.session.close()
+
+
+class BotProcesses:
+    """N real `hfchat run` processes (Slack HTTP mode) on one PostgreSQL schema, behind a Balancer."""
+
+    def __init__(
+        self, count: int, fake: FakeSlack, router: FakeRouter, database_url: str, schema: str | None, logs: Path
+    ):
+        from tests.processes import BotProcess, bot_env
+
+        env = bot_env(
+            fake,
+            router,
+            database_url,
+            **({"DATABASE_SCHEMA": schema} if schema else {}),
+            AUTO_TITLES="true",  # as in this process's run: titles are part of the load
+            REQUEST_TIMEOUT="10",
+            IDLE_TIMEOUT="10",
+            LOG_LEVEL="WARNING",
+        )
+        self.bots = [BotProcess(f"bot{i}", {**env, "WORKER_ID": f"bot{i}"}, logs) for i in range(count)]
+        self.database_url, self.schema = database_url, schema
+
+    async def __aenter__(self) -> BotProcesses:
+        try:
+            await asyncio.gather(*(bot.start(within=90) for bot in self.bots))
+            self.balancer = await Balancer([bot.url for bot in self.bots]).__aenter__()
+            self.store = await open_store(self.database_url, schema=self.schema)
+        except BaseException:
+            await self._stop_bots()
+            raise
+        self.url = self.balancer.url
+        return self
+
+    async def idle(self, within: float) -> None:
+        """Until no answer has been streaming for a second (every process writes to the one database)."""
+        deadline, quiet = time.monotonic() + within, 0
+        while quiet < 4 and time.monotonic() < deadline:
+            streaming = await self.store.pool.fetchval("SELECT COUNT(*) FROM messages WHERE status = 'streaming'")
+            quiet = 0 if streaming else quiet + 1
+            await asyncio.sleep(0.25)
+
+    async def figures(self) -> dict:
+        rows = await self.store.pool.fetch(
+            "SELECT worker_id, COUNT(*) AS n FROM messages WHERE role = 'assistant' GROUP BY worker_id ORDER BY 1"
+        )
+        logs = [bot.log_text() for bot in self.bots]
+        return {
+            "answers per process": ", ".join(f"{r['worker_id'] or '-'}: {r['n']}" for r in rows),
+            "events per process (balancer)": ", ".join(
+                f"bot{i}: {self.balancer.forwarded[i]}" for i in range(len(self.bots))
+            ),
+            "balancer failovers": self.balancer.failed_over,
+            "process tracebacks logged": sum(text.count("Traceback") for text in logs),
+        }
+
+    async def _stop_bots(self) -> None:
+        await asyncio.gather(*(bot.stop() for bot in self.bots), return_exceptions=True)
+
+    async def __aexit__(self, *exc) -> None:
+        with contextlib.suppress(AttributeError):
+            await self.store.close()
+        with contextlib.suppress(AttributeError):
+            await self.balancer.__aexit__(*exc)
+        await self._stop_bots()
+
+
 async def run_load(args: argparse.Namespace) -> dict:
+    on_postgres = args.database == "postgres" or (args.database_url or "").startswith(("postgresql:", "postgres:"))
+    if args.processes and not on_postgres:
+        raise SystemExit("--processes needs --database postgres: processes share state through PostgreSQL")
     rng = random.Random(args.seed)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         router = LoadRouter(rng, args.router_fault_rate, tuple(args.first_token), args.gap)
-        async with router, LoadSlack() as fake:
-            core = await build_core(settings_for(args, Path(tmp), router.url, fake))
-            client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
-            adapter = build_adapter(core, client=client, signing_secret=fake.signing_secret)
-            runner = await serve_http(adapter, "127.0.0.1", 0)
-            port = runner.addresses[0][1]
-            load = Load(args, router, fake, f"http://127.0.0.1:{port}/slack/events", rng)
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(router)
+            fake = await stack.enter_async_context(LoadSlack())
+            if args.database == "postgres":
+                args.database_url = args.database_url or PG_URL
+                args.database_schema = await stack.enter_async_context(fresh_schema(args.database_url))
+            if args.processes:
+                bot = BotProcesses(args.processes, fake, router, args.database_url, args.database_schema, Path(tmp))
+            else:
+                bot = InProcessBot(settings_for(args, Path(tmp), router.url, fake), fake)
+            await stack.enter_async_context(bot)
+            load = Load(args, router, fake, bot.url, rng)
             stop = asyncio.Event()
-            try:
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as load.session:
-                    injector = asyncio.create_task(load.inject_slack_faults(stop))
-                    deadline = time.monotonic() + args.duration
-                    await asyncio.gather(*(load.converse(i, deadline) for i in range(args.conversations)))
-                    stop.set()
-                    injector.cancel()
-                    await adapter.idle(within=120)
-                result = await check(load, core.store)
-            finally:
-                await runner.cleanup()
-                await core.close(grace=5)
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as load.session:
+                injector = asyncio.create_task(load.inject_slack_faults(stop))
+                deadline = time.monotonic() + args.duration
+                await asyncio.gather(*(load.converse(i, deadline) for i in range(args.conversations)))
+                stop.set()
+                injector.cancel()
+                await bot.idle(within=120)
+            result = await check(load, bot.store)
+            result.update(await bot.figures())
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
 
@@ -427,7 +592,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--duplicate-rate", type=float, default=0.05, help="share of events delivered twice (each)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary directory")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="sqlite: a file in a temporary directory; postgres: a fresh schema on " + PG_URL,
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="0: the adapter in this process; N: N `hfchat run` processes behind a round-robin balancer (postgres)",
+    )
+    parser.add_argument("--database-url", default=None, help="another database than --database picks")
     parser.add_argument("--database-schema", default=None)
     return parser.parse_args(argv)
 
@@ -437,8 +614,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, force=True)
     for name in ("aiohttp.access", "httpx", "httpx2", "slack_bolt", "slack_sdk"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    where = f"{args.processes} processes" if args.processes else "the adapter in this process"
     print(
-        f"load run: {args.conversations} conversations for {args.duration:g} s in {args.channels} channels",
+        f"load run: {args.conversations} conversations for {args.duration:g} s in {args.channels} channels, "
+        f"{where}, {args.database}",
         flush=True,
     )
     result = asyncio.run(run_load(args))

@@ -1,112 +1,56 @@
-"""Benchmark: N concurrent answers streaming into one Slack workspace, against the loopback fake Slack.
+"""N concurrent answers streaming into one Slack workspace, against the loopback fake Slack (a thin front on the
+streaming harness).
 
     python -m bench.slack_streams                 # native streaming, N = 1, 10, 50
     python -m bench.slack_streams --mode edit     # chat.postMessage + chat.update path
     python -m bench.slack_streams --mode both --sizes 1 10
 
-Uses the adapter's real pacing (bots.slack.sink.NATIVE_LIMITS / EDIT_LIMITS) and the fake's Slack-like
-rate limits (chat.update 50/min per workspace, chat.postMessage ~1/s per channel). The fake router streams
-every answer over a few seconds. Nothing leaves 127.0.0.1.
+Uses the adapter's real pacing (bots.slack.sink.NATIVE_LIMITS / EDIT_LIMITS) and the fake's Slack-like rate
+limits (chat.update 50/min and chat.appendStream 100/min per workspace, chat.postMessage ~1/s per channel).
+Prints requests per method, 429s, complete final texts and staleness beside the bound. `python -m bench` runs
+the whole suite.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import tempfile
-import time
-from pathlib import Path
 
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_sdk.web.async_client import AsyncWebClient
+from bench.harness import Case, quiet_logs, run_rows
+from bench.workload import StreamProfile
 
-from bots.slack.app import build_adapter
-from core.app import build_core
-from tests.conftest import make_settings
-from tests.fakes.fake_router import FakeRouter, text_script
-from tests.fakes.slack_server import FakeSlack
-
-ANSWER = " ".join(f"token{i}" for i in range(150)) + " Done."
-CHANNELS = 10
+COLUMNS = ("mode", "n", "requests", "429s", "complete", "p50", "p99", "bound p99", "sustained bound p99", "wall s")
 
 
-def _visible(message) -> str:
-    for block in message.blocks or []:
-        if block.get("type") == "markdown":
-            return block["text"]
-    return message.final_text
+def line(row: dict) -> str:
+    budget = row["budget"]
+    values = (
+        row["path"].removeprefix("slack-"),
+        row["n"],
+        budget.get("requests", 0),
+        budget.get("rate_limited", 0),
+        f"{row['complete']}/{row['streams']}",
+        f"{row['staleness_p50']:.2f}",
+        f"{row['staleness_p99']:.2f}",
+        f"{row['bound_staleness_p99']:.2f}",
+        f"{row['sustained_bound_staleness_p99']:.2f}",
+        f"{row['case_seconds']:.1f}",
+    )
+    return " | ".join(str(v) for v in values)
 
 
-async def run_once(n: int, mode: str, pieces: int, delay: float) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        async with FakeRouter() as router, FakeSlack() as fake:
-            for _ in range(n):
-                router.queue(text_script(ANSWER, pieces=pieces, delay=delay))
-            core = await build_core(make_settings(Path(tmp), router.url))
-            client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
-            adapter = build_adapter(core, client=client, native_streaming=mode == "native")
-            handler = AsyncSocketModeHandler(adapter.app, fake.app_token, web_client=client)
-            await handler.connect_async()
-            try:
-                started = time.monotonic()
-                posts = []
-                for i in range(n):
-                    channel = f"C0BENCH{i % CHANNELS:03d}"
-                    posts.append((channel, await fake.user_posts(f"question {i}", channel=channel)))
-                await asyncio.sleep(0.2)
-                await adapter.idle(within=600)
-                elapsed = time.monotonic() - started
-                correct = 0
-                for channel, post in posts:
-                    answers = fake.bot_messages(channel, post.ts)
-                    if len(answers) == 1 and _visible(answers[0]) == ANSWER:
-                        correct += 1
-                return {
-                    "n": n,
-                    "mode": mode,
-                    "seconds": round(elapsed, 1),
-                    "chat.postMessage": len(fake.calls("chat.postMessage")),
-                    "chat.update": len(fake.calls("chat.update")),
-                    "chat.startStream": len(fake.calls("chat.startStream")),
-                    "chat.appendStream": len(fake.calls("chat.appendStream")),
-                    "chat.stopStream": len(fake.calls("chat.stopStream")),
-                    "429s": sum(fake.rate_limited.values()),
-                    "all_correct": correct == n,
-                    "correct": correct,
-                }
-            finally:
-                await handler.close_async()
-                await core.close()
-
-
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=["native", "edit", "both"], default="native")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
-    parser.add_argument("--pieces", type=int, default=30, help="chunks per answer")
-    parser.add_argument("--delay", type=float, default=0.1, help="seconds between chunks")
+    parser.add_argument("--tokens", type=int, default=120, help="tokens per answer (20 a second)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    modes = ["native", "edit"] if args.mode == "both" else [args.mode]
-    columns = [
-        "mode",
-        "n",
-        "seconds",
-        "chat.postMessage",
-        "chat.update",
-        "chat.startStream",
-        "chat.appendStream",
-        "chat.stopStream",
-        "429s",
-        "all_correct",
-    ]
-    print(" | ".join(columns))
-    for mode in modes:
-        for n in args.sizes:
-            row = await run_once(n, mode, args.pieces, args.delay)
-            print(" | ".join(str(row[c]) for c in columns), flush=True)
+    quiet_logs()
+    paths = {"native": ["slack-native"], "edit": ["slack-edits"], "both": ["slack-native", "slack-edits"]}
+    cases = [Case(path, "ours", n, StreamProfile(tokens=args.tokens)) for path in paths[args.mode] for n in args.sizes]
+    print(" | ".join(COLUMNS))
+    asyncio.run(run_rows(cases, on_row=lambda row: print(line(row), flush=True)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -8,7 +8,7 @@ that into a small, uniform sequence of events.
 from __future__ import annotations
 
 import asyncio
-import inspect
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -95,6 +95,8 @@ class ThinkSplitter:
 
     def feed(self, text: str) -> tuple[str, str]:
         """Returns (answer, reasoning) parts of this chunk; a tag split across chunks is held back."""
+        if "<" not in text and not self._pending and not self._strip_next:  # no tag can start here: most chunks
+            return ("", text) if self.thinking else (text, "")
         data = self._pending + text
         self._pending = ""
         answer: list[str] = []
@@ -141,6 +143,19 @@ def _retry_after(headers) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """The SDK's aiohttp transport reports a refused connection or an unknown host as a connect *timeout*; the
+    chain of causes tells them apart."""
+    cause: BaseException | None = exc
+    for _ in range(6):
+        if cause is None:
+            return False
+        if isinstance(cause, ConnectionRefusedError) or type(cause).__name__.startswith("ClientConnector"):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def map_error(exc: BaseException, model: str) -> RouterError:
@@ -191,6 +206,8 @@ def map_error(exc: BaseException, model: str) -> RouterError:
                 status=status,
             )
         return RouterError("bad_request", f"The router rejected the request ({status}).", status=status)
+    if isinstance(exc, openai.APITimeoutError) and _could_not_connect(exc):
+        return RouterError("unreachable", "Could not reach the router. Check the network or HF_ROUTER_URL.")
     if isinstance(exc, (openai.APITimeoutError, TimeoutError, asyncio.TimeoutError)):
         return RouterError("timeout", "The model stopped responding (timed out).")
     if isinstance(exc, openai.APIConnectionError):
@@ -227,7 +244,13 @@ class RouterClient:
             pool=request_timeout,
         )
         self.client = AsyncOpenAI(
-            base_url=base_url, api_key=api_key or "no-token", timeout=timeout, max_retries=max_retries
+            base_url=base_url,
+            api_key=api_key or "no-token",
+            timeout=timeout,
+            max_retries=max_retries,
+            # aiohttp under the SDK (its `aiohttp` transport): reading a streamed token costs about half the CPU
+            # of the default httpx2/anyio stack, and a process streams thousands of tokens a second
+            http_client=openai.DefaultAioHttpClient(timeout=timeout),
         )
 
     async def close(self) -> None:
@@ -245,17 +268,19 @@ class RouterClient:
         """Stream one completion. Raises RouterError; `before_first_token` says if anything came."""
         params: dict = {
             "model": request.model,
-            "messages": request.messages,
+            # The messages travel in extra_body, which the SDK sends as given (it takes precedence over the
+            # named fields): its type-walking transform of `messages` costs ~60 ms for a long conversation,
+            # and plain dicts of strings need none of it.
+            "messages": [],
             "max_tokens": request.max_tokens,
             "stream": True,
             "stream_options": {"include_usage": True},
+            "extra_body": {"messages": request.messages, **request.extra},
         }
         if request.temperature is not None:
             params["temperature"] = request.temperature
         if request.top_p is not None:
             params["top_p"] = request.top_p
-        if request.extra:
-            params["extra_body"] = request.extra
         if request.tools:
             params["tools"] = request.tools
             if request.tool_choice:
@@ -267,9 +292,7 @@ class RouterClient:
                 client = client.with_options(max_retries=request.max_retries)
             raw = await client.chat.completions.with_raw_response.create(**params)
             provider = raw.headers.get("x-inference-provider", "")
-            stream = raw.parse()
-            if inspect.isawaitable(stream):  # the SDK's raw response parses synchronously in some versions
-                stream = await stream
+            response = raw.http_response
         except Exception as exc:
             raise map_error(exc, request.model) from exc
         yield StreamStarted(model=request.model, provider=provider)
@@ -279,25 +302,33 @@ class RouterClient:
         written: list[str] = []
         finish_reason: str | None = None
         usage = (None, None)
-        iterator = stream.__aiter__()
+        chunks = sse_chunks(response)
+        idle = _IdleWatch(self.idle_timeout)
         try:
             while True:
+                idle.reading, idle.last = True, idle.loop.time()  # as wait_for: from asking for the next chunk
                 try:
-                    chunk = await asyncio.wait_for(iterator.__anext__(), self.idle_timeout)
+                    chunk = await anext(chunks)
                 except StopAsyncIteration:
                     break
-                if getattr(chunk, "usage", None):
-                    usage = (chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices or ():
-                    delta = choice.delta
-                    if delta is not None:
-                        extra = delta.model_extra or {}
-                        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+                except asyncio.CancelledError:
+                    if idle.fired and asyncio.current_task().uncancel() == 0:
+                        raise TimeoutError("no token within the idle timeout") from None
+                    raise
+                finally:
+                    idle.reading = False
+                if chunk.get("usage"):
+                    usage = (chunk["usage"].get("prompt_tokens"), chunk["usage"].get("completion_tokens"))
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta")
+                    if delta:
+                        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
                         if isinstance(reasoning, str) and reasoning:
                             started = True
                             yield ReasoningDelta(reasoning)
-                        if delta.content:
-                            answer, inline_reasoning = think.feed(delta.content)
+                        content = delta.get("content")
+                        if isinstance(content, str) and content:
+                            answer, inline_reasoning = think.feed(content)
                             if inline_reasoning:
                                 started = True
                                 yield ReasoningDelta(inline_reasoning)
@@ -305,11 +336,11 @@ class RouterClient:
                                 started = True
                                 written.append(answer)
                                 yield TextDelta(answer)
-                        for piece in delta.tool_calls or ():
+                        for piece in delta.get("tool_calls") or ():
                             started = True
                             _add_tool_call_piece(calls, piece)
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
         except Exception as exc:
             error = map_error(exc, request.model)
             if error.kind == "unreachable":  # the connection was up: it broke mid-stream
@@ -319,7 +350,9 @@ class RouterClient:
             error.before_first_token = not started
             raise error from exc
         finally:
-            await stream.close()
+            idle.close()
+            await chunks.aclose()
+            await response.aclose()
         answer, reasoning = think.flush()
         if reasoning:
             yield ReasoningDelta(reasoning)
@@ -333,17 +366,92 @@ class RouterClient:
         yield Finished(finish_reason, *usage)
 
 
-def _add_tool_call_piece(calls: dict[int, ToolCall], piece) -> None:
-    index = piece.index if isinstance(getattr(piece, "index", None), int) else len(calls)
+def _add_tool_call_piece(calls: dict[int, ToolCall], piece: dict) -> None:
+    index = piece.get("index") if isinstance(piece.get("index"), int) else len(calls)
     call = calls.setdefault(index, ToolCall(id="", name="", arguments=""))
-    if piece.id:
-        call.id = piece.id
-    function = piece.function
-    if function is not None:
-        if function.name and function.name != call.name:  # some providers repeat the whole name
-            call.name += function.name
-        if function.arguments:
-            call.arguments += function.arguments
+    if piece.get("id"):
+        call.id = piece["id"]
+    function = piece.get("function")
+    if function:
+        name, arguments = function.get("name"), function.get("arguments")
+        if name and name != call.name:  # some providers repeat the whole name
+            call.name += name
+        if arguments:
+            call.arguments += arguments
+
+
+class _IdleWatch:
+    """The idle timeout between two chunks, with one timer re-armed only when it comes due (a timer per chunk
+    costs more than the rest of reading one). It cancels the reading task only while it waits for a chunk."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task()
+        self.last = self.loop.time()
+        self.reading = False
+        self.fired = False
+        self._handle = self.loop.call_at(self.last + seconds, self._due)
+
+    def _due(self) -> None:
+        now = self.loop.time()
+        if not self.reading:  # the consumer holds the stream: its time is not the router's
+            self._handle = self.loop.call_at(now + self.seconds, self._due)
+            return
+        if now < self.last + self.seconds:  # chunks came meanwhile
+            self._handle = self.loop.call_at(self.last + self.seconds, self._due)
+            return
+        self.fired = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def close(self) -> None:
+        self._handle.cancel()
+
+
+async def sse_chunks(response) -> AsyncIterator[dict]:
+    """The JSON chunks of a streamed chat completion, read straight off the HTTP response.
+
+    The SDK's typed chunk objects cost several times more CPU per token than everything else the bot does with
+    a token, so the stream is parsed here: server-sent events (comments and keep-alives skipped, multi-line
+    data joined), `[DONE]` ends it, and an `error` payload or a broken connection raises the SDK's own
+    exceptions, as its stream would.
+    """
+    lines = response.aiter_lines()
+    event: list[str] = []
+    done = False
+    while True:
+        try:
+            line = await anext(lines)
+        except StopAsyncIteration:
+            break
+        except Exception as exc:  # the transport's: a read timeout or a broken connection
+            if "Timeout" in type(exc).__name__:
+                raise openai.APITimeoutError(request=response.request) from exc
+            raise openai.APIConnectionError(request=response.request) from exc
+        if line and not line.startswith(":"):
+            field_name, _, value = line.partition(":")
+            if field_name == "data":
+                event.append(value[1:] if value.startswith(" ") else value)
+            continue
+        if not event or done or line:
+            continue
+        data, event = "\n".join(event), []
+        if data.startswith("[DONE]"):
+            done = True  # read on to the end of the body so the connection can be reused
+            continue
+        chunk = json.loads(data)
+        if not isinstance(chunk, dict):
+            raise ValueError("a stream chunk that is not a JSON object")
+        if chunk.get("error"):
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else None
+            raise openai.APIError(
+                message if isinstance(message, str) and message else "An error occurred during streaming",
+                request=response.request,
+                body=error,
+            )
+        yield chunk
 
 
 def monotonic_ms(start: float) -> float:

@@ -10,6 +10,7 @@ delivered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
@@ -36,6 +37,12 @@ class PlatformLimits:
     # False when posting a new message has its own per-channel limit and must not wait on the shared
     # budget (Slack: chat.postMessage ~1/s per channel, chat.update ~50/min per workspace)
     posts_use_bucket: bool = True
+    # False when ending a native stream is a request with its own budget (Slack rates each method apart:
+    # chat.stopStream does not spend chat.appendStream's), so a finished answer never queues behind appends
+    stops_use_bucket: bool = True
+    # new messages a channel may take back to back before the cadence applies (Slack's chat.postMessage allows
+    # short bursts per channel): several answers starting at once in one channel all show up at once
+    post_burst: int = 1
     typing_indicator: str = " ▌"
 
 
@@ -86,6 +93,8 @@ class ReplySink(Protocol):
     lane: Hashable  # one lane per channel or thread: its own edit cadence
     bucket: Hashable | None  # shared budget, e.g. the workspace
     # optional: `fallback_limits`, the limits of the edit path once a native stream is refused
+    # optional: `post_lane`, where new messages are paced when that differs from updates (Slack: a new message
+    # is limited per channel, while answers in the channel's threads are updated independently); default `lane`
 
     async def post(self, text: str, view: ReplyView) -> Any: ...
 
@@ -184,6 +193,7 @@ class ReplyStream:
         self.stats = RenderStats()
         self.final_retries = final_retries
         self._changed = asyncio.Event()
+        self._finished = asyncio.Event()  # the reader is done: what is left to send is the final text
         self._reader: asyncio.Task | None = None
         self._stop_requested = False
         # rendering position: messages already sealed, where the current one starts in the answer
@@ -193,9 +203,14 @@ class ReplyStream:
         self._carry = ""
         self._open = False  # the last posted message is still being written
         self._native = self.limits.native_append
+        self._sharing: Throttle | None = None  # the edit path's throttle, once a native stream fell back to it
+        self._recording: asyncio.Task | None = None  # on_first_message, under way
         # called with the platform id of the answer's first message as soon as it is posted (the core
         # stores it at once, so an answer cut by a crash can still be found and marked on the platform)
         self.on_first_message: Callable[[str], Awaitable[None]] | None = None
+        # called (synchronously, so it must not block) after each event the reader takes in: the core
+        # saves the partial answer from there every few seconds
+        self.on_progress: Callable[[], None] | None = None
 
     # the reader
     async def _read(self, events: AsyncIterator[StreamEvent]) -> None:
@@ -223,6 +238,8 @@ class ReplyStream:
                     state.prompt_tokens, state.completion_tokens = event.prompt_tokens, event.completion_tokens
                 state.version += 1
                 self._changed.set()
+                if self.on_progress is not None:
+                    self.on_progress()
             if state.finish_reason == "length":
                 state.status, state.notice = MessageStatus.TRUNCATED, NOTICE_TRUNCATED
             else:
@@ -244,6 +261,7 @@ class ReplyStream:
             state.done = True
             state.version += 1
             self._changed.set()
+            self._finished.set()
 
     def stop(self) -> None:
         """Stop the answer where it is; what was streamed stays."""
@@ -255,9 +273,14 @@ class ReplyStream:
         self._reader = asyncio.create_task(self._read(events), name=f"reply-reader-{self.reply_id}")
         if self._stop_requested:
             self._reader.cancel()
+        self.throttle.join(self.sink.bucket)  # this answer shares its budget with the others on it
+        sharing = self.throttle
         try:
             await self._render_loop()
         finally:
+            (self._sharing or sharing).leave(self.sink.bucket)
+            if self._recording is not None:
+                await asyncio.gather(self._recording, return_exceptions=True)
             if not self._reader.done():
                 self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
@@ -276,7 +299,7 @@ class ReplyStream:
                 self._changed.clear()
                 continue
             # wait for the lane first, then render whatever is newest at that moment
-            await self.throttle.acquire(self.sink.lane, self._bucket_for_next())
+            await self._acquire()
             self._changed.clear()
             final = self.state.done
             version = self.state.version
@@ -316,9 +339,46 @@ class ReplyStream:
             return THINKING
         return self.limits.typing_indicator
 
+    def _lane_for_next(self) -> Hashable:
+        """The lane the next request is paced on: a new message goes on the sink's post lane if it has one."""
+        if not self._open:
+            return getattr(self.sink, "post_lane", None) or self.sink.lane
+        return self.sink.lane
+
+    async def _acquire(self) -> None:
+        if self._open and not self.state.done and (delay := self.throttle.fair_delay(self.sink.lane)):
+            # this answer's fair share of the shared budget; its end (the final text is urgent) cuts the wait
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._finished.wait(), delay)
+        burst = self.limits.post_burst if not self._open else 1
+        # an answer's first message and its final text go ahead of other answers' updates in the shared budget:
+        # the one shows that an answer is coming, the other completes it (and nothing more is owed to it)
+        if not self._refs or self.state.done:
+            await self.throttle.acquire(self._lane_for_next(), self._bucket_for_next(), burst=burst, urgent=True)
+            return
+        # an update waiting in the queue turns into the final text if the answer ends meanwhile
+        ordinary = asyncio.ensure_future(
+            self.throttle.acquire(self._lane_for_next(), self._bucket_for_next(), burst=burst)
+        )
+        finished = asyncio.ensure_future(self._finished.wait())
+        try:
+            await asyncio.wait((ordinary, finished), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            finished.cancel()
+            if not ordinary.done():
+                ordinary.cancel()
+            await asyncio.gather(ordinary, finished, return_exceptions=True)
+        if ordinary.cancelled():
+            await self.throttle.acquire(self._lane_for_next(), self._bucket_for_next(), burst=burst, urgent=True)
+        else:
+            ordinary.result()
+
     def _bucket_for_next(self):
-        """The shared budget the next request draws on: none for a fresh post where posts have their own."""
+        """The shared budget the next request draws on: none for a fresh post where posts have their own, nor
+        for the call that ends a native stream where that call has its own (Slack: chat.stopStream)."""
         if not self._open and not self.limits.posts_use_bucket:
+            return None
+        if self._native and self._open and self.state.done and not self.limits.stops_use_bucket:
             return None
         return self.sink.bucket
 
@@ -359,19 +419,23 @@ class ReplyStream:
         view = self._view(index, "done" if seal else "streaming", is_last=last)
         attempts = self.final_retries if seal else 1
         for attempt in range(attempts):
+            lane = self._lane_for_next()  # before sending: a post opens the message
             try:
                 await self._send(index, text, view, seal)
-                self.throttle.succeeded(self.sink.lane)
+                self.throttle.succeeded(lane)
                 return True
             except RateLimited as exc:
                 self.stats.rate_limited += 1
-                self.throttle.rate_limited_for(self.sink.lane, exc.retry_after, self.sink.bucket, exc.scope_global)
+                self.throttle.rate_limited_for(lane, exc.retry_after, self.sink.bucket, exc.scope_global)
             except StreamUnavailable as exc:
                 log.info("native stream unavailable (%s); finishing with edits", exc)
                 self._native = False
                 if self.fallback is not None:
                     # edits count against the edit path's own budget (e.g. Slack's chat.update tier)
+                    self.throttle.leave(self.sink.bucket)
                     self.throttle, self.limits = self.fallback
+                    self.throttle.join(self.sink.bucket)
+                    self._sharing = self.throttle
                     self.fallback = None
                 if exc.ref is not None:
                     if index < len(self._refs):
@@ -394,7 +458,7 @@ class ReplyStream:
                     return False
                 await asyncio.sleep(min(0.25 * 2**attempt, 5.0))
             if attempt + 1 < attempts:
-                await self.throttle.acquire(self.sink.lane, self._bucket_for_next())
+                await self._acquire()
         if seal:
             log.error("gave up delivering reply %s (final=%s)", self.reply_id, final_answer)
         return False
@@ -417,6 +481,8 @@ class ReplyStream:
                 self._sent.append(text)
                 self._open = not seal
                 self.stats.posts += 1
+            # the next update waits its fair share from here, even if a new message spent no shared budget
+            self.throttle.share_from_now(self.sink.lane, self.sink.bucket)
             self.stats.messages += 1
             if len(self._refs) == 1:
                 await self._first_posted()
@@ -437,8 +503,14 @@ class ReplyStream:
             self._open = False
 
     async def _first_posted(self) -> None:
+        """Record where the answer went, beside the stream: a slow database must not hold up the next update
+        (`run` waits for it before returning, so the final save still comes last)."""
         if self.on_first_message is None:
             return
+        self._recording = asyncio.create_task(self._record_first(), name=f"reply-posted-{self.reply_id}")
+
+    async def _record_first(self) -> None:
+        assert self.on_first_message is not None
         try:
             await self.on_first_message(self.first_ref_id())
         except Exception as exc:  # never a reason to post the message again
@@ -446,10 +518,18 @@ class ReplyStream:
 
     def first_ref_id(self) -> str:
         """The platform id of the first message of the answer ("" if nothing was posted)."""
+        return self._ref_id(0)
+
+    def last_ref_id(self) -> str:
+        """The platform id of the answer's newest message, the one that carries its controls ("" if none).
+        The core saves it with its checkpoints, so a restart can mark a cut answer where it stopped."""
+        return self._ref_id(-1)
+
+    def _ref_id(self, index: int) -> str:
         if not self._refs:
             return ""
         ref_id = getattr(self.sink, "ref_id", None)
-        return ref_id(self._refs[0]) if ref_id else str(self._refs[0])
+        return ref_id(self._refs[index]) if ref_id else str(self._refs[index])
 
     async def _maybe_upload(self) -> None:
         every = self.limits.file_after_messages

@@ -25,12 +25,14 @@ from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView
 log = logging.getLogger(__name__)
 
 # Discord: 2000 characters a message; message create and edit allow 5 requests / 5 s per channel,
-# and about 50 requests / s per bot overall (the shared bucket, with some room for everything else).
+# and 50 requests / s per bot overall, counted per second: the shared bucket keeps rate + burst <= 44, so no
+# second holds more than 44 of the streams' requests, leaving room for requests that reach Discord later than
+# the bucket let them go (a busy event loop bunches them) and for everything else the bot does.
 DISCORD_LIMITS = PlatformLimits(
     max_chars=2000,
     edit_interval=1.0,
-    bucket_rate=40.0,
-    bucket_burst=10,
+    bucket_rate=42.0,
+    bucket_burst=2,
     file_after_messages=4,
 )
 GLOBAL_BUCKET = ("discord", "bot")
@@ -92,7 +94,7 @@ def fail_fast_on_429() -> Iterator[None]:
 # persistent buttons: the custom id carries everything needed to act on it after a restart
 # `think` carries the answer's id (its reasoning is shown), the others the conversation's
 CUSTOM_ID_TEMPLATE = r"hfchat:(?P<action>stop|regen|cont|think):(?P<conversation>[0-9]+)"
-CONTINUABLE = {MessageStatus.TRUNCATED, MessageStatus.STOPPED}
+CONTINUABLE = {MessageStatus.TRUNCATED, MessageStatus.STOPPED, MessageStatus.INTERRUPTED}
 
 
 def custom_id(action: str, conversation_id: int) -> str:

@@ -21,21 +21,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # One limits value per mode: the core keeps one Throttle per distinct PlatformLimits.
-# lane = (team, channel): chat.postMessage allows about 1/s per channel.
-# bucket = team: chat.update is Tier 3 (about 50/min per workspace), so stay under 0.8/s with a small burst.
+# post_lane = (team, channel): chat.postMessage allows about 1/s per channel with short bursts (2 here);
+# lane = the thread: each answer its own cadence. bucket = team: the per-workspace tier, shared by every answer.
+# Slack's tiers are "N per minute" with bursts allowed: a token bucket of about a minute's worth refilled at N
+# per minute, kept here a little under both (if Slack counted per fixed minute instead, a 429 would hold the
+# whole workspace back for its Retry-After, and delivery would go on).
 NATIVE_LIMITS = PlatformLimits(
     max_chars=11_000,  # markdown_text takes 12,000; leave room for escapes
     edit_interval=0.5,
-    # appendStream is not chat.update's Tier 3; this budget is a cautious guess, and a 429 slows it further
-    bucket_rate=4.0,
-    bucket_burst=8,
+    # chat.appendStream is Tier 4 (100+ per minute per workspace)
+    bucket_rate=1.5,
+    bucket_burst=80,
     native_append=True,
     # starting a stream is a new message in its channel (paced by the lane): it must not queue behind
     # every other answer's appends, or under load nobody sees a first word for tens of seconds
     posts_use_bucket=False,
+    post_burst=3,  # chat.startStream's own limit is not published: as chat.postMessage's, a little bolder
+    stops_use_bucket=False,  # chat.stopStream has its own budget (one call per answer, like startStream)
 )
+# chat.update is Tier 3 (50+ per minute per workspace)
 EDIT_LIMITS = PlatformLimits(
-    max_chars=3_900, edit_interval=1.0, bucket_rate=0.8, bucket_burst=3, posts_use_bucket=False
+    max_chars=3_900, edit_interval=1.0, bucket_rate=0.75, bucket_burst=40, posts_use_bucket=False, post_burst=2
 )
 
 # errors that mean "this message cannot (or can no longer) be streamed natively: finish with edits"
@@ -103,6 +109,8 @@ def controls(view: ReplyView) -> list[dict]:
     buttons = [_button("🔁 Regenerate", "hfchat_regenerate", value)]
     if view.status in (MessageStatus.TRUNCATED, MessageStatus.STOPPED, MessageStatus.INTERRUPTED):
         buttons.append(_button("▶️ Continue", "hfchat_continue", value))
+    if view.has_reasoning:
+        buttons.append(_button("💭 Show reasoning", "hfchat_reasoning", value))
     buttons += [
         _button("👍", "hfchat_feedback_up", value),
         _button("👎", "hfchat_feedback_down", value),
@@ -147,24 +155,33 @@ class SlackSink:
         user: str,
         limits: PlatformLimits,
         on_stream_refused: Any = None,
+        assistant_thread: bool = False,
     ):
         self.client = client
         self.team, self.channel, self.thread_ts, self.user = team, channel, thread_ts, user
+        self.assistant_thread = assistant_thread  # a thread of Slack's AI-app side panel (it has a title)
         self.limits = limits
         self.fallback_limits = EDIT_LIMITS if limits.native_append else None
-        self.lane = (team, channel)
+        # chat.postMessage is limited per channel, so new messages are paced per channel; updates and appends
+        # draw only on the workspace's budget, so each answer keeps its own cadence (threads never share a timer)
+        self.post_lane = (team, channel)
+        self.lane = (team, channel, thread_ts)
         self.bucket = team
         self._on_stream_refused = on_stream_refused
         self._held: dict[str, str] = {}  # ts -> raw text a native stream holds back (a possible mention)
 
     # plumbing
-    async def _call(self, request: Awaitable[Any], ref: SlackRef | None = None, *, streaming: bool = False) -> Any:
+    async def _call(
+        self, request: Awaitable[Any], ref: SlackRef | None = None, *, streaming: bool = False, shared: bool = False
+    ) -> Any:
+        """`shared`: the method's limit is the workspace's (chat.update, chat.appendStream), so its 429 holds back
+        every answer in the workspace, not only this one."""
         try:
             return await request
         except SlackApiError as exc:
             error = slack_error(exc)
             if exc.response.status_code == 429 or error in ("ratelimited", "rate_limited"):
-                raise RateLimited(retry_after(exc)) from None
+                raise RateLimited(retry_after(exc), scope_global=shared) from None
             if error == "message_not_found":
                 raise MessageGone() from None
             if streaming and error in STREAM_ERRORS:
@@ -205,6 +222,7 @@ class SlackSink:
                 channel=ref.channel, ts=ref.ts, text=self._fallback(text), blocks=self._blocks(text, view)
             ),
             ref,
+            shared=True,
         )
 
     async def upload(self, filename: str, content: str, view: ReplyView) -> None:
@@ -220,6 +238,17 @@ class SlackSink:
 
     def ref_id(self, ref: SlackRef) -> str:
         return message_id(ref.channel, ref.ts)
+
+    async def set_title(self, title: str) -> None:
+        """The core named the conversation: an AI-app thread shows it in the side panel's history."""
+        if not self.assistant_thread:
+            return
+        try:
+            await self.client.assistant_threads_setTitle(
+                channel_id=self.channel, thread_ts=self.thread_ts, title=title.strip()[:255]
+            )
+        except SlackApiError as exc:
+            log.debug("assistant.threads.setTitle failed: %s", slack_error(exc))
 
     # native streaming
     def _release(self, ts: str, raw: str, final: bool) -> tuple[str, str]:
@@ -256,7 +285,10 @@ class SlackSink:
         chunk, held = self._release(ref.ts, delta, final=False)
         if chunk:
             await self._call(
-                self.client.chat_appendStream(channel=ref.channel, ts=ref.ts, markdown_text=chunk), ref, streaming=True
+                self.client.chat_appendStream(channel=ref.channel, ts=ref.ts, markdown_text=chunk),
+                ref,
+                streaming=True,
+                shared=True,
             )
         self._commit(ref.ts, held)
 

@@ -16,7 +16,8 @@ What it models, and why:
 * Gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME with replay of the
   events missed while disconnected, op 8 member chunks, intent checks (4014 for privileged
   intents the "application" may not use) and intent-based filtering of events, including
-  blanking message content without MESSAGE_CONTENT, as Discord does.
+  blanking message content without MESSAGE_CONTENT, as Discord does. Sharding: GET /gateway/bot's
+  shard count, IDENTIFY's [shard_id, shard_count], each guild's events to its shard only, DMs to shard 0.
 * REST: the routes a chat bot uses (messages, threads, DMs, interactions, webhooks,
   application commands, typing, reactions) with realistic payloads and Discord's error codes.
 * Rate limits with Discord's headers, so discord.py's own bucket handling is exercised.
@@ -542,6 +543,28 @@ class _Session:
     seq: int = 0
     buffer: list[dict] = field(default_factory=list)  # sent dispatches, replayed on RESUME
     conn: _Conn | None = None
+    sent: int = 0  # the last seq written to a connection
+    held: bool = False  # dispatches wait in `buffer` until released (a slow connection)
+    replay_from: int | None = None  # the next RESUME replays from this seq, delivered or not
+
+    def receives(self, event: str, data: dict) -> bool:
+        """Discord's shard routing: a guild's events go to shard (guild_id >> 22) % count, the rest to 0."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        guild_id = data.get("id") if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else None
+        return shard_for(guild_id or data.get("guild_id"), count) == shard_id
+
+
+def shard_for(guild_id: Any, shard_count: int) -> int:
+    """The shard that receives a guild's events; DMs and other guildless events go to shard 0."""
+    return (int(guild_id) >> 22) % shard_count if guild_id else 0
+
+
+def guild_id_for_shard(shard_id: int, shard_count: int, n: int = 0) -> str:
+    """The `n`-th of a series of guild ids whose events go to shard `shard_id` of `shard_count`."""
+    timestamp = DISCORD_EPOCH_MS + n * shard_count
+    return str((timestamp + (shard_id - timestamp) % shard_count) << 22)
 
 
 def _event_intent(event: str, data: dict) -> int | None:
@@ -603,10 +626,12 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 41250,
         rate_limits: dict[tuple[str, str], tuple[int, float]] | None = None,
         default_rate_limit: tuple[int, float] = (50, 1.0),
+        global_rate_limit: tuple[int, float] | None = (50, 1.0),
         max_content_length: int = 2000,
         interaction_response_timeout: float = 3.0,
         bot_permissions: int = Perm.DEFAULT_BOT,
         host: str = "127.0.0.1",
+        shard_count: int = 1,
     ):
         """
         token: the bot token the client must present (REST "Bot <token>", IDENTIFY token).
@@ -616,8 +641,14 @@ class FakeDiscord:
         seed: create a default guild, #general, an owner and a user ("alice").
         rate_limits: {(METHOD, route template): (limit, per_seconds)} merged over DEFAULT_RATE_LIMITS.
         default_rate_limit: bucket for every other route (per route and major parameter).
+        global_rate_limit: (requests, per seconds) for all of the bot's requests together, as Discord's global
+            limit (50/s; interaction callbacks and webhooks are exempt): beyond it a 429 with `"global": true`,
+            `X-RateLimit-Global: true` and `X-RateLimit-Scope: global`. None turns it off.
         max_content_length: message content limit for bots (Discord: 2000) -> 400 50035 beyond.
         interaction_response_timeout: initial interaction callbacks later than this -> 404 10062.
+        shard_count: what GET /gateway/bot recommends. A session that IDENTIFYs with shard [id, count] gets
+            only the guilds (READY, GUILD_CREATE) and guild events of shard id = (guild_id >> 22) % count,
+            and DM events only when id == 0; one without `shard` gets everything, as on Discord.
         """
         self.token = token
         self.privileged_intents = privileged_intents
@@ -627,11 +658,13 @@ class FakeDiscord:
         self.interaction_response_timeout = interaction_response_timeout
         self.bot_permissions = bot_permissions
         self.host = host
+        self.shard_count = shard_count
         self.spec = OpenAPISpec.load(spec_path) if check_spec else None
         self.rate_limits: dict[tuple[str, str], RateLimitRule] = {}
         for (method, route), (limit, per) in {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}.items():
             self.set_rate_limit(method, route, limit, per)
         self.default_rate_limit = default_rate_limit
+        self.global_rate_limit = global_rate_limit
 
         templates = [t for _, t in _ROUTES] + (self.spec.templates if self.spec else [])
         self._matcher = _RouteMatcher(templates)
@@ -651,9 +684,11 @@ class FakeDiscord:
         self.command_put_calls: list[tuple[str | None, float, Any]] = []
         self.identify_count = 0
         self.resume_count = 0
+        self.replayed_again: list[dict] = []  # dispatches re-sent on RESUME although already delivered
 
         # Runtime state
         self._windows: dict[tuple[str, str], _Window] = {}
+        self._global_window: _Window | None = None
         self._injections: list[_Injection] = []
         self._conns: set[_Conn] = set()
         self.sessions: dict[str, _Session] = {}
@@ -1118,6 +1153,20 @@ class FakeDiscord:
         }
         return headers, retry_after
 
+    def _global_limit(self) -> float | None:
+        """Count one request against the bot's global limit; the seconds to wait if it is spent."""
+        if self.global_rate_limit is None:
+            return None
+        limit, per = self.global_rate_limit
+        now = time.monotonic()
+        window = self._global_window
+        if window is None or now >= window.reset_at:
+            window = self._global_window = _Window(now + per, limit)
+        if window.remaining <= 0:
+            return window.reset_at - now
+        window.remaining -= 1
+        return None
+
     @staticmethod
     def _too_many(
         retry_after: float, headers: dict[str, str], *, is_global: bool = False, scope: str = "user"
@@ -1165,6 +1214,8 @@ class FakeDiscord:
             raise NOT_FOUND()
         if rec.route not in _NO_AUTH_ROUTES and request.headers.get("Authorization") != f"Bot {self.token}":
             raise UNAUTHORIZED()
+        if rec.route not in _NO_AUTH_ROUTES and (retry_after := self._global_limit()) is not None:
+            return self._too_many(retry_after, {}, is_global=True, scope="global")
         injected = self._take_injection(rec)
         rl_headers, retry_after = self._rate_limit(
             rec.method,
@@ -1309,10 +1360,19 @@ class FakeDiscord:
             return await conn.close(4013, "Invalid intent(s).")
         if intents & Intents.PRIVILEGED & ~self.privileged_intents:
             return await conn.close(4014, "Disallowed intent(s).")
+        shard = d.get("shard")
+        if shard is not None and not (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(type(n) is int for n in shard)
+            and 0 <= shard[0] < shard[1]
+        ):
+            return await conn.close(4010, "Invalid shard.")
         self.identify_count += 1
-        session = _Session(secrets.token_hex(16), intents, d.get("shard"), conn=conn)
+        session = _Session(secrets.token_hex(16), intents, shard, conn=conn)
         self.sessions[session.id] = session
         conn.session, conn.info.session_id = session, session.id
+        guilds = [gid for gid in self.guilds if session.receives("GUILD_CREATE", {"id": gid})]
         ready = {
             "v": 10,
             "user": self.bot_user,
@@ -1320,7 +1380,7 @@ class FakeDiscord:
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
-            "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds],
+            "guilds": [{"id": gid, "unavailable": True} for gid in guilds],
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -1333,7 +1393,7 @@ class FakeDiscord:
         if session.shard is not None:
             ready["shard"] = session.shard
         await self._send_dispatch(session, "READY", copy.deepcopy(ready))
-        for gid in self.guilds:
+        for gid in guilds:
             await self._send_dispatch(session, "GUILD_CREATE", self._guild_create_payload(gid, intents))
 
     async def _resume(self, conn: _Conn, d: dict) -> None:
@@ -1350,9 +1410,14 @@ class FakeDiscord:
         session.conn, conn.session = conn, session
         conn.info.session_id, conn.info.resumed = session.id, True
         self.resume_count += 1
+        start = seq if session.replay_from is None else min(seq, session.replay_from - 1)
+        session.replay_from = None
         for payload in session.buffer:
-            if payload["s"] > seq:
+            if payload["s"] > start:
+                if payload["s"] <= seq:
+                    self.replayed_again.append(payload)
                 await conn.send(payload)
+                session.sent = payload["s"]
         await self._send_dispatch(session, "RESUMED", {"_trace": ["fake-gateway"]})
 
     async def _member_chunk(self, session: _Session, d: dict) -> None:
@@ -1415,8 +1480,9 @@ class FakeDiscord:
         payload = {"op": 0, "t": event, "s": session.seq, "d": data}
         session.buffer.append(payload)
         del session.buffer[:-1000]
-        if session.conn is not None:
+        if session.conn is not None and not session.held:
             await session.conn.send(payload)
+            session.sent = payload["s"]
 
     def _strip_content(self, data: dict) -> dict:
         """Without MESSAGE_CONTENT, Discord blanks content except in DMs, mentions and own messages."""
@@ -1430,10 +1496,34 @@ class FakeDiscord:
         return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
 
     async def dispatch(self, event: str, data: dict) -> None:
-        """Send an op 0 dispatch to every session (buffered for disconnected ones, replayed on RESUME)."""
+        """Send an op 0 dispatch to every session of the event's shard (buffered for disconnected ones,
+        replayed on RESUME). Two sessions on one shard (a misconfiguration) both get it, as on Discord."""
         for session in list(self.sessions.values()):
-            await self._send_dispatch(session, event, copy.deepcopy(data))
+            if session.receives(event, data):
+                await self._send_dispatch(session, event, copy.deepcopy(data))
         self._notify()
+
+    def shard_sessions(self, shard_id: int = 0) -> list[_Session]:
+        """The sessions that receive shard `shard_id`'s events, oldest IDENTIFY first."""
+        return [s for s in self.sessions.values() if s.shard is None or s.shard[0] == shard_id]
+
+    def hold_dispatches(self, session: _Session) -> None:
+        """A slow connection: the session's dispatches wait, in order, until `release_dispatches`."""
+        session.held = True
+
+    async def release_dispatches(self, session: _Session) -> None:
+        # still held while the backlog goes out, so a dispatch made meanwhile cannot overtake it
+        while session.conn is not None and (backlog := [p for p in session.buffer if p["s"] > session.sent]):
+            for payload in backlog:
+                await session.conn.send(payload)
+                session.sent = payload["s"]
+        session.held = False
+        self._notify()
+
+    def replay_on_resume(self, session: _Session, from_seq: int) -> None:
+        """The session's next RESUME replays from `from_seq`, also events the client already received
+        (Discord may deliver an event twice); those are recorded in `replayed_again`."""
+        session.replay_from = from_seq
 
     async def drop_connections(self, *, code: int = 4000, abrupt: bool = False) -> None:
         """Disconnect every client; sessions survive so clients RESUME. abrupt: no close frame."""
@@ -1828,7 +1918,7 @@ class FakeDiscord:
         return _json(
             {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.shard_count,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 1000 - self.identify_count,

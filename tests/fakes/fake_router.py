@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -34,6 +36,31 @@ class Raw:
 
 class Cut:
     """Close the connection without ending the stream."""
+
+
+@dataclass
+class Timed:
+    """A content chunk written `at` seconds after the response started: a timed schedule never drifts,
+    however late one write was. The SSE bytes are encoded once, up front."""
+
+    at: float
+    content: str
+    data: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not self.data:
+            self.data = f"data: {json.dumps(chunk(self.content))}\n\n".encode()
+
+
+@dataclass
+class StreamLog:
+    """What the router wrote for one chat request: when each piece of answer text left it."""
+
+    request: dict
+    started: float  # time.monotonic() when the response headers went out
+    chunks: list[tuple[float, int]] = field(default_factory=list)  # (monotonic after the write, answer length)
+    text: str = ""
+    finished: float | None = None
 
 
 def chunk(
@@ -77,6 +104,40 @@ def text_script(
     steps.append(chunk(finish=finish) if finish else chunk(""))
     if usage:
         steps.append(chunk(usage={"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}, empty_choices=True))
+    return steps
+
+
+def profile_script(
+    tokens: list[str],
+    *,
+    ttft: float = 0.3,
+    tokens_per_second: float = 20.0,
+    tokens_per_chunk: tuple[int, int] = (1, 1),
+    jitter: float = 0.0,
+    seed: int = 0,
+) -> list:
+    """An answer streamed like a real provider: the first token after `ttft` seconds, then `tokens_per_second`,
+    grouped into chunks of a random size in `tokens_per_chunk` (inclusive), each chunk moved by up to
+    `jitter` times its nominal gap either way (never before the previous one). Seeded: same seed, same timing."""
+    rng = random.Random(seed)
+    steps: list = [chunk("")]
+    low, high = tokens_per_chunk
+    at_previous, index = 0.0, 0
+    while index < len(tokens):
+        size = rng.randint(low, high)
+        group = tokens[index : index + size]
+        index += len(group)
+        nominal = ttft + (index - 1) / tokens_per_second  # a chunk leaves when its last token is ready
+        shift = rng.uniform(-jitter, jitter) * len(group) / tokens_per_second if jitter else 0.0
+        at_previous = max(at_previous, nominal + shift, 0.0)
+        steps.append(Timed(at_previous, "".join(group)))
+    steps.append(chunk(finish="stop"))
+    steps.append(
+        chunk(
+            usage={"prompt_tokens": 11, "completion_tokens": len(tokens), "total_tokens": 11 + len(tokens)},
+            empty_choices=True,
+        )
+    )
     return steps
 
 
@@ -162,6 +223,9 @@ class FakeRouter:
         self.scripts: dict[str, deque] = defaultdict(deque)
         self.default_script: list = text_script("Hello from the fake router.")
         self.requests: list[dict] = []
+        self.streams: list[StreamLog] = []  # one per streamed response, in the order they started
+        # optional: picks the script from the request body (e.g. by a marker in the prompt); None = the queues
+        self.script_for: Callable[[dict], list | None] | None = None
         self.model_list_calls = 0
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -199,7 +263,7 @@ class FakeRouter:
         body = await request.json()
         body["_headers"] = {k.lower(): v for k, v in request.headers.items() if k.lower() == "authorization"}
         self.requests.append(body)
-        script = self._next_script(body.get("model", ""))
+        script = (self.script_for and self.script_for(body)) or self._next_script(body.get("model", ""))
         if script and isinstance(script[0], Status):
             status = script[0]
             return web.json_response(status.body, status=status.code, headers=status.headers)
@@ -207,8 +271,17 @@ class FakeRouter:
             headers={"Content-Type": "text/event-stream", "x-inference-provider": self.provider_header}
         )
         await response.prepare(request)
+        log = StreamLog(body, time.monotonic())
+        self.streams.append(log)
         for step in script:
-            if isinstance(step, Sleep):
+            if isinstance(step, Timed):
+                delay = log.started + step.at - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await response.write(step.data)
+                log.text += step.content
+                log.chunks.append((time.monotonic(), len(log.text)))
+            elif isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
             elif isinstance(step, Raw):
                 await response.write(step.data)
@@ -217,6 +290,11 @@ class FakeRouter:
                 return response
             elif isinstance(step, dict):
                 await response.write(f"data: {json.dumps(step)}\n\n".encode())
+                content = next(iter(step.get("choices") or ()), {}).get("delta", {}).get("content")
+                if content:
+                    log.text += content
+                    log.chunks.append((time.monotonic(), len(log.text)))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
+        log.finished = time.monotonic()
         return response

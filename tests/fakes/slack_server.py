@@ -11,11 +11,12 @@ Everything listens on 127.0.0.1 with a random port; nothing reaches the internet
         assert fake.bot_messages("C0CHAN0001", thread_ts=post.ts)[0].final_text == "..."
 
 Public API (all on FakeSlack unless noted):
-- setup: add_user, add_channel, add_user_message, new_trigger_id, inject(method, error, times, status, retry_after)
+- setup: add_user, add_channel, add_user_message, add_user_file (url_private needs the bot token),
+  new_trigger_id, inject(method, error, times, status, retry_after)
 - OAuth installs: new_oauth_code(team_id) for oauth.v2.access (client_id/client_secret), installed_tokens
 - queries: calls(method), message(ch, ts), thread(ch, thread_ts), final_text(ch, ts), stream(ch, ts),
   bot_messages(ch, thread_ts), plus the dicts rate_limited, unknown_methods, channels, users, files,
-  views, home_views, ephemerals, assistant_threads, response_url_posts, envelopes, acks
+  views, home_views, ephemerals, assistant_threads, response_url_posts, envelopes, acks, file_downloads
 - Socket Mode: socket_send_event / socket_send_command / socket_send_interactive / socket_send_envelope,
   socket_send_disconnect, socket_drop, wait_ack, wait_socket_connected, user_posts
 - builders: build_event_callback, build_message, build_app_mention, build_message_changed,
@@ -161,6 +162,9 @@ class RateLimit:
 DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "chat.update": RateLimit.per_minute(50),  # Tier 3, shared by all channels
     "chat.postMessage": RateLimit(per_second=1.0, burst=3, per_channel=True),
+    # Tier 4 ("100+ per minute, generous bursts"), per workspace: the published floor, so a bot that
+    # stays clear of 429s here stays clear on Slack. chat.startStream/stopStream are left unlimited.
+    "chat.appendStream": RateLimit.per_minute(100),
 }
 
 
@@ -342,6 +346,7 @@ class FakeSlack:
         self.users: dict[str, dict] = {}
         self.ephemerals: list[dict] = []
         self.files: dict[str, dict] = {}
+        self.file_downloads: list[dict] = []  # GETs of url_private: {"file", "authorized"}
         self.views: dict[str, dict] = {}
         self.home_views: dict[str, str] = {}  # user_id -> view_id
         self.assistant_threads: dict[tuple[str, str], dict] = {}
@@ -405,6 +410,9 @@ class FakeSlack:
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         app.router.add_post("/hooks/{kind}/{hook_id}", self._handle_response_url)
         app.router.add_get("/link/", self._handle_socket)
+        app.router.add_get("/files/{file_id}", self._handle_file_download)
+        app.router.add_get("/files/{file_id}/{name}", self._handle_file_download)
+        app.router.add_get("/signin", self._handle_signin)
         # Short shutdown: tests should not wait for lingering keep-alive connections.
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -472,12 +480,43 @@ class FakeSlack:
         self.channels[channel_id] = Channel(channel_id, type, name or channel_id.lower(), user)
         return self.channels[channel_id]
 
+    def add_user_file(
+        self, name: str, content: bytes, mimetype: str = "text/plain", *, user: str | None = None
+    ) -> dict:
+        """A file a human uploads, as Slack describes it in a message's `files` (give it to user_posts).
+
+        Its `url_private` serves the bytes only with a bot token of this workspace, like Slack.
+        """
+        file_id = self._new_id("F")
+        self.files[file_id] = {"id": file_id, "name": name, "content": content, "mimetype": mimetype}
+        url = f"{self.base_url}/files/{file_id}/{name}"
+        return {
+            "id": file_id,
+            "created": int(time.time()),
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1] if "." in name else "binary",
+            "user": user or self.default_user_id,
+            "mode": "hosted",
+            "size": len(content),
+            "url_private": url,
+            "url_private_download": f"{url}?download=1",
+            "permalink": f"https://{self.team_domain}.slack.com/files/{user or self.default_user_id}/{file_id}/{name}",
+        }
+
     def add_user_message(
-        self, text: str, *, user: str | None = None, channel: str | None = None, thread_ts: str | None = None
+        self,
+        text: str,
+        *,
+        user: str | None = None,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+        files: list[dict] | None = None,
     ) -> StoredMessage:
         """Store a message typed by a human (so conversations.replies/history return it)."""
         ch = self._channel(channel or self.default_channel_id)
-        msg = StoredMessage(ch.id, self._next_ts(), user or self.default_user_id, text=text)
+        msg = StoredMessage(ch.id, self._next_ts(), user or self.default_user_id, text=text, files=list(files or []))
         msg.thread_ts = self._thread_root(ch, thread_ts)
         ch.messages[msg.ts] = msg
         msg.snapshot("user")
@@ -770,6 +809,22 @@ class FakeSlack:
             return web.Response(status=404, text="not found")
         file["content"] = await request.read()
         return web.Response(text=f"OK - {len(file['content'])}", content_type="text/plain")
+
+    async def _handle_file_download(self, request: web.Request) -> web.StreamResponse:
+        # url_private needs a bot token of this workspace; without one Slack redirects to its sign-in page
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else None
+        authorized = token == self.bot_token or token in self.installed_tokens
+        file = self.files.get(request.match_info["file_id"])
+        self.file_downloads.append({"file": request.match_info["file_id"], "authorized": authorized})
+        if not authorized:
+            raise web.HTTPFound(f"{self.base_url}/signin?redir=%2Ffiles%2F{request.match_info['file_id']}")
+        if file is None or file.get("content") is None:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=file["content"], content_type=file.get("mimetype") or "application/octet-stream")
+
+    async def _handle_signin(self, request: web.Request) -> web.Response:
+        return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>", content_type="text/html")
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         body = await request.json() if request.content_type == "application/json" else await request.text()
@@ -1429,7 +1484,7 @@ class FakeSlack:
 
     def _message_event(self, msg: StoredMessage) -> dict:
         event = {**self._api_message(msg), **self._event_base(msg)}
-        if msg.files and msg.bot_id:
+        if msg.files:
             event["subtype"] = "file_share"
         return event
 
@@ -1492,25 +1547,34 @@ class FakeSlack:
         channel: str | None = None,
         thread_ts: str | None = None,
         bot_id: str | None = None,
+        files: list[dict] | None = None,
     ) -> dict:
         """A `message` event (stored in the fake). Default channel: the default DM (message.im).
 
-        `bot_id` makes it a bot's message (use `fake.bot_id` for the app's own echo).
+        `bot_id` makes it a bot's message (use `fake.bot_id` for the app's own echo); `files` (from
+        add_user_file) makes it a file_share.
         """
         ch = self._channel(channel or self.default_dm_id)
         author = user or (self.bot_user_id if bot_id == self.bot_id else self.default_user_id)
-        msg = self.add_user_message(text, user=author, channel=ch.id, thread_ts=thread_ts)
+        msg = self.add_user_message(text, user=author, channel=ch.id, thread_ts=thread_ts, files=files)
         msg.bot_id = bot_id
         return self._message_event(msg)
 
     def build_app_mention(
-        self, text: str, *, user: str | None = None, channel: str | None = None, thread_ts: str | None = None
+        self,
+        text: str,
+        *,
+        user: str | None = None,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+        files: list[dict] | None = None,
     ) -> dict:
         """An `app_mention` event; `<@BOT>` is prepended to `text` if missing."""
         mention = f"<@{self.bot_user_id}>"
         if mention not in text:
             text = f"{mention} {text}"
-        msg = self.add_user_message(text, user=user, channel=channel or self.default_channel_id, thread_ts=thread_ts)
+        channel = channel or self.default_channel_id
+        msg = self.add_user_message(text, user=user, channel=channel, thread_ts=thread_ts, files=files)
         event = {**self._api_message(msg), **self._event_base(msg), "type": "app_mention"}
         event.pop("channel_type")  # app_mention events do not carry it
         return event
@@ -1673,20 +1737,21 @@ class FakeSlack:
         thread_ts: str | None = None,
         mention: bool | None = None,
         also_message_event: bool = False,
+        files: list[dict] | None = None,
     ) -> UserPost:
         """A human posts: store the message and deliver its event(s) over Socket Mode.
 
         mention defaults to True outside DMs (app_mention), False in DMs (message.im).
         also_message_event adds the `message` event Slack sends too when the app
-        subscribes to message.channels (adapters must not answer twice).
+        subscribes to message.channels (adapters must not answer twice). `files` come from add_user_file.
         """
         ch = self._channel(channel or self.default_dm_id)
         if mention is None:
             mention = ch.type != "im"
         if mention:
-            first = self.build_app_mention(text, user=user, channel=ch.id, thread_ts=thread_ts)
+            first = self.build_app_mention(text, user=user, channel=ch.id, thread_ts=thread_ts, files=files)
         else:
-            first = self.build_message(text, user=user, channel=ch.id, thread_ts=thread_ts)
+            first = self.build_message(text, user=user, channel=ch.id, thread_ts=thread_ts, files=files)
         events = [first]
         if mention and also_message_event:
             msg = self.message(ch.id, first["ts"])

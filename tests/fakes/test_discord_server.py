@@ -11,7 +11,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from .discord_server import FakeDiscord, Perm, running_client
+from .discord_server import FakeDiscord, Perm, guild_id_for_shard, running_client, shard_for
 
 EDIT_ROUTE = "/channels/{channel_id}/messages/{message_id}"
 CREATE_ROUTE = "/channels/{channel_id}/messages"
@@ -394,3 +394,120 @@ async def test_privileged_intents_and_message_content_filtering():
             mentioned = await next_event(messages)
             assert mentioned.content.endswith("hello") and client.user in mentioned.mentions
         assert fake.channel_messages(cid)[0].content == "secret words"  # the fake keeps the truth
+
+
+async def _identify_now(shard_id, *, initial=False):
+    pass  # discord.py waits 5 s between two shards' IDENTIFYs (Discord's max_concurrency 1)
+
+
+@pytest.mark.asyncio
+async def test_shards_get_their_own_guilds_and_events_and_dms_go_to_shard_zero():
+    async with FakeDiscord(shard_count=2) as fake:
+        channels = {}
+        for shard in (0, 1):
+            guild = fake.add_guild(f"guild on shard {shard}", guild_id=guild_id_for_shard(shard, 2))
+            fake.add_member(guild, fake.default_user)
+            channels[shard] = fake.add_text_channel(guild, "general")
+        dm = fake.add_dm_channel(fake.default_user)
+        # no shard count given: discord.py asks GET /gateway/bot and runs the shards it recommends
+        client = discord.AutoShardedClient(
+            intents=discord.Intents(guilds=True, guild_messages=True, dm_messages=True, message_content=True),
+            guild_ready_timeout=0.05,
+        )
+        client.before_identify_hook = _identify_now
+        messages = events(client, "message")
+        async with running_client(fake, client):
+            assert client.shard_count == 2
+            sessions = {s.shard[0]: s for s in fake.sessions.values()}
+            assert sorted(s.shard for s in sessions.values()) == [[0, 2], [1, 2]]
+            for shard, session in sessions.items():
+                ready = session.buffer[0]
+                assert ready["t"] == "READY" and ready["d"]["shard"] == [shard, 2]
+                mine = [gid for gid in fake.guilds if shard_for(gid, 2) == shard]
+                assert [g["id"] for g in ready["d"]["guilds"]] == mine
+                assert [p["d"]["id"] for p in session.buffer if p["t"] == "GUILD_CREATE"] == mine
+            assert {g.id: g.shard_id for g in client.guilds} == {int(g): shard_for(g, 2) for g in fake.guilds}
+
+            for shard in (0, 1):
+                sent = await fake.message_create(channels[shard]["id"], fake.default_user, f"to shard {shard}")
+                got = await next_event(messages)
+                assert got.id == int(sent["id"]) and got.guild.shard_id == shard
+            await fake.message_create(dm["id"], fake.default_user, "a DM")
+            assert (await next_event(messages)).guild is None
+
+            contents = {
+                shard: [p["d"]["content"] for p in session.buffer if p["t"] == "MESSAGE_CREATE"]
+                for shard, session in sessions.items()
+            }
+            assert contents == {0: ["to shard 0", "a DM"], 1: ["to shard 1"]}
+
+        async with aiohttp.ClientSession() as http, http.ws_connect(f"{fake.gateway_url}?v=10&encoding=json") as ws:
+            assert (await ws.receive_json())["op"] == 10
+            identify = {"token": fake.token, "intents": 513, "properties": {}, "shard": [2, 2]}
+            await ws.send_json({"op": 2, "d": identify})
+            await ws.receive()
+            assert ws.close_code == 4010  # a shard id must be below the shard count
+
+
+@pytest.mark.asyncio
+async def test_two_sessions_on_one_shard_held_dispatches_and_replays_on_resume():
+    async with FakeDiscord(shard_count=2) as fake:
+        guild = fake.add_guild("shard 0", guild_id=guild_id_for_shard(0, 2))
+        fake.add_member(guild, fake.default_user)
+        channel = fake.add_text_channel(guild, "general")
+        clients = [
+            discord.AutoShardedClient(
+                intents=discord.Intents(guilds=True, guild_messages=True, dm_messages=True, message_content=True),
+                shard_count=2,
+                shard_ids=[0],
+                guild_ready_timeout=0.05,
+            )
+            for _ in "ab"
+        ]
+        queues = [events(client, "message") for client in clients]
+        async with running_client(fake, clients[0]), running_client(fake, clients[1]):
+            first, second = fake.shard_sessions(0)
+            # a misconfiguration Discord allows: both sessions get the shard's events
+            await fake.message_create(channel["id"], fake.default_user, "to both")
+            assert [(await next_event(q)).content for q in queues] == ["to both", "to both"]
+
+            # a slow connection: held dispatches arrive later, in order
+            fake.hold_dispatches(second)
+            for n in range(3):
+                await fake.message_create(channel["id"], fake.default_user, f"held {n}")
+            assert [(await next_event(queues[0])).content for _ in range(3)] == ["held 0", "held 1", "held 2"]
+            assert queues[1].empty()
+            await fake.release_dispatches(second)
+            assert [(await next_event(queues[1])).content for _ in range(3)] == ["held 0", "held 1", "held 2"]
+
+            # a RESUME that replays an event the client already had
+            again = next(p["s"] for p in first.buffer if p["t"] == "MESSAGE_CREATE" and p["d"]["content"] == "held 2")
+            fake.replay_on_resume(first, again)
+            for client in clients:
+                client.before_identify_hook = _identify_now
+            await fake.drop_connections()
+            assert (await next_event(queues[0])).content == "held 2"
+            assert [p["d"]["content"] for p in fake.replayed_again if p["t"] == "MESSAGE_CREATE"] == ["held 2"]
+            await fake.wait_until(lambda: fake.resume_count == 2)
+            assert queues[1].empty()  # only the first session replayed what it had seen
+
+
+@pytest.mark.asyncio
+async def test_global_rate_limit_answers_like_discord():
+    # 3 requests a second for the whole bot instead of 50 keeps the test small; the answer is Discord's
+    async with FakeDiscord(global_rate_limit=(3, 1.0)) as fake:
+        headers = {"Authorization": f"Bot {fake.token}", "Content-Type": "application/json"}
+        url = f"{fake.api_base}/channels/{fake.default_channel['id']}/messages"
+        async with aiohttp.ClientSession() as session:
+            statuses = []
+            for i in range(4):  # a different route each time would count too: the limit is the bot's
+                async with session.post(url, headers=headers, json={"content": str(i)}) as response:
+                    statuses.append(response.status)
+                    body, answer_headers = await response.json(), response.headers
+        assert statuses == [200, 200, 200, 429]
+        assert body["global"] is True and 0 < body["retry_after"] <= 1.0
+        assert answer_headers["X-RateLimit-Global"] == "true"
+        assert answer_headers["X-RateLimit-Scope"] == "global"
+        assert answer_headers["Retry-After"] == "1" and answer_headers["Via"]
+        assert fake.rate_limit_hits == 1
+        assert len(fake.channel_messages(fake.default_channel["id"])) == 3  # the refused one was not posted

@@ -551,3 +551,22 @@ def test_event_builders_look_like_slack(fake):
     assert shortcut["type"] == "message_action" and shortcut["message"]["ts"] == mention["ts"]
     command = fake.build_slash_command("/ask", "why")
     assert command["response_url"].startswith(fake.base_url) and command["is_enterprise_install"] == "false"
+
+
+@pytest.mark.asyncio
+async def test_append_stream_has_a_workspace_tier_limit():
+    # Tier 4 by default (100 per minute per workspace); 2 at once here, so the third append is refused
+    async with FakeSlack(rate_limits={"chat.appendStream": RateLimit(per_second=0.5, burst=2)}) as fake:
+        client = web_client(fake)
+        started = await client.chat_startStream(
+            channel=CHANNEL, thread_ts="1.000001", recipient_team_id=fake.team_id, recipient_user_id="U0USER0001"
+        )
+        for word in ("a", "b"):
+            await client.chat_appendStream(channel=CHANNEL, ts=started["ts"], markdown_text=word)
+        with pytest.raises(SlackApiError) as err:
+            await client.chat_appendStream(channel=CHANNEL, ts=started["ts"], markdown_text="c")
+        assert err.value.response.status_code == 429 and err.value.response["error"] == "ratelimited"
+        assert int(err.value.response.headers["Retry-After"]) >= 1
+        await client.chat_stopStream(channel=CHANNEL, ts=started["ts"])
+        assert fake.final_text(CHANNEL, started["ts"]) == "ab"
+    assert FakeSlack().rate_limits["chat.appendStream"] == RateLimit.per_minute(100)

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench` runs the streaming suite (see bench/__main__.py)."""

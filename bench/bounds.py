@@ -1,0 +1,250 @@
+"""Bounds: what an ideal scheduler could show under the same platform rules and the same token arrival times.
+
+The ideal scheduler is simulated, not run: it has no network or processing latency, sees each chunk the
+instant the router wrote it, and never gets a 429 because it knows every limit's state. It is online (it does
+not know when an answer will end or what arrives next) and follows the two policies that are optimal for it:
+
+- a limit with a fixed window (Discord: 5 requests per 5 s per channel for creates, the same for edits, 50
+  per second for the whole bot): spend it evenly, one request every window/limit seconds. With m updates over
+  a stream of D seconds no schedule gets its p-quantile staleness under p*D/m (the tokens waiting in each gap
+  are at most the gap), and even spacing reaches that; spending a window eagerly leaves a hole at its end.
+- whenever several streams want the same shared budget (Discord's global limit, Slack's per-workspace tiers,
+  Slack's per-channel chat.postMessage bucket): earliest deadline first, the stream whose oldest unshown token
+  is oldest goes first.
+
+The rules come from the fakes' own tables (tests/fakes/*_server.py DEFAULT_RATE_LIMITS and FakeDiscord's global
+limit), so the bound and the fake platform cannot disagree. Every figure is printed beside its bound as a ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tests.fakes import discord_server, slack_server
+
+CREATE_ROUTE = ("POST", "/channels/{channel_id}/messages")
+EDIT_ROUTE = ("PATCH", "/channels/{channel_id}/messages/{message_id}")
+DISCORD_GLOBAL = (50, 1.0)  # FakeDiscord's default global_rate_limit
+
+
+@dataclass(frozen=True)
+class FixedWindow:
+    limit: int
+    per: float
+
+
+@dataclass(frozen=True)
+class TokenBucket:
+    rate: float  # per second
+    burst: float
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    kinds: frozenset[str]  # "create" (first message), "edit" (an update while streaming), "final" (the last one)
+    scope: str  # "channel" or "global" (the bot, or the workspace)
+    limiter: FixedWindow | TokenBucket
+
+    def describe(self) -> str:
+        where = "per channel" if self.scope == "channel" else "shared"
+        if isinstance(self.limiter, FixedWindow):
+            return f"{self.name}: {self.limiter.limit} per {self.limiter.per:g} s {where}"
+        per_minute = self.limiter.rate * 60
+        return f"{self.name}: {per_minute:g}/min {where}, burst {self.limiter.burst:g}"
+
+
+def platform_rules(
+    path: str, *, discord_global: bool = True, per_channel_only: bool = False, sustained: bool = False
+) -> list[Rule]:
+    """The limits a path's fake enforces on answer messages. `per_channel_only` drops the shared ones;
+    `sustained` takes the bursts out of token buckets (a run long enough that a minute's burst is no help)."""
+    rules: list[Rule] = []
+    if path == "discord":
+        create = discord_server.DEFAULT_RATE_LIMITS[CREATE_ROUTE]
+        edit = discord_server.DEFAULT_RATE_LIMITS[EDIT_ROUTE]
+        rules.append(Rule("message create", frozenset({"create"}), "channel", FixedWindow(*create)))
+        rules.append(Rule("message edit", frozenset({"edit", "final"}), "channel", FixedWindow(*edit)))
+        if discord_global:
+            rules.append(Rule("global", frozenset({"create", "edit", "final"}), "global", FixedWindow(*DISCORD_GLOBAL)))
+    else:
+        methods = (
+            {"chat.postMessage": {"create"}, "chat.update": {"edit", "final"}}
+            if path == "slack-edits"
+            else {"chat.startStream": {"create"}, "chat.appendStream": {"edit"}, "chat.stopStream": {"final"}}
+        )
+        for method, kinds in methods.items():
+            limit = slack_server.DEFAULT_RATE_LIMITS.get(method)
+            if limit is None:
+                continue
+            scope = "channel" if limit.per_channel else "global"
+            burst = 1 if sustained else limit.burst
+            rules.append(Rule(method, frozenset(kinds), scope, TokenBucket(limit.per_second, burst)))
+    if per_channel_only:
+        rules = [r for r in rules if r.scope == "channel"]
+    return rules
+
+
+class _Limiter:
+    """One rule's state for one key (a channel, or everything); `spacing` is the scheduler's own pacing."""
+
+    def __init__(self, limiter: FixedWindow | TokenBucket, spacing: float):
+        self.limiter = limiter
+        self.spacing = spacing
+        self.reset_at = -math.inf
+        self.remaining = 0.0
+        self.last = -math.inf
+        self.tokens = float(limiter.burst) if isinstance(limiter, TokenBucket) else 0.0
+        self.updated: float | None = None
+
+    def allows(self, t: float, paced: bool = True) -> bool:
+        rule = self.limiter
+        if paced and t < self.last + self.spacing - 1e-9:
+            return False
+        if isinstance(rule, FixedWindow):
+            return t >= self.reset_at or self.remaining >= 1
+        if self.updated is not None:
+            self.tokens = min(rule.burst, self.tokens + (t - self.updated) * rule.rate)
+        self.updated = t
+        return self.tokens >= 1
+
+    def ready_at(self, t: float, paced: bool = True) -> float:
+        """The earliest time this limiter could allow a request (t if it does now)."""
+        rule = self.limiter
+        ready = max(t, self.last + self.spacing) if paced else t
+        if isinstance(rule, FixedWindow):
+            if self.remaining < 1 and t < self.reset_at:
+                ready = max(ready, self.reset_at)
+        elif self.tokens < 1:
+            ready = max(ready, (self.updated or t) + (1 - self.tokens) / rule.rate)
+        return ready
+
+    def take(self, t: float) -> None:
+        rule = self.limiter
+        if isinstance(rule, FixedWindow):
+            if t >= self.reset_at:
+                self.reset_at, self.remaining = t + rule.per, rule.limit
+            self.remaining -= 1
+        else:
+            self.tokens -= 1
+        self.last = t
+
+
+def simulate(
+    streams: list[dict],
+    rules: list[Rule],
+    *,
+    spacing: dict[str, float] | None = None,
+    creates_first: bool = False,
+    finals_first: bool = False,
+    step: float = 0.005,
+) -> list[list[tuple[float, int]]]:
+    """One ideal scheduler's timeline for each stream ({"channel", "tokens": [(arrival, end)]}), in the shape
+    bench.metrics expects: [(time, characters shown)]. `spacing` overrides a rule's pacing by name (default:
+    window/limit for fixed windows, none for token buckets); `creates_first` serves first messages before
+    updates (best for time to first text), `finals_first` serves the answers whose last token has arrived
+    before the others' updates, instead of strict oldest-token-first."""
+    spacing = spacing or {}
+    timelines: list[list[tuple[float, int]]] = [[] for _ in streams]
+    limiters: dict[tuple[int, str], _Limiter] = {}
+    live = [i for i, s in enumerate(streams) if s["tokens"]]
+    if not live:
+        return timelines
+    arrived = dict.fromkeys(live, 0)  # tokens arrived so far
+    oldest = dict.fromkeys(live, 0)  # first token not yet shown
+    shown = dict.fromkeys(live, 0)
+    posted: set[int] = set()
+    t = min(streams[i]["tokens"][0][0] for i in live)
+    end_time = max(streams[i]["tokens"][-1][0] for i in live) + 3600
+    while live and t <= end_time:
+        waiting = []
+        for i in live:
+            tokens = streams[i]["tokens"]
+            while arrived[i] < len(tokens) and tokens[arrived[i]][0] <= t:
+                arrived[i] += 1
+            if arrived[i] and tokens[arrived[i] - 1][1] > shown[i]:
+                waiting.append(i)
+        waiting.sort(
+            key=lambda i: (
+                creates_first and i in posted,
+                finals_first and arrived[i] < len(streams[i]["tokens"]),
+                streams[i]["tokens"][oldest[i]][0],
+            )
+        )
+        finished = []
+        blocked_until = math.inf  # when the first refused request could go
+        for i in waiting:
+            tokens = streams[i]["tokens"]
+            kind = "create" if i not in posted else ("final" if arrived[i] == len(tokens) else "edit")
+            needed = []
+            for r, rule in enumerate(rules):
+                if kind in rule.kinds:
+                    key = (r, streams[i]["channel"] if rule.scope == "channel" else "")
+                    limiter = limiters.get(key)
+                    if limiter is None:
+                        default = rule.limiter.per / rule.limiter.limit if isinstance(rule.limiter, FixedWindow) else 0
+                        limiter = limiters[key] = _Limiter(rule.limiter, spacing.get(rule.name, default))
+                    needed.append(limiter)
+            paced = kind != "final"  # an answer's last update goes when the limits allow, not on the pacing
+            if not all(limiter.allows(t, paced) for limiter in needed):
+                blocked_until = min(blocked_until, max(limiter.ready_at(t, paced) for limiter in needed))
+                continue
+            for limiter in needed:
+                limiter.take(t)
+            posted.add(i)
+            shown[i] = tokens[arrived[i] - 1][1]
+            while oldest[i] < len(tokens) and tokens[oldest[i]][1] <= shown[i]:
+                oldest[i] += 1
+            timelines[i].append((t, shown[i]))
+            if oldest[i] == len(tokens):
+                finished.append(i)
+        for i in finished:
+            live.remove(i)
+        # nothing changes before the next arrival or the next request a limit lets through: jump there
+        arrivals = [streams[i]["tokens"][arrived[i]][0] for i in live if arrived[i] < len(streams[i]["tokens"])]
+        t = max(t + step, min([*arrivals, blocked_until]) if live else t + step)
+    return timelines
+
+
+def candidates(streams: list[dict], rules: list[Rule]) -> list[dict]:
+    """The schedulers the bound is the best of: oldest token first, first messages first and/or final texts
+    first, and for each shared token bucket several paces for the updates in between: eager, its sustainable
+    rate or fractions of it, and even over the run keeping one request per stream for its final text (that one
+    knows how long the run is). Final texts are never held to a pace, only to the limits."""
+    arrivals = [t for s in streams for t, _ in s["tokens"][:1] + s["tokens"][-1:]]
+    span = (max(arrivals) - min(arrivals)) if arrivals else 0.0
+    choices: list[dict[str, float]] = [{}]
+    for rule in rules:
+        if rule.scope == "global" and isinstance(rule.limiter, TokenBucket):
+            bucket = rule.limiter
+            even = span / max(1.0, bucket.burst + bucket.rate * span - len(streams))
+            spacings = sorted({0.0, even, 0.25 / bucket.rate, 0.5 / bucket.rate, 1 / bucket.rate})
+            choices = [{**c, rule.name: v} for c in choices for v in spacings]
+    orders = ({}, {"creates_first": True}, {"finals_first": True}, {"creates_first": True, "finals_first": True})
+    return [{"spacing": c, **order} for c in choices for order in orders]
+
+
+def best(streams: list[dict], rules: list[Rule]) -> dict:
+    """Each figure at its best over the candidate ideal schedulers (bench.metrics.summarize's keys)."""
+    from bench.metrics import summarize
+
+    results = []
+    for options in candidates(streams, rules):
+        timelines = simulate(streams, rules, **options)
+        pairs = zip(streams, timelines, strict=True)
+        results.append(summarize({"tokens": s["tokens"], "timeline": t, "complete": True} for s, t in pairs))
+    out = {}
+    for key in ("staleness_p50", "staleness_p99", "first_visible_p50", "first_visible_p99"):
+        values = [r[key] for r in results if r[key] is not None]
+        out[key] = min(values) if values else None
+    return out
+
+
+def bound_streams(data: dict) -> list[dict]:
+    """The simulator's input from a run's collected data: each stream's channel and token arrivals."""
+    out = []
+    for stream in data["streams"]:
+        target = stream["target"]
+        out.append({"channel": target.get("thread") or target.get("channel") or "", "tokens": stream["tokens"]})
+    return out

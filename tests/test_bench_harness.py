@@ -1,0 +1,80 @@
+"""The streaming benchmark (bench/): its measures, its bounds, and the harness end to end in a tiny mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import bounds, report
+from bench.harness import Case, run_rows
+from bench.metrics import first_visible, jain, percentile, staleness, summarize
+from bench.workload import StreamProfile
+
+TINY = StreamProfile(tokens=16, ttft=0.1, tokens_per_second=20.0, tokens_per_chunk=(1, 2), jitter=0.2, seed=3)
+
+
+def uniform_stream(channel: str, seconds: float, every: float = 0.05, start: float = 100.0) -> dict:
+    """One token (5 characters) every `every` seconds for `seconds`."""
+    count = int(seconds / every)
+    return {"channel": channel, "tokens": [(start + i * every, 5 * (i + 1)) for i in range(count)]}
+
+
+def test_staleness_and_first_visible_follow_the_timeline():
+    tokens = [(0.0, 5), (0.5, 10), (1.0, 15), (1.5, 20)]
+    timeline = [(0.2, 5), (0.3, 3), (1.2, 15)]  # a shorter update never un-shows text
+    assert staleness(tokens, timeline) == pytest.approx([0.2, 0.7, 0.2, None])
+    assert first_visible(tokens, timeline) == pytest.approx(0.2)
+    assert first_visible(tokens, []) is None
+    assert percentile(list(range(1, 101)), 99) == 99 and percentile([], 50) is None
+    assert jain([1, 1, 1]) == pytest.approx(1.0) and jain([1, 0, 0, 0]) == pytest.approx(0.25)
+    summary = summarize([{"tokens": tokens, "timeline": timeline, "complete": False}])
+    assert summary["never_shown_tokens"] == 1 and summary["complete"] == 0 and summary["tokens"] == 4
+
+
+def test_bounds_follow_the_platform_rules():
+    one = [uniform_stream("t1", 10.0)]
+    # one thread: Discord's 5 edits per 5 s spent evenly is one a second, so no token waits a full second
+    single = bounds.best(one, bounds.platform_rules("discord"))
+    assert 0.9 < single["staleness_p99"] <= 1.0 + 1e-6
+    assert single["first_visible_p99"] == pytest.approx(0.0, abs=0.01)
+    # 100 threads share the bot's 50 requests/s: two seconds between edits, so the p99 approaches two
+    many = [uniform_stream(f"t{i}", 10.0, start=100.0 + i * 0.001) for i in range(100)]
+    shared = bounds.best(many, bounds.platform_rules("discord"))
+    alone = bounds.best(many, bounds.platform_rules("discord", per_channel_only=True))
+    assert 1.6 < shared["staleness_p99"] < 2.6 and alone["staleness_p99"] <= 1.0 + 1e-6
+    # Slack's workspace tiers: the minute's burst makes a short run look better than a sustained one
+    slack = [uniform_stream(f"C{i}", 10.0) for i in range(10)]
+    burst = bounds.best(slack, bounds.platform_rules("slack-edits"))
+    sustained = bounds.best(slack, bounds.platform_rules("slack-edits", sustained=True))
+    assert burst["staleness_p99"] < sustained["staleness_p99"]
+    assert [r.name for r in bounds.platform_rules("slack-native")] == ["chat.appendStream"]
+
+
+async def test_harness_runs_end_to_end_in_a_tiny_mode(tmp_path):
+    rows = await run_rows([Case("discord", "ours", 2, TINY), Case("slack-native", "baseline", 2, TINY)])
+    for row in rows:
+        assert row["error"] == ""
+        assert row["streams"] == row["complete"] == 2  # byte for byte, on the platform
+        assert row["tokens"] == 2 * TINY.tokens and row["never_shown_tokens"] == 0
+        assert row["budget"]["rate_limited"] == 0 and row["budget"]["requests"] >= 4
+        assert 0 <= row["staleness_p50"] <= row["staleness_p99"] < 5
+        assert 0 <= row["first_visible_p99"] < 5 and row["bound_staleness_p99"] is not None
+        assert row["process"]["cpu_seconds"] > 0 and row["process"]["peak_rss_mb"] > 0
+        assert row["cpu_per_1k_tokens"] > 0
+    assert rows[0]["channel_bound_staleness_p99"] is not None
+    assert rows[1]["sustained_bound_staleness_p99"] is not None
+    results = {
+        "rows": rows,
+        "sizes": [2],
+        "command": "pytest",
+        "quick": True,
+        "profile": TINY.as_dict(),
+        "capacity_profile": TINY.as_dict(),
+        "machine": report.machine(),
+        "wall_seconds": 1.0,
+        "overhead": {"skipped": "not in this test"},
+    }
+    text = report.markdown(results)
+    assert "| discord | 2 |" in text and "| slack-native | 2 | baseline |" in text
+    assert "Discord p99 staleness" in text
+    assert sorted(report.plots(results, tmp_path)) == ["cpu.png", "staleness.png"]
+    assert (tmp_path / "staleness.png").stat().st_size > 1000
