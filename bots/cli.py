@@ -30,7 +30,7 @@ async def _console(settings) -> None:
 
 
 async def _run(settings) -> None:
-    from core.app import build_core
+    from core.app import build_core, settle_memory
 
     frontends = []
     if settings.discord_token:
@@ -68,6 +68,7 @@ async def _run(settings) -> None:
             from bots.slack.app import run_slack
 
             tasks.append(asyncio.create_task(run_slack(core)))
+        settle_memory()
         stop = asyncio.create_task(stopping.wait())
         done, _ = await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
         if stop in done:

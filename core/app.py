@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import socket
@@ -101,6 +102,15 @@ async def build_core(settings: Settings) -> Core:
             )
         )
     return core
+
+
+def settle_memory() -> None:
+    """Once started (modules imported, clients built): put every object alive now out of the garbage
+    collector's reach (`gc.freeze`). A full collection then walks only what answers create, and pauses
+    for a few milliseconds instead of ~100 ms in the middle of some reply. Those objects live as long as
+    the process anyway."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _quietly(call: Awaitable[None], what: str) -> None:

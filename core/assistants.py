@@ -112,7 +112,8 @@ class AssistantService:
         matches.sort(key=lambda a: a.shared)  # a personal one wins over a shared one of the same name
         return matches[0]
 
-    async def edit(self, actor: Actor, key: ConversationKey, name: str, **changes) -> Assistant:
+    async def edit(self, actor: Actor, key: ConversationKey, name: str, /, **changes) -> Assistant:
+        """Change the fields given (`name=` renames it); `name` finds the assistant to change."""
         assistant = await self.find(actor, key, name)
         if not self.may_edit(assistant, actor):
             raise NotAllowed("Only its creator or a workspace admin can change this assistant.")
@@ -189,6 +190,22 @@ class AssistantService:
             if assistant is not None:
                 return assistant
         return None
+
+    async def visible(self, actor: Actor, key: ConversationKey, assistant_id: int) -> Assistant | None:
+        """An assistant by id, if the actor may use it here (theirs, or shared in this workspace)."""
+        return await self._visible(str(assistant_id), actor.user_id, key)
+
+    async def set_for_conversation(self, conversation: Conversation, assistant: Assistant | None) -> None:
+        """Change the assistant a conversation keeps (None: none); permission checks are the caller's."""
+        key = conversation.key
+        await self.store.set_setting(
+            key.platform,
+            key.workspace,
+            Scope.CONVERSATION,
+            str(conversation.id),
+            SETTING,
+            str(assistant.id) if assistant else None,
+        )
 
     async def pin(self, conversation: Conversation, user_id: str) -> Assistant | None:
         """At a conversation's start: fix the assistant it keeps from now on."""

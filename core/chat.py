@@ -7,10 +7,11 @@ An adapter turns a platform event into one call here and hands over a `ReplySink
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
 from core import metrics
@@ -19,14 +20,16 @@ from core.attachments import Attachment, NothingReadable, limits_for_room, proce
 from core.compare import Compared, HeaderSink, SinkFactory, check_models
 from core.config import Settings
 from core.context import answer_budget, estimate_tokens, fit_messages
-from core.errors import EmptyPrompt, NotAllowed, NotFound, PromptTooLong
+from core.errors import EmptyPrompt, InvalidSetting, NotAllowed, NotFound, PromptTooLong
 from core.generation import Preferences
 from core.keys import Actor, ConversationKey
 from core.limits import LimitsService
 from core.models import ModelCatalog
-from core.omni import OMNI, failover_note, failover_stream, is_omni
+from core.omni import OMNI, failover_note, failover_stream, is_omni, standing_in
 from core.router import ChatRequest, RouterClient
-from core.store.base import Conversation, MessageStatus, Scope, Store, StoredMessage
+from core.store.base import Assistant, Conversation, MessageStatus, Scope, Store, StoredMessage
+from core.store.retry import StoreUnavailable
+from core.store.snapshot import SettingsSnapshot, answer_places
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
 from core.throttle import Throttle
 from core.titles import generate_title
@@ -38,6 +41,10 @@ log = logging.getLogger(__name__)
 HISTORY_LIMIT = 400  # newest messages loaded before fitting to the context window
 CONTINUE_INSTRUCTION = "Continue your previous answer exactly where it stopped, without repeating anything."
 NOTE_DROPPED = "ℹ️ *{n} older message{s} no longer fit this model's context and {were} left out.*"
+# told in the chat where the platform will not deliver the message again (Discord, Slack's Socket Mode)
+NOT_SAVED = "⚠️ I couldn't save your message (the database is unavailable), so I can't answer it. Please send it again."
+CHECKPOINT_SECONDS = 2.0  # how often the partial text of a streaming answer is saved (only when it grew)
+UNRELEASED_LIMIT = 1000  # event claims remembered when the database would not take them back
 # zero-width and bidi controls that make a message look non-empty while saying nothing
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
 
@@ -47,6 +54,12 @@ class ReplyOutcome:
     reply_id: int
     state: ReplyState
     conversation_id: int
+
+
+@dataclass(slots=True)
+class DeletedFrom:
+    conversation: Conversation
+    messages: list[StoredMessage]  # what was deleted, oldest first (adapters remove the bot's posts of them)
 
 
 @dataclass(slots=True)
@@ -69,6 +82,75 @@ class _Lane:
     current_requester: str = ""
     task: asyncio.Task | None = None
     waiters: list[asyncio.Future] = field(default_factory=list)
+
+
+class AnswerCheckpoints:
+    """Saves the partial text of an answer while it streams, so a process killed mid-answer leaves it
+    stored (the restart marks it interrupted, with that text). Driven by the stream's reader: at most one
+    write every `every` seconds, in a task of its own so reading never waits on the database. A write per
+    token would make answers the database's busiest load.
+
+    Also saved at once when the answer's first message is posted (with that message's id), and with the
+    id of its newest message when it runs over several (`extra["last_message"]`).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        reply_id: int,
+        stream: ReplyStream,
+        platform: str,
+        every: float,
+        before: StoredMessage | None,
+    ):
+        self.store = store
+        self.reply_id = reply_id
+        self.stream = stream
+        self.platform = platform
+        self.every = every
+        self.before = before  # the answer a Continue extends
+        self._saved = (-1, "")  # (state version, last message id) already stored
+        self._due = time.monotonic() + every
+        self._lock = asyncio.Lock()
+        self._writer: asyncio.Task | None = None
+        self._done = False
+        stream.on_progress = self._progress
+
+    def _progress(self) -> None:
+        if self._done or time.monotonic() < self._due or (self._writer is not None and not self._writer.done()):
+            return
+        self._due = time.monotonic() + self.every
+        self._writer = asyncio.create_task(self.save(), name=f"checkpoint-{self.reply_id}")
+
+    async def finish(self) -> None:
+        """No more checkpoints; one under way completes first, so the final update always comes last."""
+        self._done = True
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+    async def save(self, **fields) -> None:
+        """Write the text so far (and `fields`) if anything changed since the last write; never raises."""
+        async with self._lock:
+            if self._done and not fields:
+                return
+            state = self.stream.state
+            saving = (state.version, self.stream.last_ref_id())
+            if saving == self._saved and not fields:
+                return
+            last = saving[1]
+            before = self.before
+            fields["content"] = (before.content if before else "") + state.answer
+            fields["reasoning"] = (before.reasoning if before else "") + state.reasoning
+            # the stored platform id is the answer's first message; a Continue writes into new ones
+            if last and last != self._saved[1] and (last != self.stream.first_ref_id() or before is not None):
+                fields["extra"] = {**(before.extra if before else {}), "last_message": last}
+            try:
+                await self.store.update_message(self.reply_id, **fields)
+            except Exception as exc:  # the next checkpoint (or the final update) tries again
+                log.warning("checkpoint of reply %s failed: %s", self.reply_id, type(exc).__name__)
+                return
+            self._saved = saving
+            metrics.CHECKPOINTS.labels(self.platform).inc()
 
 
 def clean_prompt(text: str) -> str:
@@ -95,6 +177,9 @@ class ChatService:
         self._throttles: dict[Hashable, Throttle] = {}
         self.worker_id = ""  # this process among those sharing the store; stamped on replies it writes
         self._background: set[asyncio.Task] = set()  # titles being written
+        self.checkpoint_seconds = CHECKPOINT_SECONDS
+        # claims release_event could not give back (database down): ours still, so a redelivery is handled
+        self._unreleased: dict[tuple[str, str], None] = {}
 
     def throttle_for(self, sink: ReplySink) -> Throttle:
         """One throttle per kind of limits (in practice, per platform), shared by all its streams."""
@@ -131,15 +216,33 @@ class ChatService:
     def default_model(self) -> str:
         return self.settings.default_model
 
-    async def resolve_model(self, key: ConversationKey, user_id: str, conversation_id: int | None = None) -> str:
-        """Like `resolve`, with the conversation's assistant (or the one a new one would get) after the conversation."""
-        conversation = await self.store.get_conversation_by_id(conversation_id) if conversation_id is not None else None
+    async def resolve_model(
+        self,
+        key: ConversationKey,
+        user_id: str,
+        conversation_id: int | None = None,
+        *,
+        conversation: Conversation | None = None,
+        reads: SettingsSnapshot | None = None,
+    ) -> str:
+        """Like `resolve`, with the conversation's assistant (or the one a new one would get) after the conversation.
+
+        `conversation` (the one `conversation_id` names) and `reads` (the settings here) save queries when at hand.
+        """
+        if conversation is None and conversation_id is not None:
+            conversation = await self.store.get_conversation_by_id(conversation_id)
+        assistants = _reading(self.assistants, reads) if reads else self.assistants
         if conversation is not None:
-            assistant = await self.assistants.for_conversation(conversation)
+            assistant = await assistants.for_conversation(conversation)
         else:
-            assistant = await self.assistants.default_for(key, user_id)
-        model, _ = await self.preferences.resolve("model", key, user_id, conversation_id, assistant)
+            assistant = await assistants.default_for(key, user_id)
+        preferences = _reading(self.preferences, reads) if reads else self.preferences
+        model, _ = await preferences.resolve("model", key, user_id, conversation_id, assistant)
         return model or self.default_model()
+
+    async def _settings_here(self, key: ConversationKey, user_id: str, conversation_id: int | None) -> SettingsSnapshot:
+        """Every setting an answer at `key` may read (model, assistant, options, limits), in one query."""
+        return await SettingsSnapshot.read(self.store, key.platform, answer_places(key, user_id, conversation_id))
 
     async def set_model(self, actor: Actor, key: ConversationKey, scope: Scope, name: str | None) -> str | None:
         """Validate and store a model choice at a scope; None clears it. Returns the stored name."""
@@ -199,6 +302,21 @@ class ChatService:
             assistant = await self.assistants.default_for(key, user_id)
         return await self.preferences.listing(key, user_id, conversation.id if conversation else None, assistant)
 
+    async def use_assistant_here(
+        self, actor: Actor, key: ConversationKey, assistant_id: int | None, *, title: str = ""
+    ) -> Assistant | None:
+        """Give the conversation at `key` one of the actor's assistants (None: no assistant) from its next
+        answer on. A new conversation is created (named `title`); an existing one: owner or admin only."""
+        assistant = await self.assistants.visible(actor, key, assistant_id) if assistant_id is not None else None
+        if assistant_id is not None and assistant is None:
+            raise NotFound("That assistant no longer exists.")
+        conversation = await self.store.get_conversation(key)
+        if conversation is None:
+            conversation = await self.store.create_conversation(key, actor.user_id, _title(title))
+        self._check_owner_or_admin(conversation, actor, "change its assistant")
+        await self.assistants.set_for_conversation(conversation, assistant)
+        return assistant
+
     # answering
     async def submit(
         self,
@@ -228,7 +346,9 @@ class ChatService:
                 f"Your message is {len(text):,} characters; the limit is {self.settings.max_prompt_chars:,}."
             )
         conversation = await self.store.get_conversation(key)
-        model = await self.resolve_model(key, actor.user_id, conversation.id if conversation else None)
+        conversation_id = conversation.id if conversation else None
+        reads = await self._settings_here(key, actor.user_id, conversation_id)
+        model = await self.resolve_model(key, actor.user_id, conversation_id, conversation=conversation, reads=reads)
         window = self.catalog.context_window(model)
         room = window - answer_budget(window, self.settings.max_tokens)
         if estimate_tokens(text) > room:
@@ -236,32 +356,48 @@ class ChatService:
                 f"Your message is about {estimate_tokens(text):,} tokens, more than `{model}` can read "
                 f"(about {room:,} with room for the answer). Shorten it or pick a model with a longer context."
             )
-        await self.limits.check_message(key, actor, text, model)
+        await _reading(self.limits, reads).check_message(key, actor, text, model)
         extra: dict = {}
         if attachments:
             files = await process_attachments(attachments, limits_for_room(room - estimate_tokens(text)))
             if not text and not files.usable:
                 raise NothingReadable("\n".join(files.notes) or "None of the files could be read.")
             extra = files.as_extra()
-        if conversation is None:
-            first_line = text or ", ".join(d["name"] for d in extra.get("documents", []) + extra.get("images", []))
-            conversation = await self.store.create_conversation(key, actor.user_id, title or _title(first_line))
-            await self.assistants.pin(conversation, actor.user_id)
-            # adopting an existing thread: its earlier text comes in once, as context
-            for message in prior or ():
-                message.content = clean_prompt(message.content)[: self.settings.max_prompt_chars]
-                await self.store.add_message(conversation.id, message)
-        message_id = await self.store.add_message(
-            conversation.id,
-            StoredMessage(
-                role="user",
-                content=text,
-                author_id=actor.user_id,
-                author_name=actor.display_name,
-                platform_message_id=platform_message_id,
-                extra=extra,
-            ),
-        )
+        created: Conversation | None = None
+        adopted = 0
+        try:
+            if conversation is None:
+                first_line = text or ", ".join(d["name"] for d in extra.get("documents", []) + extra.get("images", []))
+                title = title or _title(first_line)
+                # untitled until its first message is stored: the title is that message's text
+                conversation = created = await self.store.create_conversation(key, actor.user_id)
+                await self.assistants.pin(conversation, actor.user_id)
+                # adopting an existing thread: its earlier text comes in once, as context
+                for message in prior or ():
+                    message.content = clean_prompt(message.content)[: self.settings.max_prompt_chars]
+                    await self.store.add_message(conversation.id, message)
+                    adopted += 1
+            message_id = await self.store.add_message(
+                conversation.id,
+                StoredMessage(
+                    role="user",
+                    content=text,
+                    author_id=actor.user_id,
+                    author_name=actor.display_name,
+                    platform_message_id=platform_message_id,
+                    extra=extra,
+                ),
+            )
+        except StoreUnavailable:
+            if created is not None:  # not half of it: the conversation made for this message goes too
+                await self._forget(created, adopted)
+            raise
+        if created is not None and not created.title:
+            created.title = title
+            try:
+                await self.store.set_title(created.id, title)
+            except StoreUnavailable:  # the message is stored: answer it; an auto title may come later
+                log.warning("conversation %s stays untitled: the database is unavailable", created.id)
         lane = self._lanes.setdefault(conversation.id, _Lane())
         if lane.busy:
             lane.pending += 1
@@ -270,6 +406,35 @@ class ChatService:
         lane.busy = True
         lane.task = asyncio.create_task(self._drive(conversation, lane, sink, actor), name=f"reply-{conversation.id}")
         return Submitted(conversation, message_id, queued=False, reply=lane.task)
+
+    async def _forget(self, conversation: Conversation, adopted: int) -> None:
+        """Erase a conversation just created for a message that could not be stored, unless another
+        message has arrived in it since (it holds more than the `adopted` earlier thread messages). If the
+        database refuses this too, an untitled empty conversation is left, which a redelivery reuses."""
+        try:
+            if await self.store.count_messages(conversation.id) <= adopted:
+                await self.store.delete_conversation(conversation.id)
+        except StoreUnavailable:
+            log.warning("conversation %s left without its first message: the database is unavailable", conversation.id)
+
+    # platform events: claimed once; given back when what they carry could not be stored
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        """True when this process should handle the event: its first delivery, or the redelivery of one
+        whose claim could not be given back. Raises StoreUnavailable when the database is down."""
+        if (platform, event_id) in self._unreleased:
+            del self._unreleased[(platform, event_id)]
+            return True
+        return await self.store.claim_event(platform, event_id)
+
+    async def release_event(self, platform: str, event_id: str) -> None:
+        """Give a claim back (its message was not stored) so that a redelivery is handled. While the
+        database is down the claim stays ours; a redelivery reaching this process is handled all the same."""
+        try:
+            await self.store.release_event(platform, event_id)
+        except StoreUnavailable:
+            self._unreleased[(platform, event_id)] = None
+            while len(self._unreleased) > UNRELEASED_LIMIT:
+                del self._unreleased[next(iter(self._unreleased))]
 
     async def _drive(
         self,
@@ -316,12 +481,15 @@ class ChatService:
         continue_from: StoredMessage | None,
     ) -> ReplyOutcome:
         key = conversation.key
-        history = await self.store.recent_messages(conversation.id, HISTORY_LIMIT)
-        plan = await self.preferences.plan(
+        history, reads = await asyncio.gather(
+            self.store.recent_messages(conversation.id, HISTORY_LIMIT),
+            self._settings_here(key, actor.user_id, conversation.id),
+        )
+        plan = await _reading(self.preferences, reads).plan(
             key,
             actor.user_id,
             conversation.id,
-            await self.assistants.for_conversation(conversation),
+            await _reading(self.assistants, reads).for_conversation(conversation),
             has_images=any(m.extra.get("images") for m in history),
         )
         model, system_prompt = plan.model, plan.system_prompt
@@ -335,6 +503,7 @@ class ChatService:
             context_window=self.catalog.context_window(model),
             max_tokens=plan.generation.max_tokens or self.settings.max_tokens,
             vision=sees_images,
+            tools=self.tools.model_supports_tools(self.catalog, model),
         )
         notes = list(plan.notes)
         if continue_from is None:
@@ -370,10 +539,12 @@ class ChatService:
             conversation_id=conversation.id,
             fallback=fallback,
         )
+        every = self.checkpoint_seconds
+        checkpoints = AnswerCheckpoints(self.store, reply_id, stream, key.platform, every, continue_from)
         if continue_from is None:
 
-            async def remember_where(ref_id: str, reply_id: int = reply_id) -> None:
-                await self.store.update_message(reply_id, platform_message_id=ref_id)
+            async def remember_where(ref_id: str) -> None:
+                await checkpoints.save(platform_message_id=ref_id)
 
             stream.on_first_message = remember_where
         lane.current, lane.current_requester = stream, actor.user_id
@@ -395,23 +566,34 @@ class ChatService:
         )
         on_failover = lambda failed, error, after: stream.notes.append(failover_note(failed, error, after))  # noqa: E731
         tools = await self.tools.registry_for(self.catalog, model, web_search=plan.web_search)
+        limits = await _reading(self.limits, reads).get(key.platform, key.workspace)
+        models = standing_in(  # omni's route or a chosen model's fallbacks, those that can answer this
+            plan.models,
+            self.catalog,
+            allowed=lambda name: self.limits.model_allowed(limits, name),
+            tools=tools is not None or any("tool_calls" in m for m in fitted.messages),
+            vision=sees_images and any(m.extra.get("images") for m in history),
+            prompt_tokens=fitted.prompt_tokens,
+        )
         log.debug(
             "reply %s plan: prompt_tokens~%d max_tokens=%d fallbacks=%d tools=%s",
             reply_id,
             fitted.prompt_tokens,
             fitted.max_tokens,
-            len(plan.models) - 1,
+            len(models) - 1,
             tools is not None,
         )
+        used_tools: list[dict] = []  # the tool calls and their results, stored with the answer
         if tools is not None:
-            events = self.tools.stream(self.router, request, plan.models, tools, on_failover)
+            events = self.tools.stream(self.router, request, models, tools, on_failover, record=used_tools)
         else:
-            events = failover_stream(self.router, request, plan.models, on_failover)
+            events = failover_stream(self.router, request, models, on_failover)
         metrics.ACTIVE_STREAMS.labels(key.platform).inc()
         try:
             state = await stream.run(events)
         finally:
             metrics.ACTIVE_STREAMS.labels(key.platform).dec()
+            await checkpoints.finish()
         metrics.answer_finished(key.platform, state, stream.stats)
         content = state.answer
         reasoning = state.reasoning
@@ -419,6 +601,10 @@ class ChatService:
             content = continue_from.content + content
             reasoning = continue_from.reasoning + reasoning
         first_ref = stream.first_ref_id()
+        if used_tools:  # added to what checkpoints (and a continued answer) stored there
+            stored = await self.store.get_message(reply_id)
+            extra = dict(stored.extra) if stored is not None else {}
+            extra["tools"] = [*extra.get("tools", []), *used_tools]
         await self.store.update_message(
             reply_id,
             content=content,
@@ -431,6 +617,7 @@ class ChatService:
             first_token_ms=state.first_token_ms,
             total_ms=state.total_ms,
             **({"platform_message_id": first_ref} if first_ref and continue_from is None else {}),
+            **({"extra": extra} if used_tools else {}),
         )
         if state.prompt_tokens or state.completion_tokens:
             await self.store.record_usage(
@@ -631,6 +818,45 @@ class ChatService:
         )
         return conversation
 
+    async def delete_from_message(self, platform_message_id: str, actor: Actor) -> DeletedFrom:
+        """Delete from here: the stored message with this platform id, and every later one of its
+        conversation. Owner or admin only; a reply being written there is stopped first."""
+        message = await self.store.find_by_platform_message(actor.platform, platform_message_id)
+        if message is None or message.conversation_id is None or message.id is None:
+            raise NotFound("That message is not part of a conversation I keep (or it was already deleted).")
+        return await self._delete_from(await self._conversation(message.conversation_id), message.id, actor)
+
+    async def forget(self, key: ConversationKey, actor: Actor, turns: int = 1) -> DeletedFrom:
+        """Delete the last `turns` questions of a conversation and everything after the first of them."""
+        if turns < 1:
+            raise InvalidSetting("Say how many of your last messages to forget: 1 or more.")
+        conversation = await self.store.get_conversation(key)
+        if conversation is None:
+            raise NotFound("There is no conversation here yet.")
+        questions = [m for m in await self.store.recent_messages(conversation.id, 1_000_000) if m.role == "user"]
+        if not questions:
+            raise NotFound("There is nothing to forget here yet.")
+        start = questions[-min(turns, len(questions))]
+        return await self._delete_from(conversation, start.id, actor)
+
+    async def _delete_from(self, conversation: Conversation, message_id: int, actor: Actor) -> DeletedFrom:
+        self._check_owner_or_admin(conversation, actor, "delete its messages")
+        lane = self._lanes.get(conversation.id)
+        if lane is not None and lane.current is not None:
+            lane.pending = 0
+            lane.current.stop()
+            if lane.task is not None:
+                await asyncio.gather(lane.task, return_exceptions=True)
+        messages = [m for m in await self.store.recent_messages(conversation.id, 1_000_000) if m.id >= message_id]
+        await self.store.delete_messages_from(conversation.id, message_id)
+        log.info(
+            "conversation %s: %d messages deleted from one on by its %s",
+            conversation.id,
+            len(messages),
+            "owner" if conversation.owner_id == actor.user_id else "admin",
+        )
+        return DeletedFrom(conversation, messages)
+
     async def delete_user_data(self, actor: Actor) -> int:
         """Erase everything stored about the acting user on this platform."""
         for conversation in await self.store.list_conversations(actor.platform, actor.user_id, limit=1_000_000):
@@ -670,6 +896,7 @@ class ChatService:
                 "completion_tokens": m.completion_tokens,
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m.created_at)),
                 "attachments": files,
+                "tool_calls": m.extra.get("tools", []),
             }
             return {k: v for k, v in item.items() if v is not None and v != []}
 
@@ -701,10 +928,25 @@ class ChatService:
         replies = [m for m in await self.store.recent_messages(conversation.id, 50) if m.role == "assistant"]
         return replies[-1].id if replies else None
 
+    async def check_limits(self, key: ConversationKey, actor: Actor, text: str, model: str | None = None) -> None:
+        """Raise LimitReached if the workspace's limits would refuse this message; nothing is counted.
+
+        For an adapter that shows the prompt (or opens a thread) before `submit`, which counts it."""
+        model = model or await self.resolve_model(key, actor.user_id)
+        await self.limits.check_message(key, actor, text, model, record=False)
+
     async def compare(
-        self, key: ConversationKey, actor: Actor, prompt: str, models: list[str], sink_factory: SinkFactory
+        self,
+        key: ConversationKey,
+        actor: Actor,
+        prompt: str,
+        models: list[str],
+        sink_factory: SinkFactory,
+        on_start: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> list[Compared]:
         """Answer one prompt with 2 to 4 models at once, each streamed to its own sink under a header.
+
+        `on_start` runs once the request passed every check, before any answer is posted.
 
         Not part of any conversation's history (see core.compare); usage is recorded per model.
         """
@@ -756,6 +998,8 @@ class ChatService:
             return Compared(model, state)
 
         log.info("compare started: %d models", len(names))
+        if on_start is not None:
+            await on_start(names)
         return list(await asyncio.gather(*(one(m) for m in names)))
 
     async def export_markdown(self, conversation_id: int, actor: Actor) -> str:
@@ -770,7 +1014,12 @@ class ChatService:
                 who = message.author_name or "user"
             else:
                 who = f"assistant ({message.model})" if message.model else "assistant"
-            lines += [f"**{who}** · {stamp} UTC", "", message.content, ""]
+            lines += [f"**{who}** · {stamp} UTC", ""]
+            for call in message.extra.get("tools", []) if message.role == "assistant" else ():
+                result = "\n".join("> " + line for line in call["result"].splitlines() if line.strip())
+                arguments = call["arguments"].replace("`", "'")
+                lines += [f"🛠️ `{call['name']}` `{arguments}`", "", result, ""]
+            lines += [message.content, ""]
         return "\n".join(lines)
 
     async def on_message_edited(self, platform: str, platform_message_id: str, text: str) -> bool:
@@ -786,6 +1035,14 @@ class ChatService:
             return False
         await self.store.delete_messages_from(message.conversation_id, message.id)
         return True
+
+
+def _reading(service, reads: SettingsSnapshot):
+    """`service` reading its settings from `reads` instead of the store. A shallow copy: what the service
+    keeps in memory (the limits' message counters) stays shared with the original."""
+    view = copy.copy(service)
+    view.store = reads
+    return view
 
 
 def _title(text: str) -> str:

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     omni_tools_models: str = Field(
         "openai/gpt-oss-120b,Qwen/Qwen3-32B,meta-llama/Llama-3.3-70B-Instruct", description="omni's route for tools"
     )
+    # Failover for a model someone chose: these answer, in order, when it fails before its first token
+    fallback_models: str = Field(
+        "", description="comma-separated; empty: omni's default route; none: no failover for chosen models"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Tools: web search, page fetching, MCP servers (models that support tools only)
@@ -99,6 +103,12 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_shard_count: int | None = Field(None, ge=1)
     discord_shard_ids: list[int] | None = None
+    discord_api_url: str | None = Field(
+        None, description="Discord REST base URL, e.g. https://discord.com/api/v10 (a proxy or a test double)"
+    )
+    discord_gateway_url: str | None = Field(
+        None, description="Discord gateway URL, e.g. wss://gateway.discord.gg (a gateway proxy or a test double)"
+    )
 
     # Slack
     slack_bot_token: SecretStr | None = None
@@ -112,7 +122,7 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = Field(None, description="the app's Client Secret, for OAuth installs")
     slack_scopes: str = Field(
         "app_mentions:read,assistant:write,channels:history,groups:history,im:history,mpim:history,"
-        "chat:write,commands,files:write,users:read,im:write",
+        "chat:write,commands,files:read,files:write,users:read,im:write",
         description="bot scopes asked for at install, comma-separated (config/slack-manifest.yaml's)",
     )
     slack_install_path: str = Field("/slack/install", description="path that starts an install")
@@ -131,6 +141,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http(s):// URL such as " + DEFAULT_ROUTER_URL)
         return value.rstrip("/")
+
+    @field_validator("discord_api_url", "discord_gateway_url")
+    @classmethod
+    def _discord_url(cls, value: str | None, info) -> str | None:
+        rest = info.field_name == "discord_api_url"
+        if value is not None and not value.startswith(("http://", "https://") if rest else ("ws://", "wss://")):
+            raise ValueError("expected an http(s):// URL" if rest else "expected a ws(s):// URL")
+        return value.rstrip("/") if value else value
 
     @field_validator("mcp_servers")
     @classmethod

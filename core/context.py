@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from core.attachments import IMAGE_TOKENS, document_block, image_part
@@ -33,11 +34,20 @@ def answer_budget(context_window: int, max_tokens: int) -> int:
 
 
 def fit_messages(
-    history: list[StoredMessage], *, system_prompt: str, context_window: int, max_tokens: int, vision: bool = False
+    history: list[StoredMessage],
+    *,
+    system_prompt: str,
+    context_window: int,
+    max_tokens: int,
+    vision: bool = False,
+    tools: bool = False,
 ) -> FittedPrompt:
     """Oldest messages are dropped first; reasoning is never sent back; several authors are named.
 
     Attached documents are inlined after the text; images become `image_url` parts when `vision`.
+    The tool calls an answer made (and their results) come before it: as `tool_calls` and `tool`
+    messages when the model supports `tools`, else as a short text at the top of the answer.
+    An answer and its tool calls are kept or dropped together.
     """
     reserve = answer_budget(context_window, max_tokens)
     budget = context_window - reserve
@@ -59,7 +69,12 @@ def fit_messages(
         if documents:
             content = "\n\n".join([content, *map(document_block, documents)]).strip()
         images = (message.extra.get("images") or []) if vision and message.role == "user" else []
+        calls = (message.extra.get("tools") or []) if message.role == "assistant" else []
+        turns = _tool_turns(calls, message.id) if calls and tools else []
+        if calls and not tools:
+            content = f"{tools_summary(calls)}\n\n{content}"
         cost = estimate_tokens(content) + PER_MESSAGE_OVERHEAD + IMAGE_TOKENS * len(images)
+        cost += sum(estimate_tokens(json.dumps(turn)) + PER_MESSAGE_OVERHEAD for turn in turns)
         if used + cost > budget:
             break
         used += cost
@@ -68,20 +83,63 @@ def fit_messages(
             picked.append({"role": "user", "content": parts})
         else:
             picked.append({"role": "assistant" if message.role == "assistant" else "user", "content": content})
+        picked += reversed(turns)
     picked.reverse()
-    # a conversation must not open with an assistant turn for some chat templates
-    while picked and picked[0]["role"] == "assistant":
+    # a conversation must not open with an assistant turn (or a tool result) for some chat templates
+    while picked and picked[0]["role"] in ("assistant", "tool"):
         picked.pop(0)
-    dropped = len(usable) - len(picked)
+    dropped = len(usable) - sum(1 for m in picked if m["role"] != "tool" and "tool_calls" not in m)
     messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + _merge_turns(picked)
     return FittedPrompt(messages, dropped, used, max(16, min(max_tokens, context_window - used)))
 
 
+def _tool_turns(calls: list[dict], message_id: int | None) -> list[dict]:
+    """An answer's stored tool calls as the assistant `tool_calls` and `tool` messages that preceded it."""
+    turns: list[dict] = []
+    rounds: dict[int, list[tuple[str, dict]]] = {}
+    for number, call in enumerate(calls):
+        rounds.setdefault(call.get("round", 0), []).append((f"h{message_id or 0}_{number}", call))
+    for _, entries in sorted(rounds.items()):
+        turns.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": i, "type": "function", "function": {"name": c["name"], "arguments": _json(c["arguments"])}}
+                    for i, c in entries
+                ],
+            }
+        )
+        turns += [{"role": "tool", "tool_call_id": i, "content": c["result"]} for i, c in entries]
+    return turns
+
+
+def _json(arguments: str) -> str:
+    """Arguments as stored may have been clipped; what is sent back must still be a JSON object."""
+    try:
+        return arguments if isinstance(json.loads(arguments), dict) else json.dumps({"value": arguments})
+    except ValueError:
+        return json.dumps({"clipped": arguments})
+
+
+def tools_summary(calls: list[dict]) -> str:
+    """An answer's tool calls and results in a few lines, for a model without tools."""
+    lines = ["[Tools used for this answer]"]
+    for call in calls:
+        result = " ".join(call["result"].split())
+        lines.append(f"- {call['name']}({call['arguments']}) → {result}")
+    return "\n".join(lines)
+
+
 def _merge_turns(messages: list[dict]) -> list[dict]:
-    """Consecutive user messages (a burst, several people) become one turn: templates expect alternation."""
+    """Consecutive user messages (a burst, several people) become one turn: templates expect alternation.
+
+    Tool calls and tool results stay as they are.
+    """
     merged: list[dict] = []
     for message in messages:
-        if merged and merged[-1]["role"] == message["role"]:
+        plain = message["role"] != "tool" and "tool_calls" not in message
+        if plain and merged and merged[-1]["role"] == message["role"] and "tool_calls" not in merged[-1]:
             before, after = merged[-1]["content"], message["content"]
             if isinstance(before, str) and isinstance(after, str):
                 content: str | list = before + "\n\n" + after

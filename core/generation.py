@@ -17,7 +17,7 @@ from core.config import Settings
 from core.errors import InvalidSetting, NotAllowed
 from core.keys import Actor, ConversationKey
 from core.models import POLICY_SUFFIXES, ModelCatalog, split_suffix
-from core.omni import OMNI, ROUTES, is_omni, parse_models, pick_route, route_models
+from core.omni import OMNI, ROUTES, fallbacks_for, is_omni, parse_models, pick_route, route_models
 from core.store.base import Assistant, Scope, Store
 
 CLEAR_WORDS = frozenset({"", "default", "reset", "unset", "clear"})
@@ -296,8 +296,13 @@ class Preferences:
                 models = [OMNI_LAST_RESORT]
             models = [apply_provider(m, provider, self.catalog) for m in models]
             notes.append(f"🔀 *{OMNI} · {route} route → `{models[0]}`*")
-        else:
-            models = [apply_provider(model, provider, self.catalog)]
+        else:  # a chosen model fails over like omni's routes, to FALLBACK_MODELS (default: omni's default route)
+            configured = self.settings.fallback_models
+            if not configured.strip():
+                configured, _ = await self.resolve("omni_default", key, user_id, conversation_id)
+                configured = configured or self.settings.omni_default_models
+            models = [model, *fallbacks_for(model, configured, self.catalog)]
+            models = [apply_provider(m, provider, self.catalog) for m in models]
         system_prompt, _ = await self.resolve("system_prompt", key, user_id, conversation_id)
         parts = (self.settings.system_prompt, system_prompt or "", assistant.instructions if assistant else "")
         return AnswerPlan(

@@ -125,7 +125,14 @@ class LimitsService:
             )
 
     async def check_message(
-        self, key: ConversationKey, actor: Actor, text: str, model: str | list[str], *, count: int = 1
+        self,
+        key: ConversationKey,
+        actor: Actor,
+        text: str,
+        model: str | list[str],
+        *,
+        count: int = 1,
+        record: bool = True,
     ) -> None:
         """Raise LimitReached if the workspace's limits stop this message; otherwise count it."""
         limits = await self.get(key.platform, key.workspace)
@@ -158,4 +165,5 @@ class LimitsService:
                     f"This workspace allows {limits.messages_per_minute} messages a minute per person. "
                     f"You can continue in {_wait(wait)}."
                 )
-            recent.extend([now] * count)
+            if record:  # False: only asking whether it would pass (an adapter checking before it shows anything)
+                recent.extend([now] * count)

@@ -59,6 +59,12 @@ PLATFORM_FAILURES = Counter("hfchat_platform_failures", "Failed platform calls (
                             registry=REGISTRY)  # fmt: skip
 ACTIVE_STREAMS = Gauge("hfchat_active_streams", "Answers being written now", ["platform"], registry=REGISTRY)
 INTERRUPTED = Counter("hfchat_interrupted_answers", "Answers found cut short by a dead process", registry=REGISTRY)
+STORE_RETRIES = Counter("hfchat_store_retries", "Database calls retried after a transient error", ["backend"],
+                        registry=REGISTRY)  # fmt: skip
+STORE_UNAVAILABLE = Counter("hfchat_store_unavailable", "Database calls given up after every retry", ["backend"],
+                            registry=REGISTRY)  # fmt: skip
+CHECKPOINTS = Counter("hfchat_answer_checkpoints", "Partial answers saved while streaming", ["platform"],
+                      registry=REGISTRY)  # fmt: skip
 
 
 def event_received(platform: str, kind: str) -> None:

@@ -184,3 +184,37 @@ class ModelCatalog:
             if name not in ordered:
                 ordered.append(name)
         return ordered[:limit]
+
+
+def format_price(value: float) -> str:
+    """USD per million tokens: two decimals, three under ten cents."""
+    return f"${value:,.2f}" if value >= 0.1 else f"${value:,.3f}"
+
+
+def provider_prices(info: ModelInfo) -> list[str]:
+    """Each provider with its price per million tokens in/out ("groq $0.59/$0.79"), the name alone if unpriced."""
+    shown = []
+    for provider in info.providers:
+        if provider.input_price is not None and provider.output_price is not None:
+            shown.append(f"{provider.name} {format_price(provider.input_price)}/{format_price(provider.output_price)}")
+        elif provider.name:
+            shown.append(provider.name)
+    return shown
+
+
+def describe_model(info: ModelInfo) -> str:
+    """One model in one Markdown line: context, providers with prices per million tokens in/out, vision, tools."""
+    parts = [f"`{info.id}`", f"{info.context_length:,} tokens" if info.context_length else "context unknown"]
+    if providers := provider_prices(info):
+        parts.append(", ".join(providers))
+    if info.vision:
+        parts.append("👁 vision")
+    if info.tools:
+        parts.append("🛠 tools")
+    return " · ".join(parts)
+
+
+def matching_models(catalog: ModelCatalog, needle: str = "") -> list[ModelInfo]:
+    """The catalog's models whose id contains `needle` (any case), in the router's order."""
+    needle = needle.strip().lower()
+    return [info for info in catalog.models if needle in info.id.lower()]

@@ -1,4 +1,5 @@
-"""Omni: a virtual model that picks a route per message, and failover along that route.
+"""Omni: a virtual model that picks a route per message, and failover along that route (or, for a model
+chosen by name, along its fallbacks: the same path).
 
 Policy, in order: a message with images takes the vision route, a conversation whose assistant may
 use tools (web search) takes the tools route, anything else the default route. Each route is an
@@ -15,10 +16,11 @@ import re
 from collections.abc import AsyncIterator, Callable
 
 from core.errors import RouterError
-from core.models import ModelCatalog
+from core.models import ModelCatalog, split_suffix
 from core.router import ChatRequest, ReasoningDelta, StreamEvent, TextDelta
 
 OMNI = "omni"
+NO_FALLBACK = frozenset({"none", "off"})
 ROUTES = ("default", "vision", "tools")
 FAILOVER_KINDS = frozenset({"provider_down", "rate_limited", "unknown_model", "timeout", "stream_cut"})
 _REASONS = {
@@ -63,6 +65,44 @@ def route_models(route: str, configured: str, catalog: ModelCatalog) -> list[str
     if route == "vision":
         known = [n for n in known if catalog.get(n).vision] or known
     return known or names
+
+
+def fallbacks_for(model: str, configured: str, catalog: ModelCatalog) -> list[str]:
+    """The models that stand in for a chosen `model`: `configured` as a route, without `model` itself.
+
+    "none" or "off" means no failover for chosen models.
+    """
+    if configured.strip().lower() in NO_FALLBACK:
+        return []
+    base = split_suffix(model)[0].lower()
+    return [m for m in route_models("default", configured, catalog) if split_suffix(m)[0].lower() != base]
+
+
+def standing_in(
+    models: list[str],
+    catalog: ModelCatalog,
+    *,
+    allowed: Callable[[str], bool] | None = None,
+    tools: bool = False,
+    vision: bool = False,
+    prompt_tokens: int = 0,
+) -> list[str]:
+    """`models[0]`, then those of the others that can take its place in this answer.
+
+    A fallback must be allowed here, support tools when the answer runs them (their specs are in the
+    request) and see images when the first model would have, and its context must hold the prompt,
+    which was fitted to the first model's window.
+    """
+
+    def usable(name: str) -> bool:
+        info = catalog.get(name)
+        if allowed is not None and not allowed(name):
+            return False
+        if (tools and not (info and info.tools)) or (vision and not (info and info.vision)):
+            return False
+        return info is None or info.context_window > prompt_tokens
+
+    return models[:1] + [m for m in models[1:] if usable(m)]
 
 
 def can_fail_over(error: RouterError) -> bool:

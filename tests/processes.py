@@ -1,4 +1,5 @@
-"""Real `hfchat run` processes for tests: Slack in HTTP mode against a FakeSlack, a fake router, a database.
+"""Real `hfchat run` processes for tests: Slack in HTTP mode against a FakeSlack, or Discord against a
+FakeDiscord, with a fake router and a database.
 
 Each process logs to a file (read it with `log_text()`); signals are sent by pid, to that process only.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.fake_router import FakeRouter, text_script
 from tests.fakes.slack_server import FakeSlack
 
@@ -76,15 +78,18 @@ class BotProcess:
             while True:
                 if self.process.returncode is not None:
                     raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_text()}")
-                try:
-                    async with session.get(self.url) as response:
-                        if response.status in (404, 405):  # Bolt's route is POST-only: the server is up
-                            return self
-                except aiohttp.ClientError:
-                    pass
+                if await self.ready(session):
+                    return self
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{self.name} did not start:\n{self.log_text()}")
                 await asyncio.sleep(0.1)
+
+    async def ready(self, session: aiohttp.ClientSession) -> bool:
+        try:
+            async with session.get(self.url) as response:
+                return response.status in (404, 405)  # Bolt's route is POST-only: the server is up
+        except aiohttp.ClientError:
+            return False
 
     def log_text(self) -> str:
         return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
@@ -108,25 +113,46 @@ class BotProcess:
             await self.wait(5)
 
 
-def bot_env(fake: FakeSlack, router: FakeRouter, database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES and not k.startswith(("SLACK_", "HF_"))}
+class DiscordBotProcess(BotProcess):
+    """`python -m bots.cli run` with Discord pointed at a FakeDiscord (env from `discord_bot_env`)."""
+
+    async def ready(self, session: aiohttp.ClientSession) -> bool:
+        return "discord: ready in" in self.log_text()  # discord.py's on_ready: every shard has its guilds
+
+
+def _common_env(router: FakeRouter, database_url: str) -> dict[str, str]:
+    prefixes = ("SLACK_", "HF_", "DISCORD_")
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES and not k.startswith(prefixes)}
     env.update(
         HF_TOKEN="hf_test_token",
         HF_ROUTER_URL=router.url,
         LOCAL_MODE="off",
         DEFAULT_MODEL=DEFAULT_MODEL,
         DATABASE_URL=database_url,
-        SLACK_MODE="http",
-        SLACK_BOT_TOKEN=fake.bot_token,
-        SLACK_SIGNING_SECRET=fake.signing_secret,
-        SLACK_API_URL=fake.api_url,
         LOG_LEVEL="INFO",
         REQUEST_TIMEOUT="5",
         IDLE_TIMEOUT="10",
         PYTHONUNBUFFERED="1",
         AUTO_TITLES="false",  # a title request would take a scripted answer meant for the next message
     )
-    env.pop("DISCORD_TOKEN", None)
+    return env
+
+
+def discord_bot_env(fake: FakeDiscord, router: FakeRouter, database_url: str, **extra: str) -> dict[str, str]:
+    env = _common_env(router, database_url)
+    env.update(DISCORD_TOKEN=fake.token, DISCORD_API_URL=fake.api_base, DISCORD_GATEWAY_URL=fake.gateway_url)
+    env.update(extra)
+    return env
+
+
+def bot_env(fake: FakeSlack, router: FakeRouter, database_url: str, **extra: str) -> dict[str, str]:
+    env = _common_env(router, database_url)
+    env.update(
+        SLACK_MODE="http",
+        SLACK_BOT_TOKEN=fake.bot_token,
+        SLACK_SIGNING_SECRET=fake.signing_secret,
+        SLACK_API_URL=fake.api_url,
+    )
     env.update(extra)
     return env
 

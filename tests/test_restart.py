@@ -158,6 +158,8 @@ async def test_sigkill_mid_answer_then_restart(tmp_path):
     assert by_thread[(first["ts"], "user")]["content"] == "first question"
     assert by_thread[(second["ts"], "user")]["content"] == "second question"
     assert by_thread[(first["ts"], "assistant")]["status"] == "interrupted"
+    cut = by_thread[(first["ts"], "assistant")]["content"]
+    assert cut and EchoRouter.answer_for("first question").startswith(cut)  # what it had written was saved
     # the live neighbour's answer was never touched: it finished whole
     assert by_thread[(second["ts"], "assistant")]["status"] == "complete"
     assert by_thread[(second["ts"], "assistant")]["content"] == EchoRouter.answer_for("second question")

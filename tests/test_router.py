@@ -145,3 +145,31 @@ async def test_model_list_keeps_router_facts(client, fake_router):
     models = await client.list_models()
     llama = next(m for m in models if m["id"].startswith("meta-llama"))
     assert llama["providers"][0]["context_length"] == 131072
+
+
+async def test_sse_comments_multiline_data_and_error_events(client, fake_router):
+    # keep-alive comments between events, an event whose JSON spans two data lines, CRLF line ends
+    multiline = b'data: {"choices": [{"index": 0,\ndata: "delta": {"content": "b"}, "finish_reason": null}]}\n\n'
+    fake_router.queue([Raw(b": keep-alive\n\n"), chunk("a"), Raw(b":ping\r\n\r\n"), Raw(multiline), chunk("c")])
+    assert text_of(await collect(client)) == "abc"
+    # a provider error sent inside the stream ends it with the router's message, keeping what came before
+    fake_router.queue([chunk("partial"), Raw(b'data: {"error": {"message": "overloaded", "code": 503}}\n\n')])
+    events = []
+    with pytest.raises(RouterError) as error:
+        async for event in client.stream_chat(ChatRequest("m", [{"role": "user", "content": "x"}], 10)):
+            events.append(event)
+    assert text_of(events) == "partial" and not error.value.before_first_token
+    assert error.value.kind == "stream_cut"
+
+
+async def test_idle_timeout_counts_only_waiting_for_the_router(client, fake_router):
+    # the consumer holding the stream longer than the 1 s idle timeout is not the router being idle
+    import asyncio
+
+    fake_router.queue(text_script("abc", pieces=3))
+    events = []
+    async for event in client.stream_chat(ChatRequest("m", [{"role": "user", "content": "x"}], 10)):
+        events.append(event)
+        if isinstance(event, TextDelta):
+            await asyncio.sleep(1.3)
+    assert text_of(events) == "abc" and isinstance(events[-1], Finished)

@@ -328,6 +328,8 @@ async def test_secrets_never_reach_logs_chat_or_exports(core_factory, fake_route
         ("local_mode", "CANARY"),
         ("log_level", "CANARY"),
         ("request_timeout", "CANARY"),
+        ("discord_api_url", "ftp://CANARY-in-a-url"),
+        ("discord_gateway_url", "https://CANARY-in-a-url"),
     ],
 )
 def test_config_errors_name_the_variable_not_its_value(variable, value, monkeypatch):

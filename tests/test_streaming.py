@@ -217,3 +217,18 @@ async def test_posts_skip_the_shared_budget_when_the_platform_limits_them_per_ch
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_answers_sharing_a_budget_take_fair_turns_and_finish_at_once():
+    # 4 answers share a budget of 8 at once + 1 a second. Each answer's updates wait its fair share of it, so the
+    # first updates do not spend the burst in a blink and every final text finds a request when its answer
+    # ends; spent eagerly, the burst is gone in 0.2 s and the finals trickle out at one a second.
+    limits = PlatformLimits(max_chars=10_000, edit_interval=0.1, bucket_rate=1.0, bucket_burst=8)
+    throttle = Throttle(0.1, bucket_rate=1.0, bucket_burst=8)
+    sinks = [RecordingSink(limits, lane=f"t{i}", bucket="ws") for i in range(4)]
+    words = [f"w{i} " for i in range(30)]
+    start = time.monotonic()
+    await asyncio.gather(*(ReplyStream(s, throttle).run(tokens(words, delay=0.05)) for s in sinks))
+    assert all(s.texts() == ["".join(words)] for s in sinks)
+    finals = [s.calls[-1].at - start for s in sinks]
+    assert max(finals) < 2.5, finals  # the answers end at ~1.5 s

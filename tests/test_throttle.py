@@ -1,5 +1,7 @@
 import asyncio
 
+import pytest
+
 from core.throttle import Throttle
 
 
@@ -68,3 +70,48 @@ async def test_global_rate_limit_blocks_whole_bucket():
     start = clock.now()
     await throttle.acquire("b", "ws")
     assert clock.now() - start >= 3.0
+
+
+async def test_a_lane_burst_goes_at_once_then_keeps_the_cadence():
+    clock = FakeClock()
+    throttle = Throttle(1.0, clock=clock)
+    times = []
+    for _ in range(5):
+        await throttle.acquire("channel", burst=3)
+        times.append(clock.now())
+    assert [round(t - times[0], 6) for t in times] == [0, 0, 0, 1, 2]
+    throttle.rate_limited_for("channel", 5.0)  # a 429 holds the lane however much burst is left
+    start = clock.now()
+    await throttle.acquire("channel", burst=3)
+    assert clock.now() - start >= 5.0
+
+
+async def test_urgent_requests_go_ahead_of_the_shared_queue():
+    throttle = Throttle(0.0, bucket_rate=20.0, bucket_burst=1)  # a token every 50 ms
+    await throttle.acquire("warm", "ws")  # the bucket is empty now
+    order = []
+
+    async def ask(lane, urgent):
+        await throttle.acquire(lane, "ws", urgent=urgent)
+        order.append(lane)
+
+    waiting = [asyncio.create_task(ask(f"update-{i}", False)) for i in range(4)]
+    await asyncio.sleep(0.01)
+    waiting.append(asyncio.create_task(ask("first-message", True)))
+    await asyncio.gather(*waiting)
+    assert order.index("first-message") <= 1, order  # at most the queue's head, already due, goes before it
+    assert [lane for lane in order if lane != "first-message"] == [f"update-{i}" for i in range(4)]  # FIFO
+
+
+async def test_fair_share_spaces_each_answer_by_the_answers_on_the_budget():
+    clock = FakeClock()
+    throttle = Throttle(0.0, bucket_rate=1.0, bucket_burst=10, clock=clock)
+    for _ in range(8):
+        throttle.join("ws")
+    await throttle.acquire("thread", "ws")
+    # 8 answers share 10 + 1/s: over 30 s, 40 requests, 5 each: one every 6 s
+    assert throttle.fair_delay("thread") == pytest.approx(8 * 30 / 40)
+    for _ in range(8):
+        throttle.leave("ws")
+    await throttle.acquire("thread", "ws")
+    assert throttle.fair_delay("thread") == 0.0

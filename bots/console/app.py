@@ -5,19 +5,20 @@ from __future__ import annotations
 import asyncio
 import getpass
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.markdown import Markdown
-from rich.table import Table
 
-from bots.console import features
+from bots.console import commands, features
 from core.app import Core
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
 from core.store.base import Scope
 from core.streaming import PlatformLimits, ReplyView
+from core.text_commands import parse_compare, parse_limits
 
 PLATFORM = "console"
 WORKSPACE = "local"
@@ -80,7 +81,9 @@ class ConsoleSink:
 
 
 class ConsoleApp:
-    def __init__(self, core: Core, console: Console | None = None, user: str | None = None):
+    def __init__(
+        self, core: Core, console: Console | None = None, user: str | None = None, export_dir: Path | None = None
+    ):
         self.core = core
         self.chat = core.chat
         self.console = console or Console()
@@ -88,6 +91,7 @@ class ConsoleApp:
         self.actor = Actor(PLATFORM, user_id=user, display_name=user, workspace=WORKSPACE, is_admin=True)
         self.thread = ""
         self._reply: asyncio.Task | None = None
+        self.export_dir = export_dir or Path.cwd()  # where /export writes its files
 
     @property
     def key(self) -> ConversationKey:
@@ -121,7 +125,7 @@ class ConsoleApp:
         if name in ("quit", "exit", "q"):
             return False
         if name == "help":
-            self.say(HELP + features.HELP)
+            self.say(HELP + features.HELP + commands.HELP)
         elif name == "new":
             self.thread = str(time.time_ns())
             self.say("New conversation.")
@@ -141,6 +145,8 @@ class ConsoleApp:
             await self._delete(arg)
         elif name in ("compare", "limits", "reasoning"):
             await self._extras(name, arg)
+        elif name in commands.COMMANDS:
+            await commands.handle(self, name, arg)
         elif name in features.COMMANDS:
             await features.handle(self, name, arg)
         elif name == "stop":
@@ -164,14 +170,14 @@ class ConsoleApp:
     async def _extras(self, name: str, arg: str) -> None:
         """/compare m1,m2 prompt · /limits [name value] · /reasoning (of the last answer)."""
         if name == "compare":
-            models, _, prompt = arg.partition(" ")
+            models, prompt = parse_compare(arg)
             results = await self.chat.compare(
-                self.key, self.actor, prompt, models.split(","), lambda model: ConsoleSink(self.console)
+                self.key, self.actor, prompt, models, lambda model: ConsoleSink(self.console)
             )
             self.say(" · ".join(f"{r.model}: {r.state.status}" for r in results), "dim")
         elif name == "limits":
-            if arg:
-                limit, _, value = arg.partition(" ")
+            limit, value = parse_limits(arg)
+            if limit:
                 limits = await self.chat.limits.set(self.actor, self.key, limit, value)
             else:
                 limits = await self.chat.limits.get(self.key.platform, self.key.workspace)
@@ -192,18 +198,7 @@ class ConsoleApp:
             self.say(f"Model: {model}")
             return
         if arg.split(" ")[0] == "list":
-            needle = arg[4:].strip().lower()
-            table = Table("model", "context", "providers", "vision", "tools")
-            for info in self.core.catalog.models:
-                if needle in info.id.lower():
-                    table.add_row(
-                        info.id,
-                        str(info.context_length or "?"),
-                        ", ".join(p.name for p in info.providers) or "-",
-                        "yes" if info.vision else "",
-                        "yes" if info.tools else "",
-                    )
-            self.console.print(table)
+            await commands.show_models(self, arg[4:])
             return
         chosen = await self.chat.set_model(self.actor, self.key, Scope.CONVERSATION, arg)
         self.say(f"This conversation now uses {chosen}.")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shlex
 import time
 from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from core.assistants import describe, parse_fields
-from core.errors import InvalidSetting
+from core.assistants import describe
 from core.store.base import Scope
+from core.text_commands import SCOPE_WORDS, parse_assistant, parse_set, parse_usage, scope_phrase
 from core.usage import format_usage
 
 if TYPE_CHECKING:
@@ -22,21 +21,13 @@ HELP = """\
                     system_prompt, provider (auto|cheapest|preferred|NAME), omni_default ...;
                     yours by default, `here` for this conversation; VALUE `default` clears it
   /system [TEXT|clear]          this conversation's system prompt (`/system channel TEXT` for the channel)
-  /assistant list | show NAME | use NAME|none | delete NAME | channel NAME|none
+  /assistant list | show NAME | use NAME|none | delete NAME | channel NAME|none | sharing on|off
   /assistant new NAME [instructions=... model=... temperature=... web=yes shared=yes starter=...]
   /assistant edit NAME field=value ...
   /search on|off    let models with tools search the web and read links (your setting)
   /usage [workspace] [DAYS]     tokens and cost per model and per day
 """
 
-SCOPE_WORDS = {
-    "me": Scope.USER,
-    "user": Scope.USER,
-    "here": Scope.CONVERSATION,
-    "conversation": Scope.CONVERSATION,
-    "channel": Scope.CHANNEL,
-    "workspace": Scope.WORKSPACE,
-}
 COMMANDS = ("set", "system", "assistant", "usage", "search")
 
 
@@ -57,19 +48,13 @@ async def _set(app: ConsoleApp, arg: str) -> None:
             table.add_row(option, shown or "-", where or "")
         app.console.print(table)
         return
-    words = arg.split(None, 1)
-    scope = SCOPE_WORDS.get(words[0].lower())
-    if scope is not None:
-        words = words[1].split(None, 1) if len(words) > 1 else []
-    scope = scope or Scope.USER
-    if len(words) < 2:
-        raise InvalidSetting("Write /set NAME VALUE, for example /set temperature 0.3.")
-    option, value = words[0].lower(), words[1]
+    command = parse_set(arg)
+    scope, option = command.scope, command.name
     if option == "model":
-        stored = await app.chat.set_model(app.actor, app.key, scope, None if value == "default" else value)
+        stored = await app.chat.set_model(app.actor, app.key, scope, command.value)
     else:
-        stored = await app.chat.set_option(app.actor, app.key, scope, option, value)
-    where = {Scope.USER: "your default", Scope.CONVERSATION: "this conversation"}.get(scope, f"the {scope.value}")
+        stored = await app.chat.set_option(app.actor, app.key, scope, option, command.value)
+    where = scope_phrase(scope)
     app.say(f"{option} is now {stored} for {where}." if stored else f"{option} cleared for {where}.")
 
 
@@ -89,11 +74,8 @@ async def _system(app: ConsoleApp, arg: str) -> None:
 
 
 async def _assistant(app: ConsoleApp, arg: str) -> None:
-    try:
-        words = shlex.split(arg)
-    except ValueError as exc:
-        raise InvalidSetting(f"Could not read that: {exc}.") from None
-    action = words[0].lower() if words else "list"
+    command = parse_assistant(arg)
+    action, name = command.action, command.name
     service = app.chat.assistants
     if action == "list":
         assistants = await service.list(app.actor, app.key)
@@ -103,20 +85,17 @@ async def _assistant(app: ConsoleApp, arg: str) -> None:
             kind = "shared" if assistant.shared else "personal"
             app.say(f"{number:3d}. {assistant.name} ({kind}) · {assistant.model or 'default model'}")
         return
-    if len(words) < 2:
-        raise InvalidSetting(f"Write /assistant {action} NAME.")
-    name = words[1]
     if action == "new":
-        assistant = await service.create(app.actor, app.key, name, **parse_fields(words[2:]))
+        assistant = await service.create(app.actor, app.key, name, **command.fields)
         app.console.print(describe(assistant), markup=False, highlight=False)
         app.say(f"Created. Start a conversation with it: /assistant use {assistant.name}")
     elif action == "edit":
-        assistant = await service.edit(app.actor, app.key, name, **parse_fields(words[2:]))
+        assistant = await service.edit(app.actor, app.key, name, **command.fields)
         app.console.print(describe(assistant), markup=False, highlight=False)
     elif action == "show":
         app.console.print(describe(await service.find(app.actor, app.key, name)), markup=False, highlight=False)
     elif action == "use":
-        assistant = await service.use(app.actor, app.key, None if name.lower() == "none" else name)
+        assistant = await service.use(app.actor, app.key, name)
         app.thread = str(time.time_ns())  # a conversation keeps its assistant: the new one starts fresh
         if assistant is None:
             app.say("New conversation, without an assistant.")
@@ -128,16 +107,17 @@ async def _assistant(app: ConsoleApp, arg: str) -> None:
         assistant = await service.delete(app.actor, app.key, name)
         app.say(f"Deleted the assistant {assistant.name}.")
     elif action == "channel":
-        assistant = await service.set_channel_default(app.actor, app.key, None if name.lower() == "none" else name)
+        assistant = await service.set_channel_default(app.actor, app.key, name)
         app.say(f"New conversations here start with {assistant.name}." if assistant else "No channel assistant.")
-    else:
-        raise InvalidSetting("Use /assistant list, show, new, edit, use, delete or channel.")
+    else:  # sharing
+        await service.allow_members_to_share(app.actor, app.key, name == "on")
+        app.say("Members may now create shared assistants." if name == "on" else "Only admins create shared ones.")
 
 
 async def _usage(app: ConsoleApp, arg: str) -> None:
-    words = arg.split()
-    days = next((int(w) for w in words if w.isdigit()), 30)
-    if "workspace" in words:
+    command = parse_usage(arg)
+    days = command.days
+    if command.everyone:
         summary = await app.chat.usage.for_workspace(app.actor, app.key, days)
         app.console.print(format_usage(summary, people=True), markup=False, highlight=False)
     else:

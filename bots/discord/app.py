@@ -9,6 +9,7 @@ conversation, `/new` starts another, and replying to an older answer goes back t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -24,13 +25,15 @@ from discord import app_commands
 from bots.discord.buttons import ReplyButton
 from bots.discord.commands import register_commands
 from bots.discord.extras import download_attachments, show_reasoning
-from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
+from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace, reply_controls
+from core import metrics
 from core.app import Core
-from core.chat import Submitted, clean_prompt
+from core.chat import NOT_SAVED, Submitted, clean_prompt
 from core.errors import NotAllowed, NotFound, UserFacingError
 from core.keys import Actor, ConversationKey
-from core.store.base import Conversation, Scope
-from core.streaming import PlatformLimits
+from core.store.base import Conversation, MessageStatus, Scope, StoredMessage
+from core.store.retry import StoreUnavailable
+from core.streaming import PlatformLimits, ReplyView
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,17 @@ PRIVILEGED_INTENT_LINE = (
     "Developer Portal → your application → Bot → Privileged Gateway Intents → Message Content Intent. "
     "Until then the bot answers only mentions, replies to its messages and slash commands."
 )
+INTERRUPTED_NOTICE = "⚠️ *This answer was interrupted (the bot restarted).*"
 DELETED_THREAD_NAME = "deleted conversation"
 PRIVATE_THREAD_NAME = "Private conversation"  # a private thread's name shows in the channel list
+
+
+class OnceCommandTree(app_commands.CommandTree):
+    """Runs each slash command (and autocomplete) once: a gateway RESUME may deliver an interaction
+    again, and two processes on one shard (a rolling deploy) both get it; Discord takes one response."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await interaction.client.core.store.claim_event(PLATFORM, f"interaction:{interaction.id}")
 
 
 def _tolerant_parser(event: str, parse: Any) -> Any:
@@ -129,19 +141,77 @@ class _ChatBot:
         self.chat = core.chat
         self.limits = limits or DISCORD_LIMITS
         self.print_invite = print_invite
-        self.tree = app_commands.CommandTree(self)
+        self.tree = OnceCommandTree(self)
         register_commands(self.tree)
         self.invite_url = ""
         self.commands_synced = False
         self._told_no_content: set[int] = set()
+        self._marking: set[asyncio.Task] = set()  # interrupted answers being marked
 
     # start-up
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ReplyButton)
+        self.core.on_interrupted(self.show_interrupted)
         self.commands_synced = await self.sync_commands()
         self.invite_url = invite_url(self.application_id)
         if self.print_invite:
             print(f"Invite the Discord bot with: {self.invite_url}", flush=True)
+
+    async def on_ready(self) -> None:
+        if isinstance(self, discord.AutoShardedClient):
+            log.info(
+                "discord: ready in %d servers, shards %s of %s", len(self.guilds), sorted(self.shards), self.shard_count
+            )
+        else:
+            log.info("discord: ready in %d servers", len(self.guilds))
+
+    async def show_interrupted(self, replies: list[StoredMessage]) -> None:
+        """Close, in place, the Discord messages of answers a dead process left unfinished: the text that was
+        saved, an "interrupted" notice, and Regenerate / Continue instead of Stop. Runs in a task of its own
+        (it waits for the gateway to be ready), so the core's heartbeat that reports them never waits."""
+        if self.is_closed():
+            return
+        task = asyncio.create_task(self._mark_interrupted(replies), name="discord-interrupted")
+        self._marking.add(task)
+        task.add_done_callback(self._marking.discard)
+
+    async def _mark_interrupted(self, replies: list[StoredMessage]) -> None:
+        await self.wait_until_ready()
+        for reply in replies:
+            if not reply.platform_message_id.isdigit():
+                continue  # nothing was posted (or not by Discord)
+            last = str(reply.extra.get("last_message") or reply.platform_message_id)
+            room = self.limits.max_chars - len(INTERRUPTED_NOTICE) - 2
+            try:
+                conversation = await self.core.store.get_conversation_by_id(reply.conversation_id or 0)
+                if conversation is None or conversation.key.platform != PLATFORM:
+                    continue
+                key = conversation.key
+                channel = self.get_partial_messageable(int(key.thread if key.thread.isdigit() else key.channel))
+                if last == reply.platform_message_id and len(reply.content) <= room:
+                    text = reply.content  # the answer is this one message: show the text that was saved
+                else:  # the answer's last message, as it was left, less the typing indicator
+                    text = (await channel.fetch_message(int(last))).content.removesuffix(self.limits.typing_indicator)
+                    text = text[:room]
+                view = ReplyView(
+                    reply.id,
+                    "done",
+                    MessageStatus.INTERRUPTED,
+                    True,
+                    0,
+                    reply.model,
+                    has_reasoning=bool(reply.reasoning.strip()),
+                    conversation_id=conversation.id,
+                )
+                await channel.get_partial_message(int(last)).edit(
+                    content=(text + "\n\n" if text.strip() else "") + INTERRUPTED_NOTICE,
+                    view=reply_controls(view, conversation.id),
+                    allowed_mentions=NO_MENTIONS,
+                )
+            except discord.HTTPException as exc:
+                log.warning("could not mark interrupted reply %s: %s", reply.id, exc.status)
+            except Exception as exc:  # the database or the network: the answer stays marked in the database
+                log.warning("could not mark interrupted reply %s: %s", reply.id, type(exc).__name__)
 
     def commands_hash(self) -> str:
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
@@ -218,6 +288,9 @@ class _ChatBot:
         return content.strip()
 
     async def on_message(self, message: discord.Message) -> None:
+        if self.user is not None and message.author.id == self.user.id:
+            return  # the echo of our own answers
+        metrics.event_received(PLATFORM, "message")
         if message.author.bot or message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
         try:
@@ -226,6 +299,30 @@ class _ChatBot:
             await message.channel.send(
                 str(exc), allowed_mentions=NO_MENTIONS, reference=message.to_reference(fail_if_not_exists=False)
             )
+        except StoreUnavailable:
+            # Discord never delivers a message again: give the claim back (a gateway replay would then be
+            # handled) and ask for it again, where the message was meant for the bot
+            await self.chat.release_event(PLATFORM, f"message:{message.id}")
+            if self._meant_for_me(message):
+                await message.channel.send(
+                    NOT_SAVED, allowed_mentions=NO_MENTIONS, reference=message.to_reference(fail_if_not_exists=False)
+                )
+
+    async def _claim(self, message: discord.Message) -> bool:
+        if await self.chat.claim_event(PLATFORM, f"message:{message.id}"):
+            return True
+        metrics.duplicate_dropped(PLATFORM)
+        return False
+
+    def _meant_for_me(self, message: discord.Message) -> bool:
+        """Without the database: a DM, a mention, a reply to the bot, or a message in a thread it started."""
+        channel = message.channel
+        return bool(
+            message.guild is None
+            or (self.user is not None and self.user in message.mentions)
+            or self._replied_to_me(message)
+            or (isinstance(channel, discord.Thread) and self.user is not None and channel.owner_id == self.user.id)
+        )
 
     def _replied_to_me(self, message: discord.Message) -> discord.Message | None:
         resolved = message.reference.resolved if message.reference else None
@@ -241,7 +338,7 @@ class _ChatBot:
         if message.guild is None:
             if unreadable:
                 return await self._explain_missing_intent(channel)
-            if not await self.core.store.claim_event(PLATFORM, f"message:{message.id}"):
+            if not await self._claim(message):
                 return
             return await self._answer_dm(message, replied)
         guild_id = str(message.guild.id)
@@ -252,7 +349,7 @@ class _ChatBot:
                 return  # not our thread
             if unreadable:
                 return await self._explain_missing_intent(channel)
-            if not await self.core.store.claim_event(PLATFORM, f"message:{message.id}"):
+            if not await self._claim(message):
                 return
             await self.submit(
                 key,
@@ -270,7 +367,7 @@ class _ChatBot:
             return
         if unreadable:
             return await self._explain_missing_intent(channel)
-        if not await self.core.store.claim_event(PLATFORM, f"message:{message.id}"):
+        if not await self._claim(message):
             return
         text = self.prompt_text(message.content)
         if replied is not None:  # a reply to one of our inline answers continues that conversation
@@ -321,7 +418,11 @@ class _ChatBot:
         self._told_no_content.add(channel_id)
         await channel.send(MESSAGE_CONTENT_HELP, allowed_mentions=NO_MENTIONS)
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        metrics.event_received(PLATFORM, interaction.type.name)  # the command tree and the views handle it
+
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        metrics.event_received(PLATFORM, "message_edit")
         data = payload.data
         if (data.get("author") or {}).get("bot") or not data.get("content"):
             return
@@ -331,6 +432,7 @@ class _ChatBot:
             pass  # edited down to nothing: keep what was stored
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        metrics.event_received(PLATFORM, "message_delete")
         await self.chat.on_message_deleted(PLATFORM, str(payload.message_id))
 
     # interactions
@@ -353,6 +455,8 @@ class _ChatBot:
         if model:
             model = self.core.catalog.validate(model)
         actor = self.interaction_actor(interaction)
+        # refused by a limit: say so before the prompt is shown or a thread opened
+        await self.chat.check_limits(await self.interaction_key(interaction), actor, text, model)
         channel = interaction.channel
         title = thread_title(text)
         shown = quoted_prompt(interaction.user.display_name, text)
@@ -645,12 +749,26 @@ def build_bot(
     return ShardedChatBot(core, shard_count=shard_count, shard_ids=shard_ids or None, **options)
 
 
+def use_endpoints(api_url: str | None, gateway_url: str | None) -> None:
+    """Send REST calls and the gateway connection elsewhere (a proxy, a test double). discord.py keeps
+    both at class level: this is for the whole process."""
+    import discord.gateway
+    import discord.http
+    import yarl
+
+    if api_url:
+        discord.http.Route.BASE = api_url
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
 async def run_discord(core: Core, **options: Any) -> None:
     """Run the bot until it is closed; a bad token or a missing intent ends with one clear line."""
     token = core.settings.discord_token
     if token is None:
         print("discord: DISCORD_TOKEN is not set", file=sys.stderr)
         return
+    use_endpoints(core.settings.discord_api_url, core.settings.discord_gateway_url)
     bot = build_bot(core, **options)
     try:
         async with bot:

@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -24,38 +25,62 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots.slack.delete_from import delete_from_here
+from bots.slack.features import SlackFeatures
+from bots.slack.files import download_files
 from bots.slack.oauth import build_oauth_settings, oauth_configured
 from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, SlackSink, controls, message_id, slack_error
 from bots.slack.text import parse_thread_link, strip_mention
-from bots.slack.views import delete_all_confirmation, home_view, switch_model_modal
+from bots.slack.views import (
+    delete_all_confirmation,
+    markdown_blocks,
+    model_lines,
+    switch_model_modal,
+)
 from core import metrics
 from core.app import Core
-from core.chat import clean_prompt
+from core.chat import NOT_SAVED, clean_prompt
 from core.config import ConfigError
 from core.errors import NotFound, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.store.base import Conversation, MessageStatus, Scope, StoredMessage
+from core.store.retry import StoreUnavailable
 from core.streaming import PlatformLimits, ReplyView
+from core.text_commands import is_assistant_command, is_set_command
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 THINKING = "is thinking…"
+EVENT_CLAIM = "hfchat_event_claim"  # Bolt context key: the event id claimed for the request being handled
 INTERRUPTED_NOTICE = "⚠️ *This answer was interrupted (the bot restarted).*"
 USER_CACHE_SECONDS = 60.0
 AUTO_REPLY_SETTING = "slack_thread_replies"  # per channel: "off" stops answering follow-ups without a mention
 ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
-SUGGESTED_PROMPTS = [
-    {"title": "Explain a concept", "message": "Explain how transformers work, simply."},
-    {"title": "Write some code", "message": "Write a Python function that merges two sorted lists."},
-    {"title": "Summarize", "message": "Summarize the main ideas of the attention paper in five bullet points."},
-]
+MODELS_LISTED = 25  # models in `/model`'s answer (`/model list WORD` finds the others)
+HOME_ACTIONS = (
+    "home_settings_edit",
+    "home_assistant_new",
+    "home_assistant_edit",
+    "home_assistant_use",
+    "home_assistant_delete",
+)
+FEATURE_COMMANDS = ("/settings", "/assistant", "/usage", "/compare", "/limits", "/conversations", "/export")
 HELP = (
-    "Mention me to get an answer in the thread; I answer later messages in my threads without a mention. "
-    "In a thread: `@me model NAME` switches its model, `@me stop` stops the answer, `@me delete` erases it. "
-    "`/model [NAME]` shows or sets your default model (`/model channel NAME` for admins), "
-    "`/delete [thread link]` erases a conversation, `/delete all` everything stored about you, "
-    "`/hfchat replies on|off` (admins) chooses whether I answer thread follow-ups without a mention."
+    "Mention me to get an answer in the thread; I answer later messages in my threads without a mention, and "
+    "read the images, PDFs and text files you attach. In a thread: `@me model NAME` switches its model, "
+    "`@me set NAME VALUE` one of its settings, `@me assistant use NAME` its assistant, `@me stop` stops the "
+    "answer, `@me delete` erases it.\n"
+    "• `/model [NAME | list WORD]` shows the models or sets your default (`/model channel NAME` for admins)\n"
+    "• `/settings [me|channel|workspace] [NAME VALUE]` temperature, top_p, max_tokens, reasoning_effort, "
+    "system_prompt, provider, web_search: shown with where each comes from, or set (channel, workspace: admins)\n"
+    "• `/assistant list | new | show | edit | use | delete NAME`, `channel NAME` and `sharing on|off` (admins)\n"
+    "• `/usage [workspace] [DAYS]` tokens and cost (the workspace's: admins), `/limits [NAME VALUE]` (admins set)\n"
+    "• `/compare MODEL1,MODEL2 PROMPT` answers side by side, one thread reply per model\n"
+    "• `/conversations` yours with links, `/export [N | thread link] [json]` as a file\n"
+    "• `/delete [thread link]` erases a conversation, `/delete all` everything stored about you\n"
+    "• `/hfchat replies on|off` (admins) whether I answer thread follow-ups without a mention\n"
+    "Every command also works as `/hfchat COMMAND ...`."
 )
 
 
@@ -89,8 +114,13 @@ class SlackAdapter:
         edit_limits: PlatformLimits = EDIT_LIMITS,
         native_streaming: bool = True,
         oauth_settings: AsyncOAuthSettings | None = None,
+        store_before_ack: bool | None = None,
     ):
         self.core = core
+        # HTTP mode: Slack gets its 200 only once the event's claim and user message are stored (the answer
+        # streams after), so a message the database could not take gets an error and is delivered again.
+        # Socket Mode acks events at once: there the user is told to send it again instead.
+        self.store_before_ack = core.settings.slack_mode == "http" if store_before_ack is None else store_before_ack
         self.chat = core.chat
         self.store = core.store
         self._client = client  # with OAuth installs a token-less template; each request gets its team's
@@ -103,12 +133,14 @@ class SlackAdapter:
         self._no_stream: set[str] = set()  # channels where Slack refused native streaming
         self._busy: set[asyncio.Task] = set()
         self.replies: set[asyncio.Task] = set()
+        self.features = SlackFeatures(self)
         self.app = AsyncApp(
             client=client,
             signing_secret=signing_secret or "",
             request_verification_enabled=True,
             ignoring_self_events_enabled=True,
             oauth_settings=oauth_settings,
+            process_before_response=self.store_before_ack,
             # Bolt otherwise gives its loggers the root level, and at DEBUG they (and the Socket Mode
             # client, which uses app.logger) log whole payloads: user text. This one stays capped.
             logger=logging.getLogger("slack_bolt"),
@@ -152,9 +184,18 @@ class SlackAdapter:
         app.command("/model")(self._tracked(self.on_model_command))
         app.command("/delete")(self._tracked(self.on_delete_command))
         app.command("/hfchat")(self._tracked(self.on_hfchat_command))
+        for command in FEATURE_COMMANDS:
+            app.command(command)(self._tracked(self.on_feature_command))
         app.shortcut("delete_conversation")(self._tracked(self.on_delete_shortcut))
+        app.shortcut("delete_from_here")(self._tracked(self.on_delete_from_shortcut))
         app.shortcut("switch_model")(self._tracked(self.on_switch_model_shortcut))
         app.view("switch_model_modal")(self._tracked(self.on_switch_model_submit))
+        app.view("assistant_modal")(self._tracked(self.features.on_assistant_submit))
+        app.view("settings_modal")(self._tracked(self.features.on_settings_submit))
+        app.action("hfchat_reasoning")(self._tracked(self.on_reasoning_button))
+        app.action(re.compile(r"^hfchat_starter_\d+$"))(self._tracked(self.on_starter_button))
+        for action in HOME_ACTIONS:
+            app.action(action)(self._tracked(self.on_home_action))
         for action in ("hfchat_stop", "hfchat_regenerate", "hfchat_continue", "hfchat_delete"):
             app.action(action)(self._tracked(self.on_reply_button))
         app.action("hfchat_feedback_up")(self._tracked(self.on_reply_button))
@@ -187,6 +228,13 @@ class SlackAdapter:
             except UserFacingError as exc:
                 if respond is not None:
                     await respond(text=str(exc), response_type="ephemeral", replace_original=False)
+            except StoreUnavailable:
+                claim = context.get(EVENT_CLAIM) if context is not None else None
+                if claim:  # not done: a redelivery of the event must be handled, not dropped
+                    await self.chat.release_event(PLATFORM, claim)
+                if self.store_before_ack:
+                    raise  # Bolt answers 500 and Slack delivers the event again
+                log.warning("%s: the database is unavailable", handler.__name__)
             finally:
                 _WORKSPACE.reset(bound)
                 if task is not None:
@@ -208,7 +256,7 @@ class SlackAdapter:
     async def _noop(self, ack: Any) -> None:
         await ack()
 
-    async def _dedupe(self, body: dict, ack: Any, next: Callable[[], Awaitable[Any]]) -> Any:
+    async def _dedupe(self, body: dict, ack: Any, next: Callable[[], Awaitable[Any]], context: Any) -> Any:
         # Slack retries an event it thinks we missed, with the same event_id: answer once, still ack 200
         # (a middleware that neither calls next() nor returns the ack makes Bolt answer 404).
         kind = body.get("type") or ("command" if body.get("command") else "")
@@ -216,10 +264,13 @@ class SlackAdapter:
             kind = str((body.get("event") or {}).get("type") or "event")
         metrics.event_received(PLATFORM, kind[:40])
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await self.store.claim_event(PLATFORM, str(event_id)):
+        # the database down: this raises, Bolt answers 500 (and sends no Socket Mode ack), Slack retries
+        if event_id and not await self.chat.claim_event(PLATFORM, str(event_id)):
             log.info("duplicate event %s dropped", event_id)
             metrics.duplicate_dropped(PLATFORM)
             return await ack()
+        if event_id:
+            context[EVENT_CLAIM] = str(event_id)
         return await next()
 
     async def idle(self, within: float = 10.0) -> None:
@@ -309,7 +360,7 @@ class SlackAdapter:
         self._users[(team, user)] = (now + USER_CACHE_SECONDS, actor)
         return actor
 
-    def sink(self, team: str, channel: str, thread_ts: str, user: str) -> SlackSink:
+    def sink(self, team: str, channel: str, thread_ts: str, user: str, *, assistant_thread: bool = False) -> SlackSink:
         native = self.native_streaming and channel not in self._no_stream
         return SlackSink(
             self.client,
@@ -319,6 +370,7 @@ class SlackAdapter:
             user=user,
             limits=self.native_limits if native else self.edit_limits,
             on_stream_refused=self._no_stream.add,
+            assistant_thread=assistant_thread,
         )
 
     async def tell(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
@@ -404,6 +456,7 @@ class SlackAdapter:
             user=event["user"],
             text=text,
             mentioned=True,
+            files=event.get("files"),
         )
 
     async def on_message(self, event: dict, context: Any) -> None:
@@ -434,6 +487,7 @@ class SlackAdapter:
             user=user,
             text=text,
             mentioned=mentioned,
+            files=event.get("files"),
         )
 
     def _ours(self, message: dict | None) -> bool:
@@ -462,7 +516,31 @@ class SlackAdapter:
             return
         await self.chat.on_message_deleted(PLATFORM, message_id(event["channel"], event["deleted_ts"]))
 
-    async def handle_message(
+    async def handle_message(self, **message: Any) -> None:
+        """Answer a user's message (the keyword arguments of `_answer_message`), once per Slack message
+        whichever events (app_mention, message) announce it. If the database cannot store it, the claim is
+        given back: in HTTP mode the request fails (Slack delivers it again), in Socket Mode the user is
+        asked to send it again."""
+        channel, user, thread = message["channel"], message["user"], message.get("thread_ts") or message["ts"]
+        claim = f"msg:{channel}/{message['ts']}"
+        try:
+            if not await self.chat.claim_event(PLATFORM, claim):
+                return
+            await self._answer_message(**message)
+        except StoreUnavailable:
+            await self.chat.release_event(PLATFORM, claim)
+            if not self.store_before_ack:  # acknowledged already: ask for it again
+                if message["is_dm"]:
+                    if message.get("thread_ts"):  # an assistant thread still says "is thinking…"
+                        await self._assistant_call(
+                            "assistant.threads.setStatus", channel_id=channel, thread_ts=thread, status=""
+                        )
+                    await self.post(channel, NOT_SAVED, thread)
+                else:
+                    await self.tell(channel, user, NOT_SAVED, thread)
+            raise
+
+    async def _answer_message(
         self,
         *,
         team: str,
@@ -473,14 +551,14 @@ class SlackAdapter:
         user: str,
         text: str,
         mentioned: bool,
+        files: list[dict] | None = None,
     ) -> None:
-        # one answer per Slack message, whichever events (app_mention, message) announce it
-        if not await self.store.claim_event(PLATFORM, f"msg:{channel}/{ts}"):
-            return
         thread = thread_ts or ts
         key = ConversationKey(PLATFORM, team, channel, thread)
-        if mentioned and await self._thread_command(text, key, user):
-            return
+        # in a DM every message is to the bot: its settings and assistant commands need no mention there
+        if (mentioned or is_dm) and not files:
+            if await self._thread_command(text, key, user, mentioned=mentioned, in_thread=thread_ts is not None):
+                return
         conversation = await self.chat.conversation_for(key)
         if not mentioned and not is_dm:
             if thread_ts is None or conversation is None or not await self._auto_reply(team, channel):
@@ -494,14 +572,17 @@ class SlackAdapter:
             await self._assistant_call(
                 "assistant.threads.setStatus", channel_id=channel, thread_ts=thread, status=THINKING
             )
+        # fetched now, with the bot token: what cannot be used gets a note under the answer
+        attachments = await download_files(self.client, files) if files else None
         try:
             submitted = await self.chat.submit(
                 key,
                 actor,
                 text,
-                self.sink(team, channel, thread, user),
+                self.sink(team, channel, thread, user, assistant_thread=assistant),
                 platform_message_id=message_id(channel, ts),
                 prior=prior,
+                attachments=attachments,
             )
         except UserFacingError as exc:
             if assistant:
@@ -521,10 +602,23 @@ class SlackAdapter:
                 "assistant.threads.setTitle", channel_id=channel, thread_ts=thread, title=submitted.conversation.title
             )
 
-    async def _thread_command(self, text: str, key: ConversationKey, user: str) -> bool:
-        """`@bot delete`, `@bot stop`, `@bot model [NAME]` in a thread; False if the text is a prompt."""
+    async def _thread_command(
+        self, text: str, key: ConversationKey, user: str, *, mentioned: bool = True, in_thread: bool = True
+    ) -> bool:
+        """`@bot set ...`, `@bot settings`, `@bot assistant ...` (in a thread they apply to it), and with a
+        mention `@bot delete`, `@bot stop`, `@bot model [NAME]`, `@bot help`; False if the text is a prompt."""
         words = text.split()
-        if not words or len(words) > 2:
+        first = words[0].lower().strip(".!:") if words else ""
+        rest = text.strip()[len(words[0]) :].strip() if words else ""
+        if (first == "settings" and not rest) or (first == "set" and is_set_command(rest)):
+            invocation = self.features.thread_invocation(key, user, "@me set", in_thread=in_thread)
+            await self.features.run("settings", invocation, rest)
+            return True
+        if first in ("assistant", "assistants") and is_assistant_command(rest):
+            invocation = self.features.thread_invocation(key, user, "@me assistant", in_thread=in_thread)
+            await self.features.run("assistant", invocation, rest)
+            return True
+        if not mentioned or not words or len(words) > 2:
             return False
         command = words[0].lower().strip(".!")
         arg = words[1] if len(words) == 2 else ""
@@ -572,20 +666,16 @@ class SlackAdapter:
         if not (channel and thread_ts and user):
             return
         team = context.get("team_id") or ""
-        model = await self.chat.resolve_model(ConversationKey(PLATFORM, team, channel, thread_ts), user)
-        await self.post(channel, f"Hi! Ask me anything. I'm answering with `{model}`.", thread_ts)
-        await self._assistant_call(
-            "assistant.threads.setSuggestedPrompts",
-            channel_id=channel,
-            thread_ts=thread_ts,
-            title="Try one of these:",
-            prompts=SUGGESTED_PROMPTS,
-        )
+        key = ConversationKey(PLATFORM, team, channel, thread_ts)
+        model = await self.chat.resolve_model(key, user)
+        assistant = await self.chat.assistants.default_for(key, user)
+        who = f" as {assistant.name}" if assistant else ""
+        await self.post(channel, f"Hi! Ask me anything. I'm answering{who} with `{model}`.", thread_ts)
+        # the person's assistant's starter prompts (or general ideas), as Slack's suggested prompts
+        await self.features.suggest_prompts(channel, thread_ts, assistant)
 
-    async def publish_home(self, team: str, user: str) -> None:
-        model, scope = await self.chat.resolve("model", ConversationKey(PLATFORM, team, "", ""), user)
-        view = home_view(self.core.catalog.ids(), model or self.chat.default_model(), scope and scope.value)
-        await self.client.views_publish(user_id=user, view=view)
+    async def publish_home(self, team: str, user: str, notice: str = "") -> None:
+        await self.features.publish_home(team, user, notice)
 
     async def on_app_home_opened(self, event: dict, context: Any) -> None:
         if event.get("tab", "home") == "home":
@@ -610,18 +700,25 @@ class SlackAdapter:
         team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
         key = ConversationKey(PLATFORM, team, channel, "")
         words = (command.get("text") or "").split()
-        if not words:
+        if not words or words[0].lower() == "list":
             model, scope = await self.chat.resolve("model", key, user)
             actor = await self.actor(team, user)
-            recent = await self.chat.recent_models(actor, PLATFORM)
+            recent = [m for m in await self.chat.recent_models(actor, PLATFORM) if m != model][:5]
             current = model or self.chat.default_model()
-            ideas = [m for m in dict.fromkeys([*recent, *self.core.catalog.ids()]) if m != current][:5]
             where = f"{scope.value} setting" if scope else "default"
+            needle = " ".join(words[1:]).lower()
+            found = [m for m in self.core.catalog.models if needle in m.id.lower()]
             lines = [f"Current model: `{current}` ({where})."]
-            if ideas:
-                lines.append("Some others: " + ", ".join(f"`{m}`" for m in ideas))
-            lines.append("`/model NAME` sets your default, `/model channel NAME` this channel's (admins).")
-            await respond(text="\n".join(lines), response_type="ephemeral")
+            if recent:
+                lines.append("Your recent ones: " + ", ".join(f"`{m}`" for m in recent))
+            if found:
+                lines += ["", "**Models** (context, providers with the price per million tokens in/out)"]
+                lines += model_lines(found, MODELS_LISTED)
+            elif needle:
+                lines.append(f"No model name contains `{needle[:40]}`.")
+            lines += ["", "`/model NAME` sets your default, `/model channel NAME` this channel's (admins)."]
+            text = "\n".join(lines)
+            await respond(text=text[:3000], blocks=markdown_blocks(text), response_type="ephemeral")
             return
         if words[0].lower() == "channel":
             actor = await self.actor(team, user, fresh=True)
@@ -667,9 +764,26 @@ class SlackAdapter:
         actor = await self.actor(team, user, fresh=True)
         await respond(text=await self.delete_thread(key, actor), response_type="ephemeral")
 
+    async def on_feature_command(self, ack: Any, command: dict, respond: Any) -> None:
+        """`/settings`, `/assistant`, `/usage`, `/compare`, `/limits`, `/conversations`, `/export`."""
+        await ack()
+        name = command["command"].lstrip("/")
+        invocation = await self.features.slash_invocation(command, respond, command["command"])
+        await self.features.run(name, invocation, command.get("text") or "")
+
     async def on_hfchat_command(self, ack: Any, command: dict, respond: Any) -> None:
         await ack()
         team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
+        sub, _, rest = (command.get("text") or "").strip().partition(" ")
+        sub = sub.lower()
+        if sub in self.features.COMMANDS:  # the same words as the command of that name
+            invocation = await self.features.slash_invocation(command, respond, f"/hfchat {sub}")
+            await self.features.run(sub, invocation, rest.strip())
+            return
+        if sub in ("model", "delete"):
+            handler = self.on_model_command if sub == "model" else self.on_delete_command
+            await handler(_already_acked, {**command, "text": rest.strip()}, respond)
+            return
         words = (command.get("text") or "").lower().split()
         if len(words) == 2 and words[0] == "replies" and words[1] in ("on", "off"):
             actor = await self.actor(team, user, fresh=True)
@@ -682,7 +796,7 @@ class SlackAdapter:
             state = "answer" if words[1] == "on" else "only answer mentions in"
             await respond(text=f"I now {state} thread follow-ups in this channel.")
             return
-        await respond(text=HELP)
+        await respond(text=HELP[:3000], blocks=markdown_blocks(HELP), response_type="ephemeral")
 
     # ------------------------------------------------------------------ shortcuts and modals
     async def on_delete_shortcut(self, ack: Any, body: dict, respond: Any) -> None:
@@ -692,6 +806,10 @@ class SlackAdapter:
         key = ConversationKey(PLATFORM, team, channel, message.get("thread_ts") or message["ts"])
         actor = await self.actor(team, user, fresh=True)
         await respond(text=await self.delete_thread(key, actor), response_type="ephemeral", replace_original=False)
+
+    async def on_delete_from_shortcut(self, ack: Any, body: dict, respond: Any) -> None:
+        await ack()
+        await respond(text=await delete_from_here(self, body), response_type="ephemeral", replace_original=False)
 
     async def on_switch_model_shortcut(self, ack: Any, body: dict) -> None:
         await ack()
@@ -720,6 +838,18 @@ class SlackAdapter:
         await self.tell(key.channel, user, f"This thread now uses `{chosen}`.", key.thread)
 
     # ------------------------------------------------------------------ buttons
+    async def on_reasoning_button(self, ack: Any, body: dict) -> None:
+        await ack()
+        await self.features.show_reasoning(body)
+
+    async def on_starter_button(self, ack: Any, body: dict) -> None:
+        await ack()
+        await self.features.on_starter(body)
+
+    async def on_home_action(self, ack: Any, body: dict) -> None:
+        await ack()
+        await self.features.on_home_action(body)
+
     async def on_reply_button(self, ack: Any, body: dict, respond: Any) -> None:
         await ack()
         action = body["actions"][0]
@@ -780,6 +910,10 @@ class SlackAdapter:
         app = self.app.web_app(path=path)
         app.middlewares.append(_reject_malformed)
         return app
+
+
+async def _already_acked(*args: Any, **kwargs: Any) -> None:
+    """The ack of a command handled inside another one (`/hfchat model ...`): already sent."""
 
 
 _EVENT_TEXT_FIELDS = ("ts", "thread_ts", "event_ts", "text", "team", "subtype", "channel_type", "bot_id")

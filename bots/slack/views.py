@@ -1,10 +1,117 @@
-"""Block Kit views: the model picker (modal and App Home) and the "delete all my data" confirmation."""
+"""Block Kit views: the model picker (modal and App Home), the App Home, the assistant and settings forms,
+starter-prompt buttons and the "delete all my data" confirmation."""
 
 from __future__ import annotations
 
 import json
 
+from core.generation import REASONING_EFFORTS
+from core.models import ModelInfo
+from core.store.base import Assistant
+
 MAX_OPTIONS = 100  # Slack's limit for a static_select
+SECTION_CHARS = 3000  # Slack's limit for a section's text
+INPUT_CHARS = 3000  # Slack's limit for a plain_text_input
+HOME_ASSISTANTS = 20  # shown in App Home (two blocks each; a view holds 100)
+HOME_MODELS = 12
+MARKDOWN_CHARS = 11_000  # a markdown block takes 12,000
+# where a setting's value comes from (core.generation.Preferences.resolve), in words
+WHERE = {
+    "conversation": "this conversation",
+    "assistant": "its assistant",
+    "user": "your setting",
+    "channel": "this channel",
+    "workspace": "the workspace",
+    "default": "default",
+    "": "not set",
+}
+SUGGESTED_PROMPTS = [  # for AI-app threads when the person's assistant has no starters of its own
+    {"title": "Explain a concept", "message": "Explain how transformers work, simply."},
+    {"title": "Write some code", "message": "Write a Python function that merges two sorted lists."},
+    {"title": "Summarize", "message": "Summarize the main ideas of the attention paper in five bullet points."},
+]
+# the settings the App Home form edits (the omni routes are for admins, by command)
+FORM_SETTINGS = ("temperature", "top_p", "max_tokens", "reasoning_effort", "system_prompt", "provider", "web_search")
+
+
+def plain(text: str, limit: int = 75) -> dict:
+    return {"type": "plain_text", "text": (text[: limit - 1] + "…") if len(text) > limit else text, "emoji": True}
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markdown_blocks(text: str) -> list[dict]:
+    """Standard Markdown in a message (Slack renders the `markdown` block itself)."""
+    return [{"type": "markdown", "text": clip(text, MARKDOWN_CHARS)}]
+
+
+def _price(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.1 else f"${value:,.3f}"
+
+
+def model_line(info: ModelInfo) -> str:
+    """One model as the catalog knows it: context, providers with prices per million tokens, vision, tools."""
+    parts = [f"`{info.id}`", f"{info.context_length:,} tokens" if info.context_length else "context unknown"]
+    providers = []
+    for provider in info.providers:
+        if provider.input_price is not None and provider.output_price is not None:
+            providers.append(f"{provider.name} {_price(provider.input_price)}/{_price(provider.output_price)}")
+        elif provider.name:
+            providers.append(provider.name)
+    if providers:
+        parts.append(", ".join(providers))
+    if info.vision:
+        parts.append("👁 vision")
+    if info.tools:
+        parts.append("🛠 tools")
+    return " · ".join(parts)
+
+
+def model_lines(models: list[ModelInfo], limit: int) -> list[str]:
+    lines = [f"• {model_line(m)}" for m in models[:limit]]
+    if len(models) > limit:
+        lines.append(f"… and {len(models) - limit} more (`/model list WORD` finds them).")
+    return lines
+
+
+def settings_lines(rows: list[tuple[str, str | None, str]]) -> list[str]:
+    """(name, value, where) rows from the core as short lines; long values (a system prompt) are cut."""
+    lines = []
+    for name, value, where in rows:
+        shown = "—"
+        if value:
+            shown = "`" + clip(" ".join(value.replace("`", "'").split()), 60) + "`"
+        lines.append(f"• `{name}` = {shown} ({WHERE.get(where, where)})")
+    return lines
+
+
+def assistant_summary(assistant: Assistant, *, default: bool = False) -> str:
+    kind = "shared" if assistant.shared else "personal"
+    line = f"{assistant.name} ({kind}) · model `{assistant.model or 'default'}`"
+    return line + (" · ✓ your default" if default else "")
+
+
+def starter_buttons(assistant: Assistant) -> list[dict]:
+    """An assistant's starter prompts as buttons: a click starts a conversation with it."""
+    if not assistant.starters or assistant.id is None:
+        return []
+    return [
+        {
+            "type": "actions",
+            "block_id": f"hfchat_starters_{assistant.id}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": f"hfchat_starter_{index}",
+                    "text": plain(starter),
+                    "value": f"{assistant.id}:{index}",
+                }
+                for index, starter in enumerate(assistant.starters)
+            ],
+        }
+    ]
 
 
 def _option(model: str) -> dict:
@@ -55,37 +162,248 @@ def switch_model_modal(models: list[str], current: str, metadata: dict) -> dict:
     }
 
 
-def home_view(models: list[str], current: str, scope: str | None) -> dict:
+def _button(text: str, action_id: str, value: str = "", *, style: str | None = None, confirm: dict | None = None):
+    button: dict = {"type": "button", "action_id": action_id, "text": plain(text)}
+    if value:
+        button["value"] = value
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = confirm
+    return button
+
+
+def _confirm(title: str, text: str, yes: str) -> dict:
+    return {"title": plain(title), "text": plain(text, 300), "confirm": plain(yes), "deny": plain("Cancel")}
+
+
+def _section(text: str, accessory: dict | None = None, block_id: str | None = None) -> dict:
+    block: dict = {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_CHARS)}}
+    if accessory:
+        block["accessory"] = accessory
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def home_view(
+    models: list[str],
+    current: str,
+    scope: str | None,
+    *,
+    settings: list[tuple[str, str | None, str]] | None = None,
+    assistants: list[Assistant] | None = None,
+    default_assistant: int | None = None,
+    catalog: list[ModelInfo] | None = None,
+    notice: str = "",
+) -> dict:
+    """The App Home: the person's model, settings and assistants, each with controls, then the models."""
     where = "your default" if scope == "user" else f"the {scope} default" if scope else "the bot's default"
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "HuggingChat"}},
+        _section(
+            f"*Model:* `{current}` ({where})",
+            model_select(models, current, "home_model_select") if models else _button("Refresh", "home_refresh"),
+            "home_model",
+        ),
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "Mention me in a channel to get an answer in the thread, or write to me here. "
+                    "`/model NAME` sets your default model, `@me model NAME` one thread's model, "
+                    "`/settings`, `/assistant`, `/usage`, `/compare`, `/conversations`, `/export`; "
+                    "`/delete` erases a conversation and `/delete all` everything I stored about you.",
+                }
+            ],
+        },
+    ]
+    if notice:
+        blocks.insert(1, _section(f"⚠️ {notice}", block_id="home_notice"))
+    if settings is not None:
+        shown = [row for row in settings if not row[0].startswith("omni_") and row[0] != "model"]
+        blocks += [
+            {"type": "divider"},
+            _section(
+                "*Your settings*\n" + "\n".join(settings_lines(shown)),
+                _button("Change", "home_settings_edit"),
+                "home_settings",
+            ),
+        ]
+    if assistants is not None:
+        blocks += [
+            {"type": "divider"},
+            _section(
+                "*Assistants*"
+                + (
+                    ""
+                    if assistants
+                    else "\nNone yet: an assistant keeps instructions, a model, settings and starter prompts together."
+                ),
+                _button("New assistant", "home_assistant_new", style="primary"),
+                "home_assistants",
+            ),
+        ]
+        for assistant in assistants[:HOME_ASSISTANTS]:
+            value = str(assistant.id)
+            chosen = assistant.id == default_assistant
+            blocks.append(_section(assistant_summary(assistant, default=chosen), block_id=f"home_assistant_{value}"))
+            buttons = [
+                _button("Stop using" if chosen else "Use", "home_assistant_use", "none" if chosen else value),
+                _button("Edit", "home_assistant_edit", value),
+                _button(
+                    "Delete",
+                    "home_assistant_delete",
+                    value,
+                    style="danger",
+                    confirm=_confirm("Delete this assistant?", f"“{assistant.name}” is deleted for good.", "Delete"),
+                ),
+            ]
+            blocks.append({"type": "actions", "block_id": f"home_assistant_actions_{value}", "elements": buttons})
+    if catalog:
+        blocks += [
+            {"type": "divider"},
+            _section(
+                "*Models* (price per million tokens, in/out)\n" + "\n".join(model_lines(catalog, HOME_MODELS)),
+                block_id="home_models",
+            ),
+        ]
+    return {"type": "home", "blocks": blocks}
+
+
+def _input(block_id: str, label: str, element: dict, *, optional: bool = True, hint: str = "") -> dict:
+    block: dict = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, 150)
+    return block
+
+
+def _text_input(initial: str = "", *, multiline: bool = False, placeholder: str = "", max_length: int = INPUT_CHARS):
+    element: dict = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
+    element["max_length"] = max_length
+    if initial:
+        element["initial_value"] = initial[:max_length]
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    return element
+
+
+def _choice(options: list[tuple[str, str]], initial: str) -> dict:
+    made = [{"text": plain(label), "value": value} for value, label in options]
+    element: dict = {"type": "static_select", "action_id": "value", "options": made}
+    chosen = next((o for o in made if o["value"] == initial), None)
+    if chosen:
+        element["initial_option"] = chosen
+    return element
+
+
+def assistant_modal(models: list[str], metadata: dict, assistant: Assistant | None = None) -> dict:
+    """The form to create (or, given one, edit) an assistant."""
+    a = assistant or Assistant(platform="", workspace="", owner_id="", name=str(metadata.get("name") or ""))
+    if models:
+        model_element = _choice(
+            [("default", "The default model"), *((m, m) for m in models[: MAX_OPTIONS - 1])], a.model or "default"
+        )
+    else:
+        model_element = _text_input(a.model, placeholder="org/model (empty: the default)")
+    flags = [
+        ("web_search", "May search the web and read links (models with tools)"),
+        ("shared", "Shared with the workspace (otherwise only you see it)"),
+    ]
+    options = [{"text": plain(label), "value": value} for value, label in flags]
+    checkboxes: dict = {"type": "checkboxes", "action_id": "value", "options": options}
+    initial = [o for o in options if getattr(a, o["value"])]
+    if initial:
+        checkboxes["initial_options"] = initial
+    settings = " ".join(f"{k}={v}" for k, v in a.options.items())
     return {
-        "type": "home",
+        "type": "modal",
+        "callback_id": "assistant_modal",
+        "private_metadata": json.dumps(metadata),
+        "title": plain("Edit assistant" if assistant else "New assistant", 24),
+        "submit": plain("Save" if assistant else "Create", 24),
+        "close": plain("Cancel", 24),
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": "HuggingChat"}},
-            {
-                "type": "section",
-                "block_id": "home_model",
-                "text": {"type": "mrkdwn", "text": f"*Model:* `{current}` ({where})"},
-                "accessory": model_select(models, current, "home_model_select")
-                if models
-                else {
-                    "type": "button",
-                    "action_id": "home_refresh",
-                    "text": {"type": "plain_text", "text": "Refresh"},
-                },
-            },
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": "Mention me in a channel to get an answer in the thread, or write to me here. "
-                        "`/model NAME` sets your default model, `@me model NAME` one thread's model, "
-                        "`/delete` erases a conversation and `/delete all` everything I stored about you.",
-                    }
-                ],
-            },
+            _input("name", "Name", _text_input(a.name, max_length=60), optional=False),
+            _input(
+                "instructions",
+                "Instructions",
+                _text_input(a.instructions, multiline=True, placeholder="You are a friendly chef who ..."),
+            ),
+            _input("model", "Model", model_element),
+            _input(
+                "options",
+                "Generation settings",
+                _text_input(settings, placeholder="temperature=0.7 reasoning_effort=high"),
+                hint="temperature, top_p, max_tokens, reasoning_effort, provider as name=value",
+            ),
+            _input(
+                "starters",
+                "Starter prompts",
+                _text_input("\n".join(a.starters), multiline=True, placeholder="One per line, up to four"),
+            ),
+            _input("flags", "Options", checkboxes),
         ],
     }
+
+
+def settings_modal(values: dict[str, str | None], metadata: dict) -> dict:
+    """Your own settings (user scope): what you set, empty where you set nothing."""
+
+    def current(name: str) -> str:
+        return values.get(name) or ""
+
+    blocks = [
+        _input("temperature", "Temperature (0 to 2)", _text_input(current("temperature"), max_length=10)),
+        _input("top_p", "Top p (above 0, up to 1)", _text_input(current("top_p"), max_length=10)),
+        _input("max_tokens", "Longest answer, in tokens", _text_input(current("max_tokens"), max_length=10)),
+        _input(
+            "reasoning_effort",
+            "Reasoning effort",
+            _choice([("default", "Default"), *((e, e) for e in REASONING_EFFORTS)], current("reasoning_effort")),
+        ),
+        _input("system_prompt", "System prompt", _text_input(current("system_prompt"), multiline=True)),
+        _input(
+            "provider",
+            "Provider",
+            _text_input(current("provider"), max_length=64, placeholder="auto, cheapest, preferred or a name"),
+        ),
+        _input(
+            "web_search",
+            "Web search",
+            _choice([("default", "Default"), ("on", "On"), ("off", "Off")], current("web_search")),
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": "settings_modal",
+        "private_metadata": json.dumps(metadata),
+        "title": plain("Your settings", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def form_values(view: dict) -> dict[str, object]:
+    """What a submitted form holds, by block id: text, a selected option's value, or checked values."""
+    values: dict[str, object] = {}
+    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
+        state = actions.get("value") or next(iter(actions.values()), {})
+        if "selected_options" in state:
+            values[block_id] = [o.get("value") for o in state.get("selected_options") or []]
+        elif "selected_option" in state:
+            values[block_id] = (state.get("selected_option") or {}).get("value")
+        else:
+            values[block_id] = state.get("value")
+    return values
 
 
 def delete_all_confirmation() -> list[dict]:

@@ -28,6 +28,11 @@ from core.router import (
 from core.tools.base import SourceBook, ToolRegistry, ToolResult, clip, parse_arguments
 
 SOURCES_HEADING = "**Sources:**"
+# what the conversation keeps of each tool call for later turns and exports (the model saw more)
+HISTORY_RESULT_CHARS = 2_000
+HISTORY_ARGUMENT_CHARS = 1_000
+HISTORY_TOTAL_CHARS = 8_000  # all of one answer's results: later ones are clipped harder
+HISTORY_MIN_CHARS = 200
 
 
 async def run_with_tools(
@@ -40,8 +45,12 @@ async def run_with_tools(
     call_timeout: float = 30.0,
     result_chars: int = 12_000,
     on_failover: Callable[[str, RouterError, str], None] | None = None,
+    record: list[dict] | None = None,
 ) -> AsyncIterator[StreamEvent]:
-    """Like `failover_stream`, with the model's tool calls run in between. One `Finished` at the end."""
+    """Like `failover_stream`, with the model's tool calls run in between. One `Finished` at the end.
+
+    `record` receives each call with its (clipped) result, as the conversation stores them.
+    """
     messages = list(request.messages)
     models = list(models or [request.model])
     written: list[str] = []  # everything shown as the answer, across rounds
@@ -81,6 +90,10 @@ async def run_with_tools(
         yield ToolActivity("")
         messages = [*messages, _assistant_turn(requested.text, calls)]
         messages += [_tool_turn(call, result, result_chars) for call, result in zip(calls, results, strict=True)]
+        if record is not None:
+            for call, result in zip(calls, results, strict=True):
+                room = HISTORY_TOTAL_CHARS - sum(len(entry["result"]) for entry in record)
+                record.append(_recorded(round_index, call, result, max(HISTORY_MIN_CHARS, room)))
     text = "".join(written)
     if registry.sources and text.strip() and not _cites(text, registry.sources):
         yield TextDelta(("" if text.endswith("\n") else "\n\n") + format_sources(registry.sources))
@@ -115,6 +128,16 @@ def _assistant_turn(text: str, calls: list[ToolCall]) -> dict:
 
 def _tool_turn(call: ToolCall, result: ToolResult, limit: int) -> dict:
     return {"role": "tool", "tool_call_id": call.id, "content": clip(result.text, limit) or "(no output)"}
+
+
+def _recorded(round_index: int, call: ToolCall, result: ToolResult, room: int) -> dict:
+    return {
+        "round": round_index,
+        "name": call.name,
+        "arguments": clip(call.arguments or "{}", HISTORY_ARGUMENT_CHARS),
+        "result": clip(result.text, min(HISTORY_RESULT_CHARS, room)) or "(no output)",
+        **({"error": True} if result.is_error else {}),
+    }
 
 
 def _cites(text: str, sources: SourceBook) -> bool:

@@ -68,6 +68,8 @@ class ToolService:
         models: list[str],
         registry: ToolRegistry,
         on_failover: Callable[[str, RouterError, str], None] | None = None,
+        *,
+        record: list[dict] | None = None,
     ) -> AsyncIterator[StreamEvent]:
         return run_with_tools(
             router,
@@ -78,6 +80,7 @@ class ToolService:
             call_timeout=self.settings.tool_call_timeout,
             result_chars=self.settings.tool_result_chars,
             on_failover=on_failover,
+            record=record,
         )
 
     async def close(self) -> None:

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.slack.app import SlackAdapter, build_adapter
 from core.app import Core
 from core.streaming import PlatformLimits
-from tests.fakes.fake_router import FakeRouter
+from tests.fakes.fake_router import FakeRouter, chunk
 from tests.fakes.slack_server import FakeSlack, StoredMessage
 
 CHANNEL, DM = "C0CHAN0001", "D0DM000001"
@@ -36,6 +36,18 @@ def visible(message: StoredMessage) -> str:
         if block.get("type") == "markdown":
             return block["text"]
     return message.final_text
+
+
+def buttons(blocks: list[dict] | None) -> list[dict]:
+    """The buttons (and other elements) of a message's or view's actions blocks."""
+    return [e for b in blocks or [] if b.get("type") == "actions" for e in b["elements"]]
+
+
+def reasoning_script(reasoning: str, answer: str) -> list:
+    """A model that reasons (in `reasoning_content` pieces) before it answers."""
+    steps = [chunk("")]
+    steps += [chunk(reasoning=reasoning[i : i + 50]) for i in range(0, len(reasoning), 50)]
+    return [*steps, chunk(answer), chunk(finish="stop")]
 
 
 async def wait_for(predicate, within: float = 5.0, what: str = "condition"):
