@@ -800,16 +800,20 @@ class ChatService:
     async def conversation_for(self, key: ConversationKey) -> Conversation | None:
         return await self.store.get_conversation(key)
 
-    async def delete_conversation(self, conversation_id: int, actor: Actor) -> Conversation:
-        """Erase a conversation for real (owner or admin only); a reply in progress is stopped."""
-        conversation = await self._conversation(conversation_id)
-        self._check_owner_or_admin(conversation, actor, "delete it")
-        lane = self._lanes.get(conversation.id)
+    async def _stop_and_wait(self, conversation_id: int) -> None:
+        """Stop the answer being written (and the queued follow-up) before its messages are deleted."""
+        lane = self._lanes.get(conversation_id)
         if lane is not None and lane.current is not None:
             lane.pending = 0
             lane.current.stop()
             if lane.task is not None:
                 await asyncio.gather(lane.task, return_exceptions=True)
+
+    async def delete_conversation(self, conversation_id: int, actor: Actor) -> Conversation:
+        """Erase a conversation for real (owner or admin only); a reply in progress is stopped."""
+        conversation = await self._conversation(conversation_id)
+        self._check_owner_or_admin(conversation, actor, "delete it")
+        await self._stop_and_wait(conversation.id)
         await self.store.delete_conversation(conversation.id)
         log.info(
             "conversation %s deleted by its %s",
@@ -841,12 +845,7 @@ class ChatService:
 
     async def _delete_from(self, conversation: Conversation, message_id: int, actor: Actor) -> DeletedFrom:
         self._check_owner_or_admin(conversation, actor, "delete its messages")
-        lane = self._lanes.get(conversation.id)
-        if lane is not None and lane.current is not None:
-            lane.pending = 0
-            lane.current.stop()
-            if lane.task is not None:
-                await asyncio.gather(lane.task, return_exceptions=True)
+        await self._stop_and_wait(conversation.id)
         messages = [m for m in await self.store.recent_messages(conversation.id, 1_000_000) if m.id >= message_id]
         await self.store.delete_messages_from(conversation.id, message_id)
         log.info(

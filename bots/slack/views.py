@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from core.generation import REASONING_EFFORTS
-from core.models import ModelInfo
+from core.models import ModelInfo, describe_model
 from core.store.base import Assistant
 
 MAX_OPTIONS = 100  # Slack's limit for a static_select
@@ -47,30 +47,8 @@ def markdown_blocks(text: str) -> list[dict]:
     return [{"type": "markdown", "text": clip(text, MARKDOWN_CHARS)}]
 
 
-def _price(value: float) -> str:
-    return f"${value:,.2f}" if value >= 0.1 else f"${value:,.3f}"
-
-
-def model_line(info: ModelInfo) -> str:
-    """One model as the catalog knows it: context, providers with prices per million tokens, vision, tools."""
-    parts = [f"`{info.id}`", f"{info.context_length:,} tokens" if info.context_length else "context unknown"]
-    providers = []
-    for provider in info.providers:
-        if provider.input_price is not None and provider.output_price is not None:
-            providers.append(f"{provider.name} {_price(provider.input_price)}/{_price(provider.output_price)}")
-        elif provider.name:
-            providers.append(provider.name)
-    if providers:
-        parts.append(", ".join(providers))
-    if info.vision:
-        parts.append("👁 vision")
-    if info.tools:
-        parts.append("🛠 tools")
-    return " · ".join(parts)
-
-
 def model_lines(models: list[ModelInfo], limit: int) -> list[str]:
-    lines = [f"• {model_line(m)}" for m in models[:limit]]
+    lines = [f"• {describe_model(m)}" for m in models[:limit]]
     if len(models) > limit:
         lines.append(f"… and {len(models) - limit} more (`/model list WORD` finds them).")
     return lines
