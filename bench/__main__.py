@@ -39,7 +39,7 @@ class Plan:
 FULL = Plan(
     sizes=(1, 10, 50, 200),
     profile=StreamProfile(tokens=300),
-    capacity=(100, 200, 400, 600, 800, 1000),
+    capacity=(100, 200, 300, 400, 500, 600, 800),
     capacity_profile=StreamProfile(tokens=200),
     llama_tokens=200,
 )

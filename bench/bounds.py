@@ -238,6 +238,10 @@ def best(streams: list[dict], rules: list[Rule]) -> dict:
     for key in ("staleness_p50", "staleness_p99", "first_visible_p50", "first_visible_p99"):
         values = [r[key] for r in results if r[key] is not None]
         out[key] = min(values) if values else None
+    # how evenly the scheduler with the best p99 spreads the waiting (evenness has no "best" of its own: all
+    # streams equally stale for minutes would score 1)
+    ranked = [r for r in results if r["staleness_p99"] is not None]
+    out["evenness"] = min(ranked, key=lambda r: r["staleness_p99"])["evenness"] if ranked else None
     return out
 
 

@@ -398,6 +398,7 @@ def evaluate(result: dict) -> dict:
         "bound_staleness_p99": bound["staleness_p99"],
         "bound_first_visible_p50": bound["first_visible_p50"],
         "bound_first_visible_p99": bound["first_visible_p99"],
+        "bound_evenness": bound["evenness"],
         "rules": [r.describe() for r in rules],
         "budget": _budget(case, data),
         "process": result["bot"],

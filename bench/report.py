@@ -117,7 +117,7 @@ def targets(results: dict) -> list[tuple[str, str, str, str, str]]:
                 f"Slack edits: even across streams, no 429s, N={n}",
                 f"evenness {s(fair)}, per-stream p50 {s(ours['stream_p50_min'])}–{s(ours['stream_p50_max'])} s, "
                 f"{limited} 429s",
-                f"evenness ≥ {FAIR}, 0 429s",
+                f"evenness ≥ {FAIR} (the bound's: {s(ours.get('bound_evenness'))}), 0 429s",
                 "",
                 _met(limited == 0 and (n == 1 or (fair is not None and fair >= FAIR))),
             )
@@ -413,7 +413,8 @@ def plots(results: dict, out: Path) -> list[str]:
             chosen = sorted(
                 (r["n"], r[key]) for r in rows if r["path"] == path and r["bot"] == bot and r.get(key) is not None
             )
-            return [n for n, _ in chosen], [v for _, v in chosen]
+            # a log axis: 10 ms stands for "at once", and a never-shown token for the top of the plot
+            return [n for n, _ in chosen], [min(max(v, 0.01), 1e4) for _, v in chosen]
 
         for bot, key, style, label in (
             ("ours", "staleness_p99", "o-", "ours p99"),
@@ -423,6 +424,7 @@ def plots(results: dict, out: Path) -> list[str]:
             ("ours", "bound_staleness_p99", "k-", "bound p99"),
             ("ours", "bound_staleness_p50", "k--", "bound p50"),
             ("ours", "channel_bound_staleness_p99", "k:", "per-channel bound p99"),
+            ("ours", "sustained_bound_staleness_p99", "k-.", "sustained bound p99"),
         ):
             ns, values = series(bot, key)
             if ns:
