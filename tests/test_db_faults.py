@@ -29,7 +29,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.processes import wait_until
 from tests.slack.conftest import CHANNEL, running_bot, visible
 from tests.support import RecordingSink
-from tests.test_store import PG_URL, _fresh_schema
+from tests.test_store import PG_URL, _fresh_schema, open_store
 
 try:
     import asyncpg
@@ -49,21 +49,8 @@ def _pg_url(app_name: str) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request, tmp_path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        s: Store = SQLiteStore(tmp_path / "hfchat.db")
-        await s.open()
-        try:
-            yield s
-        finally:
-            await s.close()
-        return
-    async with _fresh_schema() as schema:
-        s = PostgresStore(_pg_url(schema), schema=schema)
-        await s.open()
-        try:
-            yield s
-        finally:
-            await s.close()
+    async with open_store(request.param, tmp_path, _pg_url) as s:
+        yield s
 
 
 @contextlib.asynccontextmanager

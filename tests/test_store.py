@@ -73,23 +73,26 @@ async def _fresh_schema() -> AsyncIterator[str]:
             await conn.close()
 
 
+@contextlib.asynccontextmanager
+async def open_store(kind: str, tmp_path, pg_url=lambda schema: PG_URL) -> AsyncIterator[Store]:
+    """An open store of `kind` ("sqlite" in tmp_path, or "postgres" on a fresh schema reached at `pg_url(schema)`)."""
+    async with contextlib.AsyncExitStack() as stack:
+        if kind == "sqlite":
+            s: Store = SQLiteStore(tmp_path / "hfchat.db")
+        else:
+            schema = await stack.enter_async_context(_fresh_schema())
+            s = PostgresStore(pg_url(schema), schema=schema)
+        await s.open()
+        try:
+            yield s
+        finally:
+            await s.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request, tmp_path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        s: Store = SQLiteStore(tmp_path / "hfchat.db")
-        await s.open()
-        try:
-            yield s
-        finally:
-            await s.close()
-        return
-    async with _fresh_schema() as schema:
-        s = PostgresStore(PG_URL, schema=schema)
-        await s.open()
-        try:
-            yield s
-        finally:
-            await s.close()
+    async with open_store(request.param, tmp_path) as s:
+        yield s
 
 
 @pytest.fixture
