@@ -49,6 +49,10 @@ UNRELEASED_LIMIT = 1000  # event claims remembered when the database would not t
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
 
 
+# reads a thread's messages newer than the given epoch time (0: all), oldest first, each with its created_at
+EarlierMessages = Callable[[float], Awaitable[list[StoredMessage]]]
+
+
 @dataclass(slots=True)
 class ReplyOutcome:
     reply_id: int
@@ -327,13 +331,17 @@ class ChatService:
         *,
         platform_message_id: str = "",
         title: str = "",
-        prior: list[StoredMessage] | None = None,
+        earlier: EarlierMessages | None = None,
         attachments: list[Attachment] | None = None,
     ) -> Submitted:
         """Store a user message and answer it (now, or right after the reply in progress).
 
         `attachments` (files already downloaded by the adapter) are read here: images, documents and a
         note for each file that could not be used; a message may be files only.
+
+        `earlier` reads what a thread the bot is adopting held before this message (a first mention in
+        someone else's thread); it is asked only when no conversation exists here yet, and never for what
+        the thread held before its conversation was erased.
         """
         try:
             text = clean_prompt(text)
@@ -373,7 +381,7 @@ class ChatService:
                 conversation = created = await self.store.create_conversation(key, actor.user_id)
                 await self.assistants.pin(conversation, actor.user_id)
                 # adopting an existing thread: its earlier text comes in once, as context
-                for message in prior or ():
+                for message in await self._adoptable(key, earlier):
                     message.content = clean_prompt(message.content)[: self.settings.max_prompt_chars]
                     await self.store.add_message(conversation.id, message)
                     adopted += 1
@@ -406,6 +414,15 @@ class ChatService:
         lane.busy = True
         lane.task = asyncio.create_task(self._drive(conversation, lane, sink, actor), name=f"reply-{conversation.id}")
         return Submitted(conversation, message_id, queued=False, reply=lane.task)
+
+    async def _adoptable(self, key: ConversationKey, earlier: EarlierMessages | None) -> list[StoredMessage]:
+        """What a new conversation at `key` takes in from its thread: nothing from before an erasure there."""
+        if earlier is None:
+            return []
+        erased = await self.store.erased_at(key)
+        if erased is None:
+            return await earlier(0.0)
+        return [m for m in await earlier(erased) if m.created_at > erased]
 
     async def _forget(self, conversation: Conversation, adopted: int) -> None:
         """Erase a conversation just created for a message that could not be stored, unless another

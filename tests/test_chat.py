@@ -229,9 +229,13 @@ async def test_edit_and_delete_of_user_messages_update_the_store(core, fake_rout
     assert await core.store.count_messages(submitted.conversation.id) == 0
 
 
+async def _returning(messages):
+    return messages
+
+
 async def test_adopted_thread_brings_prior_context_once(core, fake_router):
     prior = [StoredMessage(role="user", content="earlier remark", author_id="carol", author_name="Carol")]
-    await core.chat.submit(KEY, ALICE, "what do you think?", sink(), prior=prior)
+    await core.chat.submit(KEY, ALICE, "what do you think?", sink(), earlier=lambda after: _returning(prior))
     await asyncio.sleep(0.2)
     sent = fake_router.requests[-1]["messages"]
     assert "earlier remark" in sent[-1]["content"]

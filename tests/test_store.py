@@ -437,6 +437,27 @@ async def test_purge_idle(store):
     assert await store.purge_idle(older_than=time.time() - 3600) == 0
 
 
+async def test_every_erasure_remembers_where_and_when(store):
+    deleted, purged, owned, kept = (_key(name) for name in ("deleted", "purged", "owned", "kept"))
+    for key, owner in ((deleted, "u1"), (purged, "u2"), (owned, "u3"), (kept, "u3")):
+        conversation = await store.create_conversation(key, owner, f"title {CANARY}")
+        await store.add_message(conversation.id, _msg(f"{CANARY} text", created_at=1000.0 if key is purged else 0))
+    await store.create_conversation(_key("other"), "u1")
+    before = time.time()
+
+    await store.delete_conversation((await store.get_conversation(deleted)).id)
+    assert await store.purge_idle(older_than=before - 3600) == 1
+    await store.delete_conversation((await store.get_conversation(kept)).id)
+    await store.create_conversation(kept, "u3")  # a new conversation in an erased thread
+    assert await store.delete_user_data("discord", "u3") == 2
+
+    for key in (deleted, purged, owned, kept):
+        assert before <= await store.erased_at(key) <= time.time()
+    assert await store.erased_at(_key("other")) is None
+    assert await store.erased_at(_key("never")) is None
+    assert await _scalar(store, "SELECT COUNT(*) FROM erased_threads") == 4  # a row per thread, however often erased
+
+
 async def test_delete_leaves_no_trace(store):
     """A deleted conversation's text is gone: from the SQLite files, or from every PostgreSQL row."""
     conversation = await store.create_conversation(_key("secret"), "u1", f"title {CANARY}")

@@ -414,16 +414,21 @@ class SlackAdapter:
         value = await self.store.get_setting(PLATFORM, team, Scope.CHANNEL, channel, AUTO_REPLY_SETTING)
         return value != "off"
 
-    async def _thread_prior(self, team: str, channel: str, thread_ts: str, before_ts: str) -> list[StoredMessage]:
-        """Earlier messages of a thread the bot is adopting, read once, as context."""
+    async def _thread_prior(
+        self, team: str, channel: str, thread_ts: str, before_ts: str, after: float
+    ) -> list[StoredMessage]:
+        """Messages of a thread the bot is adopting, from after `after` (epoch seconds) to before `before_ts`,
+        read once, as context. The bot's own messages there are its earlier answers: assistant turns."""
+        window = {"oldest": f"{after:.6f}"} if after else {}
         try:
-            response = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+            response = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200, **window)
         except SlackApiError as exc:
             log.warning("conversations.replies failed: %s", slack_error(exc))
             return []
         prior = []
         for message in response.get("messages") or []:
-            if float(message.get("ts", "0")) >= float(before_ts):
+            sent_at = float(message.get("ts", "0"))
+            if sent_at >= float(before_ts) or sent_at <= after:
                 continue
             if message.get("subtype") not in ANSWERED_SUBTYPES:
                 continue
@@ -432,12 +437,17 @@ class SlackAdapter:
                 text = clean_prompt(text)
             except UserFacingError:
                 continue
+            if self._ours(message):
+                prior.append(StoredMessage(role="assistant", content=text, created_at=sent_at))
+                continue
             author = message.get("user") or message.get("bot_id") or "someone"
             if message.get("user"):
                 name = (await self.actor(team, author)).display_name or author
             else:
                 name = (message.get("bot_profile") or {}).get("name") or message.get("username") or "a bot"
-            prior.append(StoredMessage(role="user", content=text, author_id=author, author_name=name))
+            prior.append(
+                StoredMessage(role="user", content=text, author_id=author, author_name=name, created_at=sent_at)
+            )
         return prior
 
     # ------------------------------------------------------------------ messages
@@ -563,9 +573,12 @@ class SlackAdapter:
         if not mentioned and not is_dm:
             if thread_ts is None or conversation is None or not await self._auto_reply(team, channel):
                 return
-        prior = None
-        if conversation is None and thread_ts and not is_dm:
-            prior = await self._thread_prior(team, channel, thread_ts, ts)
+        earlier = None
+        if conversation is None and thread_ts and not is_dm:  # the core reads it only if it may adopt it
+
+            async def earlier(after: float) -> list[StoredMessage]:
+                return await self._thread_prior(team, channel, thread_ts, ts, after)
+
         actor = await self.actor(team, user)
         assistant = is_dm and thread_ts is not None  # Slack's AI-app threads live in the DM, in threads
         if assistant:
@@ -581,7 +594,7 @@ class SlackAdapter:
                 text,
                 self.sink(team, channel, thread, user, assistant_thread=assistant),
                 platform_message_id=message_id(channel, ts),
-                prior=prior,
+                earlier=earlier,
                 attachments=attachments,
             )
         except UserFacingError as exc:

@@ -233,6 +233,13 @@ class Store(abc.ABC):
     async def purge_idle(self, older_than: float) -> int:
         """Erase conversations not updated since `older_than` (epoch seconds)."""
 
+    @abc.abstractmethod
+    async def erased_at(self, key: ConversationKey) -> float | None:
+        """When the conversation at `key` was last erased (deleted, purged, or its owner's data erased), or None.
+
+        Every erasure notes its thread and time, in the same transaction, and nothing else about it.
+        """
+
     # messages
     @abc.abstractmethod
     async def add_message(self, conversation_id: int, message: StoredMessage) -> int: ...

@@ -295,6 +295,14 @@ class PostgresStore(Store):
         if not ids:
             return
         ids = list(ids)
+        # where they lived and when they went (never their text): those threads start fresh
+        await conn.execute(
+            "INSERT INTO erased_threads (platform, workspace, channel, thread, erased_at)"
+            " SELECT platform, workspace, channel, thread, $2 FROM conversations WHERE id = ANY($1::bigint[])"
+            " ON CONFLICT (platform, workspace, channel, thread) DO UPDATE SET erased_at = EXCLUDED.erased_at",
+            ids,
+            time.time(),
+        )
         await conn.execute("DELETE FROM messages WHERE conversation_id = ANY($1::bigint[])", ids)
         await conn.execute(
             "DELETE FROM settings WHERE scope=$1 AND scope_id = ANY($2::text[])",
@@ -351,6 +359,16 @@ class PostgresStore(Store):
             ]
             await self._erase_conversations(conn, ids)
         return len(ids)
+
+    @retried
+    async def erased_at(self, key: ConversationKey) -> float | None:
+        return await self.pool.fetchval(
+            "SELECT erased_at FROM erased_threads WHERE platform=$1 AND workspace=$2 AND channel=$3 AND thread=$4",
+            key.platform,
+            key.workspace,
+            key.channel,
+            key.thread,
+        )
 
     # messages
     async def add_message(self, conversation_id: int, message: StoredMessage) -> int:

@@ -62,6 +62,16 @@ def _message(row) -> StoredMessage:
 _CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
 
 
+def _remember_erased(conversation_id: int) -> tuple[str, tuple]:
+    """The statement that notes where a conversation lived, and when it was erased (before it goes)."""
+    return (
+        "INSERT INTO erased_threads (platform, workspace, channel, thread, erased_at)"
+        " SELECT platform, workspace, channel, thread, ? FROM conversations WHERE id=?"
+        " ON CONFLICT (platform, workspace, channel, thread) DO UPDATE SET erased_at=excluded.erased_at",
+        (time.time(), conversation_id),
+    )
+
+
 def _assistant(row) -> Assistant:
     return Assistant(
         id=row[0],
@@ -220,6 +230,7 @@ class SQLiteStore(Store):
     async def delete_conversation(self, conversation_id: int) -> None:
         await self._erase(
             [
+                _remember_erased(conversation_id),
                 ("DELETE FROM messages WHERE conversation_id=?", (conversation_id,)),
                 (
                     "DELETE FROM settings WHERE scope=? AND scope_id=?",
@@ -236,6 +247,7 @@ class SQLiteStore(Store):
         statements: list[tuple[str, tuple]] = []
         for conversation in owned:
             statements += [
+                _remember_erased(conversation.id),
                 ("DELETE FROM messages WHERE conversation_id=?", (conversation.id,)),
                 (
                     "DELETE FROM settings WHERE scope=? AND scope_id=?",
@@ -267,6 +279,14 @@ class SQLiteStore(Store):
         for conversation_id in ids:
             await self.delete_conversation(conversation_id)
         return len(ids)
+
+    @retried
+    async def erased_at(self, key: ConversationKey) -> float | None:
+        rows = await self.db.execute_fetchall(
+            "SELECT erased_at FROM erased_threads WHERE platform=? AND workspace=? AND channel=? AND thread=?",
+            (key.platform, key.workspace, key.channel, key.thread),
+        )
+        return rows[0][0] if rows else None
 
     # messages
     @retried
