@@ -581,7 +581,7 @@ class ChatService:
             len(fitted.messages),
             fitted.dropped,
         )
-        on_failover = lambda failed, error, after: stream.notes.append(failover_note(failed, error, after))  # noqa: E731
+        on_failover = lambda failures, answered_by: stream.notes.append(failover_note(failures, answered_by))  # noqa: E731
         tools = await self.tools.registry_for(self.catalog, model, web_search=plan.web_search)
         limits = await _reading(self.limits, reads).get(key.platform, key.workspace)
         models = standing_in(  # omni's route or a chosen model's fallbacks, those that can answer this

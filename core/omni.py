@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 
 from core.errors import RouterError
 from core.models import ModelCatalog, split_suffix
-from core.router import ChatRequest, ReasoningDelta, StreamEvent, TextDelta
+from core.router import ChatRequest, ReasoningDelta, StreamEvent, StreamStarted, TextDelta
 
 OMNI = "omni"
 NO_FALLBACK = frozenset({"none", "off"})
@@ -109,36 +109,70 @@ def can_fail_over(error: RouterError) -> bool:
     return error.before_first_token and error.kind in FAILOVER_KINDS
 
 
-def failover_note(failed: str, error: RouterError, next_model: str) -> str:
+Failures = list[tuple[str, RouterError]]  # (model, why it could not answer), in the order they were asked
+
+
+def _why(error: RouterError) -> str:
     reason = _REASONS.get(error.kind, "it failed")
-    status = f" ({error.status})" if error.status else ""
-    return f"↪️ *`{failed}` could not answer: {reason}{status}. `{next_model}` answered instead.*"
+    return f"{reason} ({error.status})" if error.status else reason
+
+
+def failover_note(failures: Failures, answered_by: str) -> str:
+    """The note under an answer a stand-in wrote: each model that could not answer, and the one that did."""
+    failed = " ".join(f"`{model}` could not answer: {_why(error)}." for model, error in failures)
+    return f"↪️ *{failed} `{answered_by}` answered instead.*"
+
+
+def none_answered(failures: Failures) -> RouterError:
+    """One error for an answer every model failed: what was tried, then the last error as it was."""
+    last = failures[-1][1]
+    tried = ", ".join(f"`{model}` ({_why(error)})" for model, error in failures)
+    error = RouterError(
+        last.kind, f"None of the models could answer. Tried {tried}. The last error: {last}", status=last.status
+    )
+    error.retry_after = last.retry_after
+    return error
 
 
 async def failover_stream(
     router,
     request: ChatRequest,
     models: list[str],
-    on_failover: Callable[[str, RouterError, str], None] | None = None,
+    on_failover: Callable[[Failures, str], None] | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """`router.stream_chat` over `models` in order: the next one answers when one fails before its first token.
 
-    While another model is waiting, a failing one is not retried (the next model is the retry); the
-    last one keeps the client's usual retries.
+    A model is announced (its `StreamStarted`, and `on_failover(failures, model)` for a stand-in) only once it
+    produces something, so nothing credits a model that never answered. When every model fails, the error
+    lists each. While another model is waiting, a failing one is not retried (the next model is the retry);
+    the last one keeps the client's usual retries.
     """
     models = models or [request.model]
+    failures: Failures = []
     for index, model in enumerate(models):
         last = index == len(models) - 1
         attempt = dataclasses.replace(request, model=model, max_retries=None if last else 0)
         started = False
+        held: StreamStarted | None = None
         try:
             async for event in router.stream_chat(attempt):
+                if isinstance(event, StreamStarted):
+                    held = event
+                    continue
+                if held is not None:  # this model answers
+                    if failures and on_failover is not None:
+                        on_failover(list(failures), model)
+                    yield held
+                    held = None
                 if isinstance(event, (TextDelta, ReasoningDelta)):
                     started = True
                 yield event
             return
         except RouterError as error:
-            if last or started or not can_fail_over(error):
+            if started:
                 raise
-            if on_failover is not None:
-                on_failover(model, error, models[index + 1])
+            if last or not can_fail_over(error):
+                if failures:
+                    raise none_answered([*failures, (model, error)]) from error
+                raise
+            failures.append((model, error))

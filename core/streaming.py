@@ -215,6 +215,7 @@ class ReplyStream:
     # the reader
     async def _read(self, events: AsyncIterator[StreamEvent]) -> None:
         state = self.state
+        announced = False  # a model started answering (StreamStarted)
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
@@ -231,6 +232,7 @@ class ReplyStream:
                     state.reasoning += event.text
                 elif isinstance(event, StreamStarted):
                     state.model, state.provider = event.model, event.provider
+                    announced = True
                 elif isinstance(event, ToolActivity):
                     state.activity = event.text
                 elif isinstance(event, Finished):
@@ -252,6 +254,8 @@ class ReplyStream:
         except RouterError as exc:
             state.error = exc
             state.status = MessageStatus.ERROR
+            if not announced:  # no model produced anything: the footer credits none
+                state.model = ""
             kept = " The part already written is kept above." if state.answer else ""
             state.notice = f"⚠️ {exc}{kept}"
         finally:

@@ -60,6 +60,35 @@ async def test_configured_fallbacks_in_order_without_the_chosen_model(core_facto
     assert final.startswith("Llama, third in line.")
     assert f"`{QWEN}` could not answer" in final and f"`{GEMMA}` could not answer" in final
     assert f"`{LLAMA}` answered instead" in final and outcome.state.model == LLAMA
+    assert f"`{GEMMA}` answered instead" not in final  # only the model that produced the answer is credited
+    assert final.count("answered instead") == 1
+
+
+async def test_when_every_model_fails_one_message_says_what_was_tried(core_factory, fake_router):
+    core = await core_factory(fake_router.url, fallback_models=f"{QWEN}, {GEMMA}")
+    fake_router.queue([Status(503)], model=LLAMA)
+    fake_router.queue([Status(502)], model=QWEN)
+    for _ in range(3):  # the last model keeps the client's retries
+        fake_router.queue([Status(429, headers={"Retry-After": "0"})], model=GEMMA)
+    _, outcome, out = await ask(core, "hello")
+    assert models_asked(fake_router) == [LLAMA, QWEN, GEMMA, GEMMA, GEMMA]
+    final = out.texts()[-1]
+    assert "answered instead" not in final
+    assert final.count("⚠️") == 1 and "None of the models could answer" in final
+    for model, status in ((LLAMA, 503), (QWEN, 502), (GEMMA, 429)):
+        assert f"`{model}`" in final and f"({status})" in final
+    assert "The last error: The router is rate limiting requests (429)" in final
+    assert outcome.state.status == MessageStatus.ERROR
+    assert out.calls[-1].view.model == ""  # no footer credits a model that produced nothing
+
+
+async def test_a_stream_cut_before_its_first_token_credits_only_the_stand_in(core, fake_router):
+    fake_router.queue([chunk(""), Cut()], model=LLAMA)  # the stream opened (StreamStarted), then nothing
+    fake_router.queue(text_script("Qwen after a cut."), model=QWEN)
+    _, _, out = await ask(core, "hello")
+    final = out.texts()[-1]
+    assert final.startswith("Qwen after a cut.") and f"`{QWEN}` answered instead" in final
+    assert [c.view.model for c in out.calls] == [QWEN] * len(out.calls)  # never LLAMA, not even while streaming
 
 
 @pytest.mark.parametrize(("status", "words"), [(401, "HF_TOKEN"), (402, "credits")])

@@ -13,8 +13,7 @@ import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
 
-from core.errors import RouterError
-from core.omni import failover_stream
+from core.omni import Failures, failover_stream
 from core.router import (
     ChatRequest,
     Finished,
@@ -44,7 +43,7 @@ async def run_with_tools(
     max_rounds: int = 4,
     call_timeout: float = 30.0,
     result_chars: int = 12_000,
-    on_failover: Callable[[str, RouterError, str], None] | None = None,
+    on_failover: Callable[[Failures, str], None] | None = None,
     record: list[dict] | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """Like `failover_stream`, with the model's tool calls run in between. One `Finished` at the end.

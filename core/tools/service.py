@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-from core.errors import RouterError
 from core.models import ModelCatalog
+from core.omni import Failures
 from core.router import ChatRequest, StreamEvent
 from core.tools.base import ToolRegistry
 from core.tools.fetch import SafeFetcher
@@ -67,7 +67,7 @@ class ToolService:
         request: ChatRequest,
         models: list[str],
         registry: ToolRegistry,
-        on_failover: Callable[[str, RouterError, str], None] | None = None,
+        on_failover: Callable[[Failures, str], None] | None = None,
         *,
         record: list[dict] | None = None,
     ) -> AsyncIterator[StreamEvent]:
