@@ -48,3 +48,4 @@ class RouterError(UserFacingError):
         self.retry_after = retry_after
         self.status = status
         self.before_first_token = True
+        self.in_stream = False  # reported by the provider inside a 200 stream (the client did not retry it)

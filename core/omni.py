@@ -11,6 +11,7 @@ about the account (401, 402, 403) or the request itself are never failed over.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
@@ -23,12 +24,18 @@ OMNI = "omni"
 NO_FALLBACK = frozenset({"none", "off"})
 ROUTES = ("default", "vision", "tools")
 FAILOVER_KINDS = frozenset({"provider_down", "rate_limited", "unknown_model", "timeout", "stream_cut"})
+# errors a provider reports inside its stream that a moment later may not repeat: the last model is asked once more
+RETRY_IN_STREAM = frozenset({"provider_down", "rate_limited"})
+IN_STREAM_RETRY_SECONDS = 1.0
 _REASONS = {
     "provider_down": "its provider is having trouble",
     "rate_limited": "it is rate limited",
     "unknown_model": "it is not served right now",
     "timeout": "it did not answer in time",
     "stream_cut": "its connection was cut",
+    "context": "the conversation is too long for it",
+    "bad_request": "it refused the request",
+    "tool_failed": "its tool call failed",
 }
 
 
@@ -149,7 +156,9 @@ async def failover_stream(
     """
     models = models or [request.model]
     failures: Failures = []
-    for index, model in enumerate(models):
+    index, retried = 0, False
+    while index < len(models):
+        model = models[index]
         last = index == len(models) - 1
         attempt = dataclasses.replace(request, model=model, max_retries=None if last else 0)
         started = False
@@ -171,8 +180,14 @@ async def failover_stream(
         except RouterError as error:
             if started:
                 raise
+            if last and not retried and error.in_stream and error.kind in RETRY_IN_STREAM:
+                # the client retries HTTP errors itself, not what a provider says inside a 200 stream
+                retried = True
+                await asyncio.sleep(min(error.retry_after or IN_STREAM_RETRY_SECONDS, 5.0))
+                continue
             if last or not can_fail_over(error):
                 if failures:
                     raise none_answered([*failures, (model, error)]) from error
                 raise
             failures.append((model, error))
+            index += 1

@@ -18,6 +18,7 @@ import openai
 from openai import AsyncOpenAI, Timeout
 
 from core.errors import RouterError
+from core.provider_errors import ProviderStreamError, stream_error
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,8 @@ def map_error(exc: BaseException, model: str) -> RouterError:
     """Turn an SDK or transport error into a message a chat user understands."""
     if isinstance(exc, RouterError):
         return exc
+    if isinstance(exc, ProviderStreamError):
+        return stream_error(exc)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         retry_after = _retry_after(exc.response.headers)
@@ -346,7 +349,8 @@ class RouterClient:
             if error.kind == "unreachable":  # the connection was up: it broke mid-stream
                 error = RouterError("stream_cut", "The connection to the model was cut mid-answer.")
             if error.kind == "garbled" or not isinstance(exc, openai.APIStatusError):
-                log.warning("router stream failed: %s (%s)", type(exc).__name__, error.kind)
+                log.warning("router stream failed: %s (%s)", type(exc).__name__, error.kind)  # never its text
+            error.in_stream = isinstance(exc, ProviderStreamError)
             error.before_first_token = not started
             raise error from exc
         finally:
@@ -414,11 +418,13 @@ async def sse_chunks(response) -> AsyncIterator[dict]:
 
     The SDK's typed chunk objects cost several times more CPU per token than everything else the bot does with
     a token, so the stream is parsed here: server-sent events (comments and keep-alives skipped, multi-line
-    data joined), `[DONE]` ends it, and an `error` payload or a broken connection raises the SDK's own
-    exceptions, as its stream would.
+    data joined, `data:` with or without its space), `[DONE]` ends it (a stream without one ends with the body),
+    an error the provider writes into the stream (`event: error`, or an `error` field) raises
+    `ProviderStreamError`, and a broken connection the SDK's own exceptions, as its stream would.
     """
     lines = response.aiter_lines()
     event: list[str] = []
+    event_name = ""  # the SSE `event:` field of the event being read ("error" from some providers)
     done = False
     while True:
         try:
@@ -431,26 +437,33 @@ async def sse_chunks(response) -> AsyncIterator[dict]:
             raise openai.APIConnectionError(request=response.request) from exc
         if line and not line.startswith(":"):
             field_name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
             if field_name == "data":
-                event.append(value[1:] if value.startswith(" ") else value)
+                event.append(value)
+            elif field_name == "event":
+                event_name = value.strip()
             continue
-        if not event or done or line:
+        if line:  # a comment or keep-alive
+            continue
+        if not event or done:  # a blank line ends an event; one without data is nothing
+            event, event_name = [], ""
             continue
         data, event = "\n".join(event), []
+        name, event_name = event_name, ""
         if data.startswith("[DONE]"):
             done = True  # read on to the end of the body so the connection can be reused
             continue
+        if name == "error":  # the provider's error as an SSE event, its data JSON or plain text
+            try:
+                payload = json.loads(data)
+            except ValueError:
+                payload = data
+            raise ProviderStreamError(payload)
         chunk = json.loads(data)
         if not isinstance(chunk, dict):
             raise ValueError("a stream chunk that is not a JSON object")
-        if chunk.get("error"):
-            error = chunk["error"]
-            message = error.get("message") if isinstance(error, dict) else None
-            raise openai.APIError(
-                message if isinstance(message, str) and message else "An error occurred during streaming",
-                request=response.request,
-                body=error,
-            )
+        if chunk.get("error"):  # {"error": "..."} (TGI) or {"error": {"message": ...}}, maybe after some text
+            raise ProviderStreamError(chunk)
         yield chunk
 
 

@@ -13,8 +13,11 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "provider_streams"
 
 
 @dataclass
@@ -36,6 +39,19 @@ class Raw:
 
 class Cut:
     """Close the connection without ending the stream."""
+
+
+@dataclass
+class Recording:
+    """A response body exactly as a provider sent it: written as it is, and the stream ends with it (no
+    `[DONE]` is added: some providers send none)."""
+
+    data: bytes
+
+    @classmethod
+    def named(cls, name: str) -> Recording:
+        """One of tests/fixtures/provider_streams (its README says where each comes from)."""
+        return cls((FIXTURES / name).read_bytes())
 
 
 @dataclass
@@ -287,6 +303,11 @@ class FakeRouter:
                 await response.write(step.data)
             elif isinstance(step, Cut):
                 request.transport.close()
+                return response
+            elif isinstance(step, Recording):
+                await response.write(step.data)
+                await response.write_eof()
+                log.finished = time.monotonic()
                 return response
             elif isinstance(step, dict):
                 await response.write(f"data: {json.dumps(step)}\n\n".encode())
