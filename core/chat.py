@@ -34,7 +34,7 @@ from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
 from core.throttle import Throttle
 from core.titles import generate_title
 from core.tools.service import ToolService
-from core.usage import UsageService
+from core.usage import UsageService, Used, answer_usage
 
 log = logging.getLogger(__name__)
 
@@ -618,10 +618,15 @@ class ChatService:
             content = continue_from.content + content
             reasoning = continue_from.reasoning + reasoning
         first_ref = stream.first_ref_id()
-        if used_tools:  # added to what checkpoints (and a continued answer) stored there
+        used = answer_usage(state, fitted.prompt_tokens)
+        extra: dict | None = None
+        if used_tools or (used and used.estimated):  # added to what checkpoints (and a continued answer) stored
             stored = await self.store.get_message(reply_id)
             extra = dict(stored.extra) if stored is not None else {}
-            extra["tools"] = [*extra.get("tools", []), *used_tools]
+            if used_tools:
+                extra["tools"] = [*extra.get("tools", []), *used_tools]
+            if used and used.estimated:
+                extra["usage_estimated"] = True
         await self.store.update_message(
             reply_id,
             content=content,
@@ -629,24 +634,15 @@ class ChatService:
             status=str(state.status),
             model=state.model or model,
             provider=state.provider,
-            prompt_tokens=state.prompt_tokens,
-            completion_tokens=state.completion_tokens,
+            prompt_tokens=used.prompt_tokens if used else None,
+            completion_tokens=used.completion_tokens if used else None,
             first_token_ms=state.first_token_ms,
             total_ms=state.total_ms,
             **({"platform_message_id": first_ref} if first_ref and continue_from is None else {}),
-            **({"extra": extra} if used_tools else {}),
+            **({"extra": extra} if extra is not None else {}),
         )
-        if state.prompt_tokens or state.completion_tokens:
-            await self.store.record_usage(
-                key.platform,
-                key.workspace,
-                actor.user_id,
-                conversation.id,
-                state.model or model,
-                state.prompt_tokens or 0,
-                state.completion_tokens or 0,
-                provider=state.provider,
-            )
+        if used:
+            await self._record_usage(key, actor, conversation.id, state.model or model, state.provider, used)
         log.info(
             "reply %s ended: status=%s first_token_ms=%s total_ms=%s edits=%d posts=%d rate_limited=%d",
             reply_id,
@@ -658,6 +654,21 @@ class ChatService:
             stream.stats.rate_limited,
         )
         return ReplyOutcome(reply_id, state, conversation.id)
+
+    async def _record_usage(
+        self, key: ConversationKey, actor: Actor, conversation_id: int | None, model: str, provider: str, used: Used
+    ) -> None:
+        await self.store.record_usage(
+            key.platform,
+            key.workspace,
+            actor.user_id,
+            conversation_id,
+            model,
+            used.prompt_tokens,
+            used.completion_tokens,
+            provider=provider,
+            estimated=used.estimated,
+        )
 
     def sees_images(self, model: str) -> bool:
         info = self.catalog.get(model)
@@ -910,6 +921,7 @@ class ChatService:
                 "status": str(m.status),
                 "prompt_tokens": m.prompt_tokens,
                 "completion_tokens": m.completion_tokens,
+                "usage_estimated": True if m.extra.get("usage_estimated") else None,
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m.created_at)),
                 "attachments": files,
                 "tool_calls": m.extra.get("tools", []),
@@ -1000,17 +1012,8 @@ class ChatService:
             )
             stream = ReplyStream(sink, self.throttle_for(sink), model=model)
             state = await stream.run(self.router.stream_chat(request))
-            if state.prompt_tokens or state.completion_tokens:
-                await self.store.record_usage(
-                    key.platform,
-                    key.workspace,
-                    actor.user_id,
-                    None,
-                    state.model or model,
-                    state.prompt_tokens or 0,
-                    state.completion_tokens or 0,
-                    provider=state.provider,
-                )
+            if used := answer_usage(state, fitted.prompt_tokens):
+                await self._record_usage(key, actor, None, state.model or model, state.provider, used)
             return Compared(model, state)
 
         log.info("compare started: %d models", len(names))

@@ -33,13 +33,39 @@ class ProviderInfo:
 class ModelInfo:
     id: str
     providers: list[ProviderInfo] = field(default_factory=list)
-    context_length: int | None = None
+    context_length: int | None = None  # the largest any provider serves (what the model can do somewhere)
     vision: bool = False
     tools: bool = False
+    context_override: int | None = None  # set by the overrides file (or the local server): the one window
 
     @property
     def context_window(self) -> int:
+        """The window a request may count on when the router picks the provider: the smallest one."""
+        return self.window_for("")
+
+    def window_for(self, suffix: str) -> int:
+        """The context a request to `model:suffix` may fill. A provider's name pins that provider, whose own
+        window counts; otherwise (no suffix, :fastest, :cheapest, :preferred) any live provider may serve it,
+        so the smallest window among them is the only safe one."""
+        if self.context_override:
+            return self.context_override
+        windows = {p.name: p.context_length for p in self.providers if _positive(p.context_length)}
+        if suffix in windows:
+            return windows[suffix]
+        live = [w for p in self.providers if p.status in ("", "live") and (w := windows.get(p.name))]
+        if live or windows:
+            return min(live or windows.values())
         return self.context_length or DEFAULT_CONTEXT
+
+    @property
+    def smallest_context(self) -> int | None:
+        """The window counted when the router picks the provider (None when nothing says)."""
+        known = self.context_override or self.context_length or any(_positive(p.context_length) for p in self.providers)
+        return self.window_for("") if known else None
+
+
+def _positive(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def parse_model(entry: dict, override: dict | None = None) -> ModelInfo:
@@ -59,7 +85,7 @@ def parse_model(entry: dict, override: dict | None = None) -> ModelInfo:
                 supports_tools=raw.get("supports_tools"),
             )
         )
-    contexts = [p.context_length for p in providers if isinstance(p.context_length, int)]
+    contexts = [p.context_length for p in providers if _positive(p.context_length)]
     meta = entry.get("meta") or {}
     context = max(contexts) if contexts else entry.get("context_length") or meta.get("n_ctx")
     modalities = (entry.get("architecture") or {}).get("input_modalities") or []
@@ -73,6 +99,8 @@ def parse_model(entry: dict, override: dict | None = None) -> ModelInfo:
     for name, value in (override or {}).items():
         if name in ("context_length", "vision", "tools"):
             setattr(info, name, value)
+        if name == "context_length" and _positive(value):
+            info.context_override = value
     return info
 
 
@@ -153,8 +181,9 @@ class ModelCatalog:
         return parse_model({"id": base}, override) if override else None
 
     def context_window(self, name: str) -> int:
+        """The context a request to `name` (with its provider suffix, if any) may fill."""
         info = self.get(name)
-        return info.context_window if info else DEFAULT_CONTEXT
+        return info.window_for(split_suffix(name)[1]) if info else DEFAULT_CONTEXT
 
     def validate(self, name: str) -> str:
         """The canonical spelling of a model name (suffix kept), or UnknownModel with suggestions."""
@@ -204,7 +233,7 @@ def provider_prices(info: ModelInfo) -> list[str]:
 
 def describe_model(info: ModelInfo) -> str:
     """One model in one Markdown line: context, providers with prices per million tokens in/out, vision, tools."""
-    parts = [f"`{info.id}`", f"{info.context_length:,} tokens" if info.context_length else "context unknown"]
+    parts = [f"`{info.id}`", context_range(info)]
     if providers := provider_prices(info):
         parts.append(", ".join(providers))
     if info.vision:
@@ -212,6 +241,17 @@ def describe_model(info: ModelInfo) -> str:
     if info.tools:
         parts.append("🛠 tools")
     return " · ".join(parts)
+
+
+def context_range(info: ModelInfo) -> str:
+    """The context as people read it: "131,072 tokens", or "32,768–131,072 tokens" when providers differ
+    (the smaller counts unless a provider is pinned)."""
+    largest, smallest = info.context_override or info.context_length, info.smallest_context
+    if not largest:
+        return "context unknown"
+    if smallest and smallest != largest:
+        return f"{smallest:,}–{largest:,} tokens"
+    return f"{largest:,} tokens"
 
 
 def matching_models(catalog: ModelCatalog, needle: str = "") -> list[ModelInfo]:

@@ -107,7 +107,7 @@ def standing_in(
             return False
         if (tools and not (info and info.tools)) or (vision and not (info and info.vision)):
             return False
-        return info is None or info.context_window > prompt_tokens
+        return info is None or catalog.context_window(name) > prompt_tokens
 
     return models[:1] + [m for m in models[1:] if usable(m)]
 

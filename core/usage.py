@@ -10,12 +10,32 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from core.context import estimate_tokens
 from core.errors import NotAllowed
 from core.keys import Actor, ConversationKey
 from core.models import ModelCatalog, split_suffix
 from core.store.base import Store, UsageRow
 
 DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Used:
+    """The tokens one answer used: the provider's own figures, or, when it reported none, counted from the text."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+
+
+def answer_usage(state, prompt_estimate: int) -> Used | None:
+    """What an answer (a core.streaming.ReplyState) used; None when nothing was produced and nothing reported."""
+    if state.prompt_tokens or state.completion_tokens:
+        return Used(state.prompt_tokens or 0, state.completion_tokens or 0)
+    written = state.answer + state.reasoning
+    if not written.strip():
+        return None
+    return Used(prompt_estimate, estimate_tokens(written), estimated=True)
 
 
 @dataclass(slots=True)
@@ -27,6 +47,7 @@ class UsageLine:
     cost: float = 0.0  # USD
     priced: bool = True  # every row had a price
     estimated: bool = False  # some price was an estimate
+    counted: bool = False  # some tokens were counted from the text: the provider reported no usage
 
     @property
     def tokens(self) -> int:
@@ -41,6 +62,7 @@ class UsageLine:
         else:
             self.cost += cost
         self.estimated = self.estimated or estimated
+        self.counted = self.counted or row.estimated > 0
 
 
 @dataclass(slots=True)
@@ -123,8 +145,9 @@ def _cost(line: UsageLine) -> str:
 
 
 def _line(line: UsageLine) -> str:
+    about = "≈" if line.counted else ""
     return (
-        f"`{line.label}`: {line.tokens:,} tokens ({line.prompt_tokens:,} in, {line.completion_tokens:,} out), "
+        f"`{line.label}`: {about}{line.tokens:,} tokens ({line.prompt_tokens:,} in, {line.completion_tokens:,} out), "
         f"{line.requests:,} answers, {_cost(line)}"
     )
 
@@ -134,7 +157,8 @@ def format_usage(summary: UsageSummary, *, people: bool = False, user_names: dic
     if not summary.total.requests:
         return f"**{summary.title}, last {summary.days} days:** nothing yet."
     lines = [
-        f"**{summary.title}, last {summary.days} days:** {summary.total.tokens:,} tokens, "
+        f"**{summary.title}, last {summary.days} days:** {'≈' if summary.total.counted else ''}"
+        f"{summary.total.tokens:,} tokens, "
         f"{summary.total.requests:,} answers, {_cost(summary.total)}",
         "",
         "**By model**",
@@ -148,13 +172,16 @@ def format_usage(summary: UsageSummary, *, people: bool = False, user_names: dic
         lines += ["", "**By person**"]
         for line in summary.by_user:
             shown = UsageLine(names.get(line.label, line.label), line.prompt_tokens, line.completion_tokens)
-            shown.requests, shown.cost, shown.priced, shown.estimated = (
+            shown.requests, shown.cost, shown.priced, shown.estimated, shown.counted = (
                 line.requests,
                 line.cost,
                 line.priced,
                 line.estimated,
+                line.counted,
             )
             lines.append(f"• {_line(shown)}")
     if summary.total.estimated:
         lines += ["", "*~ marks an estimate: the provider's price was not known.*"]
+    if summary.total.counted:
+        lines += ["", "*≈ marks tokens counted from the text (estimated): the provider reported no usage.*"]
     return "\n".join(lines)

@@ -85,3 +85,28 @@ async def test_console_usage(core, fake_router):
     assert "Your usage, last 30 days:** nothing yet." in text
     assert "Your usage, last 7 days:** 18 tokens, 1 answers" in text
     assert "Workspace usage" in text and "`carol`" in text  # the console user is the local admin
+
+
+async def test_a_provider_that_reports_no_usage_is_counted_from_the_text_and_marked(core, fake_router):
+    import json
+
+    from tests.fakes.fake_router import Recording
+
+    fake_router.queue([Recording.named("sambanova-no-usage.sse")])  # a real stream with no usage at all
+    submitted, outcome, _ = await ask(core, "What is deep learning?")
+    reply = await core.store.get_message(outcome.reply_id)
+    assert reply.completion_tokens and reply.completion_tokens > 0 and reply.prompt_tokens > 0
+    assert reply.extra.get("usage_estimated") is True
+    mine = await core.chat.usage.for_user(ALICE)
+    assert mine.total.requests == 1 and mine.total.counted and mine.total.completion_tokens == reply.completion_tokens
+    text = format_usage(mine)
+    assert "≈" in text and "counted from the text (estimated)" in text
+    exported = json.loads(await core.chat.export_json(submitted.conversation.id, ALICE))
+    assert exported["messages"][-1]["usage_estimated"] is True
+
+    fake_router.queue(text_script("with usage"))  # the provider's own figures win, unmarked
+    _, outcome, _ = await ask(core, "again")
+    reply = await core.store.get_message(outcome.reply_id)
+    assert (reply.prompt_tokens, reply.completion_tokens) == (11, 7) and "usage_estimated" not in reply.extra
+    rows = await core.store.usage_rows("test")
+    assert [(r.requests, r.estimated) for r in rows] == [(2, 1)]  # one of the two answers was counted

@@ -105,6 +105,7 @@ class UsageRow:
     prompt_tokens: int
     completion_tokens: int
     requests: int
+    estimated: int = 0  # of those requests, how many the provider reported no usage for (counted from the text)
 
 
 MESSAGE_FIELDS = (
@@ -318,6 +319,8 @@ class Store(abc.ABC):
         prompt_tokens: int,
         completion_tokens: int,
         provider: str = "",
+        *,
+        estimated: bool = False,
     ) -> None: ...
 
     @abc.abstractmethod

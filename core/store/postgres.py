@@ -607,13 +607,16 @@ class PostgresStore(Store):
         prompt_tokens: int,
         completion_tokens: int,
         provider: str = "",
+        *,
+        estimated: bool = False,
     ) -> None:
         usage_id, now = await self._next_id("usage"), time.time()
         await self.retrying(
             "record_usage",
             lambda: self.pool.execute(
                 "INSERT INTO usage (id, platform, workspace, user_id, conversation_id, model, prompt_tokens,"
-                " completion_tokens, created_at, provider) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                " completion_tokens, created_at, provider, estimated)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                 " ON CONFLICT (id) DO NOTHING",
                 usage_id,
                 platform,
@@ -625,6 +628,7 @@ class PostgresStore(Store):
                 completion_tokens,
                 now,
                 provider,
+                int(estimated),
             ),
         )
 
@@ -634,7 +638,7 @@ class PostgresStore(Store):
     ) -> list[UsageRow]:
         sql = (
             "SELECT to_char(to_timestamp(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, user_id, model,"
-            " provider, SUM(prompt_tokens), SUM(completion_tokens), COUNT(*) FROM usage"
+            " provider, SUM(prompt_tokens), SUM(completion_tokens), COUNT(*), SUM(estimated) FROM usage"
             " WHERE platform=$1 AND created_at>=$2"
         )
         params: list = [platform, since]
@@ -646,7 +650,7 @@ class PostgresStore(Store):
             sql += f" AND user_id=${len(params)}"
         sql += " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
         return [
-            UsageRow(*(row[i] for i in range(4)), *(int(row[i]) for i in range(4, 7)))
+            UsageRow(*(row[i] for i in range(4)), *(int(row[i]) for i in range(4, 8)))
             for row in await self.pool.fetch(sql, *params)
         ]
 

@@ -456,10 +456,12 @@ class SQLiteStore(Store):
         prompt_tokens: int,
         completion_tokens: int,
         provider: str = "",
+        *,
+        estimated: bool = False,
     ) -> None:
         await self._write(
             "INSERT INTO usage (platform, workspace, user_id, conversation_id, model, prompt_tokens,"
-            " completion_tokens, created_at, provider) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " completion_tokens, created_at, provider, estimated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 platform,
                 workspace,
@@ -470,6 +472,7 @@ class SQLiteStore(Store):
                 completion_tokens,
                 time.time(),
                 provider,
+                int(estimated),
             ),
         )
 
@@ -479,7 +482,7 @@ class SQLiteStore(Store):
     ) -> list[UsageRow]:
         sql = (
             "SELECT date(created_at, 'unixepoch'), user_id, model, provider, SUM(prompt_tokens),"
-            " SUM(completion_tokens), COUNT(*) FROM usage WHERE platform=? AND created_at>=?"
+            " SUM(completion_tokens), COUNT(*), SUM(estimated) FROM usage WHERE platform=? AND created_at>=?"
         )
         params: list = [platform, since]
         if workspace is not None:

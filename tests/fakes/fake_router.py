@@ -224,6 +224,20 @@ DEFAULT_MODELS = [
         "providers": [{"provider": "nebius", "status": "live", "context_length": 8192}],
     },
     {
+        # the shape of GET /v1/models in the Hub docs (huggingface/hub-docs docs/inference-providers/hub-api.md):
+        # providers with their own windows, one of them down (its window must not count)
+        "id": "org/two-windows",
+        "object": "model",
+        "owned_by": "org",
+        "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+        "providers": [
+            {"provider": "wide", "status": "live", "context_length": 65536, "supports_tools": False},
+            {"provider": "narrow", "status": "live", "context_length": 4096, "pricing": {"input": 0.1, "output": 0.2}},
+            {"provider": "broken", "status": "error", "context_length": 1024},
+            {"provider": "unknown-window", "status": "live", "is_model_author": False},
+        ],
+    },
+    {
         "id": "tiny/context-512",
         "object": "model",
         "owned_by": "tiny",
