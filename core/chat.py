@@ -21,7 +21,7 @@ from core.compare import Compared, HeaderSink, SinkFactory, check_models
 from core.config import Settings
 from core.context import answer_budget, estimate_tokens, fit_messages
 from core.errors import EmptyPrompt, InvalidSetting, NotAllowed, NotFound, PromptTooLong
-from core.generation import Preferences
+from core.generation import Preferences, place_of
 from core.keys import Actor, ConversationKey
 from core.limits import LimitsService
 from core.models import ModelCatalog
@@ -51,6 +51,26 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\
 
 # reads a thread's messages newer than the given epoch time (0: all), oldest first, each with its created_at
 EarlierMessages = Callable[[float], Awaitable[list[StoredMessage]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """The model an answer uses and where the choice comes from: a scope's name, "assistant" or "default"."""
+
+    model: str
+    where: str
+    assistant: str = ""  # the assistant's name, when it chose
+
+    @property
+    def source(self) -> str:
+        """Where it comes from, as every front end says it."""
+        return {
+            "conversation": "set for this conversation",
+            "assistant": f"from the assistant {self.assistant}",
+            "user": "your default",
+            "channel": "this channel's default",
+            "workspace": "the workspace's default",
+        }.get(self.where, "the default")
 
 
 @dataclass(slots=True)
@@ -197,28 +217,48 @@ class ChatService:
             )
         return throttle
 
-    # settings resolution
-    def _scopes(self, key: ConversationKey, user_id: str, conversation_id: int | None):
-        if conversation_id is not None:
-            yield Scope.CONVERSATION, str(conversation_id)
-        yield Scope.USER, user_id
-        yield Scope.CHANNEL, key.channel
-        if key.workspace:
-            yield Scope.WORKSPACE, key.workspace
+    # settings resolution: one order for every reader (core.generation.Preferences.resolve), assistants included
+    async def _assistant_here(
+        self, key: ConversationKey, user_id: str, conversation: Conversation | None, reads: SettingsSnapshot | None
+    ) -> Assistant | None:
+        """The conversation's assistant, or the one a new conversation here would start with."""
+        assistants = _reading(self.assistants, reads) if reads else self.assistants
+        if conversation is not None:
+            return await assistants.for_conversation(conversation)
+        return await assistants.default_for(key, user_id)
 
     async def resolve(
         self, name: str, key: ConversationKey, user_id: str, conversation_id: int | None = None
-    ) -> tuple[str | None, Scope | None]:
-        """A setting resolved conversation > user > channel > workspace; (None, None) if unset."""
-        for scope, scope_id in self._scopes(key, user_id, conversation_id):
-            workspace = "" if scope is Scope.USER else key.workspace
-            value = await self.store.get_setting(key.platform, workspace, scope, scope_id, name)
-            if value is not None:
-                return value, scope
-        return None, None
+    ) -> tuple[str | None, str]:
+        """A setting as an answer here would read it: (value, where it comes from), (None, "") if unset."""
+        conversation = await self.store.get_conversation_by_id(conversation_id) if conversation_id else None
+        assistant = await self._assistant_here(key, user_id, conversation, None)
+        return await self.preferences.resolve(name, key, user_id, conversation_id, assistant)
 
     def default_model(self) -> str:
         return self.settings.default_model
+
+    async def model_choice(
+        self,
+        key: ConversationKey,
+        user_id: str,
+        conversation_id: int | None = None,
+        *,
+        conversation: Conversation | None = None,
+        reads: SettingsSnapshot | None = None,
+    ) -> ModelChoice:
+        """The model an answer here uses, and where that choice comes from (what `/model` shows).
+
+        `conversation` (the one `conversation_id` names) and `reads` (the settings here) save queries when at hand.
+        """
+        if conversation is None and conversation_id is not None:
+            conversation = await self.store.get_conversation_by_id(conversation_id)
+        assistant = await self._assistant_here(key, user_id, conversation, reads)
+        preferences = _reading(self.preferences, reads) if reads else self.preferences
+        model, where = await preferences.resolve("model", key, user_id, conversation_id, assistant)
+        if model is None:
+            return ModelChoice(self.default_model(), "default")
+        return ModelChoice(model, where, assistant.name if where == "assistant" and assistant else "")
 
     async def resolve_model(
         self,
@@ -229,20 +269,9 @@ class ChatService:
         conversation: Conversation | None = None,
         reads: SettingsSnapshot | None = None,
     ) -> str:
-        """Like `resolve`, with the conversation's assistant (or the one a new one would get) after the conversation.
-
-        `conversation` (the one `conversation_id` names) and `reads` (the settings here) save queries when at hand.
-        """
-        if conversation is None and conversation_id is not None:
-            conversation = await self.store.get_conversation_by_id(conversation_id)
-        assistants = _reading(self.assistants, reads) if reads else self.assistants
-        if conversation is not None:
-            assistant = await assistants.for_conversation(conversation)
-        else:
-            assistant = await assistants.default_for(key, user_id)
-        preferences = _reading(self.preferences, reads) if reads else self.preferences
-        model, _ = await preferences.resolve("model", key, user_id, conversation_id, assistant)
-        return model or self.default_model()
+        """The model an answer here uses (see `model_choice`)."""
+        choice = await self.model_choice(key, user_id, conversation_id, conversation=conversation, reads=reads)
+        return choice.model
 
     async def _settings_here(self, key: ConversationKey, user_id: str, conversation_id: int | None) -> SettingsSnapshot:
         """Every setting an answer at `key` may read (model, assistant, options, limits), in one query."""
@@ -256,13 +285,7 @@ class ChatService:
         value = (OMNI if is_omni(name) else self.catalog.validate(name)) if name else None
         if value:
             self.limits.check_model(await self.limits.get(key.platform, key.workspace), value)
-        scope_id = {
-            Scope.CONVERSATION: str(conversation_id),
-            Scope.USER: actor.user_id,
-            Scope.CHANNEL: key.channel,
-            Scope.WORKSPACE: key.workspace,
-        }[scope]
-        workspace = "" if scope is Scope.USER else key.workspace
+        workspace, scope_id = place_of(key, scope, actor.user_id, conversation_id)
         await self.store.set_setting(key.platform, workspace, scope, scope_id, "model", value)
         if value:
             await self._remember_recent_model(actor, key.platform, value)
@@ -300,10 +323,7 @@ class ChatService:
     async def describe_settings(self, key: ConversationKey, user_id: str) -> list[tuple[str, str | None, str]]:
         """(name, value, where it comes from) for the model and every option, as an answer here would use them."""
         conversation = await self.store.get_conversation(key)
-        if conversation is not None:
-            assistant = await self.assistants.for_conversation(conversation)
-        else:
-            assistant = await self.assistants.default_for(key, user_id)
+        assistant = await self._assistant_here(key, user_id, conversation, None)
         return await self.preferences.listing(key, user_id, conversation.id if conversation else None, assistant)
 
     async def use_assistant_here(
@@ -986,11 +1006,7 @@ class ChatService:
         names = [self.catalog.validate(m) for m in check_models(models)]
         await self.limits.check_message(key, actor, prompt, names)
         conversation = await self.store.get_conversation(key)
-        assistant = (
-            await self.assistants.for_conversation(conversation)
-            if conversation
-            else await self.assistants.default_for(key, actor.user_id)
-        )
+        assistant = await self._assistant_here(key, actor.user_id, conversation, None)
         plan = await self.preferences.plan(key, actor.user_id, conversation.id if conversation else None, assistant)
 
         async def one(model: str) -> Compared:

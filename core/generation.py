@@ -19,6 +19,7 @@ from core.keys import Actor, ConversationKey
 from core.models import POLICY_SUFFIXES, ModelCatalog, split_suffix
 from core.omni import OMNI, ROUTES, fallbacks_for, is_omni, parse_models, pick_route, route_models
 from core.store.base import Assistant, Scope, Store
+from core.store.snapshot import place_of
 
 CLEAR_WORDS = frozenset({"", "default", "reset", "unset", "clear"})
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
@@ -180,18 +181,6 @@ class Preferences:
         self.store = store
         self.catalog = catalog
 
-    @staticmethod
-    def _place(key: ConversationKey, scope: Scope, user_id: str, conversation_id: int | None) -> tuple[str, str]:
-        """(workspace, scope_id) a setting at `scope` is stored under."""
-        if scope is Scope.USER:
-            return "", user_id
-        scope_id = {
-            Scope.CONVERSATION: str(conversation_id),
-            Scope.CHANNEL: key.channel,
-            Scope.WORKSPACE: key.workspace,
-        }[scope]
-        return key.workspace, scope_id
-
     async def set(
         self,
         actor: Actor,
@@ -212,7 +201,7 @@ class Preferences:
             raise NotAllowed(f"Only an admin can set `{name}` for the {scope.value}.")
         if scope is Scope.CONVERSATION and conversation_id is None:
             raise InvalidSetting("There is no conversation here yet.")
-        workspace, scope_id = self._place(key, scope, actor.user_id, conversation_id)
+        workspace, scope_id = place_of(key, scope, actor.user_id, conversation_id)
         await self.store.set_setting(key.platform, workspace, scope, scope_id, name, value)
         return value
 
@@ -233,7 +222,7 @@ class Preferences:
             if layer == "assistant":
                 value = assistant.option(name) if assistant is not None else None
             else:
-                workspace, scope_id = self._place(key, layer, user_id, conversation_id)
+                workspace, scope_id = place_of(key, layer, user_id, conversation_id)
                 value = await self.store.get_setting(key.platform, workspace, layer, scope_id, name)
             if value is not None:
                 return value, str(layer)

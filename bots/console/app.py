@@ -192,10 +192,8 @@ class ConsoleApp:
     async def _model(self, arg: str) -> None:
         conversation = await self.chat.conversation_for(self.key)
         if not arg:
-            model = await self.chat.resolve_model(
-                self.key, self.actor.user_id, conversation.id if conversation else None
-            )
-            self.say(f"Model: {model}")
+            choice = await self.chat.model_choice(self.key, self.actor.user_id, conversation=conversation)
+            self.say(f"Model: {choice.model} ({choice.source})")
             return
         if arg.split(" ")[0] == "list":
             await commands.show_models(self, arg[4:])

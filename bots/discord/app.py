@@ -508,10 +508,8 @@ class _ChatBot:
         in_thread = isinstance(interaction.channel, discord.Thread)
         conversation = await self.chat.conversation_for(key) if key.thread else None
         if not name:
-            conversation_id = conversation.id if conversation else None
-            model, where = await self.chat.resolve("model", key, actor.user_id, conversation_id)
-            source = f" (set for this {where.value})" if where else " (the default)"
-            await self.respond(interaction, f"Model here: `{model or self.chat.default_model()}`{source}.")
+            choice = await self.chat.model_choice(key, actor.user_id, conversation=conversation)
+            await self.respond(interaction, f"Model here: `{choice.model}` ({choice.source}).")
             return
         if scope is not None:
             if interaction.guild_id is None:

@@ -714,11 +714,10 @@ class SlackAdapter:
         key = ConversationKey(PLATFORM, team, channel, "")
         words = (command.get("text") or "").split()
         if not words or words[0].lower() == "list":
-            model, scope = await self.chat.resolve("model", key, user)
+            choice = await self.chat.model_choice(key, user)
             actor = await self.actor(team, user)
-            recent = [m for m in await self.chat.recent_models(actor, PLATFORM) if m != model][:5]
-            current = model or self.chat.default_model()
-            where = f"{scope.value} setting" if scope else "default"
+            recent = [m for m in await self.chat.recent_models(actor, PLATFORM) if m != choice.model][:5]
+            current, where = choice.model, choice.source
             needle = " ".join(words[1:]).lower()
             found = [m for m in self.core.catalog.models if needle in m.id.lower()]
             lines = [f"Current model: `{current}` ({where})."]

@@ -559,13 +559,13 @@ class SlackFeatures:
     # ------------------------------------------------------------------ App Home
     async def publish_home(self, team: str, user: str, notice: str = "") -> None:
         key = ConversationKey(PLATFORM, team, "", "")
-        model, scope = await self.chat.resolve("model", key, user)
+        choice = await self.chat.model_choice(key, user)
         actor = await self.adapter.actor(team, user)
         default = await self._default_assistant(team, user)
         view = home_view(
             self.core.catalog.ids(),
-            model or self.chat.default_model(),
-            scope and scope.value,
+            choice.model,
+            choice.source,
             settings=await self.chat.describe_settings(key, user),
             assistants=await self.chat.assistants.list(actor, key),
             default_assistant=default.id if default else None,

@@ -167,7 +167,7 @@ def _section(text: str, accessory: dict | None = None, block_id: str | None = No
 def home_view(
     models: list[str],
     current: str,
-    scope: str | None,
+    source: str,
     *,
     settings: list[tuple[str, str | None, str]] | None = None,
     assistants: list[Assistant] | None = None,
@@ -176,11 +176,10 @@ def home_view(
     notice: str = "",
 ) -> dict:
     """The App Home: the person's model, settings and assistants, each with controls, then the models."""
-    where = "your default" if scope == "user" else f"the {scope} default" if scope else "the bot's default"
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "HuggingChat"}},
         _section(
-            f"*Model:* `{current}` ({where})",
+            f"*Model:* `{current}` ({source})",
             model_select(models, current, "home_model_select") if models else _button("Refresh", "home_refresh"),
             "home_model",
         ),

@@ -12,7 +12,7 @@ QWEN, GEMMA = "Qwen/Qwen3-32B", "google/gemma-3-27b-it"
 async def test_slash_model_shows_current_and_suggestions(bot):
     await bot.command("/model")
     text = bot.responses()[-1]
-    assert f"Current model: `{DEFAULT}` (default)" in text
+    assert f"Current model: `{DEFAULT}` (the default)" in text
     assert QWEN in text and GEMMA in text
     assert bot.fake.response_url_posts[-1]["body"]["response_type"] == "ephemeral"
 
@@ -25,7 +25,7 @@ async def test_slash_model_sets_the_user_default(bot):
     await bot.settle()
     assert bot.router.requests[-1]["model"] == QWEN
     await bot.command("/model")
-    assert f"Current model: `{QWEN}` (user setting)" in bot.responses()[-1]
+    assert f"Current model: `{QWEN}` (your default)" in bot.responses()[-1]
 
 
 async def test_unknown_model_gets_closest_matches(bot):
