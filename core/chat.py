@@ -369,21 +369,12 @@ class ChatService:
             if not attachments:
                 raise
             text = ""
-        if len(text) > self.settings.max_prompt_chars:
-            raise PromptTooLong(
-                f"Your message is {len(text):,} characters; the limit is {self.settings.max_prompt_chars:,}."
-            )
+        self._refuse_too_long(text)
         conversation = await self.store.get_conversation(key)
         conversation_id = conversation.id if conversation else None
         reads = await self._settings_here(key, actor.user_id, conversation_id)
         model = await self.resolve_model(key, actor.user_id, conversation_id, conversation=conversation, reads=reads)
-        window = self.catalog.context_window(model)
-        room = window - answer_budget(window, self.settings.max_tokens)
-        if estimate_tokens(text) > room:
-            raise PromptTooLong(
-                f"Your message is about {estimate_tokens(text):,} tokens, more than `{model}` can read "
-                f"(about {room:,} with room for the answer). Shorten it or pick a model with a longer context."
-            )
+        room = self._refuse_too_long(text, model)
         await _reading(self.limits, reads).check_message(key, actor, text, model)
         extra: dict = {}
         if attachments:
@@ -434,6 +425,24 @@ class ChatService:
         lane.busy = True
         lane.task = asyncio.create_task(self._drive(conversation, lane, sink, actor), name=f"reply-{conversation.id}")
         return Submitted(conversation, message_id, queued=False, reply=lane.task)
+
+    def _refuse_too_long(self, text: str, model: str | None = None) -> int:
+        """PromptTooLong past the length limit or, given the model, past what it can read; else the room left
+        (in tokens, with room for the answer)."""
+        if len(text) > self.settings.max_prompt_chars:
+            raise PromptTooLong(
+                f"Your message is {len(text):,} characters; the limit is {self.settings.max_prompt_chars:,}."
+            )
+        if model is None:
+            return 0
+        window = self.catalog.context_window(model)
+        room = window - answer_budget(window, self.settings.max_tokens)
+        if estimate_tokens(text) > room:
+            raise PromptTooLong(
+                f"Your message is about {estimate_tokens(text):,} tokens, more than `{model}` can read "
+                f"(about {room:,} with room for the answer). Shorten it or pick a model with a longer context."
+            )
+        return room
 
     async def _adoptable(self, key: ConversationKey, earlier: EarlierMessages | None) -> list[StoredMessage]:
         """What a new conversation at `key` takes in from its thread: nothing from before an erasure there."""
@@ -976,11 +985,13 @@ class ChatService:
         replies = [m for m in await self.store.recent_messages(conversation.id, 50) if m.role == "assistant"]
         return replies[-1].id if replies else None
 
-    async def check_limits(self, key: ConversationKey, actor: Actor, text: str, model: str | None = None) -> None:
-        """Raise LimitReached if the workspace's limits would refuse this message; nothing is counted.
+    async def check_message(self, key: ConversationKey, actor: Actor, text: str, model: str | None = None) -> None:
+        """Raise what `submit` would refuse this message with (too long for the limit or the model, or past the
+        workspace's limits); nothing is counted.
 
         For an adapter that shows the prompt (or opens a thread) before `submit`, which counts it."""
         model = model or await self.resolve_model(key, actor.user_id)
+        self._refuse_too_long(text, model)
         await self.limits.check_message(key, actor, text, model, record=False)
 
     async def compare(

@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     worker_stale_seconds: float = Field(60.0, gt=0, description="silence after which a process counts as dead")
     shutdown_grace_seconds: float = Field(10.0, ge=0, description="on SIGTERM, time answers get to finish")
     metrics_port: int | None = Field(None, ge=0, le=65535, description="serve /healthz and /metrics; unset = off")
-    metrics_host: str = Field("0.0.0.0", description="address the metrics server listens on")
+    metrics_host: str = Field(
+        "127.0.0.1", description="address the metrics server listens on; 0.0.0.0 for a scraper on another host"
+    )
 
     # Conversations
     max_prompt_chars: int = Field(16_000, ge=1, description="longest message a user may send")
@@ -116,6 +118,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_mode: Literal["socket", "http"] = "socket"
     slack_port: int = Field(3000, ge=1, le=65535)
+    slack_host: str = Field(
+        "0.0.0.0", description="address HTTP mode listens on (Slack must reach it); 127.0.0.1 behind a local proxy"
+    )
     slack_api_url: str | None = Field(None, description="Slack Web API base URL; default: Slack's own")
     # OAuth installs into many workspaces (HTTP mode only): with both set, SLACK_BOT_TOKEN is not needed
     slack_client_id: str | None = Field(None, description="the app's Client ID, for OAuth installs")

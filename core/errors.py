@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+# characters that reorder or hide text: echoed from what someone typed, they would show the rest of the bot's line
+# reversed, or make two different names look the same
+_HIDDEN = frozenset("\u200b\u200c\u200d\u200e\u200f\u061c\u2060\ufeff") | frozenset(map(chr, range(0x202A, 0x202F)))
+_HIDDEN |= frozenset(map(chr, range(0x2066, 0x206A)))
+
+
+def visible_controls(text: str) -> str:
+    """`text` with bidirectional controls and zero-width characters written out as [U+XXXX]."""
+    if not any(ch in _HIDDEN for ch in text):
+        return text
+    return "".join(f"[U+{ord(ch):04X}]" if ch in _HIDDEN else ch for ch in text)
+
 
 class UserFacingError(Exception):
-    """Something the person in the chat should read; `str(error)` is that text."""
+    """Something the person in the chat should read; `str(error)` is that text.
+
+    Refusals often echo what was typed (a model's name, an argument): hidden and direction controls in it are
+    written out, here, for every front end.
+    """
+
+    def __init__(self, message: str = "", *args: object):
+        super().__init__(visible_controls(str(message)), *args)
 
 
 class EmptyPrompt(UserFacingError):

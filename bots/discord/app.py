@@ -381,6 +381,8 @@ class _ChatBot:
                 return
         if not message.attachments:
             clean_prompt(text)  # an empty mention gets its explanation before any thread exists
+        # as would a refused one (too long, past a limit): nothing is opened for a message that is not answered
+        await self.chat.check_message(ConversationKey(PLATFORM, guild_id, str(channel.id), ""), actor, text)
         me = message.guild.me
         can_thread = isinstance(channel, discord.TextChannel) and channel.permissions_for(me).create_public_threads
         if mode == "inline" or not can_thread:
@@ -456,7 +458,7 @@ class _ChatBot:
             model = self.core.catalog.validate(model)
         actor = self.interaction_actor(interaction)
         # refused by a limit: say so before the prompt is shown or a thread opened
-        await self.chat.check_limits(await self.interaction_key(interaction), actor, text, model)
+        await self.chat.check_message(await self.interaction_key(interaction), actor, text, model)
         channel = interaction.channel
         title = thread_title(text)
         shown = quoted_prompt(interaction.user.display_name, text)

@@ -18,11 +18,13 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.delete_from import delete_from_here
@@ -30,7 +32,7 @@ from bots.slack.features import SlackFeatures
 from bots.slack.files import download_files
 from bots.slack.oauth import build_oauth_settings, oauth_configured
 from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, SlackSink, controls, message_id, slack_error
-from bots.slack.text import parse_thread_link, strip_mention
+from bots.slack.text import domain_of, parse_thread_link, strip_mention
 from bots.slack.views import (
     delete_all_confirmation,
     markdown_blocks,
@@ -41,7 +43,7 @@ from core import metrics
 from core.app import Core
 from core.chat import NOT_SAVED, clean_prompt
 from core.config import ConfigError
-from core.errors import NotFound, UserFacingError
+from core.errors import InvalidSetting, NotAllowed, NotFound, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.store.base import Conversation, MessageStatus, Scope, StoredMessage
 from core.store.retry import StoreUnavailable
@@ -117,6 +119,7 @@ class SlackAdapter:
         store_before_ack: bool | None = None,
     ):
         self.core = core
+        self._signing_secret = signing_secret or ""
         # HTTP mode: Slack gets its 200 only once the event's claim and user message are stored (the answer
         # streams after), so a message the database could not take gets an error and is delivered again.
         # Socket Mode acks events at once: there the user is told to send it again instead.
@@ -131,6 +134,7 @@ class SlackAdapter:
         self._bot_id: str | None = None
         self._users: dict[tuple[str, str], tuple[float, Actor]] = {}
         self._no_stream: set[str] = set()  # channels where Slack refused native streaming
+        self._domains: dict[str, str] = {}  # team id -> its domain (acme for acme.slack.com)
         self._busy: set[asyncio.Task] = set()
         self.replies: set[asyncio.Task] = set()
         self.features = SlackFeatures(self)
@@ -402,6 +406,26 @@ class SlackAdapter:
         if conversation is None or conversation.key.platform != PLATFORM or conversation.key.workspace != team:
             raise NotFound("That conversation no longer exists.")
         return conversation
+
+    async def workspace_domain(self, team: str) -> str:
+        """The workspace's domain ("acme" for acme.slack.com), from auth.test, remembered per team."""
+        if team not in self._domains:
+            try:
+                self._domains[team] = domain_of(str((await self.client.auth_test()).get("url") or ""))
+            except SlackApiError as exc:
+                log.warning("auth.test failed: %s", slack_error(exc))
+                return ""
+        return self._domains[team]
+
+    async def linked_thread(self, team: str, text: str, domain: str = "") -> ConversationKey:
+        """The conversation a thread link names, in the requester's workspace only (a link's ids mean another
+        thread in another workspace). `domain`: the request's `team_domain`, when it carries one."""
+        link = parse_thread_link(text)
+        if link is None:
+            raise InvalidSetting("Give a link to the thread (Copy link on a message in it).")
+        if not link.belongs_to(domain or await self.workspace_domain(team)):
+            raise NotAllowed("That link is to another Slack workspace: I can only act on this workspace's threads.")
+        return ConversationKey(PLATFORM, team, link.channel, link.thread_ts)
 
     async def delete_thread(self, key: ConversationKey, actor: Actor) -> str:
         conversation = await self.chat.conversation_for(key)
@@ -757,11 +781,7 @@ class SlackAdapter:
             )
             return
         if arg:
-            link = parse_thread_link(arg)
-            if link is None:
-                await respond(text="Give a link to the thread (Copy link on a message in it).")
-                return
-            key = ConversationKey(PLATFORM, team, link[0], link[1])
+            key = await self.linked_thread(team, arg, command.get("team_domain") or "")
         elif channel.startswith("D"):
             thread = await self.store.get_setting(PLATFORM, team, Scope.CHANNEL, channel, "current_thread")
             if thread is None:
@@ -920,7 +940,7 @@ class SlackAdapter:
     # ------------------------------------------------------------------ HTTP mode
     def web_app(self, path: str = "/slack/events") -> web.Application:
         app = self.app.web_app(path=path)
-        app.middlewares.append(_reject_malformed)
+        app.middlewares.append(_malformed_refused(SignatureVerifier(self._signing_secret)))
         return app
 
 
@@ -929,33 +949,86 @@ async def _already_acked(*args: Any, **kwargs: Any) -> None:
 
 
 _EVENT_TEXT_FIELDS = ("ts", "thread_ts", "event_ts", "text", "team", "subtype", "channel_type", "bot_id")
+_COMMAND_FIELDS = ("command", "team_id", "user_id", "channel_id")
 
 
-@web.middleware
-async def _reject_malformed(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
-    """A body Slack would never send gets 400 here, not a 500 from deep inside Bolt (and no retry)."""
-    if request.method == "POST":
+def _malformed_event(payload: Any) -> str:
+    """Why a JSON body is not a Slack event ("" when it is one)."""
+    if not isinstance(payload, dict):
+        return "not a JSON object"
+    if payload.get("type") != "event_callback":
+        return ""
+    event = payload.get("event")
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return "an event callback without an event"
+    if not all(isinstance(event.get(name), str | dict | None) for name in ("channel", "user")):
+        return "an event with odd channel or user fields"
+    if not all(isinstance(event.get(name), str | None) for name in _EVENT_TEXT_FIELDS):
+        return "an event with odd text fields"
+    return ""
+
+
+def _id_of(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("id"), str) and bool(value["id"])
+
+
+def _malformed_form(form: dict[str, list[str]]) -> str:
+    """Why a form body is neither a slash command nor an interaction Slack would send ("" when it is one)."""
+    if "payload" in form:
+        try:
+            payload = json.loads(form["payload"][0])
+        except ValueError:
+            return "an interaction payload that is not JSON"
+        if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+            return "an interaction payload without a type"
+        if payload["type"] in ("block_actions", "message_action", "shortcut", "view_submission"):
+            if not _id_of(payload.get("user")) or (
+                "team" in payload and payload["team"] is not None and not _id_of(payload["team"])
+            ):
+                return "an interaction without its user or team"
+        if payload["type"] == "block_actions":
+            actions = payload.get("actions")
+            if not isinstance(actions, list) or not actions:
+                return "a block action without actions"
+            if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+                return "a block action without its action id"
+        return ""
+    if "command" in form:
+        if not all(form.get(name, [""])[0] for name in _COMMAND_FIELDS):
+            return "a slash command without its team, user or channel"
+    return ""
+
+
+def _malformed_refused(verifier: SignatureVerifier) -> Any:
+    """A signed body Slack would never send gets 400 and one log line (no content), not a 500 and a traceback
+    from deep inside Bolt (nor a retry from Slack). Anything unsigned goes on to Bolt, which answers 401."""
+
+    @web.middleware
+    async def refuse(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+        if request.method != "POST":
+            return await handler(request)
         try:
             body = (await request.read()).decode("utf-8")
-        except UnicodeDecodeError:
-            return web.Response(status=400, text="body is not UTF-8")
+        except UnicodeDecodeError:  # nothing Slack sends, signed or not (and no signature can be checked on it)
+            return _refused("a body that is not UTF-8")
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            return await handler(request)
+        why = ""
         if request.content_type == "application/json":
             try:
-                payload = json.loads(body)
+                why = _malformed_event(json.loads(body))
             except ValueError:
-                return web.Response(status=400, text="body is not JSON")
-            event = payload.get("event") if isinstance(payload, dict) else None
-            if not isinstance(payload, dict) or (
-                payload.get("type") == "event_callback"
-                and not (
-                    isinstance(event, dict)
-                    and isinstance(event.get("type"), str)
-                    and all(isinstance(event.get(name), str | dict | None) for name in ("channel", "user"))
-                    and all(isinstance(event.get(name), str | None) for name in _EVENT_TEXT_FIELDS)
-                )
-            ):
-                return web.Response(status=400, text="not a Slack event")
-    return await handler(request)
+                why = "a body that is not JSON"
+        elif request.content_type == "application/x-www-form-urlencoded":
+            why = _malformed_form(parse_qs(body, keep_blank_values=True))
+        return _refused(why) if why else await handler(request)
+
+    return refuse
+
+
+def _refused(why: str) -> web.Response:
+    log.info("malformed Slack request refused: %s", why)
+    return web.Response(status=400, text=why)
 
 
 def build_adapter(
@@ -1033,8 +1106,8 @@ async def run_slack(core: Core) -> None:
             with contextlib.suppress(Exception):
                 await handler.close_async()
     else:
-        runner = await serve_http(adapter, "0.0.0.0", settings.slack_port)
-        log.info("slack: serving events on port %d", settings.slack_port)
+        runner = await serve_http(adapter, settings.slack_host, settings.slack_port)
+        log.info("slack: serving events on %s port %d", settings.slack_host, settings.slack_port)
         if adapter.app.oauth_flow is not None:
             log.info("slack: OAuth installs start at %s", settings.slack_install_path)
         try:

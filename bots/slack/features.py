@@ -89,6 +89,7 @@ class Invocation:
     trigger_id: str = ""  # lets a command open a form (slash commands have one)
     thread: str = ""  # the conversation "here": the thread it was typed in, or a DM's current one
     in_thread: bool = False  # typed in a thread (`@me ...`)
+    domain: str = ""  # the workspace's domain when the request says it (a slash command's team_domain)
 
     @property
     def key(self) -> ConversationKey:
@@ -164,7 +165,16 @@ class SlackFeatures:
                 replace_original=False,
             )
 
-        return Invocation(team, channel, user, reply, usage, command.get("trigger_id") or "", thread)
+        return Invocation(
+            team,
+            channel,
+            user,
+            reply,
+            usage,
+            command.get("trigger_id") or "",
+            thread,
+            domain=command.get("team_domain") or "",
+        )
 
     def thread_invocation(self, key: ConversationKey, user: str, usage: str, *, in_thread: bool = True) -> Invocation:
         """A command written in a message (`@me set ...`): "here" is its thread when it was written in one."""
@@ -509,10 +519,9 @@ class SlackFeatures:
                 raise NotFound(f"There is no conversation number {target}; `/conversations` lists them.")
             return items[int(target) - 1]
         if target:
-            link = parse_thread_link(target)
-            if link is None:
+            if parse_thread_link(target) is None:
                 raise InvalidSetting("Give a thread link (Copy link on a message) or a number from `/conversations`.")
-            key = ConversationKey(PLATFORM, inv.team, link[0], link[1])
+            key = await self.adapter.linked_thread(inv.team, target, inv.domain)
         elif inv.thread:
             key = inv.key
         else:

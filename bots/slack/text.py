@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 from urllib.parse import parse_qs, urlparse
 
 # `<!here>`, `<!channel>`, `<!everyone>`, `<!subteam^S123>`, `<@U123>`: Slack turns these into pings even in
@@ -52,8 +53,26 @@ def strip_mention(text: str, bot_user_id: str | None) -> tuple[str, bool]:
 _LINK = re.compile(r"<?(https?://[^\s>|]+)(?:\|[^>]*)?>?")
 
 
-def parse_thread_link(text: str) -> tuple[str, str] | None:
-    """(channel, thread_ts) from a Slack message link, e.g. .../archives/C123/p1700000000123456?thread_ts=..."""
+class ThreadLink(NamedTuple):
+    channel: str
+    thread_ts: str
+    host: str  # e.g. "acme.slack.com": the workspace the link is to
+
+    def belongs_to(self, domain: str) -> bool:
+        """True when the link is to the workspace whose domain (a slash command's `team_domain`) is `domain`:
+        the ids in it mean nothing in another workspace, and may name a different thread there."""
+        domain = domain.strip().lower()
+        return bool(domain) and self.host.lower() in (f"{domain}.slack.com", f"{domain}.enterprise.slack.com")
+
+
+def domain_of(url: str) -> str:
+    """The workspace's domain from its URL (auth.test's `url`, "https://acme.slack.com/" -> "acme")."""
+    host = (urlparse(url).hostname or "").lower()
+    return host.split(".", 1)[0] if host.endswith(".slack.com") else ""
+
+
+def parse_thread_link(text: str) -> ThreadLink | None:
+    """(channel, thread_ts, host) from a Slack message link, e.g. .../archives/C123/p1700000000123456?thread_ts=..."""
     match = _LINK.search(text.strip())
     if not match:
         return None
@@ -66,4 +85,4 @@ def parse_thread_link(text: str) -> tuple[str, str] | None:
         return None
     query = parse_qs(url.query)
     thread_ts = (query.get("thread_ts") or [f"{digits[:-6]}.{digits[-6:]}"])[0]
-    return channel, thread_ts
+    return ThreadLink(channel, thread_ts, url.hostname or "")
