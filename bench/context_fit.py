@@ -21,7 +21,7 @@ from pathlib import Path
 from core.chat import HISTORY_LIMIT
 from core.context import fit_messages
 from core.keys import ConversationKey
-from core.store.base import StoredMessage
+from core.records import StoredMessage
 from core.store.sqlite import SQLiteStore
 
 

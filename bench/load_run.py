@@ -46,8 +46,8 @@ from bots.slack.app import build_adapter, serve_http
 from core.app import build_core
 from core.config import Settings
 from core.keys import ConversationKey
+from core.records import MessageStatus
 from core.store import open_store
-from core.store.base import MessageStatus
 from core.titles import TITLE_INSTRUCTION
 from tests.fakes.fake_router import FakeRouter, chunk
 from tests.fakes.slack_server import FakeSlack, sign_request

@@ -56,7 +56,8 @@ from aiohttp import web
 from core.app import Core, build_core, settle_memory
 from core.config import Settings
 from core.keys import ConversationKey
-from core.store.base import MESSAGE_FIELDS, MessageStatus, StoredMessage, encode_field
+from core.records import MessageStatus, StoredMessage
+from core.store.base import MESSAGE_FIELDS, encode_field
 from tests.fakes.fake_router import FakeRouter, text_script
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -18,8 +18,9 @@ from core.chat import ChatService
 from core.config import Settings
 from core.local_model import LocalModelServer, start_local_model
 from core.models import ModelCatalog
+from core.records import StoredMessage
 from core.router import RouterClient
-from core.store import Store, StoredMessage, open_store
+from core.store import Store, open_store
 
 log = logging.getLogger(__name__)
 

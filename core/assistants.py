@@ -12,11 +12,12 @@ import difflib
 from dataclasses import fields
 
 from core.errors import InvalidSetting, NotAllowed, NotFound
-from core.generation import ASSISTANT_OPTIONS, parse_option
 from core.keys import Actor, ConversationKey
 from core.models import ModelCatalog
 from core.omni import OMNI, is_omni
-from core.store.base import Assistant, Conversation, Scope, Store
+from core.records import Assistant, Conversation, Scope
+from core.settings.options import ASSISTANT_OPTIONS, parse_option
+from core.store.base import Store
 
 SETTING = "assistant"  # the setting that points at an assistant's id
 MEMBERS_SHARE = "members_share_assistants"  # workspace setting: "on" lets members create shared ones

@@ -21,15 +21,17 @@ from core.compare import Compared, HeaderSink, SinkFactory, check_models
 from core.config import Settings
 from core.context import answer_budget, estimate_tokens, fit_messages
 from core.errors import EmptyPrompt, InvalidSetting, NotAllowed, NotFound, PromptTooLong
-from core.generation import Preferences, place_of
 from core.keys import Actor, ConversationKey
 from core.limits import LimitsService
 from core.models import ModelCatalog
 from core.omni import OMNI, failover_note, failover_stream, is_omni, standing_in
+from core.records import Assistant, Conversation, MessageStatus, Scope, StoredMessage
 from core.router import ChatRequest, RouterClient
-from core.store.base import Assistant, Conversation, MessageStatus, Scope, Store, StoredMessage
+from core.settings.places import answer_places, place_of
+from core.settings.resolver import Preferences
+from core.settings.snapshot import SettingsSnapshot
+from core.store.base import Store
 from core.store.retry import StoreUnavailable
-from core.store.snapshot import SettingsSnapshot, answer_places
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
 from core.throttle import Throttle
 from core.titles import generate_title

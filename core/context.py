@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from core.attachments import IMAGE_TOKENS, document_block, image_part
-from core.store.base import MessageStatus, StoredMessage
+from core.records import MessageStatus, StoredMessage
 
 PER_MESSAGE_OVERHEAD = 4  # role markers and separators in chat templates
 

@@ -17,7 +17,8 @@ from core.errors import InvalidSetting, NotAllowed, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.models import ModelCatalog, split_suffix
 from core.omni import OMNI, is_omni, parse_models
-from core.store.base import Scope, Store
+from core.records import Scope
+from core.store.base import Store
 
 DAY = 86400.0
 NAMES = ("messages_per_minute", "tokens_per_day", "max_message_chars", "allowed_models")

@@ -22,7 +22,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from core.store.base import Scope
+from core.records import Scope
 
 if TYPE_CHECKING:
     from core.app import Core

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.errors import RouterError
+from core.records import MessageStatus
 from core.router import Finished, ReasoningDelta, StreamEvent, StreamStarted, TextDelta, ToolActivity
 from core.splitting import open_fence_at_end, split_first
-from core.store.base import MessageStatus
 from core.throttle import Throttle
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from core.assistants import parse_fields
 from core.errors import InvalidSetting
-from core.generation import CLEAR_WORDS, OPTIONS
-from core.store.base import Scope
+from core.records import Scope
+from core.settings.options import CLEAR_WORDS, OPTIONS
 
 SCOPE_WORDS = {
     "me": Scope.USER,

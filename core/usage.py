@@ -14,7 +14,8 @@ from core.context import estimate_tokens
 from core.errors import NotAllowed
 from core.keys import Actor, ConversationKey
 from core.models import ModelCatalog, split_suffix
-from core.store.base import Store, UsageRow
+from core.records import UsageRow
+from core.store.base import Store
 
 DAY = 86400.0
 

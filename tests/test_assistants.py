@@ -9,7 +9,7 @@ from bots.console.app import ConsoleApp
 from core.assistants import parse_fields
 from core.errors import InvalidSetting, NotAllowed, NotFound
 from core.keys import Actor, ConversationKey
-from core.store.base import Assistant, Scope
+from core.records import Assistant, Scope
 from tests.fakes.fake_router import text_script
 from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask
 from tests.test_store import _key, store  # noqa: F401  (the parametrized sqlite + postgres fixture)

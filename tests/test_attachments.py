@@ -10,7 +10,7 @@ from PIL import Image
 
 from core.attachments import Attachment, AttachmentLimits, NothingReadable, process, sniff
 from core.keys import Actor, ConversationKey
-from core.store.base import Scope
+from core.records import Scope
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import text_script
 from tests.support import RecordingSink

@@ -7,7 +7,7 @@ import pytest
 
 from core.errors import EmptyPrompt, NotAllowed, PromptTooLong, UnknownModel
 from core.keys import Actor, ConversationKey
-from core.store.base import MessageStatus, Scope, StoredMessage
+from core.records import MessageStatus, Scope, StoredMessage
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import Status, chunk, text_script
 from tests.support import RecordingSink

@@ -4,7 +4,7 @@ the smallest live provider's window; with one pinned (`model:provider`, or the p
 from __future__ import annotations
 
 from core.models import context_range
-from core.store.base import Scope
+from core.records import Scope
 from tests.fakes.fake_router import text_script
 from tests.test_chat import ALICE, KEY, ask
 

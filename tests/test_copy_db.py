@@ -8,7 +8,7 @@ import pytest
 
 from bots.cli import main as cli_main
 from core.keys import ConversationKey
-from core.store.base import Assistant, MessageStatus, Scope, StoredMessage
+from core.records import Assistant, MessageStatus, Scope, StoredMessage
 from core.store.copy import TargetNotEmpty, copy_sqlite_to_postgres
 from core.store.sqlite import SQLiteStore
 from tests.test_store import PG_URL, _fresh_schema

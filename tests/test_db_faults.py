@@ -20,7 +20,8 @@ import pytest
 from core import metrics
 from core.chat import NOT_SAVED
 from core.keys import Actor, ConversationKey
-from core.store.base import MESSAGE_FIELDS, MessageStatus, Store, StoredMessage, encode_field
+from core.records import MessageStatus, StoredMessage
+from core.store.base import MESSAGE_FIELDS, Store, encode_field
 from core.store.retry import RetryPolicy, StoreUnavailable
 from core.store.sqlite import SQLiteStore
 from tests.fakes.discord_server import FakeDiscord, running_client

@@ -7,9 +7,9 @@ from rich.console import Console
 
 from bots.console.app import ConsoleApp
 from core.errors import InvalidSetting, NotAllowed
-from core.generation import apply_provider, parse_option
 from core.keys import Actor, ConversationKey
-from core.store.base import Scope
+from core.records import Scope
+from core.settings.options import apply_provider, parse_option
 from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct"

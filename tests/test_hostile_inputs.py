@@ -12,7 +12,7 @@ import pytest
 from bots.slack.app import serve_http
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
-from core.store.base import Scope
+from core.records import Scope
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack_server import FakeSlack, post_signed
 from tests.slack.conftest import CHANNEL, running_bot, visible

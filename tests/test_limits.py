@@ -7,7 +7,7 @@ import pytest
 from core.errors import NotAllowed
 from core.keys import Actor, ConversationKey
 from core.limits import LimitReached
-from core.store.base import Scope
+from core.records import Scope
 from tests.support import RecordingSink
 
 KEY = ConversationKey("test", "W1", "C1", "lim")

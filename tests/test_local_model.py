@@ -10,7 +10,7 @@ from rich.console import Console
 
 from bots.console.app import ConsoleApp
 from core.keys import ConversationKey
-from core.store.base import MessageStatus
+from core.records import MessageStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ import pytest
 
 from core import omni
 from core.provider_errors import shown
-from core.store.base import MessageStatus
+from core.records import MessageStatus
 from tests.fakes.fake_router import Recording, Status, text_script
 from tests.test_chat import ask
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from core.keys import ConversationKey
-from core.store.base import MessageStatus, StoredMessage
+from core.records import MessageStatus, StoredMessage
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack_server import FakeSlack
 from tests.processes import BotProcess, EchoRouter, bot_env, wait_until

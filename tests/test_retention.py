@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.app import build_core, purge_expired
 from core.keys import ConversationKey
-from core.store.base import Scope, StoredMessage
+from core.records import Scope, StoredMessage
 from core.store.sqlite import SQLiteStore
 from tests.conftest import make_settings
 

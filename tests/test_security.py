@@ -16,7 +16,7 @@ from core.config import ConfigError, load_settings
 from core.errors import NotAllowed, NotFound
 from core.keys import Actor, ConversationKey
 from core.logs import cap_payload_loggers
-from core.store.base import Scope
+from core.records import Scope
 from core.streaming import PlatformLimits
 from tests.fakes.discord_server import FakeDiscord, Perm, running_client
 from tests.fakes.fake_router import Sleep, Status, chunk, text_script

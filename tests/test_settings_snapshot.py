@@ -10,9 +10,11 @@ import pytest
 
 from core.errors import UserFacingError
 from core.keys import ConversationKey
+from core.records import Scope
+from core.settings.places import answer_places
+from core.settings.snapshot import SettingsSnapshot
 from core.store import open_store
-from core.store.base import Scope, Store
-from core.store.snapshot import SettingsSnapshot, answer_places
+from core.store.base import Store
 from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask
 from tests.test_store import PG_URL, _fresh_schema
 

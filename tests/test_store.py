@@ -17,8 +17,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from core.keys import ConversationKey
+from core.records import MessageStatus, Scope, StoredMessage
 from core.store import migrator as migrations
-from core.store.base import MessageStatus, Scope, Store, StoredMessage
+from core.store.base import Store
 from core.store.sqlite import SQLiteStore
 
 try:

@@ -4,9 +4,9 @@ import asyncio
 import time
 
 from core.errors import RouterError
+from core.records import MessageStatus
 from core.router import Finished, ReasoningDelta, StreamStarted, TextDelta
 from core.splitting import open_fence_at_end
-from core.store.base import MessageStatus
 from core.streaming import NOTICE_STOPPED, PlatformLimits, RateLimited, ReplyStream
 from core.throttle import Throttle
 from tests.support import RecordingSink

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from core.errors import InvalidSetting
-from core.store.base import Scope
+from core.records import Scope
 from core.text_commands import (
     AssistantCommand,
     SetCommand,

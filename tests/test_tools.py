@@ -4,8 +4,8 @@ the round limit, the per-call time limit, progress while a tool runs, and when t
 import asyncio
 import json
 
+from core.records import Scope
 from core.router import ChatRequest, RouterClient, TextDelta, ToolCallsRequested
-from core.store.base import Scope
 from core.streaming import PlatformLimits, ReplyStream
 from core.throttle import Throttle
 from core.tools.base import Tool, ToolError, ToolRegistry, ToolResult

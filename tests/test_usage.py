@@ -9,7 +9,7 @@ from rich.console import Console
 from bots.console.app import ConsoleApp
 from core.errors import NotAllowed
 from core.keys import ConversationKey
-from core.store.base import UsageRow
+from core.records import UsageRow
 from core.usage import format_usage, price, summarize
 from tests.fakes.fake_router import FakeRouter, text_script
 from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask

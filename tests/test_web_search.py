@@ -7,7 +7,7 @@ import pytest
 from aiohttp import web
 
 from core.config import load_settings
-from core.store.base import Scope
+from core.records import Scope
 from core.tools.base import SourceBook, ToolError
 from core.tools.fetch import SafeFetcher
 from core.tools.search import BraveSearch, DdgsSearch, SearxngSearch, TavilySearch, provider_from_settings

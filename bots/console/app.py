@@ -16,7 +16,7 @@ from bots.console import commands, features
 from core.app import Core
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
-from core.store.base import Scope
+from core.records import Scope
 from core.streaming import PlatformLimits, ReplyView
 from core.text_commands import parse_compare, parse_limits
 

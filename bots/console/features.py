@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from core.assistants import describe
-from core.store.base import Scope
+from core.records import Scope
 from core.text_commands import SCOPE_WORDS, parse_assistant, parse_set, parse_usage, scope_phrase
 from core.usage import format_usage
 

@@ -31,7 +31,7 @@ from core.app import Core
 from core.chat import NOT_SAVED, Submitted, clean_prompt
 from core.errors import NotAllowed, NotFound, UserFacingError
 from core.keys import Actor, ConversationKey
-from core.store.base import Conversation, MessageStatus, Scope, StoredMessage
+from core.records import Conversation, MessageStatus, Scope, StoredMessage
 from core.store.retry import StoreUnavailable
 from core.streaming import PlatformLimits, ReplyView
 

@@ -10,8 +10,8 @@ from discord import app_commands
 
 from core.assistants import describe, parse_fields
 from core.errors import InvalidSetting, NotAllowed
-from core.generation import OPTIONS
-from core.store.base import Scope
+from core.records import Scope
+from core.settings.options import OPTIONS
 from core.usage import format_usage
 
 MAX_REPLY = 1900  # Discord's limit is 2000 characters

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from core.store.base import MessageStatus
+from core.records import MessageStatus
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView
 
 log = logging.getLogger(__name__)

@@ -45,7 +45,7 @@ from core.chat import NOT_SAVED, clean_prompt
 from core.config import ConfigError
 from core.errors import InvalidSetting, NotAllowed, NotFound, UserFacingError
 from core.keys import Actor, ConversationKey
-from core.store.base import Conversation, MessageStatus, Scope, StoredMessage
+from core.records import Conversation, MessageStatus, Scope, StoredMessage
 from core.store.retry import StoreUnavailable
 from core.streaming import PlatformLimits, ReplyView
 from core.text_commands import is_assistant_command, is_set_command

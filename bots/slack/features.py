@@ -39,9 +39,9 @@ from bots.slack.views import (
 from core.assistants import describe, parse_fields
 from core.compare import check_models
 from core.errors import InvalidSetting, NotAllowed, NotFound, UserFacingError
-from core.generation import ASSISTANT_OPTIONS, parse_option
 from core.keys import Actor, ConversationKey
-from core.store.base import Assistant, Conversation, Scope
+from core.records import Assistant, Conversation, Scope
+from core.settings.options import ASSISTANT_OPTIONS, parse_option
 from core.text_commands import (
     parse_assistant,
     parse_compare,

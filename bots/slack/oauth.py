@@ -26,7 +26,8 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from core.store.base import Scope, Store
+from core.records import Scope
+from core.store.base import Store
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient

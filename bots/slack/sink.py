@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bots.slack.text import neutralize, unsafe_tail
-from core.store.base import MessageStatus
+from core.records import MessageStatus
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable
 
 if TYPE_CHECKING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from core.generation import REASONING_EFFORTS
 from core.models import ModelInfo, describe_model
-from core.store.base import Assistant
+from core.records import Assistant
+from core.settings.options import REASONING_EFFORTS
 
 MAX_OPTIONS = 100  # Slack's limit for a static_select
 SECTION_CHARS = 3000  # Slack's limit for a section's text

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from core.store.base import Scope
+from core.records import Scope
 from tests.discord.test_fake_discord import make_bot, open_threads
 from tests.fakes.discord_server import FakeDiscord, running_client
 from tests.fakes.fake_router import chunk, text_script

@@ -10,7 +10,7 @@ import pytest
 
 from bots.discord.app import build_bot
 from core.keys import ConversationKey
-from core.store.base import Scope
+from core.records import Scope
 from core.streaming import PlatformLimits
 from tests.fakes.discord_server import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script

@@ -9,7 +9,7 @@ import json
 
 from bots.slack.app import serve_http
 from core.keys import ConversationKey
-from core.store.base import Scope
+from core.records import Scope
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack_server import FakeSlack, post_signed
 from tests.slack.conftest import (

@@ -19,7 +19,7 @@ from bots.slack.app import SlackAdapter, build_adapter, run_slack, serve_http
 from bots.slack.oauth import StoreInstallationStore, StoreOAuthStateStore
 from core.app import Core
 from core.config import ConfigError
-from core.store.base import Scope
+from core.records import Scope
 from tests.fakes.fake_router import FakeRouter, text_script
 from tests.fakes.slack_server import FakeSlack, SignedResponse
 from tests.slack.conftest import CHANNEL, FAST_EDIT, FAST_NATIVE, visible

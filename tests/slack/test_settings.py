@@ -4,7 +4,7 @@ is the same command."""
 
 from __future__ import annotations
 
-from core.store.base import Scope
+from core.records import Scope
 from tests.fakes.fake_router import text_script
 from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, DM
 

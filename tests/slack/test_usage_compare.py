@@ -3,7 +3,7 @@ enforces them on Slack messages, saying when one can continue) and `/compare` (o
 
 from __future__ import annotations
 
-from core.store.base import Scope
+from core.records import Scope
 from tests.fakes.fake_router import Sleep, chunk, text_script
 from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, visible
 

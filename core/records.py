@@ -1,0 +1,104 @@
+"""The records every layer passes around: conversations, messages, assistants, usage, and where settings live.
+
+Plain data with no behaviour beyond what reads them; the store hands them back, the core and the adapters use
+them. (ConversationKey and Actor, the identities, are in core.keys.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from core.keys import ConversationKey
+
+
+class Scope(StrEnum):
+    """Where a setting applies; model choice resolves conversation > user > channel > workspace."""
+
+    CONVERSATION = "conversation"
+    USER = "user"
+    CHANNEL = "channel"
+    WORKSPACE = "workspace"
+    BOT = "bot"  # the bot's own bookkeeping (command hashes, ...)
+
+
+Place = tuple[str, Scope, str]  # where settings are stored: (workspace, scope, scope_id)
+
+
+class MessageStatus(StrEnum):
+    COMPLETE = "complete"
+    STREAMING = "streaming"  # a reply being written; left so only if the process died mid-answer
+    TRUNCATED = "truncated"  # cut by the length limit: Continue may resume it
+    STOPPED = "stopped"  # the user pressed Stop
+    ERROR = "error"
+    INTERRUPTED = "interrupted"  # found STREAMING at start-up
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: int
+    key: ConversationKey
+    owner_id: str
+    title: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    role: str  # "user" | "assistant"
+    content: str
+    author_id: str = ""
+    author_name: str = ""
+    reasoning: str = ""
+    model: str = ""
+    provider: str = ""
+    status: str = MessageStatus.COMPLETE
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    first_token_ms: float | None = None
+    total_ms: float | None = None
+    platform_message_id: str = ""
+    created_at: float = 0.0
+    worker_id: str = ""  # the process writing a STREAMING reply
+    id: int | None = None
+    conversation_id: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Assistant:
+    """A named set of instructions, model and generation settings; personal or shared in a workspace."""
+
+    platform: str
+    workspace: str  # where it was created; a shared one is visible in this workspace only
+    owner_id: str
+    name: str
+    instructions: str = ""
+    model: str = ""
+    options: dict[str, str] = field(default_factory=dict)  # generation settings, stored like settings
+    starters: list[str] = field(default_factory=list)  # starter prompts
+    web_search: bool = False  # may search the web (tools enabled)
+    shared: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    id: int | None = None
+
+    def option(self, name: str) -> str | None:
+        if name == "model":
+            return self.model or None
+        return self.options.get(name)
+
+
+@dataclass(slots=True)
+class UsageRow:
+    """Token totals for one (UTC day, user, model, provider)."""
+
+    day: str  # YYYY-MM-DD
+    user_id: str
+    model: str
+    provider: str
+    prompt_tokens: int
+    completion_tokens: int
+    requests: int
+    estimated: int = 0  # of those requests, how many the provider reported no usage for (counted from the text)
