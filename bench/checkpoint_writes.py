@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from core import metrics
 from core.app import build_core
 from core.keys import Actor, ConversationKey
+from core.ops import metrics
 from core.streaming import PlatformLimits
 from tests.conftest import make_settings
 from tests.fakes.fake_router import FakeRouter, profile_script

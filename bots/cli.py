@@ -56,7 +56,7 @@ async def _run(settings) -> None:
     metrics = None
     try:
         if settings.metrics_port is not None:
-            from core.metrics import serve_metrics
+            from core.app import serve_metrics
 
             metrics = await serve_metrics(core, settings.metrics_host, settings.metrics_port)
         tasks = []

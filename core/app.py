@@ -13,12 +13,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from core import metrics
+from aiohttp import web
+
 from core.chat import ChatService
 from core.config import Settings
 from core.local_model import LocalModelServer, start_local_model
 from core.models import ModelCatalog
-from core.records import StoredMessage
+from core.ops import http, metrics
+from core.records import Scope, StoredMessage
 from core.router import RouterClient
 from core.store import Store, open_store
 
@@ -153,3 +155,13 @@ async def _retention_loop(store: Store, days: float, every: float = 3600.0) -> N
         except Exception as exc:
             log.warning("retention purge failed: %s", type(exc).__name__)
         await asyncio.sleep(every)
+
+
+async def serve_metrics(core: Core, host: str, port: int) -> web.AppRunner:
+    """/healthz and /metrics for this core: healthy while the database answers (every answer needs it)."""
+
+    async def health() -> dict:
+        await core.store.get_setting("health", "", Scope.BOT, "", "ping")
+        return {"worker": core.worker_id}
+
+    return await http.serve(health, host, port)

@@ -14,24 +14,23 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
-from core import metrics
 from core.assistants import AssistantService
 from core.attachments import Attachment, NothingReadable, limits_for_room, process_attachments
 from core.compare import Compared, HeaderSink, SinkFactory, check_models
 from core.config import Settings
 from core.context import answer_budget, estimate_tokens, fit_messages
-from core.errors import EmptyPrompt, InvalidSetting, NotAllowed, NotFound, PromptTooLong
+from core.errors import EmptyPrompt, InvalidSetting, NotAllowed, NotFound, PromptTooLong, StoreUnavailable
 from core.keys import Actor, ConversationKey
 from core.limits import LimitsService
 from core.models import ModelCatalog
 from core.omni import OMNI, failover_note, failover_stream, is_omni, standing_in
+from core.ops import metrics
 from core.records import Assistant, Conversation, MessageStatus, Scope, StoredMessage
 from core.router import ChatRequest, RouterClient
 from core.settings.places import answer_places, place_of
 from core.settings.resolver import Preferences
 from core.settings.snapshot import SettingsSnapshot
 from core.store.base import Store
-from core.store.retry import StoreUnavailable
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
 from core.throttle import Throttle
 from core.titles import generate_title

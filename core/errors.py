@@ -68,3 +68,13 @@ class RouterError(UserFacingError):
         self.status = status
         self.before_first_token = True
         self.in_stream = False  # reported by the provider inside a 200 stream (the client did not retry it)
+
+
+class StoreUnavailable(Exception):
+    """The database stayed unreachable or locked through every retry; nothing of the call was stored.
+
+    Not a refusal: front ends answer it by asking for the message again (or letting the platform redeliver it)."""
+
+    def __init__(self, what: str, cause: BaseException):
+        super().__init__(f"database unavailable during {what}: {type(cause).__name__}")
+        self.what = what

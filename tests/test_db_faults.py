@@ -17,12 +17,13 @@ from collections.abc import AsyncIterator
 import aiosqlite
 import pytest
 
-from core import metrics
 from core.chat import NOT_SAVED
+from core.errors import StoreUnavailable
 from core.keys import Actor, ConversationKey
+from core.ops import metrics
 from core.records import MessageStatus, StoredMessage
 from core.store.base import MESSAGE_FIELDS, Store, encode_field
-from core.store.retry import RetryPolicy, StoreUnavailable
+from core.store.retry import RetryPolicy
 from core.store.sqlite import SQLiteStore
 from tests.fakes.discord_server import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script

@@ -8,7 +8,7 @@ import contextlib
 from pathlib import Path
 
 from bots.slack.app import run_slack
-from core.metrics import serve_metrics
+from core.app import serve_metrics
 from tests.processes import free_port
 
 

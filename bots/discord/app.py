@@ -26,13 +26,12 @@ from bots.discord.buttons import ReplyButton
 from bots.discord.commands import register_commands
 from bots.discord.extras import download_attachments, show_reasoning
 from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace, reply_controls
-from core import metrics
 from core.app import Core
 from core.chat import NOT_SAVED, Submitted, clean_prompt
-from core.errors import NotAllowed, NotFound, UserFacingError
+from core.errors import NotAllowed, NotFound, StoreUnavailable, UserFacingError
 from core.keys import Actor, ConversationKey
+from core.ops import metrics
 from core.records import Conversation, MessageStatus, Scope, StoredMessage
-from core.store.retry import StoreUnavailable
 from core.streaming import PlatformLimits, ReplyView
 
 log = logging.getLogger(__name__)

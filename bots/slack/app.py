@@ -39,14 +39,13 @@ from bots.slack.views import (
     model_lines,
     switch_model_modal,
 )
-from core import metrics
 from core.app import Core
 from core.chat import NOT_SAVED, clean_prompt
 from core.config import ConfigError
-from core.errors import InvalidSetting, NotAllowed, NotFound, UserFacingError
+from core.errors import InvalidSetting, NotAllowed, NotFound, StoreUnavailable, UserFacingError
 from core.keys import Actor, ConversationKey
+from core.ops import metrics
 from core.records import Conversation, MessageStatus, Scope, StoredMessage
-from core.store.retry import StoreUnavailable
 from core.streaming import PlatformLimits, ReplyView
 from core.text_commands import is_assistant_command, is_set_command
 

@@ -25,6 +25,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from core.errors import StoreUnavailable
+from core.ops import metrics
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -33,14 +36,6 @@ T = TypeVar("T")
 # the whole), so attempts never multiply. So a method that takes an id before inserting (PostgreSQL's
 # add_message) must not be called from inside another retried one: the outer retry would take a new id.
 _RETRYING: contextvars.ContextVar[bool] = contextvars.ContextVar("hfchat_store_retrying", default=False)
-
-
-class StoreUnavailable(Exception):
-    """The database stayed unreachable or locked through every retry; nothing of the call was stored."""
-
-    def __init__(self, what: str, cause: BaseException):
-        super().__init__(f"database unavailable during {what}: {type(cause).__name__}")
-        self.what = what
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +72,6 @@ async def run_with_retries(
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                from core import metrics  # here: core.metrics imports the store's base, which imports this
-
                 if attempt >= policy.attempts:
                     metrics.STORE_UNAVAILABLE.labels(backend).inc()
                     log.error("database %s failed %d times (%s); giving up", what, attempt, type(exc).__name__)

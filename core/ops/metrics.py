@@ -1,4 +1,4 @@
-"""Prometheus metrics and a health check, served by a small aiohttp app when METRICS_PORT is set.
+"""Prometheus metrics, served with a health check by core.ops.http when METRICS_PORT is set.
 
 The core and the adapters update the counters below; labels are platform names, call kinds and
 statuses only (never a user, channel or text). The registry is this module's own, so several cores in
@@ -7,13 +7,10 @@ one process (tests) simply add up.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aiohttp import web
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -21,11 +18,6 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-
-from core.records import Scope
-
-if TYPE_CHECKING:
-    from core.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -95,31 +87,3 @@ def answer_finished(platform: str, state: Any, stats: Any) -> None:
 
 def render() -> bytes:
     return generate_latest(REGISTRY)
-
-
-def metrics_app(core: Core) -> web.Application:
-    async def healthz(request: web.Request) -> web.Response:
-        try:  # the database is what every answer needs; a cheap read proves it answers
-            await asyncio.wait_for(core.store.get_setting("health", "", Scope.BOT, "", "ping"), 2.0)
-        except Exception as exc:
-            return web.json_response({"status": "unhealthy", "reason": type(exc).__name__}, status=503)
-        return web.json_response({"status": "ok", "worker": core.worker_id})
-
-    async def metrics(request: web.Request) -> web.Response:
-        response = web.Response(body=render())
-        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return response
-
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    return app
-
-
-async def serve_metrics(core: Core, host: str, port: int) -> web.AppRunner:
-    """Start /healthz and /metrics; `runner.addresses[0][1]` is the port (useful with port 0)."""
-    runner = web.AppRunner(metrics_app(core), handle_signals=False, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    log.info("metrics: serving /healthz and /metrics on port %d", runner.addresses[0][1])
-    return runner
