@@ -47,8 +47,8 @@ from core.app import build_core
 from core.config import Settings
 from core.keys import ConversationKey
 from core.records import MessageStatus
+from core.replies.titles import TITLE_INSTRUCTION
 from core.store import open_store
-from core.titles import TITLE_INSTRUCTION
 from tests.fakes.fake_router import FakeRouter, chunk
 from tests.fakes.slack_server import FakeSlack, sign_request
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.keys import Actor, ConversationKey
+from core.replies.titles import TITLE_MAX_TOKENS, clean_title
 from core.streaming import PlatformLimits
-from core.titles import TITLE_MAX_TOKENS, clean_title
 from tests.fakes.fake_router import Status, text_script
 from tests.support import RecordingSink
 

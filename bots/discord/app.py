@@ -27,10 +27,11 @@ from bots.discord.commands import register_commands
 from bots.discord.extras import download_attachments, show_reasoning
 from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace, reply_controls
 from core.app import Core
-from core.chat import NOT_SAVED, Submitted, clean_prompt
+from core.chat import NOT_SAVED, Submitted
 from core.errors import NotAllowed, NotFound, StoreUnavailable, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.ops import metrics
+from core.prompts import clean_prompt
 from core.records import Conversation, MessageStatus, Scope, StoredMessage
 from core.streaming import PlatformLimits, ReplyView
 

@@ -40,11 +40,12 @@ from bots.slack.views import (
     switch_model_modal,
 )
 from core.app import Core
-from core.chat import NOT_SAVED, clean_prompt
+from core.chat import NOT_SAVED
 from core.config import ConfigError
 from core.errors import InvalidSetting, NotAllowed, NotFound, StoreUnavailable, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.ops import metrics
+from core.prompts import clean_prompt
 from core.records import Conversation, MessageStatus, Scope, StoredMessage
 from core.streaming import PlatformLimits, ReplyView
 from core.text_commands import is_assistant_command, is_set_command

@@ -37,10 +37,10 @@ from bots.slack.views import (
     starter_buttons,
 )
 from core.assistants import describe, parse_fields
-from core.compare import check_models
 from core.errors import InvalidSetting, NotAllowed, NotFound, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.records import Assistant, Conversation, Scope
+from core.replies.compare import check_models
 from core.settings.options import ASSISTANT_OPTIONS, parse_option
 from core.text_commands import (
     parse_assistant,

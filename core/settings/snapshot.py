@@ -7,6 +7,7 @@ is some forty `get_setting` queries before the router hears of the message; `Set
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,3 +53,11 @@ class SettingsSnapshot:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
+
+
+def reading(service, reads: SettingsSnapshot):
+    """`service` reading its settings from `reads` instead of the store. A shallow copy: what the service
+    keeps in memory (the limits' message counters) stays shared with the original."""
+    view = copy.copy(service)
+    view.store = reads
+    return view

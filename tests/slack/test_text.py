@@ -40,11 +40,13 @@ def test_neutralize_keeps_ordinary_text():
 
 def test_parse_thread_link():
     base = "https://acme.slack.com/archives/C0CHAN0001/p1700000000123456"
-    assert parse_thread_link(f"<{base}>") == ("C0CHAN0001", "1700000000.123456")
+    assert parse_thread_link(f"<{base}>") == ("C0CHAN0001", "1700000000.123456", "acme.slack.com")
     assert parse_thread_link(f"{base}?thread_ts=1699999999.000100&cid=C0CHAN0001") == (
         "C0CHAN0001",
         "1699999999.000100",
+        "acme.slack.com",
     )
+    assert parse_thread_link(f"<{base}>").belongs_to("acme") and not parse_thread_link(base).belongs_to("other")
     assert parse_thread_link("not a link") is None
 
 

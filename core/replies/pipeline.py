@@ -1,0 +1,331 @@
+"""One answer, in three steps: plan (what the settings, the history and the model's window say), run (stream it
+through the engine, failing over and calling tools), finish (store it and what it used).
+
+The plan has no side effects, so `compare` and the bench can use it alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+from core.config import Settings
+from core.context import FittedPrompt, fit_messages
+from core.keys import Actor, ConversationKey
+from core.limits import LimitsService
+from core.models import ModelCatalog
+from core.omni import failover_note, failover_stream, standing_in
+from core.ops import metrics
+from core.records import Conversation, MessageStatus, StoredMessage
+from core.replies.checkpoints import CHECKPOINT_SECONDS, AnswerCheckpoints
+from core.router import ChatRequest, RouterClient
+from core.settings.resolver import AnswerPlan
+from core.settings.service import SettingsService
+from core.settings.snapshot import reading
+from core.store.base import Store
+from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
+from core.throttle import Throttle
+from core.tools.service import ToolService
+from core.usage import Used, answer_usage
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 400  # newest messages loaded before fitting to the context window
+CONTINUE_INSTRUCTION = "Continue your previous answer exactly where it stopped, without repeating anything."
+NOTE_DROPPED = "ℹ️ *{n} older message{s} no longer fit this model's context and {were} left out.*"
+
+
+@dataclass(slots=True)
+class ReplyOutcome:
+    reply_id: int
+    state: ReplyState
+    conversation_id: int
+
+
+@dataclass(slots=True)
+class Planned:
+    """Everything an answer needs before its first request: decided, nothing written yet."""
+
+    conversation: Conversation
+    actor: Actor
+    settings: AnswerPlan
+    fitted: FittedPrompt
+    request: ChatRequest
+    models: list[str]  # the model first, then those that may stand in for it
+    tools: object | None  # the tool registry when tools run
+    notes: list[str] = field(default_factory=list)
+    continue_from: StoredMessage | None = None
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    @property
+    def key(self) -> ConversationKey:
+        return self.conversation.key
+
+
+class Throttles:
+    """One throttle per kind of limits (in practice, per platform), shared by all its streams."""
+
+    def __init__(self) -> None:
+        self._throttles: dict[Hashable, Throttle] = {}
+
+    def for_limits(self, limits: PlatformLimits) -> Throttle:
+        throttle = self._throttles.get(limits)
+        if throttle is None:
+            throttle = self._throttles[limits] = Throttle(
+                limits.edit_interval, bucket_rate=limits.bucket_rate, bucket_burst=limits.bucket_burst
+            )
+        return throttle
+
+    def for_sink(self, sink: ReplySink) -> Throttle:
+        return self.for_limits(sink.limits)
+
+
+class ReplyPipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        router: RouterClient,
+        catalog: ModelCatalog,
+        preferences: SettingsService,
+        limits: LimitsService,
+        tools: ToolService,
+        throttles: Throttles,
+    ):
+        self.settings = settings
+        self.store = store
+        self.router = router
+        self.catalog = catalog
+        self.preferences = preferences
+        self.limits = limits
+        self.tools = tools
+        self.throttles = throttles
+        self.worker_id = ""  # this process among those sharing the store; stamped on replies it writes
+        self.checkpoint_seconds = CHECKPOINT_SECONDS
+
+    async def answer(
+        self,
+        conversation: Conversation,
+        sink: ReplySink,
+        actor: Actor,
+        continue_from: StoredMessage | None = None,
+        on_stream: Callable[[ReplyStream], None] | None = None,
+    ) -> ReplyOutcome:
+        """Plan, run and finish one answer; `on_stream` gets the stream as soon as it exists (to stop it)."""
+        planned = await self.plan(conversation, actor, continue_from)
+        stream, state, used_tools = await self.run(planned, sink, on_stream)
+        await self.finish(planned, stream, state, used_tools)
+        return ReplyOutcome(stream.reply_id, state, conversation.id)
+
+    # plan
+    async def plan(self, conversation: Conversation, actor: Actor, continue_from: StoredMessage | None) -> Planned:
+        key = conversation.key
+        history, reads = await asyncio.gather(
+            self.store.recent_messages(conversation.id, HISTORY_LIMIT),
+            self.preferences.here(key, actor.user_id, conversation.id),
+        )
+        assistant = await self.preferences.assistant_here(key, actor.user_id, conversation, reads)
+        plan = await reading(self.preferences.preferences, reads).plan(
+            key, actor.user_id, conversation.id, assistant, has_images=any(m.extra.get("images") for m in history)
+        )
+        model = plan.model
+        if continue_from is not None:
+            history = [m for m in history if m.id is not None and m.id <= continue_from.id]
+            history.append(StoredMessage(role="user", content=CONTINUE_INSTRUCTION, author_id="system"))
+        sees_images = self.sees_images(model)
+        fitted = fit_messages(
+            history,
+            system_prompt=plan.system_prompt,
+            context_window=self.catalog.context_window(model),
+            max_tokens=plan.generation.max_tokens or self.settings.max_tokens,
+            vision=sees_images,
+            tools=self.tools.model_supports_tools(self.catalog, model),
+        )
+        notes = list(plan.notes)
+        if continue_from is None:
+            notes += self._attachment_notes(history, model, sees_images)
+        if fitted.dropped:
+            many = fitted.dropped > 1
+            notes.append(NOTE_DROPPED.format(n=fitted.dropped, s="s" if many else "", were="were" if many else "was"))
+        tools = await self.tools.registry_for(self.catalog, model, web_search=plan.web_search)
+        limits = await reading(self.limits, reads).get(key.platform, key.workspace)
+        models = standing_in(  # omni's route or a chosen model's fallbacks, those that can answer this
+            plan.models,
+            self.catalog,
+            allowed=lambda name: self.limits.model_allowed(limits, name),
+            tools=tools is not None or any("tool_calls" in m for m in fitted.messages),
+            vision=sees_images and any(m.extra.get("images") for m in history),
+            prompt_tokens=fitted.prompt_tokens,
+        )
+        request = request_for(plan, model, fitted)
+        return Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
+
+    # run
+    async def run(
+        self, planned: Planned, sink: ReplySink, on_stream: Callable[[ReplyStream], None] | None = None
+    ) -> tuple[ReplyStream, ReplyState, list[dict]]:
+        conversation, continue_from, key = planned.conversation, planned.continue_from, planned.key
+        reply_id = await self._reply_row(planned)
+        fallback_limits = getattr(sink, "fallback_limits", None)
+        fallback = (self.throttles.for_limits(fallback_limits), fallback_limits) if fallback_limits else None
+        stream = ReplyStream(
+            sink,
+            self.throttles.for_sink(sink),
+            reply_id=reply_id,
+            model=planned.model,
+            notes=planned.notes,
+            conversation_id=conversation.id,
+            fallback=fallback,
+        )
+        checkpoints = AnswerCheckpoints(
+            self.store, reply_id, stream, key.platform, self.checkpoint_seconds, continue_from
+        )
+        if continue_from is None:
+
+            async def remember_where(ref_id: str) -> None:
+                await checkpoints.save(platform_message_id=ref_id)
+
+            stream.on_first_message = remember_where
+        if on_stream is not None:
+            on_stream(stream)
+        fitted = planned.fitted
+        log.info(
+            "reply %s started: conversation=%s model=%s messages=%d dropped=%d",
+            reply_id,
+            conversation.id,
+            planned.model,
+            len(fitted.messages),
+            fitted.dropped,
+        )
+        log.debug(
+            "reply %s plan: prompt_tokens~%d max_tokens=%d fallbacks=%d tools=%s",
+            reply_id,
+            fitted.prompt_tokens,
+            fitted.max_tokens,
+            len(planned.models) - 1,
+            planned.tools is not None,
+        )
+        on_failover = lambda failures, answered_by: stream.notes.append(failover_note(failures, answered_by))  # noqa: E731
+        used_tools: list[dict] = []  # the tool calls and their results, stored with the answer
+        if planned.tools is not None:
+            events = self.tools.stream(
+                self.router, planned.request, planned.models, planned.tools, on_failover, record=used_tools
+            )
+        else:
+            events = failover_stream(self.router, planned.request, planned.models, on_failover)
+        metrics.ACTIVE_STREAMS.labels(key.platform).inc()
+        try:
+            state = await stream.run(events)
+        finally:
+            metrics.ACTIVE_STREAMS.labels(key.platform).dec()
+            await checkpoints.finish()
+        metrics.answer_finished(key.platform, state, stream.stats)
+        return stream, state, used_tools
+
+    async def _reply_row(self, planned: Planned) -> int:
+        """The stored answer this run writes: a new one, or the one a Continue extends."""
+        if planned.continue_from is not None:
+            reply_id = planned.continue_from.id
+            await self.store.update_message(reply_id, status=MessageStatus.STREAMING.value, worker_id=self.worker_id)
+            return reply_id
+        reply = StoredMessage(
+            role="assistant", content="", model=planned.model, status=MessageStatus.STREAMING, worker_id=self.worker_id
+        )
+        return await self.store.add_message(planned.conversation.id, reply)
+
+    # finish
+    async def finish(self, planned: Planned, stream: ReplyStream, state: ReplyState, used_tools: list[dict]) -> None:
+        continue_from, reply_id = planned.continue_from, stream.reply_id
+        content, reasoning = state.answer, state.reasoning
+        if continue_from is not None:
+            content = continue_from.content + content
+            reasoning = continue_from.reasoning + reasoning
+        first_ref = stream.first_ref_id()
+        used = answer_usage(state, planned.fitted.prompt_tokens)
+        extra: dict | None = None
+        if used_tools or (used and used.estimated):  # added to what checkpoints (and a continued answer) stored
+            stored = await self.store.get_message(reply_id)
+            extra = dict(stored.extra) if stored is not None else {}
+            if used_tools:
+                extra["tools"] = [*extra.get("tools", []), *used_tools]
+            if used and used.estimated:
+                extra["usage_estimated"] = True
+        await self.store.update_message(
+            reply_id,
+            content=content,
+            reasoning=reasoning,
+            status=str(state.status),
+            model=state.model or planned.model,
+            provider=state.provider,
+            prompt_tokens=used.prompt_tokens if used else None,
+            completion_tokens=used.completion_tokens if used else None,
+            first_token_ms=state.first_token_ms,
+            total_ms=state.total_ms,
+            **({"platform_message_id": first_ref} if first_ref and continue_from is None else {}),
+            **({"extra": extra} if extra is not None else {}),
+        )
+        if used:
+            model = state.model or planned.model
+            await self.record_usage(planned.key, planned.actor, planned.conversation.id, model, state.provider, used)
+        log.info(
+            "reply %s ended: status=%s first_token_ms=%s total_ms=%s edits=%d posts=%d rate_limited=%d",
+            reply_id,
+            state.status,
+            state.first_token_ms,
+            state.total_ms,
+            stream.stats.edits,
+            stream.stats.posts,
+            stream.stats.rate_limited,
+        )
+
+    async def record_usage(
+        self, key: ConversationKey, actor: Actor, conversation_id: int | None, model: str, provider: str, used: Used
+    ) -> None:
+        await self.store.record_usage(
+            key.platform,
+            key.workspace,
+            actor.user_id,
+            conversation_id,
+            model,
+            used.prompt_tokens,
+            used.completion_tokens,
+            provider=provider,
+            estimated=used.estimated,
+        )
+
+    def sees_images(self, model: str) -> bool:
+        info = self.catalog.get(model)
+        return bool(info and info.vision)
+
+    def _attachment_notes(self, history: list[StoredMessage], model: str, sees_images: bool) -> list[str]:
+        """Notes about the files of the messages this answer replies to (those after the last answer)."""
+        notes: list[str] = []
+        images = 0
+        for message in reversed(history):
+            if message.role == "assistant":
+                break
+            notes[:0] = message.extra.get("attachment_notes") or []
+            images += len(message.extra.get("images") or [])
+        if images and not sees_images:
+            seeing = [m.id for m in self.catalog.models if m.vision][:3]
+            hint = f" Switch with `/model`, e.g. to {', '.join(f'`{m}`' for m in seeing)}." if seeing else ""
+            left_out = "the images were" if images > 1 else "the image was"
+            notes.append(f"🖼️ *`{model}` cannot see images, so {left_out} left out.{hint}*")
+        return notes
+
+
+def request_for(plan: AnswerPlan, model: str, fitted: FittedPrompt) -> ChatRequest:
+    """The router request for `model` with the plan's generation settings and the fitted messages."""
+    return ChatRequest(
+        model=model,
+        messages=fitted.messages,
+        max_tokens=fitted.max_tokens,
+        temperature=plan.generation.temperature,
+        top_p=plan.generation.top_p,
+        extra=plan.generation.extra_body(),
+    )

@@ -1,0 +1,186 @@
+"""One reply at a time per conversation: a message that arrives while an answer streams is answered next (with
+any others that came meanwhile); Stop, Regenerate and Continue act on that slot; shutdown lets answers finish,
+then stops them with their text kept. Across processes the store's conversation lock serialises the slot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from core.conversations.access import check_may_stop
+from core.errors import NotAllowed
+from core.keys import Actor
+from core.records import Conversation, MessageStatus, StoredMessage
+from core.replies.pipeline import ReplyOutcome, ReplyPipeline
+from core.replies.titles import Titler
+from core.store.base import Store
+from core.streaming import ReplySink, ReplyStream
+
+log = logging.getLogger(__name__)
+
+CONTINUABLE = (MessageStatus.TRUNCATED, MessageStatus.STOPPED, MessageStatus.INTERRUPTED)
+
+
+@dataclass(slots=True)
+class Submitted:
+    conversation: Conversation
+    message_id: int
+    queued: bool  # a reply is already streaming; this message is answered next, with any others
+    reply: asyncio.Task | None = None  # resolves to the last ReplyOutcome of this lane run
+
+
+@dataclass
+class _Lane:
+    """One conversation's reply slot in this process."""
+
+    busy: bool = False
+    pending: int = 0
+    pending_sink: ReplySink | None = None
+    pending_actor: Actor | None = None
+    current: ReplyStream | None = None
+    current_requester: str = ""
+    task: asyncio.Task | None = None
+    waiters: list[asyncio.Future] = field(default_factory=list)
+
+
+class ReplyScheduler:
+    def __init__(self, store: Store, pipeline: ReplyPipeline, titler: Titler):
+        self.store = store
+        self.pipeline = pipeline
+        self.titler = titler
+        self._lanes: dict[int, _Lane] = {}
+
+    def answer(self, conversation: Conversation, message_id: int, sink: ReplySink, actor: Actor) -> Submitted:
+        """Answer the conversation's newest messages now, or right after the reply in progress."""
+        lane = self._lanes.setdefault(conversation.id, _Lane())
+        if lane.busy:
+            lane.pending += 1
+            lane.pending_sink, lane.pending_actor = sink, actor
+            return Submitted(conversation, message_id, queued=True, reply=lane.task)
+        return Submitted(conversation, message_id, queued=False, reply=self._start(conversation, lane, sink, actor))
+
+    def _start(
+        self,
+        conversation: Conversation,
+        lane: _Lane,
+        sink: ReplySink,
+        actor: Actor,
+        continue_from: StoredMessage | None = None,
+    ) -> asyncio.Task:
+        lane.busy = True
+        lane.task = asyncio.create_task(
+            self._drive(conversation, lane, sink, actor, continue_from), name=f"reply-{conversation.id}"
+        )
+        return lane.task
+
+    async def _drive(
+        self,
+        conversation: Conversation,
+        lane: _Lane,
+        sink: ReplySink,
+        actor: Actor,
+        continue_from: StoredMessage | None = None,
+    ) -> ReplyOutcome | None:
+        outcome = None
+
+        def streaming(stream: ReplyStream, requester: str) -> None:
+            lane.current, lane.current_requester = stream, requester
+
+        try:
+            while True:
+                async with self.store.conversation_lock(conversation.id):
+                    if continue_from is not None or not await self._answered_elsewhere(conversation.id):
+                        outcome = await self.pipeline.answer(
+                            conversation, sink, actor, continue_from, lambda s, who=actor.user_id: streaming(s, who)
+                        )
+                        if continue_from is None:
+                            self.titler.after_answer(conversation, sink, outcome.reply_id, outcome.state.answer)
+                continue_from = None
+                if not lane.pending or lane.pending_sink is None:
+                    return outcome
+                sink, actor = lane.pending_sink, lane.pending_actor or actor
+                lane.pending, lane.pending_sink, lane.pending_actor = 0, None, None
+        except Exception:
+            log.exception("reply failed in conversation %s", conversation.id)
+            raise
+        finally:
+            lane.busy = False
+            lane.current = None
+            if self._lanes.get(conversation.id) is lane:
+                del self._lanes[conversation.id]
+
+    async def _answered_elsewhere(self, conversation_id: int) -> bool:
+        """True when the newest message is already an answer: another process sharing the database
+        answered our queued messages while we waited for the conversation lock."""
+        newest = await self.store.recent_messages(conversation_id, 1)
+        return bool(newest) and newest[-1].role == "assistant"
+
+    def _free_lane(self, conversation_id: int, busy_message: str) -> _Lane:
+        lane = self._lanes.setdefault(conversation_id, _Lane())
+        if lane.busy:
+            raise NotAllowed(busy_message)
+        return lane
+
+    async def regenerate(
+        self, conversation: Conversation, last: StoredMessage, actor: Actor, sink: ReplySink
+    ) -> Submitted:
+        """Answer the last question again, replacing `last` (its last answer). Access is the caller's to check."""
+        lane = self._free_lane(conversation.id, "An answer is still being written here. Stop it first.")
+        await self.store.delete_messages_from(conversation.id, last.id)
+        return Submitted(conversation, last.id, queued=False, reply=self._start(conversation, lane, sink, actor))
+
+    async def continue_reply(
+        self, conversation: Conversation, last: StoredMessage, actor: Actor, sink: ReplySink
+    ) -> Submitted:
+        """Resume `last`, an answer cut short; the stored answer grows in place. Access is the caller's to check."""
+        lane = self._free_lane(conversation.id, "An answer is still being written here.")
+        if last.status not in CONTINUABLE:
+            raise NotAllowed("The last answer is complete; there is nothing to continue.")
+        reply = self._start(conversation, lane, sink, actor, continue_from=last)
+        return Submitted(conversation, last.id, queued=False, reply=reply)
+
+    def is_streaming(self, conversation_id: int) -> bool:
+        lane = self._lanes.get(conversation_id)
+        return bool(lane and lane.current)
+
+    async def stop(self, conversation_id: int, actor: Actor) -> bool:
+        """Stop the reply streaming in a conversation (and drop the queued follow-up: its messages stay
+        stored); True if there was one. The asker, the owner or an admin of its workspace only."""
+        lane = self._lanes.get(conversation_id)
+        if lane is None or lane.current is None:
+            return False
+        check_may_stop(await self.store.get_conversation_by_id(conversation_id), actor, lane.current_requester)
+        self._halt(lane)
+        return True
+
+    async def stop_and_wait(self, conversation_id: int) -> None:
+        """Stop the answer being written (and the queued follow-up), and wait until it has stopped: before what
+        it belongs to is erased."""
+        lane = self._lanes.get(conversation_id)
+        if lane is not None and lane.current is not None:
+            self._halt(lane)
+            if lane.task is not None:
+                await asyncio.gather(lane.task, return_exceptions=True)
+
+    @staticmethod
+    def _halt(lane: _Lane) -> None:
+        lane.pending = 0
+        if lane.current is not None:
+            lane.current.stop()
+
+    async def wait_idle(self) -> None:
+        """Wait until no reply (or title) is being written in this process."""
+        while tasks := [lane.task for lane in self._lanes.values() if lane.task is not None and not lane.task.done()]:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.titler.wait()
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Let replies in flight finish for `grace` seconds, then stop them (their text is kept)."""
+        try:
+            # shielded: on timeout wait_for cancels what it awaits, and that must not be the replies
+            await asyncio.wait_for(asyncio.shield(self.wait_idle()), grace)
+        except TimeoutError:
+            for lane in list(self._lanes.values()):
+                self._halt(lane)
+            await self.wait_idle()
