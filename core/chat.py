@@ -12,10 +12,13 @@ from collections.abc import Awaitable, Callable
 
 from core.assistants import AssistantService
 from core.attachments import Attachment
+from core.bot_state import BotState
 from core.config import Settings
 from core.conversations.access import check_owner_or_admin
 from core.conversations.claims import EventClaims
 from core.conversations.dm import DirectMessages
+from core.conversations.policy import ChannelPolicy
+from core.conversations.routing import IncomingMessage, MessageRouter, Route
 from core.conversations.service import ConversationService, DeletedFrom
 from core.keys import Actor, ConversationKey
 from core.limits import LimitsService
@@ -60,6 +63,9 @@ class ChatService:
         self.conversations = ConversationService(store, self.replies.stop_and_wait)
         self.claims = EventClaims(store)
         self.dms = DirectMessages(store)
+        self.policy = ChannelPolicy(store)
+        self.bot_state = BotState(store)
+        self.routing = MessageRouter(self.conversations, self.dms, self.policy)
         self.comparer = Comparer(settings, catalog, self.limits, self.pipeline)
 
     # the process this is, and how often a streaming answer is saved (bench and tests set them)
@@ -177,6 +183,10 @@ class ChatService:
         self, actor: Actor, key: ConversationKey, assistant_id: int | None, *, title: str = ""
     ) -> Assistant | None:
         return await self.preferences.use_assistant_here(actor, key, assistant_id, title=title)
+
+    async def route(self, message: IncomingMessage) -> Route:
+        """Whether and where a message is answered (core.conversations.routing)."""
+        return await self.routing.route(message)
 
     # platform events, claimed once
     async def claim_event(self, platform: str, event_id: str) -> bool:

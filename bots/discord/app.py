@@ -28,6 +28,7 @@ from bots.discord.extras import download_attachments, show_reasoning
 from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace, reply_controls
 from core.app import Core
 from core.chat import NOT_SAVED, Submitted
+from core.conversations.routing import IncomingMessage
 from core.errors import NotAllowed, NotFound, StoreUnavailable, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.ops import metrics
@@ -38,7 +39,6 @@ from core.streaming import PlatformLimits, ReplyView
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-MENTION_MODES = ("thread", "inline", "off")
 INVITE_PERMISSIONS = discord.Permissions(
     send_messages=True,
     send_messages_in_threads=True,
@@ -70,7 +70,7 @@ class OnceCommandTree(app_commands.CommandTree):
     again, and two processes on one shard (a rolling deploy) both get it; Discord takes one response."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await interaction.client.core.store.claim_event(PLATFORM, f"interaction:{interaction.id}")
+        return await interaction.client.chat.claim_event(PLATFORM, f"interaction:{interaction.id}")
 
 
 def _tolerant_parser(event: str, parse: Any) -> Any:
@@ -183,7 +183,7 @@ class _ChatBot:
             last = str(reply.extra.get("last_message") or reply.platform_message_id)
             room = self.limits.max_chars - len(INTERRUPTED_NOTICE) - 2
             try:
-                conversation = await self.core.store.get_conversation_by_id(reply.conversation_id or 0)
+                conversation = await self.chat.conversations.by_id(reply.conversation_id or 0)
                 if conversation is None or conversation.key.platform != PLATFORM:
                     continue
                 key = conversation.key
@@ -222,12 +222,12 @@ class _ChatBot:
         """Sync the slash commands only when their definitions changed since the last sync."""
         digest = self.commands_hash()
         scope_id = str(self.application_id)
-        stored = await self.core.store.get_setting(PLATFORM, "", Scope.BOT, scope_id, "commands_hash")
+        stored = await self.chat.bot_state.get(PLATFORM, "commands_hash", record=scope_id)
         if stored == digest and not force:
             log.info("slash commands unchanged; not syncing")
             return False
         await self.tree.sync()
-        await self.core.store.set_setting(PLATFORM, "", Scope.BOT, scope_id, "commands_hash", digest)
+        await self.chat.bot_state.put(PLATFORM, "commands_hash", digest, record=scope_id)
         log.info("slash commands synced")
         return True
 
@@ -332,86 +332,49 @@ class _ChatBot:
 
     async def _on_message(self, message: discord.Message) -> None:
         channel = message.channel
-        mentioned = self.user is not None and self.user in message.mentions
         replied = self._replied_to_me(message)
-        unreadable = not message.content and not message.attachments and not self.intents.message_content
-        if message.guild is None:
-            if unreadable:
-                return await self._explain_missing_intent(channel)
-            if not await self._claim(message):
-                return
-            return await self._answer_dm(message, replied)
-        guild_id = str(message.guild.id)
-        actor = self.message_actor(message)
-        if isinstance(channel, discord.Thread):
-            key = ConversationKey(PLATFORM, guild_id, str(channel.parent_id), str(channel.id))
-            if not mentioned and await self.chat.conversation_for(key) is None:
-                return  # not our thread
-            if unreadable:
-                return await self._explain_missing_intent(channel)
-            if not await self._claim(message):
-                return
-            await self.submit(
-                key,
-                actor,
-                self.prompt_text(message.content),
-                self.sink(channel),
-                platform_message_id=str(message.id),
-                message=message,
+        in_thread = isinstance(channel, discord.Thread)
+        can_thread = (
+            message.guild is not None
+            and isinstance(channel, discord.TextChannel)
+            and channel.permissions_for(message.guild.me).create_public_threads
+        )
+        route = await self.chat.route(
+            IncomingMessage(
+                PLATFORM,
+                str(message.guild.id) if message.guild else "",
+                str(channel.parent_id if in_thread else channel.id),
+                str(message.id),
+                thread=str(channel.id) if in_thread else "",
+                is_dm=message.guild is None,
+                mentioned=self.user is not None and self.user in message.mentions,
+                replied_to=str(replied.id) if replied is not None else "",
+                can_open_thread=can_thread,
             )
+        )
+        if route.key is None:
             return
-        if not (mentioned or replied):
-            return
-        mode = await self.core.store.get_setting(PLATFORM, guild_id, Scope.CHANNEL, str(channel.id), "mention_mode")
-        if mode == "off":
-            return
-        if unreadable:
+        if not message.content and not message.attachments and not self.intents.message_content:
             return await self._explain_missing_intent(channel)
         if not await self._claim(message):
             return
-        text = self.prompt_text(message.content)
-        if replied is not None:  # a reply to one of our inline answers continues that conversation
-            stored = await self.core.store.find_by_platform_message(PLATFORM, str(replied.id))
-            conversation = await self.core.store.get_conversation_by_id(stored.conversation_id) if stored else None
-            if conversation is not None and conversation.key.channel == str(channel.id):
-                sink = self.sink(channel, reply_to=message)
-                await self.submit(
-                    conversation.key, actor, text, sink, platform_message_id=str(message.id), message=message
-                )
-                return
-        if not message.attachments:
-            clean_prompt(text)  # an empty mention gets its explanation before any thread exists
-        # as would a refused one (too long, past a limit): nothing is opened for a message that is not answered
-        await self.chat.check_message(ConversationKey(PLATFORM, guild_id, str(channel.id), ""), actor, text)
-        me = message.guild.me
-        can_thread = isinstance(channel, discord.TextChannel) and channel.permissions_for(me).create_public_threads
-        if mode == "inline" or not can_thread:
-            key = ConversationKey(PLATFORM, guild_id, str(channel.id), f"msg-{message.id}")
+        actor, text = self.message_actor(message), self.prompt_text(message.content)
+        key, sink, title = route.key, self.sink(channel), ""
+        if route.make_current:
+            await self.chat.use_dm_thread(PLATFORM, key.workspace, key.channel, key.thread)
+        if message.guild is None or route.inline:
             sink = self.sink(channel, reply_to=message)
-        else:
-            thread = await message.create_thread(name=thread_title(text), auto_archive_duration=1440)
-            key = ConversationKey(PLATFORM, guild_id, str(channel.id), str(thread.id))
+        if route.starts_here:
+            if not message.attachments:
+                clean_prompt(text)  # an empty mention gets its explanation before any thread exists
+            # as would a refused one (too long, past a limit): nothing is opened for a message that is not answered
+            await self.chat.check_message(ConversationKey(PLATFORM, key.workspace, key.channel, ""), actor, text)
+            title = thread_title(text)
+        if route.open_thread:
+            thread = await message.create_thread(name=title, auto_archive_duration=1440)
+            key = ConversationKey(PLATFORM, key.workspace, key.channel, str(thread.id))
             sink = self.sink(thread)
-        await self.submit(
-            key, actor, text, sink, platform_message_id=str(message.id), title=thread_title(text), message=message
-        )
-
-    async def _answer_dm(self, message: discord.Message, replied: discord.Message | None) -> None:
-        channel_id = str(message.channel.id)
-        thread = None
-        if replied is not None:  # replying to an older answer makes its conversation current again
-            stored = await self.core.store.find_by_platform_message(PLATFORM, str(replied.id))
-            conversation = await self.core.store.get_conversation_by_id(stored.conversation_id) if stored else None
-            if conversation is not None and conversation.key.channel == channel_id and not conversation.key.workspace:
-                thread = conversation.key.thread
-                await self.chat.use_dm_thread(PLATFORM, "", channel_id, thread)
-        if thread is None:
-            thread = await self.chat.dm_thread(PLATFORM, "", channel_id)
-        key = ConversationKey(PLATFORM, "", channel_id, thread)
-        sink = self.sink(message.channel, reply_to=message)
-        actor = self.message_actor(message)
-        text = self.prompt_text(message.content)
-        await self.submit(key, actor, text, sink, platform_message_id=str(message.id), message=message)
+        await self.submit(key, actor, text, sink, platform_message_id=str(message.id), title=title, message=message)
 
     async def _explain_missing_intent(self, channel: discord.abc.Messageable) -> None:
         channel_id = getattr(channel, "id", 0)
@@ -495,9 +458,7 @@ class _ChatBot:
             sink = self.sink(thread)
         if model:
             await self.chat.set_model(actor, key, Scope.CONVERSATION, model)
-            conversation = await self.chat.conversation_for(key)
-            if conversation is not None and not conversation.title:
-                await self.core.store.set_title(conversation.id, title)
+            await self.chat.conversations.name_if_untitled(key, title)
         await self.submit(key, actor, text, sink, title=title)
 
     async def current_conversation(self, interaction: discord.Interaction) -> Conversation | None:
@@ -566,15 +527,7 @@ class _ChatBot:
         return choices[:25]
 
     async def picked_conversation(self, value: str, actor: Actor) -> Conversation:
-        conversation = await self.core.store.get_conversation_by_id(int(value)) if value.isdigit() else None
-        # an id from another server is "not found" for anyone but its owner (admins act in their own server)
-        if (
-            conversation is None
-            or conversation.key.platform != PLATFORM
-            or (conversation.owner_id != actor.user_id and conversation.key.workspace != actor.workspace)
-        ):
-            raise NotFound("That conversation no longer exists. Pick one from the list.")
-        return conversation
+        return await self.chat.conversations.pick(actor, value)  # a picker's value: the conversation's id
 
     async def target_conversation(self, interaction: discord.Interaction, value: str | None, actor: Actor):
         if value:
@@ -651,17 +604,9 @@ class _ChatBot:
 
     async def cmd_mentions(self, interaction: discord.Interaction, mode: str) -> None:
         actor = self.interaction_actor(interaction)
-        if interaction.guild_id is None:
-            raise NotAllowed("Mentions are a server setting.")
-        if not actor.is_admin:
-            raise NotAllowed("Only members with Manage Server can change how I answer mentions.")
-        if mode not in MENTION_MODES:
-            raise NotAllowed(f"Pick one of: {', '.join(MENTION_MODES)}.")
         channel = interaction.channel
         channel_id = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
-        await self.core.store.set_setting(
-            PLATFORM, str(interaction.guild_id), Scope.CHANNEL, str(channel_id), "mention_mode", mode
-        )
+        await self.chat.policy.set_mention_mode(actor, str(interaction.guild_id or ""), str(channel_id), mode)
         explain = {
             "thread": "I'll open a thread for each mention",
             "inline": "I'll answer mentions right here, as replies",
@@ -674,8 +619,8 @@ class _ChatBot:
         try:
             if action == "think":  # the id is the answer's
                 return await show_reasoning(self, interaction, conversation_id)
-            conversation = await self.core.store.get_conversation_by_id(conversation_id)
-            if conversation is None or conversation.key.platform != PLATFORM:
+            conversation = await self.chat.conversations.get(conversation_id)
+            if conversation.key.platform != PLATFORM:
                 raise NotFound("That conversation no longer exists.")
             if action == "stop":
                 if await self.chat.stop(conversation_id, actor):
@@ -683,8 +628,6 @@ class _ChatBot:
                 else:
                     await self.respond(interaction, "Nothing is being written here right now.")
                 return
-            if conversation.owner_id != actor.user_id and not actor.is_admin:
-                raise NotAllowed("Only the conversation's owner or an admin can do that.")
             channel = interaction.channel
             if action == "regen":
                 sink = self.sink(channel, conversation_id=conversation_id)

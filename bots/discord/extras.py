@@ -124,7 +124,7 @@ async def _answer_started_before(bot: Any, message: discord.Message) -> discord.
     async for earlier in message.channel.history(before=message, limit=EARLIER_PARTS):
         if earlier.author.id != bot.user.id:
             return None
-        if await bot.core.store.find_by_platform_message("discord", str(earlier.id)) is not None:
+        if await bot.chat.conversations.of_message("discord", str(earlier.id)) is not None:
             return earlier
     return None
 

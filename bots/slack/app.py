@@ -42,6 +42,7 @@ from bots.slack.views import (
 from core.app import Core
 from core.chat import NOT_SAVED
 from core.config import ConfigError
+from core.conversations.routing import IncomingMessage
 from core.errors import InvalidSetting, NotAllowed, NotFound, StoreUnavailable, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.ops import metrics
@@ -57,7 +58,6 @@ THINKING = "is thinking…"
 EVENT_CLAIM = "hfchat_event_claim"  # Bolt context key: the event id claimed for the request being handled
 INTERRUPTED_NOTICE = "⚠️ *This answer was interrupted (the bot restarted).*"
 USER_CACHE_SECONDS = 60.0
-AUTO_REPLY_SETTING = "slack_thread_replies"  # per channel: "off" stops answering follow-ups without a mention
 ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
 MODELS_LISTED = 25  # models in `/model`'s answer (`/model list WORD` finds the others)
 HOME_ACTIONS = (
@@ -434,10 +434,6 @@ class SlackAdapter:
         await self.chat.delete_conversation(conversation.id, actor)
         return "Deleted. This conversation's stored history is erased."
 
-    async def _auto_reply(self, team: str, channel: str) -> bool:
-        value = await self.store.get_setting(PLATFORM, team, Scope.CHANNEL, channel, AUTO_REPLY_SETTING)
-        return value != "off"
-
     async def _thread_prior(
         self, team: str, channel: str, thread_ts: str, before_ts: str, after: float
     ) -> list[StoredMessage]:
@@ -593,18 +589,22 @@ class SlackAdapter:
         if (mentioned or is_dm) and not files:
             if await self._thread_command(text, key, user, mentioned=mentioned, in_thread=thread_ts is not None):
                 return
-        conversation = await self.chat.conversation_for(key)
-        if not mentioned and not is_dm:
-            if thread_ts is None or conversation is None or not await self._auto_reply(team, channel):
-                return
+        incoming = IncomingMessage(
+            PLATFORM, team, channel, ts, thread=thread_ts or "", is_dm=is_dm, dm_threads=True, mentioned=mentioned
+        )
+        route = await self.chat.route(incoming)
+        if route.key is None:
+            return
+        key = route.key
         earlier = None
-        if conversation is None and thread_ts and not is_dm:  # the core reads it only if it may adopt it
+        if route.adopt:  # the core reads it only if it may adopt it
 
             async def earlier(after: float) -> list[StoredMessage]:
                 return await self._thread_prior(team, channel, thread_ts, ts, after)
 
         actor = await self.actor(team, user)
         assistant = is_dm and thread_ts is not None  # Slack's AI-app threads live in the DM, in threads
+        untitled = assistant and await self.chat.conversation_for(key) is None
         if assistant:
             await self._assistant_call(
                 "assistant.threads.setStatus", channel_id=channel, thread_ts=thread, status=THINKING
@@ -632,9 +632,9 @@ class SlackAdapter:
                 await self.tell(channel, user, str(exc), thread)
             return
         self._track_reply(submitted.reply)
-        if is_dm:
+        if route.make_current:
             await self.chat.use_dm_thread(PLATFORM, team, channel, thread)
-        if assistant and conversation is None:
+        if untitled:
             await self._assistant_call(
                 "assistant.threads.setTitle", channel_id=channel, thread_ts=thread, title=submitted.conversation.title
             )
@@ -819,12 +819,7 @@ class SlackAdapter:
         words = (command.get("text") or "").lower().split()
         if len(words) == 2 and words[0] == "replies" and words[1] in ("on", "off"):
             actor = await self.actor(team, user, fresh=True)
-            if not actor.is_admin:
-                await respond(text="Only a workspace admin can change this.")
-                return
-            await self.store.set_setting(
-                PLATFORM, team, Scope.CHANNEL, channel, AUTO_REPLY_SETTING, None if words[1] == "on" else "off"
-            )
+            await self.chat.policy.set_follow_ups(actor, team, channel, words[1] == "on")
             state = "answer" if words[1] == "on" else "only answer mentions in"
             await respond(text=f"I now {state} thread follow-ups in this channel.")
             return
@@ -1050,7 +1045,7 @@ def build_adapter(
     if oauth:
         # Bolt finds each team's bot token in the installation store; a fixed token would be ignored
         client = AsyncWebClient(base_url=client.base_url, timeout=client.timeout, ssl=client.ssl, proxy=client.proxy)
-        options["oauth_settings"] = build_oauth_settings(settings, core.store, client)
+        options["oauth_settings"] = build_oauth_settings(settings, core.chat.bot_state, client)
     secret = signing_secret if signing_secret is not None else _secret(settings.slack_signing_secret)
     return SlackAdapter(core, client, signing_secret=secret, **options)
 

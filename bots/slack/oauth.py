@@ -26,8 +26,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from core.records import Scope
-from core.store.base import Store
+from core.bot_state import BotState
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -56,8 +55,8 @@ def workspace_of(enterprise_id: str | None, team_id: str | None, is_enterprise_i
 class StoreInstallationStore(AsyncInstallationStore):
     """Bolt's installation store on top of core's settings table."""
 
-    def __init__(self, store: Store, *, logger: logging.Logger | None = None):
-        self.store = store
+    def __init__(self, state: BotState, *, logger: logging.Logger | None = None):
+        self.state = state
         self._logger = logger or log
 
     @property
@@ -66,12 +65,12 @@ class StoreInstallationStore(AsyncInstallationStore):
 
     # plumbing
     async def _get(self, workspace: str, name: str) -> dict | None:
-        value = await self.store.get_setting(PLATFORM, workspace, Scope.BOT, "", name)
+        value = await self.state.get(PLATFORM, name, workspace=workspace)
         return json.loads(value) if value else None
 
     async def _set(self, workspace: str, name: str, value: Any) -> None:
         encoded = None if value is None else json.dumps(value)
-        await self.store.set_setting(PLATFORM, workspace, Scope.BOT, "", name, encoded)
+        await self.state.put(PLATFORM, name, encoded, workspace=workspace)
 
     async def _installers(self, workspace: str) -> list[str]:
         return list(await self._get(workspace, INSTALLERS) or [])
@@ -158,8 +157,10 @@ class StoreInstallationStore(AsyncInstallationStore):
 class StoreOAuthStateStore(AsyncOAuthStateStore):
     """OAuth `state` values: issued for the install page, valid for a while, consumed once."""
 
-    def __init__(self, store: Store, *, expiration_seconds: int = STATE_SECONDS, logger: logging.Logger | None = None):
-        self.store = store
+    def __init__(
+        self, state: BotState, *, expiration_seconds: int = STATE_SECONDS, logger: logging.Logger | None = None
+    ):
+        self.state = state
         self.expiration_seconds = expiration_seconds
         self._logger = logger or log
 
@@ -170,19 +171,19 @@ class StoreOAuthStateStore(AsyncOAuthStateStore):
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         state = secrets.token_urlsafe(24)
         expires = time.time() + self.expiration_seconds
-        await self.store.set_setting(PLATFORM, "", Scope.BOT, state, STATE, f"{expires:.3f}")
+        await self.state.put(PLATFORM, STATE, f"{expires:.3f}", record=state)
         return state
 
     async def async_consume(self, state: str) -> bool:
         if not state:
             return False
-        expires = await self.store.get_setting(PLATFORM, "", Scope.BOT, state, STATE)
+        expires = await self.state.get(PLATFORM, STATE, record=state)
         if expires is None:
             return False
         # get-then-delete alone would let two processes both accept one state; the claim is atomic
-        if not await self.store.claim_event(PLATFORM, f"{STATE}:{state}"):
+        if not await self.state.claim_once(PLATFORM, f"{STATE}:{state}"):
             return False
-        await self.store.set_setting(PLATFORM, "", Scope.BOT, state, STATE, None)
+        await self.state.put(PLATFORM, STATE, None, record=state)
         return float(expires) > time.time()
 
 
@@ -191,9 +192,11 @@ def oauth_configured(settings: Settings) -> bool:
     return settings.slack_mode == "http" and bool(settings.slack_client_id and settings.slack_client_secret)
 
 
-def build_oauth_settings(settings: Settings, store: Store, client: AsyncWebClient | None = None) -> AsyncOAuthSettings:
+def build_oauth_settings(
+    settings: Settings, state: BotState, client: AsyncWebClient | None = None
+) -> AsyncOAuthSettings:
     secret = settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else None
-    installations = StoreInstallationStore(store)
+    installations = StoreInstallationStore(state)
     oauth = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=secret,
@@ -202,7 +205,7 @@ def build_oauth_settings(settings: Settings, store: Store, client: AsyncWebClien
         redirect_uri_path=settings.slack_redirect_path,
         install_page_rendering_enabled=False,  # /slack/install redirects straight to Slack
         installation_store=installations,
-        state_store=StoreOAuthStateStore(store),
+        state_store=StoreOAuthStateStore(state),
         state_expiration_seconds=STATE_SECONDS,
         logger=log,
     )

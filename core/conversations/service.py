@@ -40,8 +40,17 @@ class ConversationService:
             raise NotFound(GONE)
         return conversation
 
+    async def by_id(self, conversation_id: int) -> Conversation | None:
+        return await self.store.get_conversation_by_id(conversation_id)
+
     async def for_key(self, key: ConversationKey) -> Conversation | None:
         return await self.store.get_conversation(key)
+
+    async def name_if_untitled(self, key: ConversationKey, title: str) -> None:
+        """Give the conversation at `key` a title if it has none yet (a thread's name, before its first answer)."""
+        conversation = await self.store.get_conversation(key)
+        if conversation is not None and not conversation.title:
+            await self.store.set_title(conversation.id, title)
 
     async def of_message(self, platform: str, platform_message_id: str) -> Conversation | None:
         """The conversation a platform message (a question or an answer) belongs to, if one is stored."""

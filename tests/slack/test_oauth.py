@@ -182,10 +182,10 @@ async def test_a_reused_or_unknown_state_is_refused(oauth_bot):
 
 
 async def test_an_expired_state_is_refused_once_and_for_all(oauth_bot):
-    states = StoreOAuthStateStore(oauth_bot.core.store, expiration_seconds=-1)
+    states = StoreOAuthStateStore(oauth_bot.core.chat.bot_state, expiration_seconds=-1)
     expired = await states.async_issue()
     assert await states.async_consume(expired) is False
-    fresh = StoreOAuthStateStore(oauth_bot.core.store)
+    fresh = StoreOAuthStateStore(oauth_bot.core.chat.bot_state)
     state = await fresh.async_issue()
     assert await fresh.async_consume(state) is True
     assert await fresh.async_consume(state) is False
@@ -278,7 +278,7 @@ async def test_tokens_revoked_forgets_the_bot_token(oauth_bot):
 async def test_user_installs_are_kept_per_installer_and_deleted_together(core):
     from slack_sdk.oauth.installation_store import Installation
 
-    store = StoreInstallationStore(core.store)
+    store = StoreInstallationStore(core.chat.bot_state)
     for user in ("U0AAA", "U0BBB"):
         await store.async_save(
             Installation(team_id=TEAM_ONE, user_id=user, bot_token="xoxb-one", bot_id="B1", user_token=f"xoxp-{user}")
