@@ -113,7 +113,8 @@ def _since(days: int) -> float:
     return time.time() - max(1, days) * DAY
 
 
-def _cost(line: UsageLine) -> str:
+def cost_text(line: UsageLine) -> str:
+    """`$0.0123`, `~$0.0123` for an estimate, or `no price`."""
     if not line.priced and not line.cost:
         return "no price"
     text = f"${line.cost:,.4f}"
@@ -125,7 +126,7 @@ def _cost(line: UsageLine) -> str:
 def _line(line: UsageLine) -> str:
     return (
         f"`{line.label}`: {line.tokens:,} tokens ({line.prompt_tokens:,} in, {line.completion_tokens:,} out), "
-        f"{line.requests:,} answers, {_cost(line)}"
+        f"{line.requests:,} answers, {cost_text(line)}"
     )
 
 
@@ -135,7 +136,7 @@ def format_usage(summary: UsageSummary, *, people: bool = False, user_names: dic
         return f"**{summary.title}, last {summary.days} days:** nothing yet."
     lines = [
         f"**{summary.title}, last {summary.days} days:** {summary.total.tokens:,} tokens, "
-        f"{summary.total.requests:,} answers, {_cost(summary.total)}",
+        f"{summary.total.requests:,} answers, {cost_text(summary.total)}",
         "",
         "**By model**",
         *(f"• {_line(line)}" for line in summary.by_model),
