@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -47,6 +48,14 @@ NOTICE_MARKER = ".local-model-notice-shown"
 TURNS_SHOWN = 3
 
 
+def local_user() -> str:
+    """The login name; a container run with a uid that has no passwd entry still gets a name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
+
+
 class ConsoleApp:
     def __init__(
         self,
@@ -59,7 +68,7 @@ class ConsoleApp:
         self.core = core
         self.chat = core.chat
         self.console = console or Console()
-        user = user or getpass.getuser()
+        user = user or local_user()
         self.actor = Actor(PLATFORM, user_id=user, display_name=user, workspace=WORKSPACE, is_admin=True)
         self.thread = ""
         self._reply: asyncio.Task | None = None
