@@ -34,9 +34,9 @@ def describe_database_failure(exc: BaseException, database_url: str) -> str | No
     if database_url.startswith(("postgresql://", "postgres://")):
         where = f"PostgreSQL at {postgres_address(database_url)}"
         if isinstance(exc, OSError | StoreUnavailable) or type(exc).__name__ == "TimeoutError":
-            return f"cannot reach {where} ({_reason(exc)}); is it running? Check DATABASE_URL"
+            return f"cannot reach {where} ({_reason(exc)}): is it running, and is DATABASE_URL right?"
         if type(exc).__module__.startswith("asyncpg"):
-            return f"{where} refused the connection ({_reason(exc)}); check DATABASE_URL"
+            return f"{where} refused the connection ({_reason(exc)}): check DATABASE_URL"
         return None
     if isinstance(exc, OSError | sqlite3.Error | StoreUnavailable):
         return f"cannot open the SQLite database of DATABASE_URL={database_url} ({_reason(exc)})"
