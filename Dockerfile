@@ -1,5 +1,10 @@
 FROM python:3.11-slim
 
+# libgomp1: the OpenMP runtime llama.cpp (xllamacpp) is linked against; without it local mode cannot
+# start. The slim image does not have it. (scripts/check-image-runtime proves this list is enough.)
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core ./core
@@ -10,6 +15,7 @@ RUN pip install --no-cache-dir '.[all]' && pip install --no-cache-dir --no-deps 
 
 USER hfchat
 ENV DATABASE_URL=sqlite:////data/hfchat.db \
+    DATA_DIR=/data \
     MODEL_OVERRIDES_FILE=/app/config/models.json
 VOLUME ["/data"]
 ENTRYPOINT ["hfchat"]

@@ -17,12 +17,20 @@ from aiohttp import web
 
 from core.chat import ChatService
 from core.config import Settings
-from core.local_model import LocalModelServer, start_local_model
+from core.local_model import (
+    LOCAL_MAX_TOKENS,
+    LOCAL_MODEL_NAME,
+    LOCAL_SYSTEM_PROMPT,
+    LocalModelServer,
+    describe_exit,
+    start_local_model,
+)
 from core.models import ModelCatalog
 from core.ops import http, metrics
 from core.records import Scope, StoredMessage
 from core.router import RouterClient
-from core.store import Store, open_store
+from core.startup import open_configured_store
+from core.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +48,22 @@ class Core:
     # replies found cut short by a dead process at start-up, for adapters to mark on their platform
     interrupted: list[StoredMessage] = field(default_factory=list)
     _interrupt_handlers: list[Callable[[list[StoredMessage]], Awaitable[None]]] = field(default_factory=list)
+    _local_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def ensure_local_model(self) -> str | None:
+        """Start the local model server again if it died. Returns a notice for the person whose message
+        comes next (None when nothing happened); raises LocalModelUnavailable when it will not start."""
+        async with self._local_lock:
+            local = self.local
+            if local is None or local.alive:
+                return None
+            why = describe_exit(local.process.returncode)
+            log.warning("the local model server stopped (%s); starting it again", why)
+            self.local = await local.restart()
+            if self.local.url != local.url:
+                self.router.base_url = self.local.url
+                self.router.client.base_url = self.local.url
+            return f"The local model server had stopped ({why}); it was started again."
 
     def on_interrupted(self, handler: Callable[[list[StoredMessage]], Awaitable[None]]) -> None:
         """`handler(replies)` gets the replies a dead process left unfinished: those found at start-up at
@@ -73,15 +97,30 @@ class Core:
 
 
 async def build_core(settings: Settings) -> Core:
+    # the database first: a wrong DATABASE_URL is told in a second, not after the local model has loaded
+    store = await open_configured_store(settings)
     local = None
     base_url, token = settings.hf_router_url, settings.hf_token.get_secret_value() if settings.hf_token else None
     if settings.use_local_model:
-        local = await start_local_model(settings.local_model_path, settings.local_context)
+        try:
+            local = await start_local_model(
+                settings.local_model_path,
+                settings.local_context,
+                log_path=settings.data_path / "logs" / "llama-server.log",
+            )
+        except BaseException:
+            await store.close()
+            raise
         base_url, token = local.url, None
         # the local server serves exactly one model: make it the default
-        settings = settings.model_copy(update={"default_model": local.model})
+        update: dict = {"default_model": local.model}
+        if local.model == LOCAL_MODEL_NAME:  # defaults a 135M model copes with, unless set on purpose
+            if "max_tokens" not in settings.model_fields_set:
+                update["max_tokens"] = LOCAL_MAX_TOKENS
+            if "system_prompt" not in settings.model_fields_set:
+                update["system_prompt"] = LOCAL_SYSTEM_PROMPT
+        settings = settings.model_copy(update=update)
         log.info("local mode: %s served on %s", local.model, local.url)
-    store = await open_store(settings.database_url, schema=settings.database_schema)
     worker_id = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     await store.register_worker(worker_id, socket.gethostname(), os.getpid())
     # SQLite serves one process: whoever wrote there before is gone. PostgreSQL may have live neighbours.
@@ -128,6 +167,10 @@ async def _worker_loop(core: Core) -> None:
     settings = core.settings
     while True:
         await asyncio.sleep(settings.worker_heartbeat_seconds)
+        try:
+            await core.ensure_local_model()  # front ends that never ask still get a server that died back
+        except Exception as exc:
+            log.warning("the local model server did not start again: %s", type(exc).__name__)
         try:
             await core.store.heartbeat(core.worker_id)
             found = await core.store.interrupt_orphans(time.time() - settings.worker_stale_seconds, keep=core.worker_id)

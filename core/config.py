@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///data/hfchat.db", description="sqlite:///path or postgresql://...")
     retention_days: float = Field(0, ge=0, description="purge conversations idle this long; 0 = keep")
     retention_check_seconds: float = Field(3600.0, gt=0, description="how often idle conversations are purged")
+    data_dir: Path | None = Field(
+        None, description="the terminal chat's history, logs and exports; default: the SQLite file's folder, else data"
+    )
     database_schema: str | None = Field(
         None, description="PostgreSQL schema for the tables (created if missing); default: the search_path"
     )
@@ -182,6 +185,14 @@ class Settings(BaseSettings):
     @property
     def use_local_model(self) -> bool:
         return self.local_mode == "on" or (self.local_mode == "auto" and self.hf_token is None)
+
+    @property
+    def data_path(self) -> Path:
+        """Where this process keeps files of its own: logs, the terminal's input history, exports."""
+        if self.data_dir is not None:
+            return self.data_dir
+        sqlite = self.sqlite_path
+        return sqlite.parent if sqlite is not None and str(sqlite) != ":memory:" else Path("data")
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -136,7 +136,8 @@ def _since(days: int) -> float:
     return time.time() - max(1, days) * DAY
 
 
-def _cost(line: UsageLine) -> str:
+def cost_text(line: UsageLine) -> str:
+    """`$0.0123`, `~$0.0123` for an estimate, or `no price`."""
     if not line.priced and not line.cost:
         return "no price"
     text = f"${line.cost:,.4f}"
@@ -149,7 +150,7 @@ def _line(line: UsageLine) -> str:
     about = "≈" if line.counted else ""
     return (
         f"`{line.label}`: {about}{line.tokens:,} tokens ({line.prompt_tokens:,} in, {line.completion_tokens:,} out), "
-        f"{line.requests:,} answers, {_cost(line)}"
+        f"{line.requests:,} answers, {cost_text(line)}"
     )
 
 
@@ -160,7 +161,7 @@ def format_usage(summary: UsageSummary, *, people: bool = False, user_names: dic
     lines = [
         f"**{summary.title}, last {summary.days} days:** {'≈' if summary.total.counted else ''}"
         f"{summary.total.tokens:,} tokens, "
-        f"{summary.total.requests:,} answers, {_cost(summary.total)}",
+        f"{summary.total.requests:,} answers, {cost_text(summary.total)}",
         "",
         "**By model**",
         *(f"• {_line(line)}" for line in summary.by_model),

@@ -47,3 +47,15 @@ async def test_help_new_list_open_and_unknown(core, fake_router):
     assert "/model" in text and "first topic" in text and "second topic" in text
     assert "Unknown command /nope" in text and "nothing to continue" in text
     assert await app.handle_line("/quit") is False
+
+
+async def test_a_uid_without_a_passwd_entry_still_gets_a_name(core, monkeypatch):
+    import getpass
+    import os
+
+    def no_entry() -> str:
+        raise KeyError(f"getpwuid(): uid not found: {os.getuid()}")
+
+    monkeypatch.setattr(getpass, "getuser", no_entry)  # `docker run --user 12345`
+    app = ConsoleApp(core, Console(file=io.StringIO()))
+    assert app.actor.user_id == f"uid{os.getuid()}"

@@ -3,6 +3,7 @@
 import io
 import json
 import stat
+import time
 
 from rich.console import Console
 
@@ -49,7 +50,8 @@ async def test_export_writes_markdown_or_json_and_prints_the_path(core, fake_rou
     conversation = await core.chat.conversation_for(app.key)
 
     await app.handle_line("/export")
-    path = tmp_path / "exports" / f"conversation-{conversation.id}.md"
+    day = time.strftime("%Y-%m-%d", time.localtime(conversation.updated_at))
+    path = tmp_path / "exports" / f"export-me-{day}.md"  # the title and the date, in the data folder
     assert f"to {path.resolve()}" in out.getvalue()
     markdown = path.read_text()
     assert "export me" in markdown and "The answer about export." in markdown
@@ -57,7 +59,55 @@ async def test_export_writes_markdown_or_json_and_prints_the_path(core, fake_rou
 
     await app.handle_line("/new")
     await app.handle_line("/export json 1")  # N from /list: the newest conversation with messages
-    document = json.loads((tmp_path / "exports" / f"conversation-{conversation.id}.json").read_text())
+    document = json.loads((tmp_path / "exports" / f"export-me-{day}.json").read_text())
     assert [m["content"] for m in document["messages"]] == ["export me", "The answer about export."]
+    await app.handle_line("/export 1")  # again: beside the first, never over it
+    assert (tmp_path / "exports" / f"export-me-{day}-2.md").read_text() == markdown
+    given = tmp_path / "elsewhere" / "mine.md"
+    await app.handle_line(f"/export 1 {given}")
+    assert given.read_text() == markdown
+    await app.handle_line(f"/export json 1 {tmp_path / 'folder'}/")
+    assert (tmp_path / "folder" / f"export-me-{day}.json").exists()
     await app.handle_line("/export md 9")
     assert "Give a number from /list" in out.getvalue()
+
+
+async def test_export_goes_to_the_data_folder_never_the_current_one(core, fake_router, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = ConsoleApp(core, Console(file=io.StringIO(), width=400), user="tester")
+    await app.start()
+    await app.handle_line("a question")
+    await app.handle_line("/export")
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".md"] == []
+    assert list((core.settings.data_path / "exports").glob("a-question-*.md"))
+
+
+async def test_open_shows_the_last_turns(core, fake_router, tmp_path):
+    app, out = await make_app(core, tmp_path)
+    for number in range(1, 5):
+        fake_router.queue(text_script(f"Answer number {number}."))
+        await app.handle_line(f"question {number}")
+    await app.handle_line("/new")
+    out.truncate(0)
+    out.seek(0)
+    await app.handle_line("/open 1")
+    shown = out.getvalue()
+    assert "Back in: question 1" in shown
+    assert "question 1" not in shown.replace("Back in: question 1", "")  # the last three turns only
+    for number in (2, 3, 4):
+        assert f"> question {number}" in shown and f"Answer number {number}." in shown
+    assert shown.index("question 2") < shown.index("Answer number 3.") < shown.index("question 4")
+
+
+async def test_usage_is_a_table_not_markdown(core, fake_router, tmp_path):
+    app, out = await make_app(core, tmp_path)
+    await app.handle_line("hello")
+    out.truncate(0)
+    out.seek(0)
+    await app.handle_line("/usage")
+    shown = out.getvalue()
+    assert "**" not in shown and "`" not in shown and "•" not in shown
+    rows = [line for line in shown.splitlines() if "│" in line]
+    total = next(line for line in rows if "total" in line)
+    assert [cell.strip() for cell in total.split("│")[1:5]] == ["total", "1", "11", "7"]
+    assert any("meta-llama/Llama-3.3-70B-Instruct" in line for line in rows)

@@ -79,3 +79,43 @@ def test_bad_setting_stops_startup_with_one_line(tmp_path):
     secret = "xoxb-very-secret"
     result = run_cli(["run"], env_extra={"SLACK_BOT_TOKEN": secret, "SLACK_PORT": "not-a-port"})
     assert result.returncode == 2 and "SLACK_PORT" in result.stderr and secret not in result.stderr
+
+
+async def test_a_server_that_cannot_start_shows_its_stderr(tmp_path, llama_server):
+    from core.local_model import LocalModelUnavailable, start_local_model
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"this is not a GGUF file" * 100)
+    try:
+        await start_local_model(broken, context=512, log_path=tmp_path / "llama.log")
+    except LocalModelUnavailable as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a broken model file started")
+    assert "JSONDecodeError" not in message and "did not start (exit code" in message
+    assert str(tmp_path / "llama.log") in message
+    assert "gguf" in message.lower()  # llama.cpp's own words about the file, from its stderr
+
+
+async def test_the_server_survives_ctrl_c_and_comes_back_when_killed(core_factory, tmp_path, llama_server):
+    import signal
+
+    core = await core_factory("http://unused.invalid/v1", local_mode="on", hf_token=None)
+    server = core.local.process
+    assert os.getsid(server.pid) != os.getsid(0)  # a session of its own: the terminal's Ctrl-C misses it
+    assert os.getpgid(server.pid) != os.getpgid(0)
+    assert core.settings.max_tokens == 512 and core.settings.system_prompt  # the tiny model's defaults
+    out = io.StringIO()
+    app = ConsoleApp(core, Console(file=out, width=100, force_terminal=False), user="tester")
+    await app.start()
+    url = core.local.url
+    os.kill(server.pid, signal.SIGKILL)
+    await server.wait()
+    assert await app.handle_line("Say hello.")
+    text = out.getvalue()
+    assert "The local model server had stopped (killed by SIGKILL); it was started again." in text
+    assert core.local.alive and core.local.url == url  # same port: the router client needed no change
+    conversation = await core.store.get_conversation(app.key)
+    answer = (await core.store.recent_messages(conversation.id, 2))[-1]
+    assert answer.role == "assistant" and answer.content.strip()
+    assert await core.ensure_local_model() is None  # alive: nothing to say

@@ -82,9 +82,11 @@ async def test_console_usage(core, fake_router):
     await app.handle_line("/usage 7")
     await app.handle_line("/usage workspace")
     text = out.getvalue()
-    assert "Your usage, last 30 days:** nothing yet." in text
-    assert "Your usage, last 7 days:** 18 tokens, 1 answers" in text
-    assert "Workspace usage" in text and "`carol`" in text  # the console user is the local admin
+    assert "Your usage, last 30 days: nothing yet." in text
+    assert "Your usage, last 7 days" in text and "**" not in text  # a table, not Markdown
+    total = next(line for line in text.splitlines() if "│ total" in line)
+    assert [cell.strip() for cell in total.split("│")[1:5]] == ["total", "1", "11", "7"]
+    assert "Workspace usage" in text and "by person" in text and "carol" in text  # the console user is the admin
 
 
 async def test_a_provider_that_reports_no_usage_is_counted_from_the_text_and_marked(core, fake_router):

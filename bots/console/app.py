@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
+import os
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
-from rich.live import Live
 from rich.markdown import Markdown
+from rich.text import Text
 
 from bots.console import commands, features
+from bots.console.keys import AnswerKeys
+from bots.console.repl import LineReader, PromptReader
+from bots.console.screen import Screen
+from bots.console.sink import ConsoleSink
 from core.app import Core
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
+from core.local_model import TINY_MODEL_NOTICE, LocalModelUnavailable
 from core.records import Scope
-from core.streaming import PlatformLimits, ReplyView
 from core.text_commands import parse_compare, parse_limits
+from core.transcript import last_turns
 
 PLATFORM = "console"
 WORKSPACE = "local"
@@ -28,70 +36,48 @@ Type a message to chat. Commands:
   /model            show the current model      /model list [filter]   list the router's models
   /model NAME       use NAME in this conversation (suffixes like :fastest or :groq pass through)
   /new              start a new conversation    /list                  your conversations
-  /open N           go back to conversation N   /delete [N|all]        erase this one, N, or everything
-  /stop             (or Ctrl-C while it writes) stop the answer
+  /open N           go back to conversation N (its last turns are shown)
+  /delete [N|all]   erase this one, N, or everything (all: the input history too)
+  /stop             (or Esc, or Ctrl-C, while it writes) stop the answer; what it wrote is kept
   /continue         go on with an answer cut by the length limit   /retry   answer the last question again
-  /help             this text                   /quit                  leave
+  /help             this text                   /quit                  leave (or Ctrl-D, or Ctrl-C at the prompt)
+Enter sends; Alt-Enter or Ctrl-J starts a new line; a paste is one message. Up and Down: earlier input.
 """
+HISTORY_FILE = "console_history"
+NOTICE_MARKER = ".local-model-notice-shown"
+TURNS_SHOWN = 3
 
 
-class ConsoleSink:
-    """Renders the answer as Markdown that grows in place."""
-
-    limits = PlatformLimits(max_chars=1_000_000, edit_interval=0.05, file_after_messages=0)
-    bucket = None
-
-    def __init__(self, console: Console):
-        self.console = console
-        self.lane = ("console", id(console))
-        self._live: Live | None = None
-        self.final_text = ""
-
-    def _footer(self, view: ReplyView) -> str:
-        parts = [view.model]
-        if view.provider:
-            parts.append(f"via {view.provider}")
-        if view.reasoning_seconds:
-            parts.append(f"thought for {view.reasoning_seconds:.0f} s")
-        return " · ".join(p for p in parts if p)
-
-    async def post(self, text: str, view: ReplyView) -> Any:
-        self._live = Live(Markdown(text), console=self.console, refresh_per_second=12, transient=False)
-        self._live.start()
-        await self.edit(None, text, view)
-        return len(self.final_text)
-
-    async def edit(self, ref: Any, text: str, view: ReplyView) -> None:
-        if self._live is None:
-            return
-        self._live.update(Markdown(text))
-        if view.phase == "done":
-            self._live.stop()
-            self._live = None
-            self.final_text = text
-            footer = self._footer(view)
-            if footer and view.is_last:
-                self.console.print(f"[dim]{footer}[/dim]")
-
-    async def upload(self, filename: str, content: str, view: ReplyView) -> None:
-        return None
-
-    def ref_id(self, ref: Any) -> str:
-        return ""
+def local_user() -> str:
+    """The login name; a container run with a uid that has no passwd entry still gets a name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
 
 
 class ConsoleApp:
     def __init__(
-        self, core: Core, console: Console | None = None, user: str | None = None, export_dir: Path | None = None
+        self,
+        core: Core,
+        console: Console | None = None,
+        user: str | None = None,
+        export_dir: Path | None = None,
+        reader: PromptReader | LineReader | None = None,
     ):
         self.core = core
         self.chat = core.chat
         self.console = console or Console()
-        user = user or getpass.getuser()
+        user = user or local_user()
         self.actor = Actor(PLATFORM, user_id=user, display_name=user, workspace=WORKSPACE, is_admin=True)
         self.thread = ""
         self._reply: asyncio.Task | None = None
-        self.export_dir = export_dir or Path.cwd()  # where /export writes its files
+        self._handling: asyncio.Task | None = None
+        self._stopping: asyncio.Task | None = None
+        self.data_dir = core.settings.data_path
+        self.export_dir = export_dir or self.data_dir / "exports"  # where /export writes its files
+        self.reader = reader
+        self.screen: Screen | None = None  # while one input is handled
 
     @property
     def key(self) -> ConversationKey:
@@ -103,21 +89,72 @@ class ConsoleApp:
     def say(self, text: str, style: str = "") -> None:
         self.console.print(text, style=style or None, markup=False, highlight=False)
 
-    async def handle_line(self, line: str) -> bool:
-        """Handle one line of input; False means quit."""
-        line = line.strip()
-        if not line:
-            return True
+    def sink(self) -> ConsoleSink:
+        return ConsoleSink(self.screen or Screen(self.console))
+
+    @contextlib.contextmanager
+    def _on_screen(self) -> Iterator[Screen]:
+        if self.screen is not None:
+            yield self.screen
+            return
+        self.screen = Screen(self.console)
         try:
-            if line.startswith("/"):
-                return await self._command(line)
-            submitted = await self.chat.submit(self.key, self.actor, line, ConsoleSink(self.console))
-            self._reply = submitted.reply
-            if submitted.reply is not None:
-                await submitted.reply
-        except UserFacingError as exc:
-            self.say(str(exc), "bold red")
+            yield self.screen
+        finally:
+            self.screen.close()
+            self.screen = None
+
+    async def handle_line(self, line: str) -> bool:
+        """Handle one input (one line, or a paste of many); False means quit."""
+        if not line.strip():
+            return True
+        with self._on_screen():
+            try:
+                if line.lstrip().startswith("/") and "\n" not in line.strip():
+                    return await self._command(line.strip())
+                await self._message(line)
+            except UserFacingError as exc:
+                self.say(str(exc), "bold red")
+            except LocalModelUnavailable as exc:
+                self.say(f"The local model is not available: {exc}", "bold red")
         return True
+
+    async def _message(self, text: str) -> None:
+        notice = await self.core.ensure_local_model()  # a server that died is said, and started again
+        if notice:
+            self.say(notice, "yellow")
+        await self._await_reply(self.chat.submit(self.key, self.actor, text, self.sink()))
+
+    async def _await_reply(self, submitting) -> None:
+        submitted = await submitting
+        self._reply = submitted.reply
+        if submitted.reply is None:
+            return
+        if self.screen is not None:
+            self.screen.show_status("waiting for the first words")
+        try:
+            await submitted.reply
+        finally:
+            self._reply = None
+
+    # stopping, from a key pressed while an answer streams
+    def request_stop(self) -> None:
+        if self._stopping is None or self._stopping.done():
+            self._stopping = asyncio.create_task(self._stop_answer())
+
+    async def _stop_answer(self) -> None:
+        """Stop the answer being written (the text so far is kept). Nothing streams yet when the key comes
+        before the reply has begun: ask again until it has, or is over. With no answer (a command, a
+        comparison), the input's handling is cancelled."""
+        while True:
+            conversation = await self.chat.conversation_for(self.key)
+            if conversation is not None and await self.chat.stop(conversation.id, self.actor):
+                return
+            if self._reply is None or self._reply.done():
+                break
+            await asyncio.sleep(0.05)
+        if self._reply is None and self._handling is not None and not self._handling.done():
+            self._handling.cancel()
 
     async def _command(self, line: str) -> bool:
         name, _, arg = line[1:].partition(" ")
@@ -139,8 +176,7 @@ class ConsoleApp:
             if not 0 <= index < len(conversations):
                 self.say("Give a number from /list.", "red")
             else:
-                self.thread = conversations[index].key.thread
-                self.say(f"Back in: {conversations[index].title}")
+                await self._reopen(conversations[index])
         elif name == "delete":
             await self._delete(arg)
         elif name in ("compare", "limits", "reasoning"):
@@ -159,10 +195,7 @@ class ConsoleApp:
                 self.say("Nothing to redo yet: ask something first.")
                 return True
             again = self.chat.continue_reply if name == "continue" else self.chat.regenerate
-            submitted = await again(conversation.id, self.actor, ConsoleSink(self.console))
-            self._reply = submitted.reply
-            if submitted.reply is not None:
-                await submitted.reply
+            await self._await_reply(again(conversation.id, self.actor, self.sink()))
         else:
             self.say(f"Unknown command /{name}. Type /help.", "red")
         return True
@@ -171,9 +204,7 @@ class ConsoleApp:
         """/compare m1,m2 prompt · /limits [name value] · /reasoning (of the last answer)."""
         if name == "compare":
             models, prompt = parse_compare(arg)
-            results = await self.chat.compare(
-                self.key, self.actor, prompt, models, lambda model: ConsoleSink(self.console)
-            )
+            results = await self.chat.compare(self.key, self.actor, prompt, models, lambda model: self.sink())
             self.say(" · ".join(f"{r.model}: {r.state.status}" for r in results), "dim")
         elif name == "limits":
             limit, value = parse_limits(arg)
@@ -210,10 +241,27 @@ class ConsoleApp:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.updated_at))
             self.say(f"{marker}{number:3d}. {conversation.title or '(untitled)'}  [{when}]")
 
+    async def _reopen(self, conversation) -> None:
+        """Back in a conversation: its last turns, so the next message has its context on screen."""
+        self.thread = conversation.key.thread
+        self.say(f"Back in: {conversation.title or '(untitled)'}", "bold")
+        turns = await last_turns(self.core.store, conversation.id, TURNS_SHOWN)
+        for message in turns:
+            if message.role == "user":
+                self.console.print(Text.assemble(("> ", "bold cyan"), message.content))
+            else:
+                self.console.print(Markdown(message.content or "*(no text)*"))
+                if message.model:
+                    self.say(message.model, "dim")
+        if not turns:
+            self.say("(nothing in it yet)", "dim")
+
     async def _delete(self, arg: str) -> None:
         if arg == "all":
             count = await self.chat.delete_user_data(self.actor)
-            self.say(f"Erased everything you stored: {count} conversation(s).")
+            if self.reader is not None:
+                self.reader.forget_history()
+            self.say(f"Erased everything you stored: {count} conversation(s) and what you typed.")
             self.thread = str(time.time_ns())
             return
         if arg.isdigit():
@@ -233,21 +281,65 @@ class ConsoleApp:
             self.thread = str(time.time_ns())
         self.say(f"Deleted: {conversation.title or '(untitled)'}")
 
+    def _first_run_notice(self) -> None:
+        """Once per data folder: the local model is tiny, and how to get the router's models."""
+        if self.core.local is None:
+            return
+        marker = self.data_dir / NOTICE_MARKER
+        if marker.exists():
+            return
+        self.say(TINY_MODEL_NOTICE.format(model=self.core.local.model), "yellow")
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass
+
+    def _reader(self) -> PromptReader | LineReader:
+        if self.reader is None:
+            interactive = sys.stdin.isatty() and self.console.is_terminal
+            self.reader = PromptReader(self.data_dir / HISTORY_FILE) if interactive else LineReader()
+        return self.reader
+
     async def run(self) -> None:
+        reader = self._reader()
         await self.start()
         model = await self.chat.resolve_model(self.key, self.actor.user_id)
         self.say(f"HuggingChat in your terminal. Model: {model}. Type /help for commands.", "bold")
+        if reader.interactive:
+            self.say("Enter sends, Alt-Enter adds a line, Esc or Ctrl-C stops an answer, Ctrl-D leaves.", "dim")
+        self._first_run_notice()
+        waiting: list[str] = []  # entered while an answer streamed
+        typed = ""  # typed then, not yet sent: it waits at the prompt
         while True:
-            try:
-                line = await asyncio.to_thread(self.console.input, "[bold cyan]> [/]")
-            except (EOFError, KeyboardInterrupt):
-                break
-            try:
-                if not await self.handle_line(line):
+            if waiting:
+                line = waiting.pop(0)
+                self.console.print(Text.assemble(("> ", "bold cyan"), line))
+            else:
+                try:
+                    line = await reader.read(typed)
+                except (EOFError, KeyboardInterrupt):
                     break
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                conversation = await self.chat.conversation_for(self.key)
-                if conversation:
-                    await self.chat.stop(conversation.id, self.actor)
-                if self._reply:
-                    await asyncio.gather(self._reply, return_exceptions=True)
+                typed = ""  # it was the prompt's to finish, and went out with this line
+            if reader.interactive:
+                keep_going, keys = await self._handle_with_keys(line, reader, typed)
+                waiting.extend(keys.lines)
+                typed = keys.typed
+                if not keep_going or keys.quit:
+                    break
+            elif not await self.handle_line(line):
+                break
+
+    async def _handle_with_keys(self, line: str, reader: PromptReader, typed: str) -> tuple[bool, AnswerKeys]:
+        """Handle one input with the keyboard live: Esc, Ctrl-C and /stop act at once. `typed` is a line
+        begun earlier and not sent yet: it goes on being typed."""
+        with self._on_screen() as screen, AnswerKeys(reader.keyboard, screen, self.request_stop, typed) as keys:
+            self._handling = asyncio.create_task(self.handle_line(line))
+            try:
+                await asyncio.wait([self._handling])
+            finally:
+                handling, self._handling = self._handling, None
+            if handling.cancelled():
+                self.say("Stopped.", "dim")
+                return True, keys
+            return handling.result(), keys

@@ -12,13 +12,15 @@ from rich.table import Table
 from core.errors import InvalidSetting, NotFound
 from core.models import format_price, matching_models
 from core.text_commands import parse_export
+from core.transcript import export_filename, free_path
 
 if TYPE_CHECKING:
     from bots.console.app import ConsoleApp
 
 HELP = """\
   /models [WORD]    the router's models: context, providers with prices per million tokens, vision, tools
-  /export [md|json] [N]         write this conversation (or N from /list) to a file and show its path
+  /export [md|json] [N] [PATH]  write this conversation (or N from /list) to a file: PATH (a file or a
+                    folder), else the data folder's exports/, named after its title and date
   /forget [N]       delete your last N messages (default 1) and everything after them
 """
 
@@ -53,9 +55,12 @@ async def show_models(app: ConsoleApp, arg: str) -> None:
 
 async def export(app: ConsoleApp, arg: str) -> None:
     which, fmt = parse_export(arg)
-    if which:
+    words = which.split()
+    number = next((word for word in words if word.isdigit()), "")
+    target = " ".join(word for word in words if word != number)
+    if number:
         conversations = await app.chat.list_conversations(app.actor, 50)
-        index = int(which) - 1 if which.isdigit() else -1
+        index = int(number) - 1
         if not 0 <= index < len(conversations):
             raise InvalidSetting("Give a number from /list: /export [md|json] [N].")
         conversation = conversations[index]
@@ -67,9 +72,19 @@ async def export(app: ConsoleApp, arg: str) -> None:
         content = await app.chat.export_json(conversation.id, app.actor)
     else:
         content = await app.chat.export_markdown(conversation.id, app.actor)
-    path = (app.export_dir / f"conversation-{conversation.id}.{fmt}").resolve()
-    await asyncio.to_thread(_write_private, path, content)
+    path = await asyncio.to_thread(_save, target, app.export_dir, export_filename(conversation, fmt), content)
     app.say(f"Saved “{conversation.title or 'untitled'}” to {path}")
+
+
+def _save(target: str, folder: Path, name: str, content: str) -> Path:
+    """Into `target` (a file, or a folder) or else `folder`; in a folder under the readable `name`, never
+    over another export."""
+    path = Path(target).expanduser() if target else folder
+    if not target or path.is_dir() or target.endswith(("/", os.sep)):
+        path = free_path(path, name)
+    path = path.resolve()
+    _write_private(path, content)
+    return path
 
 
 def _write_private(path: Path, content: str) -> None:
