@@ -112,13 +112,6 @@ async def _run(settings: Settings) -> None:
             await metrics.cleanup()
 
 
-async def _migrate(settings: Settings) -> None:
-    from core.startup import open_configured_store
-
-    store = await open_configured_store(settings)
-    await store.close()
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hfchat",
@@ -166,18 +159,20 @@ def main(argv: list[str] | None = None) -> int:
         if command == "console":
             asyncio.run(_console(settings))
         elif command == "migrate":
-            asyncio.run(_migrate(settings))
+            from core.maintenance import migrate
+
+            asyncio.run(migrate(settings))
             print("database is up to date")
         elif command == "copy-db":
-            from core.store.copy import TargetNotEmpty, copy_sqlite_to_postgres
+            from core.maintenance import CopyRefused, copy_database
 
             schema = args.schema or settings.database_schema
             try:
-                report = asyncio.run(copy_sqlite_to_postgres(args.source, args.target, schema=schema, force=args.force))
-            except (TargetNotEmpty, ValueError) as exc:
+                lines = asyncio.run(copy_database(args.source, args.target, schema=schema, force=args.force))
+            except CopyRefused as exc:
                 print(f"hfchat copy-db: {exc}", file=sys.stderr)
                 return 1
-            print("\n".join(report.lines()))
+            print("\n".join(lines))
         else:
             asyncio.run(_run(settings))
     except KeyboardInterrupt:

@@ -26,7 +26,6 @@ from core.keys import Actor, ConversationKey
 from core.local_model import TINY_MODEL_NOTICE, LocalModelUnavailable
 from core.records import Scope
 from core.text_commands import parse_compare, parse_limits
-from core.transcript import last_turns
 
 PLATFORM = "console"
 WORKSPACE = "local"
@@ -245,7 +244,7 @@ class ConsoleApp:
         """Back in a conversation: its last turns, so the next message has its context on screen."""
         self.thread = conversation.key.thread
         self.say(f"Back in: {conversation.title or '(untitled)'}", "bold")
-        turns = await last_turns(self.core.store, conversation.id, TURNS_SHOWN)
+        turns = await self.chat.conversations.last_turns(conversation.id, TURNS_SHOWN)
         for message in turns:
             if message.role == "user":
                 self.console.print(Text.assemble(("> ", "bold cyan"), message.content))

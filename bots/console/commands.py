@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
+from core.conversations.export import export_filename, free_path
 from core.errors import InvalidSetting, NotFound
 from core.models import format_price, matching_models
 from core.text_commands import parse_export
-from core.transcript import export_filename, free_path
 
 if TYPE_CHECKING:
     from bots.console.app import ConsoleApp

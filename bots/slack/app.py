@@ -43,11 +43,11 @@ from core.app import Core
 from core.chat import NOT_SAVED
 from core.config import ConfigError
 from core.conversations.routing import IncomingMessage
-from core.errors import InvalidSetting, NotAllowed, NotFound, StoreUnavailable, UserFacingError
+from core.errors import InvalidSetting, NotAllowed, StoreUnavailable, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.ops import metrics
 from core.prompts import clean_prompt
-from core.records import Conversation, MessageStatus, Scope, StoredMessage
+from core.records import MessageStatus, Scope, StoredMessage
 from core.streaming import PlatformLimits, ReplyView
 from core.text_commands import is_assistant_command, is_set_command
 
@@ -125,7 +125,6 @@ class SlackAdapter:
         # Socket Mode acks events at once: there the user is told to send it again instead.
         self.store_before_ack = core.settings.slack_mode == "http" if store_before_ack is None else store_before_ack
         self.chat = core.chat
-        self.store = core.store
         self._client = client  # with OAuth installs a token-less template; each request gets its team's
         self.native_limits = native_limits
         self.edit_limits = edit_limits
@@ -312,7 +311,7 @@ class SlackAdapter:
         """Close the Slack messages of answers a dead process left unfinished, with Regenerate/Continue."""
         for reply in replies:
             channel, _, ts = reply.platform_message_id.partition("/")
-            conversation = await self.store.get_conversation_by_id(reply.conversation_id or 0)
+            conversation = await self.chat.conversations.by_id(reply.conversation_id or 0)
             if not ts or conversation is None or conversation.key.platform != PLATFORM:
                 continue
             view = ReplyView(
@@ -395,17 +394,6 @@ class SlackAdapter:
             await getattr(self.client, method.replace(".", "_"))(**kwargs)
         except SlackApiError as exc:  # not an assistant thread, or the feature is off: nothing to show
             log.debug("%s failed: %s", method, slack_error(exc))
-
-    async def _conversation_from_reply(self, value: str, team: str) -> Conversation:
-        message = await self.store.get_message(int(value)) if value.isdigit() else None
-        conversation = (
-            await self.store.get_conversation_by_id(message.conversation_id)
-            if message and message.conversation_id
-            else None
-        )
-        if conversation is None or conversation.key.platform != PLATFORM or conversation.key.workspace != team:
-            raise NotFound("That conversation no longer exists.")
-        return conversation
 
     async def workspace_domain(self, team: str) -> str:
         """The workspace's domain ("acme" for acme.slack.com), from auth.test, remembered per team."""
@@ -783,11 +771,11 @@ class SlackAdapter:
         if arg:
             key = await self.linked_thread(team, arg, command.get("team_domain") or "")
         elif channel.startswith("D"):
-            thread = await self.store.get_setting(PLATFORM, team, Scope.CHANNEL, channel, "current_thread")
-            if thread is None:
+            current = await self.chat.dms.current_if_any(PLATFORM, team, channel)
+            if current is None:
                 await respond(text="Nothing is stored for this conversation.")
                 return
-            key = ConversationKey(PLATFORM, team, channel, thread)
+            key = current
         else:
             await respond(
                 text="Use `/delete <thread link>` here, `@me delete` in the thread, or `/delete all` for everything."
@@ -882,8 +870,8 @@ class SlackAdapter:
         action = body["actions"][0]
         action_id, value = action["action_id"], str(action.get("value") or "")
         team, user = body["team"]["id"], body["user"]["id"]
-        conversation = await self._conversation_from_reply(value, team)
         actor = await self.actor(team, user, fresh=action_id == "hfchat_delete")
+        conversation = await self.chat.conversations.of_reply(value, actor)
         key = conversation.key
         note = ""
         if action_id == "hfchat_stop":
@@ -903,10 +891,7 @@ class SlackAdapter:
             note = "Deleted. This conversation's stored history is erased."
         elif action_id in ("hfchat_feedback_up", "hfchat_feedback_down"):
             vote = "up" if action_id.endswith("up") else "down"
-            # no message field for feedback in the core yet: a conversation-scoped setting, erased with it
-            await self.store.set_setting(
-                PLATFORM, team, Scope.CONVERSATION, str(conversation.id), f"feedback:{value}", vote
-            )
+            await self.chat.conversations.record_feedback(conversation, int(value), actor, vote)
             note = "Thanks for the feedback."
         if note:
             await respond(text=note, response_type="ephemeral", replace_original=False)

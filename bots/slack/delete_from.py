@@ -69,7 +69,7 @@ async def _answer_start(adapter: Any, channel: str, message: dict) -> str | None
     for reply in reversed([r for r in earlier if float(r["ts"]) < float(message["ts"])]):
         if not adapter._ours(reply):
             return None  # someone wrote in between: not the same answer
-        if await adapter.store.find_by_platform_message("slack", message_id(channel, reply["ts"])) is not None:
+        if await adapter.chat.conversations.of_message("slack", message_id(channel, reply["ts"])) is not None:
             return reply["ts"]
     return None
 

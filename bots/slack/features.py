@@ -126,7 +126,6 @@ class SlackFeatures:
         self.adapter = adapter
         self.core = adapter.core
         self.chat = adapter.chat
-        self.store = adapter.store
 
     @property
     def client(self) -> Any:
@@ -154,7 +153,8 @@ class SlackFeatures:
         team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
         thread = ""
         if channel.startswith("D"):  # a DM's current conversation is "here"
-            thread = await self.store.get_setting(PLATFORM, team, Scope.CHANNEL, channel, "current_thread") or ""
+            current = await self.chat.dms.current_if_any(PLATFORM, team, channel)
+            thread = current.thread if current else ""
 
         async def reply(text: str, blocks: list[dict] | None = None) -> None:
             text = neutralize(text)

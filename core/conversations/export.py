@@ -4,9 +4,13 @@ stored; attachments appear by name, never their bytes."""
 from __future__ import annotations
 
 import json
+import re
 import time
+from pathlib import Path
 
 from core.records import Conversation, StoredMessage
+
+NAME_CHARS = 60
 
 
 def _utc(seconds: float, form: str = "%Y-%m-%dT%H:%M:%SZ") -> str:
@@ -59,3 +63,21 @@ def as_json(conversation: Conversation, messages: list[StoredMessage]) -> str:
         "messages": [_entry(m) for m in messages],
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def export_filename(conversation: Conversation, fmt: str) -> str:
+    """`title-words-2026-12-04.md`: the title (or "conversation") and the day it was last written in."""
+    slug = re.sub(r"[^\w]+", "-", (conversation.title or "").lower()).strip("-_")[:NAME_CHARS].rstrip("-_")
+    day = time.strftime("%Y-%m-%d", time.localtime(conversation.updated_at or conversation.created_at))
+    return f"{slug or 'conversation'}-{day}.{fmt}"
+
+
+def free_path(folder: Path, name: str) -> Path:
+    """`name` in `folder`, or `name-2`, `name-3`... when taken: an export never overwrites another."""
+    path = folder / name
+    stem, suffix = path.stem, path.suffix
+    number = 2
+    while path.exists():
+        path = folder / f"{stem}-{number}{suffix}"
+        number += 1
+    return path

@@ -15,7 +15,7 @@ from core.conversations.access import GONE, check_may_read_reasoning, check_owne
 from core.errors import InvalidSetting, NotFound
 from core.keys import Actor, ConversationKey
 from core.prompts import clean_prompt
-from core.records import Conversation, StoredMessage
+from core.records import Conversation, Scope, StoredMessage
 from core.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,10 @@ class ConversationService:
             return None
         return await self.store.get_conversation_by_id(message.conversation_id)
 
-    async def of_reply(self, reply_id: int, actor: Actor) -> Conversation:
+    async def of_reply(self, reply_id: int | str, actor: Actor) -> Conversation:
         """The conversation a stored answer belongs to, in the actor's platform and workspace (a button's value)."""
-        message = await self.store.get_message(reply_id)
+        reply_id = str(reply_id)
+        message = await self.store.get_message(int(reply_id)) if reply_id.isdigit() else None
         conversation = (
             await self.store.get_conversation_by_id(message.conversation_id)
             if message and message.conversation_id
@@ -146,6 +147,14 @@ class ConversationService:
         log.info("user data erased on request: %d conversations", count)
         return count
 
+    async def record_feedback(self, conversation: Conversation, reply_id: int, actor: Actor, vote: str) -> None:
+        """A 👍 or 👎 on an answer, by whoever gave it; kept with the conversation and erased with it."""
+        if vote not in ("up", "down"):
+            raise InvalidSetting("Feedback is up or down.")
+        key = conversation.key
+        name = f"feedback:{reply_id}:{actor.user_id}"
+        await self.store.set_setting(key.platform, key.workspace, Scope.CONVERSATION, str(conversation.id), name, vote)
+
     # what the platform did to a message people wrote
     async def on_message_edited(self, platform: str, platform_message_id: str, text: str) -> bool:
         message = await self.store.find_by_platform_message(platform, platform_message_id)
@@ -187,6 +196,14 @@ class ConversationService:
         if not message.reasoning.strip():
             raise NotFound("This answer has no reasoning to show.")
         return message.reasoning
+
+    async def last_turns(self, conversation_id: int, turns: int = 3) -> list[StoredMessage]:
+        """The last `turns` questions with their answers, oldest first (what reopening it shows)."""
+        kept = await self.store.recent_messages(conversation_id, turns * 6)
+        messages = [m for m in kept if m.role in ("user", "assistant")]
+        questions = [i for i, m in enumerate(messages) if m.role == "user"]
+        start = questions[-turns] if len(questions) >= turns else 0
+        return messages[start:]
 
     async def last_reply(self, conversation: Conversation) -> StoredMessage:
         for message in reversed(await self.store.recent_messages(conversation.id, 50)):
