@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.metadata
 import logging
 import signal
 import sys
 
+from core.about import version
 from core.config import ConfigError, Settings, load_settings
 from core.logs import configure_logging
 from core.startup import StartupFailure
@@ -22,13 +22,6 @@ DESCRIPTIONS = {
     "migrate": "Apply the database migrations of DATABASE_URL and exit.",
     "copy-db": "Copy a SQLite database into PostgreSQL (ids and relations kept, sequences reset) and exit.",
 }
-
-
-def version() -> str:
-    try:
-        return importlib.metadata.version("hfchat-bots")
-    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed)"
 
 
 def frontends(settings: Settings) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from core.about import about_text
 from core.assistants import AssistantService
 from core.attachments import Attachment
 from core.bot_state import BotState
@@ -153,6 +154,11 @@ class ChatService:
         on_start: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> list[Compared]:
         return await self.comparer.compare(key, actor, prompt, models, sink_factory, on_start)
+
+    async def about(self, key: ConversationKey, user_id: str) -> str:
+        """What `/about` says here: the version, the model in use and how data is kept and erased."""
+        conversation = await self.conversations.for_key(key) if key.thread else None
+        return about_text(self.settings, await self.preferences.model_choice(key, user_id, conversation=conversation))
 
     # settings
     def default_model(self) -> str:

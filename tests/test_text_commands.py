@@ -1,4 +1,4 @@
-"""core.text_commands: the words of the commands the terminal and Slack share, read once."""
+"""core.commands.text: the words of the commands the terminal and Slack share, read once."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.errors import InvalidSetting
-from core.records import Scope
-from core.text_commands import (
+from core.commands.text import (
     AssistantCommand,
     SetCommand,
     is_assistant_command,
@@ -21,6 +19,8 @@ from core.text_commands import (
     parse_set,
     parse_usage,
 )
+from core.errors import InvalidSetting
+from core.records import Scope
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,7 +99,7 @@ def test_every_slack_command_is_in_the_manifest_with_a_description():
 
     manifest = yaml.safe_load((ROOT / "config" / "slack-manifest.yaml").read_text())
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    assert set(commands) == {"/model", "/delete", "/hfchat", *FEATURE_COMMANDS}
+    assert set(commands) == {"/model", "/delete", "/hfchat", "/about", *FEATURE_COMMANDS}
     for name, command in commands.items():
         assert 0 < len(command["description"]) <= 2000, name
         assert len(command.get("usage_hint", "")) <= 1000, name

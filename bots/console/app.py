@@ -21,27 +21,33 @@ from bots.console.repl import LineReader, PromptReader
 from bots.console.screen import Screen
 from bots.console.sink import ConsoleSink
 from core.app import Core
+from core.commands.registry import CONSOLE, commands_on
+from core.commands.text import parse_compare, parse_limits
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
 from core.local_model import TINY_MODEL_NOTICE, LocalModelUnavailable
 from core.records import Scope
-from core.text_commands import parse_compare, parse_limits
 
 PLATFORM = "console"
 WORKSPACE = "local"
 CHANNEL = "terminal"
-HELP = """\
-Type a message to chat. Commands:
-  /model            show the current model      /model list [filter]   list the router's models
-  /model NAME       use NAME in this conversation (suffixes like :fastest or :groq pass through)
-  /new              start a new conversation    /list                  your conversations
-  /open N           go back to conversation N (its last turns are shown)
-  /delete [N|all]   erase this one, N, or everything (all: the input history too)
-  /stop             (or Esc, or Ctrl-C, while it writes) stop the answer; what it wrote is kept
-  /continue         go on with an answer cut by the length limit   /retry   answer the last question again
-  /help             this text                   /quit                  leave (or Ctrl-D, or Ctrl-C at the prompt)
-Enter sends; Alt-Enter or Ctrl-J starts a new line; a paste is one message. Up and Down: earlier input.
-"""
+KEYS_HELP = (
+    "Enter sends; Alt-Enter or Ctrl-J starts a new line; a paste is one message. Up and Down: earlier input.\n"
+    "Esc or Ctrl-C while an answer streams stops it (what it wrote is kept); Ctrl-C at the prompt leaves."
+)
+
+
+def help_text() -> str:
+    """Every terminal command, from core/commands/registry.py, with how its arguments are typed."""
+    rows = []
+    for command in commands_on(CONSOLE):
+        usage = f"/{command.name_on(CONSOLE)} {command.usage}".strip()
+        rows.append(
+            f"  {usage:<34} {command.summary}" if len(usage) <= 34 else f"  {usage}\n  {'':<34} {command.summary}"
+        )
+    return "Type a message to chat. Commands:\n" + "\n".join(rows) + "\n" + KEYS_HELP + "\n"
+
+
 HISTORY_FILE = "console_history"
 NOTICE_MARKER = ".local-model-notice-shown"
 TURNS_SHOWN = 3
@@ -161,7 +167,9 @@ class ConsoleApp:
         if name in ("quit", "exit", "q"):
             return False
         if name == "help":
-            self.say(HELP + features.HELP + commands.HELP)
+            self.say(help_text())
+        elif name == "about":
+            self.console.print(Markdown(await self.chat.about(self.key, self.actor.user_id)))
         elif name == "new":
             self.thread = str(time.time_ns())
             self.say("New conversation.")

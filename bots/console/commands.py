@@ -9,20 +9,14 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
+from core.commands.text import parse_export
 from core.conversations.export import export_filename, free_path
 from core.errors import InvalidSetting, NotFound
 from core.models import format_price, matching_models
-from core.text_commands import parse_export
 
 if TYPE_CHECKING:
     from bots.console.app import ConsoleApp
 
-HELP = """\
-  /models [WORD]    the router's models: context, providers with prices per million tokens, vision, tools
-  /export [md|json] [N] [PATH]  write this conversation (or N from /list) to a file: PATH (a file or a
-                    folder), else the data folder's exports/, named after its title and date
-  /forget [N]       delete your last N messages (default 1) and everything after them
-"""
 
 COMMANDS = ("models", "export", "forget")
 

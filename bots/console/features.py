@@ -9,25 +9,13 @@ from rich.table import Table
 from rich.text import Text
 
 from core.assistants import describe
+from core.commands.text import SCOPE_WORDS, parse_assistant, parse_set, parse_usage, scope_phrase
 from core.records import Scope
-from core.text_commands import SCOPE_WORDS, parse_assistant, parse_set, parse_usage, scope_phrase
 from core.usage import UsageLine, UsageSummary, cost_text
 
 if TYPE_CHECKING:
     from bots.console.app import ConsoleApp
 
-HELP = """\
-  /set              your settings and where each comes from
-  /set [here|channel|workspace] NAME VALUE   set temperature, top_p, max_tokens, reasoning_effort,
-                    system_prompt, provider (auto|cheapest|preferred|NAME), omni_default ...;
-                    yours by default, `here` for this conversation; VALUE `default` clears it
-  /system [TEXT|clear]          this conversation's system prompt (`/system channel TEXT` for the channel)
-  /assistant list | show NAME | use NAME|none | delete NAME | channel NAME|none | sharing on|off
-  /assistant new NAME [instructions=... model=... temperature=... web=yes shared=yes starter=...]
-  /assistant edit NAME field=value ...
-  /search on|off    let models with tools search the web and read links (your setting)
-  /usage [workspace] [DAYS]     tokens and cost per model and per day
-"""
 
 COMMANDS = ("set", "system", "assistant", "usage", "search")
 

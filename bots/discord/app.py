@@ -595,6 +595,10 @@ class _ChatBot:
             f"“{title}” as {label}:", file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
+    async def cmd_about(self, interaction: discord.Interaction) -> None:
+        actor = self.interaction_actor(interaction)
+        await self.respond(interaction, await self.chat.about(await self.interaction_key(interaction), actor.user_id))
+
     async def cmd_new(self, interaction: discord.Interaction) -> None:
         if interaction.guild_id is not None:
             await self.respond(interaction, "In a server every /chat starts a new conversation in its own thread.")

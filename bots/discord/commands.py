@@ -9,6 +9,7 @@ from discord import app_commands
 
 from bots.discord.extras import register_extra_commands
 from bots.discord.features import register_feature_commands
+from core.commands.registry import command
 
 
 def register_commands(tree: app_commands.CommandTree) -> None:
@@ -21,12 +22,8 @@ def register_commands(tree: app_commands.CommandTree) -> None:
     async def conversations(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
         return await interaction.client.conversation_choices(interaction, current)
 
-    @tree.command(name="chat", description="Ask a model; the conversation goes on in a new thread")
-    @app_commands.describe(
-        prompt="What to ask",
-        model="Model for this conversation (default: yours, the channel's or the server's)",
-        private="Open a private thread only you (and people you add) can see",
-    )
+    @tree.command(name="chat", description=command("chat").summary)
+    @app_commands.describe(**command("chat").described())
     @app_commands.autocomplete(model=models)
     async def chat(
         interaction: discord.Interaction[Any],
@@ -37,11 +34,8 @@ def register_commands(tree: app_commands.CommandTree) -> None:
         bot = interaction.client
         await bot.run_command(interaction, bot.cmd_chat, prompt, model, private)
 
-    @tree.command(name="model", description="Show or choose the model (in a thread: that conversation's)")
-    @app_commands.describe(
-        name="Model name; leave empty to see the current one",
-        scope="Admins: set the default for this channel or the whole server",
-    )
+    @tree.command(name="model", description=command("model").summary)
+    @app_commands.describe(**command("model").described())
     @app_commands.choices(
         scope=[
             app_commands.Choice(name="this channel", value="channel"),
@@ -57,11 +51,8 @@ def register_commands(tree: app_commands.CommandTree) -> None:
         bot = interaction.client
         await bot.run_command(interaction, bot.cmd_model, name, scope.value if scope else None)
 
-    @tree.command(name="delete", description="Delete this conversation, one of yours, or everything you stored")
-    @app_commands.describe(
-        conversation="One of your conversations (default: the one in this thread)",
-        everything="Erase every conversation and setting you stored (asks first)",
-    )
+    @tree.command(name="delete", description=command("delete").summary)
+    @app_commands.describe(**{"everything" if k == "all" else k: v for k, v in command("delete").described().items()})
     @app_commands.rename(everything="all")
     @app_commands.autocomplete(conversation=conversations)
     async def delete(
@@ -70,15 +61,13 @@ def register_commands(tree: app_commands.CommandTree) -> None:
         bot = interaction.client
         await bot.run_command(interaction, bot.cmd_delete, conversation, everything)
 
-    @tree.command(name="conversations", description="Your conversations, with links")
+    @tree.command(name="conversations", description=command("conversations").summary)
     async def list_conversations(interaction: discord.Interaction[Any]) -> None:
         bot = interaction.client
         await bot.run_command(interaction, bot.cmd_conversations)
 
-    @tree.command(name="export", description="Download a conversation as a Markdown or JSON file")
-    @app_commands.describe(
-        conversation="One of your conversations (default: the one in this thread)", format="markdown or json"
-    )
+    @tree.command(name="export", description=command("export").summary)
+    @app_commands.describe(**command("export").described())
     @app_commands.choices(
         format=[app_commands.Choice(name="Markdown", value="md"), app_commands.Choice(name="JSON", value="json")]
     )
@@ -91,13 +80,13 @@ def register_commands(tree: app_commands.CommandTree) -> None:
         bot = interaction.client
         await bot.run_command(interaction, bot.cmd_export, conversation, format.value if format else "md")
 
-    @tree.command(name="new", description="In DMs: start a new conversation")
+    @tree.command(name="new", description=command("new").summary)
     async def new(interaction: discord.Interaction[Any]) -> None:
         bot = interaction.client
         await bot.run_command(interaction, bot.cmd_new)
 
-    @tree.command(name="mentions", description="Admins: how I answer @mentions in this channel")
-    @app_commands.describe(mode="thread: open a thread · inline: reply in the channel · off: ignore mentions")
+    @tree.command(name="mentions", description=command("mentions").summary)
+    @app_commands.describe(**command("mentions").described())
     @app_commands.choices(
         mode=[
             app_commands.Choice(name="open a thread", value="thread"),
@@ -110,3 +99,8 @@ def register_commands(tree: app_commands.CommandTree) -> None:
     async def mentions(interaction: discord.Interaction[Any], mode: app_commands.Choice[str]) -> None:
         bot = interaction.client
         await bot.run_command(interaction, bot.cmd_mentions, mode.value)
+
+    @tree.command(name="about", description=command("about").summary)
+    async def about(interaction: discord.Interaction[Any]) -> None:
+        bot = interaction.client
+        await bot.run_command(interaction, bot.cmd_about)

@@ -13,6 +13,7 @@ from discord import app_commands
 from bots.discord.sink import NO_MENTIONS, DiscordSink
 from core.attachments import Attachment, AttachmentLimits
 from core.chat import DeletedFrom
+from core.commands.registry import command
 from core.errors import NotAllowed, NotFound
 from core.limits import NAMES as LIMIT_NAMES
 from core.models import describe_model, matching_models
@@ -162,8 +163,8 @@ def register_extra_commands(tree: app_commands.CommandTree) -> None:
     async def models(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
         return await interaction.client.model_choices(interaction, current)
 
-    @tree.command(name="compare", description="Ask two to three models the same thing, side by side")
-    @app_commands.describe(prompt="What to ask", model_a="First model", model_b="Second model", model_c="Third model")
+    @tree.command(name="compare", description=command("compare").summary)
+    @app_commands.describe(**command("compare").described())
     @app_commands.autocomplete(model_a=models, model_b=models, model_c=models)
     async def compare(
         interaction: discord.Interaction[Any],
@@ -176,8 +177,8 @@ def register_extra_commands(tree: app_commands.CommandTree) -> None:
         names = [m for m in (model_a, model_b, model_c) if m]
         await bot.run_command(interaction, lambda i: cmd_compare(bot, i, prompt, names))
 
-    @tree.command(name="limits", description="Admins: per-person limits and allowed models in this server")
-    @app_commands.describe(limit="Which limit (empty: show them)", value="New value; 0 or none removes it")
+    @tree.command(name="limits", description=command("limits").summary)
+    @app_commands.describe(**command("limits").described())
     @app_commands.choices(limit=[app_commands.Choice(name=n.replace("_", " "), value=n) for n in LIMIT_NAMES])
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
@@ -189,8 +190,8 @@ def register_extra_commands(tree: app_commands.CommandTree) -> None:
         bot = interaction.client
         await bot.run_command(interaction, lambda i: cmd_limits(bot, i, limit.value if limit else None, value))
 
-    @tree.command(name="models", description="The router's models: context, providers and prices, vision, tools")
-    @app_commands.describe(search="Only models whose name contains this")
+    @tree.command(name="models", description=command("models").summary)
+    @app_commands.describe(**command("models").described())
     async def models_list(interaction: discord.Interaction[Any], search: app_commands.Range[str, 1, 100] | None = None):
         bot = interaction.client
         await bot.run_command(interaction, lambda i: cmd_models(bot, i, search))

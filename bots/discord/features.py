@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 
 from core.assistants import describe, parse_fields
+from core.commands.registry import command
 from core.errors import InvalidSetting, NotAllowed
 from core.records import Scope
 from core.settings.options import OPTIONS
@@ -97,12 +98,8 @@ async def cmd_usage(bot: Any, interaction: discord.Interaction, scope: str, days
 
 
 def register_feature_commands(tree: app_commands.CommandTree) -> None:
-    @tree.command(name="settings", description="Show or change temperature, system prompt, provider and more")
-    @app_commands.describe(
-        name="The setting; leave empty to see them all",
-        value="Its new value (`default` clears it)",
-        scope="Where it applies (channel and server: admins)",
-    )
+    @tree.command(name="settings", description=command("settings").summary)
+    @app_commands.describe(**command("settings").described())
     @app_commands.choices(
         name=[app_commands.Choice(name=n, value=n) for n in ("model", *OPTIONS)],
         scope=[app_commands.Choice(name=s, value=s) for s in SCOPES],
@@ -122,12 +119,8 @@ def register_feature_commands(tree: app_commands.CommandTree) -> None:
             scope.value if scope else "me",
         )
 
-    @tree.command(name="assistant", description="Create, list, use or delete assistants")
-    @app_commands.describe(
-        action="What to do",
-        name="The assistant's name (`none` with use/channel: no assistant)",
-        fields='For create/edit: instructions="..." model=... temperature=0.7 web=yes shared=yes starter=...',
-    )
+    @tree.command(name="assistant", description=command("assistant").summary)
+    @app_commands.describe(**command("assistant").described())
     @app_commands.choices(action=[app_commands.Choice(name=a, value=a) for a in ACTIONS])
     async def assistant(
         interaction: discord.Interaction[Any],
@@ -138,8 +131,8 @@ def register_feature_commands(tree: app_commands.CommandTree) -> None:
         bot = interaction.client
         await bot.run_command(interaction, lambda i, *a: cmd_assistant(bot, i, *a), action.value, name, fields)
 
-    @tree.command(name="usage", description="Tokens and cost per model and per day")
-    @app_commands.describe(scope="Yours, or the whole server's (admins)", days="How many days back (default 30)")
+    @tree.command(name="usage", description=command("usage").summary)
+    @app_commands.describe(**command("usage").described())
     @app_commands.choices(
         scope=[app_commands.Choice(name="me", value="me"), app_commands.Choice(name="server", value="server")]
     )

@@ -41,6 +41,7 @@ from bots.slack.views import (
 )
 from core.app import Core
 from core.chat import NOT_SAVED
+from core.commands.text import is_assistant_command, is_set_command
 from core.config import ConfigError
 from core.conversations.routing import IncomingMessage
 from core.errors import InvalidSetting, NotAllowed, StoreUnavailable, UserFacingError
@@ -49,7 +50,6 @@ from core.ops import metrics
 from core.prompts import clean_prompt
 from core.records import MessageStatus, Scope, StoredMessage
 from core.streaming import PlatformLimits, ReplyView
-from core.text_commands import is_assistant_command, is_set_command
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ HELP = (
     "• `/compare MODEL1,MODEL2 PROMPT` answers side by side, one thread reply per model\n"
     "• `/conversations` yours with links, `/export [N | thread link] [json]` as a file\n"
     "• `/delete [thread link]` erases a conversation, `/delete all` everything stored about you\n"
+    "• `/about` what this bot is, the model in use here, and how your data is kept and erased\n"
     "• `/hfchat replies on|off` (admins) whether I answer thread follow-ups without a mention\n"
     "Every command also works as `/hfchat COMMAND ...`."
 )
@@ -187,6 +188,7 @@ class SlackAdapter:
         app.command("/model")(self._tracked(self.on_model_command))
         app.command("/delete")(self._tracked(self.on_delete_command))
         app.command("/hfchat")(self._tracked(self.on_hfchat_command))
+        app.command("/about")(self._tracked(self.on_about_command))
         for command in FEATURE_COMMANDS:
             app.command(command)(self._tracked(self.on_feature_command))
         app.shortcut("delete_conversation")(self._tracked(self.on_delete_shortcut))
@@ -791,11 +793,20 @@ class SlackAdapter:
         invocation = await self.features.slash_invocation(command, respond, command["command"])
         await self.features.run(name, invocation, command.get("text") or "")
 
+    async def on_about_command(self, ack: Any, command: dict, respond: Any) -> None:
+        await ack()
+        key = ConversationKey(PLATFORM, command["team_id"], command["channel_id"], "")
+        text = await self.chat.about(key, command["user_id"])
+        await respond(text=text[:3000], blocks=markdown_blocks(text), response_type="ephemeral")
+
     async def on_hfchat_command(self, ack: Any, command: dict, respond: Any) -> None:
         await ack()
         team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
         sub, _, rest = (command.get("text") or "").strip().partition(" ")
         sub = sub.lower()
+        if sub == "about":
+            await self.on_about_command(_already_acked, command, respond)
+            return
         if sub in self.features.COMMANDS:  # the same words as the command of that name
             invocation = await self.features.slash_invocation(command, respond, f"/hfchat {sub}")
             await self.features.run(sub, invocation, rest.strip())

@@ -3,7 +3,7 @@
 
 Each is a slash command (`/settings`, `/assistant`, `/usage`, ...), the same words after `/hfchat`, and
 for settings and assistants also `@bot set ...` / `@bot assistant ...` in a thread, where "here" is that
-thread. The words are read by core.text_commands (shared with the terminal); every action is one call
+thread. The words are read by core.commands.text (shared with the terminal); every action is one call
 on the core, which checks who may do it. Admin rights come from users.info, fetched fresh whenever they
 decide the outcome.
 """
@@ -37,12 +37,7 @@ from bots.slack.views import (
     starter_buttons,
 )
 from core.assistants import describe, parse_fields
-from core.errors import InvalidSetting, NotAllowed, NotFound, UserFacingError
-from core.keys import Actor, ConversationKey
-from core.records import Assistant, Conversation, Scope
-from core.replies.compare import check_models
-from core.settings.options import ASSISTANT_OPTIONS, parse_option
-from core.text_commands import (
+from core.commands.text import (
     parse_assistant,
     parse_compare,
     parse_export,
@@ -51,6 +46,11 @@ from core.text_commands import (
     parse_usage,
     scope_phrase,
 )
+from core.errors import InvalidSetting, NotAllowed, NotFound, UserFacingError
+from core.keys import Actor, ConversationKey
+from core.records import Assistant, Conversation, Scope
+from core.replies.compare import check_models
+from core.settings.options import ASSISTANT_OPTIONS, parse_option
 from core.usage import format_usage
 
 if TYPE_CHECKING:

@@ -41,3 +41,10 @@ async def test_settings_assistant_and_usage(env, world, fake_router):
     assert "Only an admin" in refused.response.content
     server = await world.mod.slash(world.channel, "usage", scope="server", days=7)
     assert "Workspace usage, last 7 days" in server.response.content
+
+
+async def test_about(env, world):
+    result = await world.alice.slash(world.channel, "about")
+    text = result.response.content
+    assert result.ephemeral and "HuggingChat bot" in text and "`meta-llama/Llama-3.3-70B-Instruct`" in text
+    assert "/delete all" in text and "training" in text
