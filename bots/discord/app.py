@@ -72,6 +72,15 @@ class OnceCommandTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await interaction.client.chat.claim_event(PLATFORM, f"interaction:{interaction.id}")
 
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """A refusal the core raised (UserFacingError) is told to the one who asked, only them; anything else
+        is logged by discord.py's own handler."""
+        cause = getattr(error, "original", error)
+        if isinstance(cause, UserFacingError):
+            await interaction.client.respond(interaction, str(cause))
+            return
+        await super().on_error(interaction, error)
+
 
 def _tolerant_parser(event: str, parse: Any) -> Any:
     def run(data: Any) -> None:
@@ -408,12 +417,6 @@ class _ChatBot:
             await interaction.followup.send(text, ephemeral=True, **kwargs)
         else:
             await interaction.response.send_message(text, ephemeral=True, **kwargs)
-
-    async def run_command(self, interaction: discord.Interaction, handler: Any, *args: Any) -> None:
-        try:
-            await handler(interaction, *args)
-        except UserFacingError as exc:
-            await self.respond(interaction, str(exc))
 
     async def cmd_chat(self, interaction: discord.Interaction, prompt: str, model: str | None, private: bool) -> None:
         text = clean_prompt(prompt)

@@ -32,7 +32,7 @@ def register_commands(tree: app_commands.CommandTree) -> None:
         private: bool = False,
     ) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, bot.cmd_chat, prompt, model, private)
+        await bot.cmd_chat(interaction, prompt, model, private)
 
     @tree.command(name="model", description=command("model").summary)
     @app_commands.describe(**command("model").described())
@@ -49,7 +49,7 @@ def register_commands(tree: app_commands.CommandTree) -> None:
         scope: app_commands.Choice[str] | None = None,
     ) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, bot.cmd_model, name, scope.value if scope else None)
+        await bot.cmd_model(interaction, name, scope.value if scope else None)
 
     @tree.command(name="delete", description=command("delete").summary)
     @app_commands.describe(**{"everything" if k == "all" else k: v for k, v in command("delete").described().items()})
@@ -59,12 +59,12 @@ def register_commands(tree: app_commands.CommandTree) -> None:
         interaction: discord.Interaction[Any], conversation: str | None = None, everything: bool = False
     ) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, bot.cmd_delete, conversation, everything)
+        await bot.cmd_delete(interaction, conversation, everything)
 
     @tree.command(name="conversations", description=command("conversations").summary)
     async def list_conversations(interaction: discord.Interaction[Any]) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, bot.cmd_conversations)
+        await bot.cmd_conversations(interaction)
 
     @tree.command(name="export", description=command("export").summary)
     @app_commands.describe(**command("export").described())
@@ -78,12 +78,12 @@ def register_commands(tree: app_commands.CommandTree) -> None:
         format: app_commands.Choice[str] | None = None,
     ) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, bot.cmd_export, conversation, format.value if format else "md")
+        await bot.cmd_export(interaction, conversation, format.value if format else "md")
 
     @tree.command(name="new", description=command("new").summary)
     async def new(interaction: discord.Interaction[Any]) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, bot.cmd_new)
+        await bot.cmd_new(interaction)
 
     @tree.command(name="mentions", description=command("mentions").summary)
     @app_commands.describe(**command("mentions").described())
@@ -98,9 +98,9 @@ def register_commands(tree: app_commands.CommandTree) -> None:
     @app_commands.default_permissions(manage_guild=True)
     async def mentions(interaction: discord.Interaction[Any], mode: app_commands.Choice[str]) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, bot.cmd_mentions, mode.value)
+        await bot.cmd_mentions(interaction, mode.value)
 
     @tree.command(name="about", description=command("about").summary)
     async def about(interaction: discord.Interaction[Any]) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, bot.cmd_about)
+        await bot.cmd_about(interaction)

@@ -175,7 +175,7 @@ def register_extra_commands(tree: app_commands.CommandTree) -> None:
     ) -> None:
         bot = interaction.client
         names = [m for m in (model_a, model_b, model_c) if m]
-        await bot.run_command(interaction, lambda i: cmd_compare(bot, i, prompt, names))
+        await cmd_compare(bot, interaction, prompt, names)
 
     @tree.command(name="limits", description=command("limits").summary)
     @app_commands.describe(**command("limits").described())
@@ -188,15 +188,15 @@ def register_extra_commands(tree: app_commands.CommandTree) -> None:
         value: app_commands.Range[str, 0, 2000] | None = None,
     ) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, lambda i: cmd_limits(bot, i, limit.value if limit else None, value))
+        await cmd_limits(bot, interaction, limit.value if limit else None, value)
 
     @tree.command(name="models", description=command("models").summary)
     @app_commands.describe(**command("models").described())
     async def models_list(interaction: discord.Interaction[Any], search: app_commands.Range[str, 1, 100] | None = None):
         bot = interaction.client
-        await bot.run_command(interaction, lambda i: cmd_models(bot, i, search))
+        await cmd_models(bot, interaction, search)
 
     @tree.context_menu(name="Delete from here")
     async def delete_from_here(interaction: discord.Interaction[Any], message: discord.Message) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, lambda i: cmd_delete_from(bot, i, message))
+        await cmd_delete_from(bot, interaction, message)

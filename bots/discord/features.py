@@ -111,9 +111,9 @@ def register_feature_commands(tree: app_commands.CommandTree) -> None:
         scope: app_commands.Choice[str] | None = None,
     ) -> None:
         bot = interaction.client
-        await bot.run_command(
+        await cmd_settings(
+            bot,
             interaction,
-            lambda i, *a: cmd_settings(bot, i, *a),
             name.value if name else None,
             value,
             scope.value if scope else "me",
@@ -129,7 +129,7 @@ def register_feature_commands(tree: app_commands.CommandTree) -> None:
         fields: app_commands.Range[str, 1, 6000] | None = None,
     ) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, lambda i, *a: cmd_assistant(bot, i, *a), action.value, name, fields)
+        await cmd_assistant(bot, interaction, action.value, name, fields)
 
     @tree.command(name="usage", description=command("usage").summary)
     @app_commands.describe(**command("usage").described())
@@ -142,4 +142,4 @@ def register_feature_commands(tree: app_commands.CommandTree) -> None:
         days: app_commands.Range[int, 1, 365] = 30,
     ) -> None:
         bot = interaction.client
-        await bot.run_command(interaction, lambda i, *a: cmd_usage(bot, i, *a), scope.value if scope else "me", days)
+        await cmd_usage(bot, interaction, scope.value if scope else "me", days)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import functools
 import json
 import logging
 import re
@@ -100,6 +100,33 @@ class _Workspace:
 _WORKSPACE: ContextVar[_Workspace | None] = ContextVar("slack_workspace", default=None)
 
 
+def told(listener: Callable[..., Awaitable[Any]], busy: set[asyncio.Task]) -> Callable[..., Awaitable[Any]]:
+    """A listener whose refusal (UserFacingError) is told to the person who acted, only them, and whose task is
+    noted in `busy` while it runs (`idle()` waits for it). Not left to Bolt's seams: its middleware returns before
+    the listener starts, so it cannot see a listener end, and app.error is too late for a refusal, since Bolt's
+    runner, when a listener raises right after ack() in Socket Mode, throws that ack away (the request then reads
+    as unhandled). Everything else a listener raises goes to app.error (`_on_error`)."""
+
+    @functools.wraps(listener)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        task = asyncio.current_task()
+        if task is not None:
+            busy.add(task)
+        try:
+            return await listener(*args, **kwargs)
+        except UserFacingError as exc:
+            respond = kwargs.get("respond")
+            if respond is None:  # a form or the App Home: no response_url to answer on
+                log.info("a refusal had nowhere to be shown (%s)", listener.__name__)
+                return None
+            await respond(text=str(exc), response_type="ephemeral", replace_original=False)
+        finally:
+            if task is not None:
+                busy.discard(task)
+
+    return run
+
+
 def _secret(value: Any) -> str | None:
     if value is None:
         return None
@@ -179,84 +206,68 @@ class SlackAdapter:
     # ------------------------------------------------------------------ wiring
     def _register(self) -> None:
         app = self.app
+        app.middleware(self._in_workspace)
         app.middleware(self._dedupe)
-        app.event("app_mention")(self._tracked(self.on_app_mention))
-        app.event("message")(self._tracked(self.on_message))
-        app.event("assistant_thread_started")(self._tracked(self.on_assistant_thread_started))
+        app.error(self._on_error)
+        app.event("app_mention")(told(self.on_app_mention, self._busy))
+        app.event("message")(told(self.on_message, self._busy))
+        app.event("assistant_thread_started")(told(self.on_assistant_thread_started, self._busy))
         app.event("assistant_thread_context_changed")(self._noop)
-        app.event("app_home_opened")(self._tracked(self.on_app_home_opened))
-        app.command("/model")(self._tracked(self.on_model_command))
-        app.command("/delete")(self._tracked(self.on_delete_command))
-        app.command("/hfchat")(self._tracked(self.on_hfchat_command))
-        app.command("/about")(self._tracked(self.on_about_command))
+        app.event("app_home_opened")(told(self.on_app_home_opened, self._busy))
+        app.command("/model")(told(self.on_model_command, self._busy))
+        app.command("/delete")(told(self.on_delete_command, self._busy))
+        app.command("/hfchat")(told(self.on_hfchat_command, self._busy))
+        app.command("/about")(told(self.on_about_command, self._busy))
         for command in FEATURE_COMMANDS:
-            app.command(command)(self._tracked(self.on_feature_command))
-        app.shortcut("delete_conversation")(self._tracked(self.on_delete_shortcut))
-        app.shortcut("delete_from_here")(self._tracked(self.on_delete_from_shortcut))
-        app.shortcut("switch_model")(self._tracked(self.on_switch_model_shortcut))
-        app.view("switch_model_modal")(self._tracked(self.on_switch_model_submit))
-        app.view("assistant_modal")(self._tracked(self.features.on_assistant_submit))
-        app.view("settings_modal")(self._tracked(self.features.on_settings_submit))
-        app.action("hfchat_reasoning")(self._tracked(self.on_reasoning_button))
-        app.action(re.compile(r"^hfchat_starter_\d+$"))(self._tracked(self.on_starter_button))
+            app.command(command)(told(self.on_feature_command, self._busy))
+        app.shortcut("delete_conversation")(told(self.on_delete_shortcut, self._busy))
+        app.shortcut("delete_from_here")(told(self.on_delete_from_shortcut, self._busy))
+        app.shortcut("switch_model")(told(self.on_switch_model_shortcut, self._busy))
+        app.view("switch_model_modal")(told(self.on_switch_model_submit, self._busy))
+        app.view("assistant_modal")(told(self.features.on_assistant_submit, self._busy))
+        app.view("settings_modal")(told(self.features.on_settings_submit, self._busy))
+        app.action("hfchat_reasoning")(told(self.on_reasoning_button, self._busy))
+        app.action(re.compile(r"^hfchat_starter_\d+$"))(told(self.on_starter_button, self._busy))
         for action in HOME_ACTIONS:
-            app.action(action)(self._tracked(self.on_home_action))
+            app.action(action)(told(self.on_home_action, self._busy))
         for action in ("hfchat_stop", "hfchat_regenerate", "hfchat_continue", "hfchat_delete"):
-            app.action(action)(self._tracked(self.on_reply_button))
-        app.action("hfchat_feedback_up")(self._tracked(self.on_reply_button))
-        app.action("hfchat_feedback_down")(self._tracked(self.on_reply_button))
-        app.action("hfchat_delete_all_confirm")(self._tracked(self.on_delete_all_confirm))
-        app.action("hfchat_delete_all_cancel")(self._tracked(self.on_delete_all_cancel))
-        app.action("home_model_select")(self._tracked(self.on_home_model_select))
-        app.action("home_refresh")(self._tracked(self.on_home_refresh))
+            app.action(action)(told(self.on_reply_button, self._busy))
+        app.action("hfchat_feedback_up")(told(self.on_reply_button, self._busy))
+        app.action("hfchat_feedback_down")(told(self.on_reply_button, self._busy))
+        app.action("hfchat_delete_all_confirm")(told(self.on_delete_all_confirm, self._busy))
+        app.action("hfchat_delete_all_cancel")(told(self.on_delete_all_cancel, self._busy))
+        app.action("home_model_select")(told(self.on_home_model_select, self._busy))
+        app.action("home_refresh")(told(self.on_home_refresh, self._busy))
         if app.installation_store is not None:
-            app.event("app_uninstalled")(self._tracked(self.on_app_uninstalled))
-            app.event("tokens_revoked")(self._tracked(self.on_tokens_revoked))
+            app.event("app_uninstalled")(told(self.on_app_uninstalled, self._busy))
+            app.event("tokens_revoked")(told(self.on_tokens_revoked, self._busy))
 
-    def _tracked(self, handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        """Bolt passes arguments by name; keep the handler's signature and note the running task."""
+    async def _in_workspace(self, context: Any, next: Callable[[], Awaitable[Any]]) -> Any:
+        """Every listener (and the replies it starts) talks to the workspace of its request: Bolt's context.client
+        carries that team's token. Bolt runs the listeners after its middleware has returned (next() only lets the
+        request go on), in this task or in one it creates from it, so the value is set here and left: each request
+        sets its own before its listener starts."""
+        _WORKSPACE.set(_Workspace(context.client or self._client, context.get("bot_user_id"), context.get("bot_id")))
+        return await next()
 
-        async def run(**kwargs: Any) -> Any:
-            task = asyncio.current_task()
-            if task is not None:
-                self._busy.add(task)
-            respond = kwargs.get("respond") if wants_respond else kwargs.pop("respond", None)
-            context = kwargs.get("context") if "context" in wanted else kwargs.pop("context", None)
-            client = kwargs.get("client") if "client" in wanted else kwargs.pop("client", None)
-            bound = _WORKSPACE.set(
-                _Workspace(client or self._client, context.get("bot_user_id"), context.get("bot_id"))
-                if context is not None
-                else None
-            )
-            try:
-                return await handler(**kwargs)
-            except UserFacingError as exc:
-                if respond is not None:
-                    await respond(text=str(exc), response_type="ephemeral", replace_original=False)
-            except StoreUnavailable:
-                claim = context.get(EVENT_CLAIM) if context is not None else None
-                if claim:  # not done: a redelivery of the event must be handled, not dropped
-                    await self.chat.release_event(PLATFORM, claim)
-                if self.store_before_ack:
-                    raise  # Bolt answers 500 and Slack delivers the event again
-                log.warning("%s: the database is unavailable", handler.__name__)
-            finally:
-                _WORKSPACE.reset(bound)
-                if task is not None:
-                    self._busy.discard(task)
-
-        params = [
-            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-            for name in inspect.signature(handler).parameters
-            if name != "self"
-        ]
-        wanted = {p.name for p in params}
-        wants_respond = "respond" in wanted
-        for extra in ("respond", "context", "client"):
-            if extra not in wanted:
-                params.append(inspect.Parameter(extra, inspect.Parameter.POSITIONAL_OR_KEYWORD))
-        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        return run
+    async def _on_error(self, error: Exception, context: Any, respond: Any, response: Any) -> None:
+        """What a listener raised. A refusal (UserFacingError) is told to the one who asked, and the request still
+        succeeds; a database that stayed down gives the event's claim back, and in HTTP mode the request fails so
+        Slack delivers it again (in Socket Mode it was acknowledged already: the user was asked to resend)."""
+        if isinstance(error, UserFacingError):
+            if response is not None:
+                response.status = 200
+            if respond is not None:
+                await respond(text=str(error), response_type="ephemeral", replace_original=False)
+            return
+        if isinstance(error, StoreUnavailable):
+            claim = context.get(EVENT_CLAIM)
+            if claim:  # not done: a redelivery of the event must be handled, not dropped
+                await self.chat.release_event(PLATFORM, claim)
+            if not self.store_before_ack:
+                log.warning("a Slack request was not handled: the database is unavailable")
+            return
+        log.error("a Slack listener failed: %s", type(error).__name__, exc_info=error)
 
     async def _noop(self, ack: Any) -> None:
         await ack()
@@ -717,7 +728,7 @@ class SlackAdapter:
         await self.chat.set_model(actor, ConversationKey(PLATFORM, team, "", ""), Scope.USER, name)
         await self.publish_home(team, user)
 
-    async def on_home_refresh(self, ack: Any, body: dict) -> None:
+    async def on_home_refresh(self, ack: Any, body: dict, respond: Any = None) -> None:
         await ack()
         await self.publish_home(body["team"]["id"], body["user"]["id"])
 
@@ -837,7 +848,7 @@ class SlackAdapter:
         await ack()
         await respond(text=await delete_from_here(self, body), response_type="ephemeral", replace_original=False)
 
-    async def on_switch_model_shortcut(self, ack: Any, body: dict) -> None:
+    async def on_switch_model_shortcut(self, ack: Any, body: dict, respond: Any = None) -> None:
         await ack()
         message = body.get("message") or {}
         team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
@@ -848,7 +859,7 @@ class SlackAdapter:
         view = switch_model_modal(self.core.catalog.ids(), current, {"channel": channel, "thread": thread})
         await self.client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    async def on_switch_model_submit(self, ack: Any, body: dict, view: dict) -> None:
+    async def on_switch_model_submit(self, ack: Any, body: dict, view: dict, respond: Any = None) -> None:
         team, user = body["team"]["id"], body["user"]["id"]
         meta = json.loads(view.get("private_metadata") or "{}")
         state = ((view.get("state") or {}).get("values") or {}).get("model", {}).get("choice", {})
@@ -864,15 +875,15 @@ class SlackAdapter:
         await self.tell(key.channel, user, f"This thread now uses `{chosen}`.", key.thread)
 
     # ------------------------------------------------------------------ buttons
-    async def on_reasoning_button(self, ack: Any, body: dict) -> None:
+    async def on_reasoning_button(self, ack: Any, body: dict, respond: Any = None) -> None:
         await ack()
         await self.features.show_reasoning(body)
 
-    async def on_starter_button(self, ack: Any, body: dict) -> None:
+    async def on_starter_button(self, ack: Any, body: dict, respond: Any = None) -> None:
         await ack()
         await self.features.on_starter(body)
 
-    async def on_home_action(self, ack: Any, body: dict) -> None:
+    async def on_home_action(self, ack: Any, body: dict, respond: Any = None) -> None:
         await ack()
         await self.features.on_home_action(body)
 

@@ -409,7 +409,7 @@ class SlackFeatures:
             "shared": "shared" in flags,
         }
 
-    async def on_assistant_submit(self, ack: Any, body: dict, view: dict) -> None:
+    async def on_assistant_submit(self, ack: Any, body: dict, view: dict, respond: Any = None) -> None:
         team, user = body["team"]["id"], body["user"]["id"]
         meta = json.loads(view.get("private_metadata") or "{}")
         channel = str(meta.get("channel") or "")
@@ -614,7 +614,7 @@ class SlackFeatures:
         except UserFacingError as exc:  # App Home has no thread to answer in: the page says it
             await self.publish_home(team, user, notice=str(exc))
 
-    async def on_settings_submit(self, ack: Any, body: dict, view: dict) -> None:
+    async def on_settings_submit(self, ack: Any, body: dict, view: dict, respond: Any = None) -> None:
         """The App Home settings form: what changed is checked first, all of it, then stored."""
         team, user = body["team"]["id"], body["user"]["id"]
         key = ConversationKey(PLATFORM, team, "", "")

@@ -4,6 +4,7 @@ import pytest
 
 from bots.discord.app import build_bot
 from bots.discord.sink import DISCORD_LIMITS
+from core.errors import UserFacingError
 
 # the same shape as production, faster: the cadence is tested against the loopback fake Discord
 FAST_LIMITS = DISCORD_LIMITS.__class__(max_chars=2000, edit_interval=0.02, bucket_rate=None, file_after_messages=4)
@@ -21,6 +22,16 @@ def simcord_bot(discord_core):
 
 @pytest.fixture
 def env(simcord_env):
+    # SimCord counts everything that reaches CommandTree.on_error as a bug of the bot. A refusal the core raised
+    # (UserFacingError) goes there on purpose: the tree's on_error is where the bot tells the person. Those are
+    # not recorded; anything else still fails the test.
+    record = simcord_env._record_error
+
+    def record_unexpected(error: BaseException) -> None:
+        if not isinstance(getattr(error, "original", error), UserFacingError):
+            record(error)
+
+    simcord_env._record_error = record_unexpected
     return simcord_env
 
 
