@@ -372,8 +372,9 @@ HOW = """## How it is measured
 - **Limits** the fakes enforce, with the platforms' headers and 429 bodies: Discord 5 message creates and 5
   edits per 5 s per channel (thread) and 50 requests/s for the bot (429 with `"global": true`,
   `X-RateLimit-Global`, `X-RateLimit-Scope: global`); Slack chat.postMessage ~1/s per channel (burst 3),
-  chat.update 50/min per workspace, chat.appendStream 100/min per workspace (Tier 4's published floor;
-  start/stopStream unlimited), 429 with `Retry-After`.
+  chat.update 50/min per workspace, chat.appendStream 100/min per workspace, chat.startStream and
+  chat.stopStream 20/min per workspace (each tier's published floor, as the Web API reference gives the tiers),
+  429 with `Retry-After`.
 - **Bound**: the same token arrival times replayed through a simulated ideal scheduler under the same rules: no
   latency, no 429s, a fixed-window limit spent evenly (one request per window/limit seconds: with m updates over
   D seconds no schedule gets the p-quantile of staleness under p·D/m, and even spacing reaches it), shared
@@ -390,8 +391,9 @@ HOW = """## How it is measured
   bunches up). Slack: a little under each workspace tier as the fake models it (chat.update 40 at once +
   0.75/s against 50 + 0.83/s; chat.appendStream 80 + 1.5/s against 100 + 1.67/s). New Slack messages
   (postMessage, startStream) are paced per channel (1/s, 2–3 at once), chat.stopStream draws on no shared
-  budget (Slack rates each method apart), and a 429 on a workspace tier holds back every answer in the
-  workspace, not only the one refused. The sustained bound shows what the tiers give once their burst is spent.
+  budget (Slack rates each method apart), an answer whose native start is refused for rate goes out by
+  postMessage + update instead, and a 429 on a workspace tier holds back every answer in the workspace, not
+  only the one refused. The sustained bound shows what the tiers give once their burst is spent.
 - **Baseline**: the rule of jakobdylanc/llmcord, one timer for the whole bot: the first text is posted at once,
   later chunks trigger an edit only if a second has passed since the bot's last request anywhere, the last edit
   waits for that timer; 429s are left to the platform library (discord.py, slack_sdk's retry handler).

@@ -61,7 +61,8 @@ async def _run(settings: Settings) -> None:
         await check_slack(settings)
     core = await build_core(settings)
     # SIGTERM (and Ctrl-C) stop taking new work, let answers in flight finish within
-    # SHUTDOWN_GRACE_SECONDS, stop the rest with their text kept, and exit 0
+    # SHUTDOWN_GRACE_SECONDS, stop the rest with their text kept, give up at its end on any still sending
+    # (stored interrupted), and exit 0
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -21,6 +21,7 @@ from core.conversations.dm import DirectMessages
 from core.conversations.policy import ChannelPolicy
 from core.conversations.routing import IncomingMessage, MessageRouter, Route
 from core.conversations.service import ConversationService, DeletedFrom
+from core.errors import ShuttingDown
 from core.keys import Actor, ConversationKey
 from core.limits import LimitsService
 from core.models import ModelCatalog
@@ -111,6 +112,8 @@ class ChatService:
         someone else's thread); it is asked only when no conversation exists here yet, and never for what
         the thread held before its conversation was erased.
         """
+        if self.replies.shutting_down:
+            raise ShuttingDown()
         stored = await self.intake.take(
             key, actor, text, platform_message_id=platform_message_id, title=title, earlier=earlier,
             attachments=attachments,

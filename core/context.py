@@ -57,6 +57,7 @@ def fit_messages(
         for m in history
         if (m.content.strip() or m.extra.get("images") or m.extra.get("documents"))
         and not (m.role == "assistant" and m.status == MessageStatus.ERROR and not m.content)
+        and not (m.role == "assistant" and m.status == MessageStatus.UNDELIVERED)  # the user never saw it
     ]
     authors = {m.author_id for m in usable if m.role == "user"}
     name_authors = len(authors) > 1

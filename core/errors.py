@@ -47,6 +47,11 @@ class NotAllowed(UserFacingError):
     pass
 
 
+class ShuttingDown(UserFacingError):
+    def __init__(self) -> None:
+        super().__init__("I'm restarting and can't take new messages right now. Please send it again in a minute.")
+
+
 class NotFound(UserFacingError):
     pass
 

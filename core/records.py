@@ -31,7 +31,8 @@ class MessageStatus(StrEnum):
     TRUNCATED = "truncated"  # cut by the length limit: Continue may resume it
     STOPPED = "stopped"  # the user pressed Stop
     ERROR = "error"
-    INTERRUPTED = "interrupted"  # found STREAMING at start-up
+    INTERRUPTED = "interrupted"  # found STREAMING at start-up, or cut by shutdown's deadline
+    UNDELIVERED = "undelivered"  # the platform refused it for good (no access to the channel): never shown
 
 
 @dataclass(slots=True)

@@ -70,6 +70,17 @@ class StreamUnavailable(Exception):
         self.ref = ref
 
 
+class Undeliverable(Exception):
+    """Raised by a sink when the platform refuses the answer for good: the bot may not (or can no longer) write
+    where it goes, e.g. Discord's 403/404 on the channel. Final: the engine sends nothing more, stops generating,
+    tells the user elsewhere if the sink can (its optional `undeliverable(exc)`), and the answer ends
+    UNDELIVERED. `str(exc)` is a short reason for the log, never user text; `code` the platform's error code."""
+
+    def __init__(self, reason: str, code: int | str | None = None):
+        super().__init__(reason)
+        self.code = code
+
+
 @dataclass(slots=True)
 class ReplyView:
     """What an adapter needs to decorate one message: buttons, footer."""
@@ -195,7 +206,11 @@ class ReplyStream:
         self._changed = asyncio.Event()
         self._finished = asyncio.Event()  # the reader is done: what is left to send is the final text
         self._reader: asyncio.Task | None = None
+        self._renderer: asyncio.Task | None = None
         self._stop_requested = False
+        self._abandoned = False  # abandon(): the platform is given up on, whatever its requests are doing
+        self._rendered = False  # the final text went out whole
+        self._refused: Undeliverable | None = None  # the platform refused the answer for good
         # rendering position: messages already sealed, where the current one starts in the answer
         self._refs: list[Any] = []
         self._sent: list[str] = []
@@ -273,22 +288,61 @@ class ReplyStream:
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
 
+    def abandon(self) -> None:
+        """Give up on the platform now, whatever its requests are doing (a request in flight, a retry waiting out
+        its backoff or Retry-After): generation stops, the renderer is cancelled, and `run` returns at once. The
+        answer ends INTERRUPTED unless its final text had already gone out. For shutdown's deadline."""
+        self._abandoned = True
+        self.stop()
+        if self._renderer is not None and not self._renderer.done():
+            self._renderer.cancel()
+
     async def run(self, events: AsyncIterator[StreamEvent]) -> ReplyState:
         self._reader = asyncio.create_task(self._read(events), name=f"reply-reader-{self.reply_id}")
         if self._stop_requested:
             self._reader.cancel()
         self.throttle.join(self.sink.bucket)  # this answer shares its budget with the others on it
         sharing = self.throttle
+        self._renderer = asyncio.create_task(self._deliver_answer(), name=f"reply-renderer-{self.reply_id}")
+        if self._abandoned:
+            self._renderer.cancel()
         try:
-            await self._render_loop()
+            await self._renderer
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not self._abandoned or (current is not None and current.cancelling()):
+                raise  # cancelled from outside, not abandoned
         finally:
+            if not self._renderer.done():
+                self._renderer.cancel()
+                await asyncio.gather(self._renderer, return_exceptions=True)
             (self._sharing or sharing).leave(self.sink.bucket)
             if self._recording is not None:
                 await asyncio.gather(self._recording, return_exceptions=True)
             if not self._reader.done():
                 self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
+        if self._refused is not None:
+            self.state.status, self.state.notice = MessageStatus.UNDELIVERED, ""
+        elif self._abandoned and not self._rendered:
+            self.state.status = MessageStatus.INTERRUPTED
         return self.state
+
+    async def _deliver_answer(self) -> None:
+        try:
+            await self._render_loop()
+            self._rendered = True
+        except Undeliverable as exc:
+            # nobody will see more of it here: stop generating, and say so where the sink can
+            self._refused = exc
+            log.warning("reply %s not delivered: %s", self.reply_id, exc)
+            self.stop()
+            tell = getattr(self.sink, "undeliverable", None)  # optional sink method
+            if tell is not None:
+                try:
+                    await tell(exc)
+                except Exception as failed:
+                    log.warning("could not say reply %s was not delivered: %s", self.reply_id, type(failed).__name__)
 
     # the renderer
     async def _render_loop(self) -> None:
@@ -418,10 +472,15 @@ class ReplyStream:
         return True
 
     async def _deliver(self, index: int, text: str, *, seal: bool, last: bool) -> bool:
-        """Post or update message `index`; `seal` means this is that message's last version."""
+        """Post or update message `index`; `seal` means this is that message's last version.
+
+        A sealing request (the one that finishes a message: Slack's chat.stopStream, a final edit) is one at a
+        time for its message: the next attempt is sent only once the previous one has failed, and never before
+        the Retry-After of its 429, whatever lane the message is paced on. `Undeliverable` is final: no retry."""
         final_answer = self.state.done and seal and last
         view = self._view(index, "done" if seal else "streaming", is_last=last)
         attempts = self.final_retries if seal else 1
+        retry_at = 0.0  # a 429's Retry-After: the message's next attempt waits for it
         for attempt in range(attempts):
             lane = self._lane_for_next()  # before sending: a post opens the message
             try:
@@ -430,17 +489,22 @@ class ReplyStream:
                 return True
             except RateLimited as exc:
                 self.stats.rate_limited += 1
-                self.throttle.rate_limited_for(lane, exc.retry_after, self.sink.bucket, exc.scope_global)
+                # the lane of the request refused: once a new message is up (a stream started and stopped in one
+                # go whose stop was refused), its retries are paced on the message's lane, no longer the post lane
+                refused = self._lane_for_next()
+                self.throttle.rate_limited_for(refused, exc.retry_after, self.sink.bucket, exc.scope_global)
+                if self._native and index >= len(self._refs) and self.fallback is not None:
+                    # the budget for new native streams is spent (Slack: ~20 starts a minute per workspace):
+                    # this answer goes out by posts and edits now instead of queueing for a start
+                    log.info("native stream refused for rate; answering with edits")
+                    self._use_edit_path()
+                    continue
+                retry_at = self.throttle.clock.now() + exc.retry_after
+            except Undeliverable:
+                raise
             except StreamUnavailable as exc:
                 log.info("native stream unavailable (%s); finishing with edits", exc)
-                self._native = False
-                if self.fallback is not None:
-                    # edits count against the edit path's own budget (e.g. Slack's chat.update tier)
-                    self.throttle.leave(self.sink.bucket)
-                    self.throttle, self.limits = self.fallback
-                    self.throttle.join(self.sink.bucket)
-                    self._sharing = self.throttle
-                    self.fallback = None
+                self._use_edit_path()
                 if exc.ref is not None:
                     if index < len(self._refs):
                         self._refs[index] = exc.ref
@@ -462,10 +526,26 @@ class ReplyStream:
                     return False
                 await asyncio.sleep(min(0.25 * 2**attempt, 5.0))
             if attempt + 1 < attempts:
+                if (wait := retry_at - self.throttle.clock.now()) > 0:
+                    await self.throttle.clock.sleep(wait)
                 await self._acquire()
         if seal:
+            # the platform kept failing for minutes: the answer ends here, not delivered, rather than hold its
+            # conversation (and a shutdown) forever
             log.error("gave up delivering reply %s (final=%s)", self.reply_id, final_answer)
+            raise Undeliverable(f"gave up after {attempts} attempts")
         return False
+
+    def _use_edit_path(self) -> None:
+        """Finish with posts and edits: a native stream was refused, or its budget is spent."""
+        self._native = False
+        if self.fallback is not None:
+            # edits count against the edit path's own budget (e.g. Slack's chat.update tier)
+            self.throttle.leave(self.sink.bucket)
+            self.throttle, self.limits = self.fallback
+            self.throttle.join(self.sink.bucket)
+            self._sharing = self.throttle
+            self.fallback = None
 
     async def _send(self, index: int, text: str, view: ReplyView, seal: bool) -> None:
         sink = self.sink
@@ -476,9 +556,6 @@ class ReplyStream:
                 self._sent.append(text)
                 self._open = True
                 self.stats.appends += 1
-                if seal:
-                    await sink.stream_stop(ref, "", view)
-                    self._open = False
             else:
                 ref = await sink.post(text, view)
                 self._refs.append(ref)
@@ -490,6 +567,9 @@ class ReplyStream:
             self.stats.messages += 1
             if len(self._refs) == 1:
                 await self._first_posted()
+            if self._native and seal:  # started and finished at once; if the stop fails, it alone is retried
+                await sink.stream_stop(ref, "", view)
+                self._open = False
             return
         previous = self._sent[index]
         if self._native and self._open:

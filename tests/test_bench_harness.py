@@ -46,7 +46,8 @@ def test_bounds_follow_the_platform_rules():
     burst = bounds.best(slack, bounds.platform_rules("slack-edits"))
     sustained = bounds.best(slack, bounds.platform_rules("slack-edits", sustained=True))
     assert burst["staleness_p99"] < sustained["staleness_p99"]
-    assert [r.name for r in bounds.platform_rules("slack-native")] == ["chat.appendStream"]
+    native = ["chat.startStream", "chat.appendStream", "chat.stopStream"]  # Tier 2, 4, 2 in the API reference
+    assert [r.name for r in bounds.platform_rules("slack-native")] == native
 
 
 async def test_harness_runs_end_to_end_in_a_tiny_mode(tmp_path):

@@ -194,7 +194,9 @@ async def test_sigterm_lets_answers_finish(tmp_path):
 @pytest.mark.postgres
 async def test_sigterm_with_no_grace_stops_answers_cleanly(tmp_path):
     async with _fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=40, delay=0.2) as router:
-        env = bot_env(fake, router, PG_URL, DATABASE_SCHEMA=schema, SHUTDOWN_GRACE_SECONDS="0.5")
+        # the last half of a short grace is for stopped answers to send their end: 1 s here (0.5 s of grace left
+        # 0.25 s, less than a native stream's own cadence, and the answer was given up as interrupted)
+        env = bot_env(fake, router, PG_URL, DATABASE_SCHEMA=schema, SHUTDOWN_GRACE_SECONDS="2")
         bot = await BotProcess("bot", env, tmp_path).start()
         try:
             mention = fake.build_app_mention("impatient question", channel=CHANNEL)

@@ -321,6 +321,16 @@ async def test_mark_interrupted(store):
     assert await store.mark_interrupted() == 0
 
 
+async def test_an_undelivered_answer_is_stored_as_such_and_left_alone(store):
+    conversation = await store.create_conversation(_key("c"), "u1")
+    reply = await store.add_message(conversation.id, _msg("", role="assistant", status=MessageStatus.STREAMING))
+    await store.update_message(reply, content="never shown", status=MessageStatus.UNDELIVERED.value)
+    assert (await store.get_message(reply)).status == MessageStatus.UNDELIVERED == "undelivered"
+    assert await store.mark_interrupted() == 0  # final: not an answer cut short
+    assert await store.interrupt_orphans(time.time() + 1) == []
+    assert [m.status for m in await store.recent_messages(conversation.id, 5)] == ["undelivered"]
+
+
 # deleting
 
 

@@ -433,7 +433,7 @@ class _ChatBot:
             await interaction.response.send_message(shown, allowed_mentions=NO_MENTIONS)
             original = await interaction.original_response()
             target = channel if isinstance(channel, discord.Thread) else await interaction.user.create_dm()
-            sink = self.sink(target, reply_to=original)
+            sink = self.sink(target, reply_to=original, interaction=interaction)
         else:
             if not isinstance(channel, discord.TextChannel):
                 raise NotAllowed("Use /chat in a text channel, in one of my threads or in a DM.")
@@ -458,7 +458,7 @@ class _ChatBot:
                 original = await interaction.original_response()
                 thread = await original.create_thread(name=title, auto_archive_duration=1440)
             key = ConversationKey(PLATFORM, str(interaction.guild_id), str(channel.id), str(thread.id))
-            sink = self.sink(thread)
+            sink = self.sink(thread, interaction=interaction)
         if model:
             await self.chat.set_model(actor, key, Scope.CONVERSATION, model)
             await self.chat.conversations.name_if_untitled(key, title)
@@ -722,7 +722,12 @@ async def run_discord(core: Core, **options: Any) -> None:
     bot = build_bot(core, **options)
     try:
         async with bot:
-            await bot.start(token.get_secret_value())
+            try:
+                await bot.start(token.get_secret_value())
+            except asyncio.CancelledError:
+                # stopping: closing the bot closes its HTTP session, and answers in flight still need it
+                await core.chat.shutdown(core.settings.shutdown_grace_seconds)
+                raise
     except discord.LoginFailure:
         print("discord: DISCORD_TOKEN was rejected by Discord (invalid or reset token)", file=sys.stderr)
     except discord.PrivilegedIntentsRequired:

@@ -3,7 +3,8 @@
 The engine in `core.streaming` decides what to show and when; this sink only performs the calls,
 with mentions disabled, and turns Discord's answers into what the engine understands:
 a 429 becomes `RateLimited` (the engine slows the lane) instead of discord.py sleeping inside the
-call, and a message deleted under us becomes `MessageGone`.
+call, a message deleted under us becomes `MessageGone`, and a 403/404 on the channel (no access, DMs
+closed, the channel gone) becomes `Undeliverable`: retrying cannot help.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import aiohttp
 import discord
 
 from core.records import MessageStatus
-from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView
+from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, Undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,25 @@ def fail_fast_on_429() -> Iterator[None]:
         _fail_fast.reset(token)
 
 
+UNKNOWN_MESSAGE = 10008  # the message to edit was deleted: go on in a new one
+CANNOT_DM = 50007  # "Cannot send messages to this user": DMs closed to the bot, or no server in common
+
+
+def undeliverable(exc: discord.HTTPException) -> Undeliverable:
+    return Undeliverable(f"HTTP {exc.status} ({exc.code})", code=exc.code)
+
+
+def undelivered_notice(exc: Undeliverable) -> str:
+    """What the user reads when the answer could not be posted where it was meant to go."""
+    if exc.code == CANNOT_DM:
+        why = "Discord won't let me send you direct messages (they are closed to me, or we share no server)."
+    elif isinstance(exc.code, int) and exc.code >= 50000:
+        why = "I'm not allowed to write there."
+    else:
+        why = "that channel is gone, or I can no longer see it."
+    return f"⚠️ I couldn't deliver the answer: {why} Your message is kept; ask again where I can write."
+
+
 # persistent buttons: the custom id carries everything needed to act on it after a restart
 # `think` carries the answer's id (its reasoning is shown), the others the conversation's
 CUSTOM_ID_TEMPLATE = r"hfchat:(?P<action>stop|regen|cont|think):(?P<conversation>[0-9]+)"
@@ -132,10 +152,12 @@ class DiscordSink:
         reply_to: discord.abc.Snowflake | None = None,
         conversation_id: int | None = None,
         limits: PlatformLimits | None = None,
+        interaction: discord.Interaction | None = None,
     ):
         self.channel = channel
         self.lane = ("discord", getattr(channel, "id", id(channel)))
         self.reply_to = reply_to
+        self.interaction = interaction  # the command answered: it can reach the user whatever the channel
         self.conversation_id = conversation_id
         if limits is not None:
             self.limits = limits
@@ -156,8 +178,11 @@ class DiscordSink:
         controls = reply_controls(view, self.conversation_id)
         if controls is not None:
             kwargs["view"] = controls
-        with fail_fast_on_429():
-            message = await self.channel.send(text, **kwargs)
+        try:
+            with fail_fast_on_429():
+                message = await self.channel.send(text, **kwargs)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise undeliverable(exc) from None
         self.posted.append(message)
         return message
 
@@ -166,8 +191,17 @@ class DiscordSink:
             with fail_fast_on_429():
                 controls = reply_controls(view, self.conversation_id)
                 await ref.edit(content=text, view=controls, allowed_mentions=NO_MENTIONS)
-        except discord.NotFound:
-            raise MessageGone() from None
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_MESSAGE:
+                raise MessageGone() from None
+            raise undeliverable(exc) from None  # the channel or thread itself is gone
+        except discord.Forbidden as exc:
+            raise undeliverable(exc) from None
+
+    async def undeliverable(self, exc: Undeliverable) -> None:
+        """The engine gave up on this channel: a /chat command still has its own response to say so in."""
+        if self.interaction is not None:
+            await self.interaction.followup.send(undelivered_notice(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def upload(self, filename: str, content: str, view: ReplyView) -> None:
         file = discord.File(io.BytesIO(content.encode("utf-8")), filename=filename.removesuffix(".md") + ".md")

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bots.slack.text import neutralize, unsafe_tail
 from core.records import MessageStatus
-from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable
+from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable, Undeliverable
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -56,6 +56,25 @@ STREAM_ERRORS = frozenset(
         "unknown_method",
         "method_deprecated",
         "feature_not_enabled",
+    }
+)
+# errors that mean "the bot may not (or can no longer) write here": retrying cannot help (the chat.* methods'
+# errors in the Web API reference that are about the channel or the workspace, not about the request)
+UNDELIVERABLE_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "messages_tab_disabled",
+        "ekm_access_denied",
+        "app_access_restricted",
+        "posting_to_channel_denied",
+        "team_not_found",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "restricted_action_thread_locked",
     }
 )
 FALLBACK_TEXT_CHARS = 3_000  # the notification text next to the markdown block
@@ -184,6 +203,8 @@ class SlackSink:
                 raise RateLimited(retry_after(exc), scope_global=shared) from None
             if error == "message_not_found":
                 raise MessageGone() from None
+            if error in UNDELIVERABLE_ERRORS:
+                raise Undeliverable(error, code=error) from None
             if streaming and error in STREAM_ERRORS:
                 if error == "channel_type_not_supported" and self._on_stream_refused:
                     self._on_stream_refused(self.channel)

@@ -5,6 +5,7 @@ then stops them with their text kept. Across processes the store's conversation 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from core.streaming import ReplySink, ReplyStream
 log = logging.getLogger(__name__)
 
 CONTINUABLE = (MessageStatus.TRUNCATED, MessageStatus.STOPPED, MessageStatus.INTERRUPTED)
+STOP_WINDOW = 3.0  # the last seconds of the shutdown grace (at most half of it): stopped answers send their end
 
 
 @dataclass(slots=True)
@@ -50,6 +52,12 @@ class ReplyScheduler:
         self.pipeline = pipeline
         self.titler = titler
         self._lanes: dict[int, _Lane] = {}
+        self._shutdown: asyncio.Future | None = None
+        self._winding_down = 0  # shutdown: 1 = answers are being stopped, 2 = given up on (abandoned)
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutdown is not None
 
     def answer(self, conversation: Conversation, message_id: int, sink: ReplySink, actor: Actor) -> Submitted:
         """Answer the conversation's newest messages now, or right after the reply in progress."""
@@ -86,6 +94,10 @@ class ReplyScheduler:
 
         def streaming(stream: ReplyStream, requester: str) -> None:
             lane.current, lane.current_requester = stream, requester
+            if self._winding_down == 1:  # shutdown is stopping answers: this one too
+                stream.stop()
+            elif self._winding_down:
+                stream.abandon()
 
         try:
             while True:
@@ -94,7 +106,7 @@ class ReplyScheduler:
                         outcome = await self.pipeline.answer(
                             conversation, sink, actor, continue_from, lambda s, who=actor.user_id: streaming(s, who)
                         )
-                        if continue_from is None:
+                        if continue_from is None and not self.shutting_down:  # no new work while shutting down
                             self.titler.after_answer(conversation, sink, outcome.reply_id, outcome.state.answer)
                 continue_from = None
                 if not lane.pending or lane.pending_sink is None:
@@ -176,11 +188,29 @@ class ReplyScheduler:
         await self.titler.wait()
 
     async def shutdown(self, grace: float = 10.0) -> None:
-        """Let replies in flight finish for `grace` seconds, then stop them (their text is kept)."""
-        try:
+        """Refuse new messages and let replies in flight finish; near the end of `grace` stop them (their final
+        text still goes out), and at its end give up on whatever is still sending, whatever its requests are
+        doing: those answers are stored INTERRUPTED with their text. Every caller (each front end, Core.close)
+        waits for the same shutdown."""
+        if self._shutdown is None:
+            self._shutdown = asyncio.ensure_future(self._shut_down(grace))
+        await asyncio.shield(self._shutdown)
+
+    async def _shut_down(self, grace: float) -> None:
+        deadline = asyncio.get_running_loop().time() + grace
+        await self._idle_until(deadline - min(grace / 2, STOP_WINDOW))
+        self._winding_down = 1
+        for lane in list(self._lanes.values()):
+            self._halt(lane)
+        await self._idle_until(deadline)
+        self._winding_down = 2
+        for lane in list(self._lanes.values()):
+            if lane.current is not None:
+                lane.current.abandon()
+        self.titler.cancel()  # a rename can wait minutes on Discord's limit
+        await self.wait_idle()
+
+    async def _idle_until(self, when: float) -> None:
+        with contextlib.suppress(TimeoutError):
             # shielded: on timeout wait_for cancels what it awaits, and that must not be the replies
-            await asyncio.wait_for(asyncio.shield(self.wait_idle()), grace)
-        except TimeoutError:
-            for lane in list(self._lanes.values()):
-                self._halt(lane)
-            await self.wait_idle()
+            await asyncio.wait_for(asyncio.shield(self.wait_idle()), max(0.0, when - asyncio.get_running_loop().time()))

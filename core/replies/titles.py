@@ -87,6 +87,10 @@ class Titler:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
+    def cancel(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+
     async def wait(self) -> None:
         if self.background:
             await asyncio.gather(*self.background, return_exceptions=True)

@@ -315,6 +315,7 @@ UNKNOWN_INTERACTION = _err(404, 10062, "Unknown interaction")
 UNKNOWN_COMMAND = _err(404, 10063, "Unknown application command")
 MISSING_ACCESS = _err(403, 50001, "Missing Access")
 MISSING_PERMISSIONS = _err(403, 50013, "Missing Permissions")
+CANNOT_DM = _err(403, 50007, "Cannot send messages to this user")
 CANNOT_EDIT_OTHERS = _err(403, 50005, "Cannot edit a message authored by another user")
 EMPTY_MESSAGE = _err(400, 50006, "Cannot send an empty message")
 WRONG_CHANNEL_TYPE = _err(400, 50024, "Cannot execute action on this channel type")
@@ -695,6 +696,7 @@ class FakeDiscord:
         self._waiters: list[asyncio.Future[None]] = []
 
         # World
+        self.dms_closed: set[str] = set()  # users who accept no direct message from the bot (close_dms)
         self.users: dict[str, dict] = {}
         self.guilds: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
@@ -955,6 +957,11 @@ class FakeDiscord:
         }
         self.channels[channel["id"]] = channel
         return channel
+
+    def close_dms(self, user: Any) -> None:
+        """The user accepts no DM from the bot (privacy settings, or no server in common): the bot's posts in
+        their DM channel get 403 50007, as on Discord; interaction responses there still work."""
+        self.dms_closed.add(self._user(user)["id"])
 
     def permissions_for(self, user: Any, channel: Any = None, *, guild: Any = None) -> int:
         """Computed permissions of a member, in a channel if given (Discord's overwrite algorithm)."""
@@ -2077,6 +2084,8 @@ class FakeDiscord:
         is_thread = channel["type"] in ChannelType.THREADS
         needed = Perm.VIEW_CHANNEL | (Perm.SEND_MESSAGES_IN_THREADS if is_thread else Perm.SEND_MESSAGES)
         self._require(channel, needed | (Perm.ATTACH_FILES if ctx.files else 0))
+        if channel["type"] == ChannelType.DM and channel["recipients"][0]["id"] in self.dms_closed:
+            raise CANNOT_DM()
         self._check_message_body(body, ctx.files, creating=True)
         if is_thread and channel["thread_metadata"]["archived"]:
             if channel["thread_metadata"]["locked"]:

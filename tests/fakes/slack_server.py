@@ -15,7 +15,7 @@ Public API (all on FakeSlack unless noted):
   new_trigger_id, inject(method, error, times, status, retry_after)
 - OAuth installs: new_oauth_code(team_id) for oauth.v2.access (client_id/client_secret), installed_tokens
 - queries: calls(method), message(ch, ts), thread(ch, thread_ts), final_text(ch, ts), stream(ch, ts),
-  bot_messages(ch, thread_ts), plus the dicts rate_limited, unknown_methods, channels, users, files,
+  bot_messages(ch, thread_ts), plus the dicts rate_limited, overlapping_stops, unknown_methods, channels, users, files,
   views, home_views, ephemerals, assistant_threads, response_url_posts, envelopes, acks, file_downloads
 - Socket Mode: socket_send_event / socket_send_command / socket_send_interactive / socket_send_envelope,
   socket_send_disconnect, socket_drop, wait_ack, wait_socket_connected, user_posts
@@ -25,8 +25,9 @@ Public API (all on FakeSlack unless noted):
 - HTTP mode: sign_request(), post_signed() (module level) and fake.http_send(url, payload, kind=...)
 
 The fake mimics what a bot adapter must cope with: form or JSON bodies, bearer tokens, realistic
-payloads, HTTP 429 + Retry-After rate limits, injected failures, length limits, native streaming
-(chat.*Stream) with expiry, and Socket Mode envelopes with acks, redeliveries and dropped sockets.
+payloads, HTTP 429 + Retry-After rate limits (each method's tier read from the Web API reference in
+shared/specs/slack-api-ref), injected failures, length limits, native streaming (chat.*Stream) with expiry
+and overlapping stops recorded, and Socket Mode envelopes with acks, redeliveries and dropped sockets.
 """
 
 # Timeouts are part of this test helper's API (wait_ack(envelope_id, timeout), ...).
@@ -41,11 +42,13 @@ import hmac
 import itertools
 import json
 import math
+import os
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -159,12 +162,43 @@ class RateLimit:
         return cls(per_second=n / 60.0, burst=kw.pop("burst", n), **kw)
 
 
+def default_spec_dir() -> Path:
+    """$SLACK_API_REF, else shared/specs/slack-api-ref/ beside the repository (as CI lays it out)."""
+    env = os.environ.get("SLACK_API_REF")
+    if env:
+        return Path(env)
+    for base in (Path(__file__).resolve().parents[3], Path("/work")):
+        candidate = base / "shared" / "specs" / "slack-api-ref"
+        if candidate.exists():
+            return candidate
+    return Path("/work/shared/specs/slack-api-ref")
+
+
+# Slack's tiers, per method, per workspace, per app: "N+ per minute", short bursts tolerated. The published
+# floor, so a bot that stays clear of 429s here stays clear on Slack (t5 is "special": set by hand below).
+TIER_PER_MINUTE = {"t1": 1, "t2": 20, "t3": 50, "t4": 100}
+
+
+def tier_of(method: str, spec_dir: Path | None = None) -> str:
+    """The method's tier as the Web API reference gives it (`rate_limits`: t1-t4, t5 = special)."""
+    path = (spec_dir or default_spec_dir()) / "docs.slack.dev" / "methods" / f"{method}.json"
+    with open(path, encoding="utf-8") as fh:
+        return str(json.load(fh)["rate_limits"])
+
+
+def tier_limit(method: str) -> RateLimit:
+    return RateLimit.per_minute(TIER_PER_MINUTE[tier_of(method)])
+
+
 DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
-    "chat.update": RateLimit.per_minute(50),  # Tier 3, shared by all channels
+    # Tier 3 (chat.update) and Tier 4 (chat.appendStream), shared by all channels of the workspace
+    "chat.update": tier_limit("chat.update"),
+    "chat.appendStream": tier_limit("chat.appendStream"),
+    # Tier 2: how many native answers may start, and finish, per minute in a workspace
+    "chat.startStream": tier_limit("chat.startStream"),
+    "chat.stopStream": tier_limit("chat.stopStream"),
+    # special: about 1 per second per channel, short bursts allowed
     "chat.postMessage": RateLimit(per_second=1.0, burst=3, per_channel=True),
-    # Tier 4 ("100+ per minute, generous bursts"), per workspace: the published floor, so a bot that
-    # stays clear of 429s here stays clear on Slack. chat.startStream/stopStream are left unlimited.
-    "chat.appendStream": RateLimit.per_minute(100),
 }
 
 
@@ -178,6 +212,8 @@ class Call:
     token: str | None = None
     status: int = 0
     response: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # of the answer (Retry-After on a 429)
+    answered_at: float | None = None  # time.monotonic() when the answer went out
 
     @property
     def ok(self) -> bool:
@@ -315,6 +351,7 @@ class FakeSlack:
         max_section_text_len: int = 3000,
         streaming_unsupported_types: set[str] | frozenset[str] = frozenset(),
         stream_ttl: float | None = None,
+        stop_latency: float = 0.0,
         trigger_ttl: float = 3.0,
         echo_events: bool = False,
         auto_create: bool = True,
@@ -332,6 +369,9 @@ class FakeSlack:
         self.max_blocks, self.max_section_text_len = max_blocks, max_section_text_len
         self.streaming_unsupported_types = set(streaming_unsupported_types)
         self.stream_ttl, self.trigger_ttl = stream_ttl, trigger_ttl
+        # how long Slack takes to answer a chat.stopStream (it is not instantaneous): a second stop for a message
+        # arriving meanwhile overlaps the first, and once the first has stopped it, is refused (not streaming)
+        self.stop_latency = stop_latency
         self.echo_events, self.auto_create = echo_events, auto_create
         self.server_ping_interval = server_ping_interval
         # OAuth installs (oauth.v2.access): the app's credentials, codes to redeem, bot tokens issued per team
@@ -341,6 +381,9 @@ class FakeSlack:
 
         # Observable state (tests read these directly).
         self.rate_limited: Counter[str] = Counter()
+        # (channel, ts) -> chat.stopStream calls that arrived while another one for that message was unanswered
+        self.overlapping_stops: Counter[tuple[str, str]] = Counter()
+        self._stops_in_flight: Counter[tuple[str, str]] = Counter()
         self.unknown_methods: list[str] = []
         self.channels: dict[str, Channel] = {}
         self.users: dict[str, dict] = {}
@@ -731,6 +774,11 @@ class FakeSlack:
         call = Call(method, params, time.monotonic(), token)
         self._calls.append(call)
         headers = {"X-OAuth-Scopes": "app_mentions:read,chat:write,im:history,channels:history,users:read,files:write"}
+        stopping = (str(params.get("channel")), str(params.get("ts"))) if method == "chat.stopStream" else None
+        if stopping is not None:
+            if self._stops_in_flight[stopping]:
+                self.overlapping_stops[stopping] += 1
+            self._stops_in_flight[stopping] += 1
         try:
             if method not in self._handlers:
                 self.unknown_methods.append(method)
@@ -738,13 +786,18 @@ class FakeSlack:
             self._check_auth(method, token)
             self._check_injection(method)
             self._check_rate_limit(method, params)
+            if stopping is not None and self.stop_latency:
+                await asyncio.sleep(self.stop_latency)
             status, body = 200, {"ok": True, **self._handlers[method](params)}
         except _ApiError as e:
             status, body = e.status, {"ok": False, "error": e.error, **e.extra}
             headers.update(e.headers)
+        finally:
+            if stopping is not None:
+                self._stops_in_flight[stopping] -= 1
         if status == 429:
             self.rate_limited[method] += 1
-        call.status, call.response = status, body
+        call.status, call.response, call.headers, call.answered_at = status, body, headers, time.monotonic()
         return web.json_response(body, status=status, headers=headers)
 
     def _check_auth(self, method: str, token: str | None) -> None:

@@ -570,3 +570,36 @@ async def test_append_stream_has_a_workspace_tier_limit():
         await client.chat_stopStream(channel=CHANNEL, ts=started["ts"])
         assert fake.final_text(CHANNEL, started["ts"]) == "ab"
     assert FakeSlack().rate_limits["chat.appendStream"] == RateLimit.per_minute(100)
+
+
+@pytest.mark.asyncio
+async def test_start_and_stop_stream_are_tier_2_and_overlapping_stops_are_recorded():
+    async with FakeSlack(stop_latency=0.2) as fake:
+        assert fake.rate_limits["chat.startStream"] == fake.rate_limits["chat.stopStream"] == RateLimit.per_minute(20)
+        client = web_client(fake)
+        started = await client.chat_startStream(
+            channel=CHANNEL, thread_ts="1.000001", recipient_team_id=fake.team_id, recipient_user_id="U0USER0001"
+        )
+        stop = {"channel": CHANNEL, "ts": started["ts"], "markdown_text": "done"}
+        answers = await asyncio.gather(
+            client.chat_stopStream(**stop), client.chat_stopStream(**stop), return_exceptions=True
+        )
+        # the one Slack took first stopped the stream; the other, sent while it was unanswered, found it stopped
+        [refused] = [a for a in answers if isinstance(a, SlackApiError)]
+        assert refused.response["error"] == "message_not_in_streaming_state"
+        assert fake.overlapping_stops == {(CHANNEL, started["ts"]): 1}
+        assert fake.final_text(CHANNEL, started["ts"]) == "done"
+        # one stop after the other is no overlap
+        again = await client.chat_startStream(channel=DM, thread_ts="1.000002")
+        await client.chat_stopStream(channel=DM, ts=again["ts"])
+        with pytest.raises(SlackApiError):
+            await client.chat_stopStream(channel=DM, ts=again["ts"])
+        assert (DM, again["ts"]) not in fake.overlapping_stops
+        # 20 stream starts a minute in a workspace, then 429 with Retry-After
+        for i in range(18):
+            await client.chat_startStream(channel=DM, thread_ts=f"2.{i:06d}")
+        with pytest.raises(SlackApiError) as limited:
+            await client.chat_startStream(channel=DM, thread_ts="3.000001")
+        retry_after = limited.value.response.headers["Retry-After"]
+        assert limited.value.response.status_code == 429 and int(retry_after) >= 1
+        assert fake.calls("chat.startStream")[-1].headers["Retry-After"] == retry_after

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.keys import ConversationKey
+from core.records import MessageStatus
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack_server import FakeSlack
 from tests.slack.conftest import CHANNEL, DM, running_bot, visible, wait_for
@@ -154,3 +156,22 @@ async def test_regenerate_and_feedback_buttons(bot):
         )
     )
     assert bot.responses()[-1] == "Thanks for the feedback."
+
+
+@pytest.mark.parametrize(("native", "method"), [(True, "chat.startStream"), (False, "chat.postMessage")])
+async def test_a_channel_the_bot_may_not_write_in_is_tried_once_and_the_answer_stored_undelivered(
+    core_factory, fake_router, native, method
+):
+    async with FakeSlack(echo_events=True) as fake:
+        async with running_bot(core_factory, fake_router, fake, native_streaming=native) as bot:
+            fake.inject(method, "not_in_channel", times=100)
+            fake_router.queue(text_script(LONG, pieces=10, delay=0.05))
+            post = await fake.user_posts("write a lot", channel=CHANNEL)
+            await bot.settle()
+            conversation = await bot.core.store.get_conversation(
+                ConversationKey("slack", fake.team_id, CHANNEL, post.ts)
+            )
+            [_question, answer] = await bot.core.store.recent_messages(conversation.id, 5)
+    assert answer.status == MessageStatus.UNDELIVERED
+    chat_calls = [c.method for c in fake.calls() if c.method.startswith("chat.")]
+    assert chat_calls == [method]  # one attempt, no fallback that would fail the same way
