@@ -113,7 +113,7 @@ async def streams_suite(plan: Plan, paths: tuple[str, ...], args: argparse.Names
 async def llama_case(world: FakeWorldProcess, plan: Plan, workdir: Path) -> dict:
     print("sanity run: the real local model (llama.cpp)", flush=True)
     try:
-        from core.local_model import start_local_model
+        from core.models.local import start_local_model
 
         server = await start_local_model(context=2048, parallel=2)
     except Exception as exc:

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.context import fit_messages
 from core.keys import ConversationKey
 from core.records import StoredMessage
+from core.replies.context import fit_messages
 from core.replies.pipeline import HISTORY_LIMIT
 from core.store.sqlite import SQLiteStore
 

@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 
-from core.about import version
+from core.commands.about import version
 from core.config import ConfigError, Settings, load_settings
 from core.logs import configure_logging
 from core.startup import StartupFailure

@@ -17,7 +17,8 @@ from aiohttp import web
 
 from core.chat import ChatService
 from core.config import Settings
-from core.local_model import (
+from core.models.catalog import ModelCatalog
+from core.models.local import (
     LOCAL_MAX_TOKENS,
     LOCAL_MODEL_NAME,
     LOCAL_SYSTEM_PROMPT,
@@ -25,10 +26,9 @@ from core.local_model import (
     describe_exit,
     start_local_model,
 )
-from core.models import ModelCatalog
 from core.ops import http, metrics
 from core.records import Scope, StoredMessage
-from core.router import RouterClient
+from core.router.client import RouterClient
 from core.startup import open_configured_store
 from core.store import Store
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from core.about import about_text
-from core.assistants import AssistantService
-from core.attachments import Attachment
 from core.bot_state import BotState
+from core.commands.about import about_text
 from core.config import Settings
 from core.conversations.access import check_owner_or_admin
 from core.conversations.claims import EventClaims
@@ -23,21 +21,23 @@ from core.conversations.routing import IncomingMessage, MessageRouter, Route
 from core.conversations.service import ConversationService, DeletedFrom
 from core.errors import ShuttingDown
 from core.keys import Actor, ConversationKey
-from core.limits import LimitsService
-from core.models import ModelCatalog
+from core.models.catalog import ModelCatalog
 from core.records import Assistant, Conversation, Scope
+from core.replies.attachments import Attachment
 from core.replies.compare import Compared, Comparer, SinkFactory
 from core.replies.intake import EarlierMessages, Intake
 from core.replies.pipeline import ReplyPipeline, Throttles
 from core.replies.scheduler import ReplyScheduler, Submitted
 from core.replies.titles import Titler
-from core.router import RouterClient
+from core.router.client import RouterClient
+from core.settings.assistants import AssistantService
 from core.settings.service import ModelChoice, SettingsService
 from core.store.base import Store
 from core.streaming import ReplySink
-from core.throttle import Throttle
+from core.streaming.throttle import Throttle
 from core.tools.service import ToolService
-from core.usage import UsageService
+from core.usage.accounting import UsageService
+from core.usage.limits import LimitsService
 
 __all__ = ["ChatService", "DeletedFrom", "ModelChoice", "Submitted"]
 

@@ -61,7 +61,7 @@ async def core(core_factory, fake_router) -> Core:
 def llama_server():
     """The real llama.cpp server with SmolLM2-135M-Instruct, once per test session."""
     try:
-        from core.local_model import default_gguf
+        from core.models.local import default_gguf
 
         default_gguf()
         import xllamacpp  # noqa: F401
@@ -70,7 +70,7 @@ def llama_server():
             raise
         pytest.skip(f"local model not installed: {exc}")
     process = subprocess.Popen(
-        [sys.executable, "-m", "core.local_model", "--ctx", "2048", "--parallel", "2"],
+        [sys.executable, "-m", "core.models.local", "--ctx", "2048", "--parallel", "2"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

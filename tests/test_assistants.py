@@ -6,10 +6,10 @@ import pytest
 from rich.console import Console
 
 from bots.console.app import ConsoleApp
-from core.assistants import parse_fields
 from core.errors import InvalidSetting, NotAllowed, NotFound
 from core.keys import Actor, ConversationKey
 from core.records import Assistant, Scope
+from core.settings.assistants import parse_fields
 from tests.fakes.fake_router import text_script
 from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask
 from tests.test_store import _key, store  # noqa: F401  (the parametrized sqlite + postgres fixture)

@@ -8,9 +8,9 @@ import io
 import pytest
 from PIL import Image
 
-from core.attachments import Attachment, AttachmentLimits, NothingReadable, process, sniff
 from core.keys import Actor, ConversationKey
 from core.records import Scope
+from core.replies.attachments import Attachment, AttachmentLimits, NothingReadable, process, sniff
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import text_script
 from tests.support import RecordingSink

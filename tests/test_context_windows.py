@@ -3,7 +3,7 @@ the smallest live provider's window; with one pinned (`model:provider`, or the p
 
 from __future__ import annotations
 
-from core.models import context_range
+from core.models.catalog import context_range
 from core.records import Scope
 from tests.fakes.fake_router import text_script
 from tests.test_chat import ALICE, KEY, ask

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.omni import fallbacks_for, standing_in
+from core.models.omni import fallbacks_for, standing_in
 from core.records import MessageStatus, Scope
 from tests.fakes.fake_router import Cut, Status, chunk, text_script
 from tests.test_chat import ADMIN, ALICE, KEY, ask

@@ -6,8 +6,8 @@ import pytest
 
 from core.errors import NotAllowed
 from core.keys import Actor, ConversationKey
-from core.limits import LimitReached
 from core.records import Scope
+from core.usage.limits import LimitReached
 from tests.support import RecordingSink
 
 KEY = ConversationKey("test", "W1", "C1", "lim")

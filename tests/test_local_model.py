@@ -82,7 +82,7 @@ def test_bad_setting_stops_startup_with_one_line(tmp_path):
 
 
 async def test_a_server_that_cannot_start_shows_its_stderr(tmp_path, llama_server):
-    from core.local_model import LocalModelUnavailable, start_local_model
+    from core.models.local import LocalModelUnavailable, start_local_model
 
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"this is not a GGUF file" * 100)

@@ -3,9 +3,9 @@
 import pytest
 
 from core.errors import RouterError
-from core.omni import failover_stream, pick_route, route_models
+from core.models.omni import failover_stream, pick_route, route_models
 from core.records import MessageStatus, Scope
-from core.router import ChatRequest, TextDelta
+from core.router.client import ChatRequest, TextDelta
 from tests.fakes.fake_router import Cut, Status, chunk, text_script
 from tests.test_chat import ADMIN, ALICE, KEY, ask
 

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from core import omni
-from core.provider_errors import shown
+from core.models import omni
 from core.records import MessageStatus
+from core.router.provider_errors import shown
 from tests.fakes.fake_router import Recording, Status, text_script
 from tests.test_chat import ask
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from core.attachments import Attachment
 from core.errors import NotAllowed, NotFound
 from core.keys import Actor, ConversationKey
+from core.replies.attachments import Attachment
 from tests.fakes.fake_router import chunk, text_script
 from tests.support import RecordingSink
 

@@ -3,7 +3,15 @@
 import pytest
 
 from core.errors import RouterError
-from core.router import ChatRequest, Finished, ReasoningDelta, RouterClient, StreamStarted, TextDelta, ThinkSplitter
+from core.router.client import (
+    ChatRequest,
+    Finished,
+    ReasoningDelta,
+    RouterClient,
+    StreamStarted,
+    TextDelta,
+    ThinkSplitter,
+)
 from tests.fakes.fake_router import Cut, Raw, Sleep, Status, chunk, text_script
 
 

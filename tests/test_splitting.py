@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.splitting import open_fence_at_end, split_first, split_markdown
+from core.streaming.splitting import open_fence_at_end, split_first, split_markdown
 
 
 def test_short_text_is_one_message():

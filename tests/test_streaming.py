@@ -5,10 +5,10 @@ import time
 
 from core.errors import RouterError
 from core.records import MessageStatus
-from core.router import Finished, ReasoningDelta, StreamStarted, TextDelta
-from core.splitting import open_fence_at_end
+from core.router.client import Finished, ReasoningDelta, StreamStarted, TextDelta
 from core.streaming import NOTICE_STOPPED, PlatformLimits, RateLimited, ReplyStream
-from core.throttle import Throttle
+from core.streaming.splitting import open_fence_at_end
+from core.streaming.throttle import Throttle
 from tests.support import RecordingSink
 
 

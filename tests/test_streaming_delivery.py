@@ -10,7 +10,7 @@ import time
 
 from core.records import MessageStatus
 from core.streaming import PlatformLimits, RateLimited, ReplyStream, Undeliverable
-from core.throttle import Throttle
+from core.streaming.throttle import Throttle
 from tests.support import RecordingSink
 from tests.test_streaming import tokens
 

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from core.throttle import Throttle
+from core.streaming.throttle import Throttle
 
 
 class FakeClock:

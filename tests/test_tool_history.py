@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from core.context import fit_messages
 from core.records import Scope, StoredMessage
-from core.router import ChatRequest, TextDelta
+from core.replies.context import fit_messages
+from core.router.client import ChatRequest, TextDelta
 from core.tools.base import Tool, ToolRegistry, ToolResult
 from core.tools.loop import HISTORY_MIN_CHARS, HISTORY_RESULT_CHARS, HISTORY_TOTAL_CHARS, run_with_tools
 from tests import test_web_search

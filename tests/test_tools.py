@@ -5,9 +5,9 @@ import asyncio
 import json
 
 from core.records import Scope
-from core.router import ChatRequest, RouterClient, TextDelta, ToolCallsRequested
+from core.router.client import ChatRequest, RouterClient, TextDelta, ToolCallsRequested
 from core.streaming import PlatformLimits, ReplyStream
-from core.throttle import Throttle
+from core.streaming.throttle import Throttle
 from core.tools.base import Tool, ToolError, ToolRegistry, ToolResult
 from core.tools.loop import run_with_tools
 from tests.fakes.fake_router import chunk, text_script, tool_call_chunk, tool_calls_script

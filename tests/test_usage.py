@@ -10,7 +10,7 @@ from bots.console.app import ConsoleApp
 from core.errors import NotAllowed
 from core.keys import ConversationKey
 from core.records import UsageRow
-from core.usage import format_usage, price, summarize
+from core.usage.accounting import format_usage, price, summarize
 from tests.fakes.fake_router import FakeRouter, text_script
 from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask
 from tests.test_store import store  # noqa: F401  (the parametrized sqlite + postgres fixture)

@@ -25,7 +25,7 @@ from core.commands.registry import CONSOLE, commands_on
 from core.commands.text import parse_compare, parse_limits
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
-from core.local_model import TINY_MODEL_NOTICE, LocalModelUnavailable
+from core.models.local import TINY_MODEL_NOTICE, LocalModelUnavailable
 from core.records import Scope
 
 PLATFORM = "console"

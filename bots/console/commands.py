@@ -12,7 +12,7 @@ from rich.table import Table
 from core.commands.text import parse_export
 from core.conversations.export import export_filename, free_path
 from core.errors import InvalidSetting, NotFound
-from core.models import format_price, matching_models
+from core.models.catalog import format_price, matching_models
 
 if TYPE_CHECKING:
     from bots.console.app import ConsoleApp

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from core.assistants import describe
 from core.commands.text import SCOPE_WORDS, parse_assistant, parse_set, parse_usage, scope_phrase
 from core.records import Scope
-from core.usage import UsageLine, UsageSummary, cost_text
+from core.settings.assistants import describe
+from core.usage.accounting import UsageLine, UsageSummary, cost_text
 
 if TYPE_CHECKING:
     from bots.console.app import ConsoleApp

@@ -11,12 +11,12 @@ import discord
 from discord import app_commands
 
 from bots.discord.sink import NO_MENTIONS, DiscordSink
-from core.attachments import Attachment, AttachmentLimits
 from core.chat import DeletedFrom
 from core.commands.registry import command
 from core.errors import NotAllowed, NotFound
-from core.limits import NAMES as LIMIT_NAMES
-from core.models import describe_model, matching_models
+from core.models.catalog import describe_model, matching_models
+from core.replies.attachments import Attachment, AttachmentLimits
+from core.usage.limits import NAMES as LIMIT_NAMES
 
 log = logging.getLogger(__name__)
 

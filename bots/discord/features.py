@@ -8,12 +8,12 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from core.assistants import describe, parse_fields
 from core.commands.registry import command
 from core.errors import InvalidSetting, NotAllowed
 from core.records import Scope
+from core.settings.assistants import describe, parse_fields
 from core.settings.options import OPTIONS
-from core.usage import format_usage
+from core.usage.accounting import format_usage
 
 MAX_REPLY = 1900  # Discord's limit is 2000 characters
 SCOPES = {"me": Scope.USER, "conversation": Scope.CONVERSATION, "channel": Scope.CHANNEL, "server": Scope.WORKSPACE}

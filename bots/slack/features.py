@@ -36,7 +36,6 @@ from bots.slack.views import (
     settings_modal,
     starter_buttons,
 )
-from core.assistants import describe, parse_fields
 from core.commands.text import (
     parse_assistant,
     parse_compare,
@@ -50,8 +49,9 @@ from core.errors import InvalidSetting, NotAllowed, NotFound, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.records import Assistant, Conversation, Scope
 from core.replies.compare import check_models
+from core.settings.assistants import describe, parse_fields
 from core.settings.options import ASSISTANT_OPTIONS, parse_option
-from core.usage import format_usage
+from core.usage.accounting import format_usage
 
 if TYPE_CHECKING:
     from bots.slack.app import SlackAdapter

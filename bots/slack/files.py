@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlparse
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.attachments import Attachment, AttachmentLimits
+from core.replies.attachments import Attachment, AttachmentLimits
 
 log = logging.getLogger(__name__)
 

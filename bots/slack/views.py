@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from core.models import ModelInfo, describe_model
+from core.models.catalog import ModelInfo, describe_model
 from core.records import Assistant
 from core.settings.options import REASONING_EFFORTS
 

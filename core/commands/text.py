@@ -11,9 +11,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from core.assistants import parse_fields
 from core.errors import InvalidSetting
 from core.records import Scope
+from core.settings.assistants import parse_fields
 from core.settings.options import CLEAR_WORDS, OPTIONS
 
 SCOPE_WORDS = {

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.config import Settings
-from core.context import fit_messages
 from core.errors import InvalidSetting
 from core.keys import Actor, ConversationKey
-from core.limits import LimitsService
-from core.models import ModelCatalog
+from core.models.catalog import ModelCatalog
 from core.prompts import clean_prompt
 from core.records import StoredMessage
+from core.replies.context import fit_messages
 from core.replies.intake import refuse_too_long
 from core.replies.pipeline import ReplyPipeline, request_for
 from core.streaming import ReplySink, ReplyState, ReplyStream, ReplyView
-from core.usage import answer_usage
+from core.usage.accounting import answer_usage
+from core.usage.limits import LimitsService
 
 log = logging.getLogger(__name__)
 

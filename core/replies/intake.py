@@ -7,19 +7,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from core.assistants import AssistantService
-from core.attachments import Attachment, NothingReadable, limits_for_room, process_attachments
 from core.config import Settings
-from core.context import answer_budget, estimate_tokens
 from core.errors import EmptyPrompt, PromptTooLong, StoreUnavailable
 from core.keys import Actor, ConversationKey
-from core.limits import LimitsService
-from core.models import ModelCatalog
+from core.models.catalog import ModelCatalog
+from core.models.tokens import estimate_tokens
 from core.prompts import clean_prompt, first_line_title
 from core.records import Conversation, StoredMessage
+from core.replies.attachments import Attachment, NothingReadable, limits_for_room, process_attachments
+from core.replies.context import answer_budget
+from core.settings.assistants import AssistantService
 from core.settings.service import SettingsService
 from core.settings.snapshot import reading
 from core.store.base import Store
+from core.usage.limits import LimitsService
 
 log = logging.getLogger(__name__)
 

@@ -12,23 +12,23 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from core.config import Settings
-from core.context import FittedPrompt, fit_messages
 from core.keys import Actor, ConversationKey
-from core.limits import LimitsService
-from core.models import ModelCatalog
-from core.omni import failover_note, failover_stream, standing_in
+from core.models.catalog import ModelCatalog
+from core.models.omni import failover_note, failover_stream, standing_in
 from core.ops import metrics
 from core.records import Conversation, MessageStatus, StoredMessage
 from core.replies.checkpoints import CHECKPOINT_SECONDS, AnswerCheckpoints
-from core.router import ChatRequest, RouterClient
+from core.replies.context import FittedPrompt, fit_messages
+from core.router.client import ChatRequest, RouterClient
 from core.settings.resolver import AnswerPlan
 from core.settings.service import SettingsService
 from core.settings.snapshot import reading
 from core.store.base import Store
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
-from core.throttle import Throttle
+from core.streaming.throttle import Throttle
 from core.tools.service import ToolService
-from core.usage import Used, answer_usage
+from core.usage.accounting import Used, answer_usage
+from core.usage.limits import LimitsService
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from core.config import Settings
 from core.errors import RouterError
 from core.prompts import first_line_title
 from core.records import Conversation
-from core.router import ChatRequest, TextDelta
+from core.router.client import ChatRequest, TextDelta
 from core.store.base import Store
 from core.streaming import ReplySink
 

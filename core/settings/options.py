@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import InvalidSetting
-from core.models import POLICY_SUFFIXES, ModelCatalog, split_suffix
-from core.omni import ROUTES, is_omni, parse_models
+from core.models.catalog import POLICY_SUFFIXES, ModelCatalog, split_suffix
+from core.models.omni import ROUTES, is_omni, parse_models
 from core.records import Scope
 
 CLEAR_WORDS = frozenset({"", "default", "reset", "unset", "clear"})

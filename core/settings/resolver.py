@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from core.config import Settings
 from core.errors import InvalidSetting, NotAllowed
 from core.keys import Actor, ConversationKey
-from core.models import ModelCatalog
-from core.omni import OMNI, fallbacks_for, is_omni, parse_models, pick_route, route_models
+from core.models.catalog import ModelCatalog
+from core.models.omni import OMNI, fallbacks_for, is_omni, parse_models, pick_route, route_models
 from core.records import Assistant, Scope
 from core.settings.options import OPTIONS, PLACE_SCOPES, Generation, apply_provider, parse_option
 from core.settings.places import place_of

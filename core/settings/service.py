@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.assistants import AssistantService
 from core.config import Settings
 from core.conversations.access import check_owner_or_admin
 from core.errors import NotAllowed, NotFound
 from core.keys import Actor, ConversationKey
-from core.limits import LimitsService
-from core.models import ModelCatalog
-from core.omni import OMNI, is_omni
+from core.models.catalog import ModelCatalog
+from core.models.omni import OMNI, is_omni
 from core.prompts import first_line_title
 from core.records import Assistant, Conversation, Scope
+from core.settings.assistants import AssistantService
 from core.settings.places import answer_places, place_of
 from core.settings.resolver import AnswerPlan, Preferences
 from core.settings.snapshot import SettingsSnapshot, reading
 from core.store.base import Store
+from core.usage.limits import LimitsService
 
 RECENT_MODELS = 10
 

@@ -13,8 +13,8 @@ import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
 
-from core.omni import Failures, failover_stream
-from core.router import (
+from core.models.omni import Failures, failover_stream
+from core.router.client import (
     ChatRequest,
     Finished,
     StreamEvent,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-from core.models import ModelCatalog
-from core.omni import Failures
-from core.router import ChatRequest, StreamEvent
+from core.models.catalog import ModelCatalog
+from core.models.omni import Failures
+from core.router.client import ChatRequest, StreamEvent
 from core.tools.base import ToolRegistry
 from core.tools.fetch import SafeFetcher
 from core.tools.loop import run_with_tools

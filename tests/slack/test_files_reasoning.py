@@ -13,7 +13,7 @@ from PIL import Image
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.files import download_files
-from core.attachments import AttachmentLimits
+from core.replies.attachments import AttachmentLimits
 from tests.fakes.fake_router import text_script
 from tests.slack.conftest import ALICE, BOB, CHANNEL, DM, buttons, reasoning_script, visible
 

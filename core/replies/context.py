@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from core.attachments import IMAGE_TOKENS, document_block, image_part
+from core.models.tokens import estimate_tokens
 from core.records import MessageStatus, StoredMessage
+from core.replies.attachments import IMAGE_TOKENS, document_block, image_part
 
 PER_MESSAGE_OVERHEAD = 4  # role markers and separators in chat templates
-
-
-def estimate_tokens(text: str) -> int:
-    """A conservative count without the model's tokenizer: ~3 characters per token.
-
-    Router models use many tokenizers; over-estimating drops an old message a little early instead of
-    having the provider reject the request for overflowing its context.
-    """
-    return len(text) // 3 + 1
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ import openai
 from openai import AsyncOpenAI, Timeout
 
 from core.errors import RouterError
-from core.provider_errors import ProviderStreamError, stream_error
+from core.router.provider_errors import ProviderStreamError, stream_error
 
 log = logging.getLogger(__name__)
 

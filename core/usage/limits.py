@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from core.errors import InvalidSetting, NotAllowed, UserFacingError
 from core.keys import Actor, ConversationKey
-from core.models import ModelCatalog, split_suffix
-from core.omni import OMNI, is_omni, parse_models
+from core.models.catalog import ModelCatalog, split_suffix
+from core.models.omni import OMNI, is_omni, parse_models
 from core.records import Scope
 from core.store.base import Store
 

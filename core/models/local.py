@@ -138,7 +138,7 @@ async def start_local_model(
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "core.local_model",
+            "core.models.local",
             "--model",
             str(gguf),
             "--ctx",

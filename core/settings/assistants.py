@@ -13,8 +13,8 @@ from dataclasses import fields
 
 from core.errors import InvalidSetting, NotAllowed, NotFound
 from core.keys import Actor, ConversationKey
-from core.models import ModelCatalog
-from core.omni import OMNI, is_omni
+from core.models.catalog import ModelCatalog
+from core.models.omni import OMNI, is_omni
 from core.records import Assistant, Conversation, Scope
 from core.settings.options import ASSISTANT_OPTIONS, parse_option
 from core.store.base import Store

@@ -17,8 +17,8 @@ import re
 from collections.abc import AsyncIterator, Callable
 
 from core.errors import RouterError
-from core.models import ModelCatalog, split_suffix
-from core.router import ChatRequest, ReasoningDelta, StreamEvent, StreamStarted, TextDelta
+from core.models.catalog import ModelCatalog, split_suffix
+from core.router.client import ChatRequest, ReasoningDelta, StreamEvent, StreamStarted, TextDelta
 
 OMNI = "omni"
 NO_FALLBACK = frozenset({"none", "off"})

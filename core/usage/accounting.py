@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from core.context import estimate_tokens
 from core.errors import NotAllowed
 from core.keys import Actor, ConversationKey
-from core.models import ModelCatalog, split_suffix
+from core.models.catalog import ModelCatalog, split_suffix
+from core.models.tokens import estimate_tokens
 from core.records import UsageRow
 from core.store.base import Store
 

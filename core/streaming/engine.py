@@ -3,7 +3,7 @@
 A reader task consumes the router stream into a `ReplyState`; a renderer task sends the latest
 snapshot to the platform whenever its lane allows. The renderer never replays a backlog: if ten
 tokens arrived while it waited, one edit shows all of them. Long answers continue in new messages
-(split by `core.splitting`), a 429 slows the lane instead of failing, and the final text is always
+(split by `core.streaming.splitting`), a 429 slows the lane instead of failing, and the final text is always
 delivered.
 """
 
@@ -15,114 +15,24 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from core.errors import RouterError
 from core.records import MessageStatus
-from core.router import Finished, ReasoningDelta, StreamEvent, StreamStarted, TextDelta, ToolActivity
-from core.splitting import open_fence_at_end, split_first
-from core.throttle import Throttle
+from core.router.client import Finished, ReasoningDelta, StreamEvent, StreamStarted, TextDelta, ToolActivity
+from core.streaming.sink import (
+    MessageGone,
+    PlatformLimits,
+    RateLimited,
+    ReplySink,
+    ReplyView,
+    StreamUnavailable,
+    Undeliverable,
+)
+from core.streaming.splitting import open_fence_at_end, split_first
+from core.streaming.throttle import Throttle
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class PlatformLimits:
-    max_chars: int = 2000  # characters per message
-    edit_interval: float = 1.0  # minimum seconds between requests in one lane (channel)
-    bucket_rate: float | None = None  # requests per second shared by a bucket (workspace, bot)
-    bucket_burst: int = 1
-    native_append: bool = False  # the platform appends to a streaming message itself (Slack)
-    file_after_messages: int = 4  # past this many messages the whole answer also comes as a file; 0 = never
-    # False when posting a new message has its own per-channel limit and must not wait on the shared
-    # budget (Slack: chat.postMessage ~1/s per channel, chat.update ~50/min per workspace)
-    posts_use_bucket: bool = True
-    # False when ending a native stream is a request with its own budget (Slack rates each method apart:
-    # chat.stopStream does not spend chat.appendStream's), so a finished answer never queues behind appends
-    stops_use_bucket: bool = True
-    # new messages a channel may take back to back before the cadence applies (Slack's chat.postMessage allows
-    # short bursts per channel): several answers starting at once in one channel all show up at once
-    post_burst: int = 1
-    typing_indicator: str = " ▌"
-
-
-class RateLimited(Exception):
-    """Raised by a sink when the platform answered 429."""
-
-    def __init__(self, retry_after: float, scope_global: bool = False):
-        super().__init__(f"rate limited for {retry_after:.2f}s")
-        self.retry_after = retry_after
-        self.scope_global = scope_global
-
-
-class MessageGone(Exception):
-    """Raised by a sink when the message to edit no longer exists (deleted by someone)."""
-
-
-class StreamUnavailable(Exception):
-    """Raised by a sink when native streaming is refused or expired.
-
-    `ref` is the message already on screen (to finish with edits), or None if nothing was posted.
-    """
-
-    def __init__(self, reason: str, ref: Any = None):
-        super().__init__(reason)
-        self.ref = ref
-
-
-class Undeliverable(Exception):
-    """Raised by a sink when the platform refuses the answer for good: the bot may not (or can no longer) write
-    where it goes, e.g. Discord's 403/404 on the channel. Final: the engine sends nothing more, stops generating,
-    tells the user elsewhere if the sink can (its optional `undeliverable(exc)`), and the answer ends
-    UNDELIVERED. `str(exc)` is a short reason for the log, never user text; `code` the platform's error code."""
-
-    def __init__(self, reason: str, code: int | str | None = None):
-        super().__init__(reason)
-        self.code = code
-
-
-@dataclass(slots=True)
-class ReplyView:
-    """What an adapter needs to decorate one message: buttons, footer."""
-
-    reply_id: int | None
-    phase: str  # "streaming" | "done"
-    status: str
-    is_last: bool  # the last message of the answer carries the controls
-    index: int
-    model: str = ""
-    provider: str = ""
-    reasoning_seconds: float | None = None
-    has_reasoning: bool = False
-    conversation_id: int | None = None
-
-
-class ReplySink(Protocol):
-    """What an adapter gives the engine to talk back to its platform."""
-
-    limits: PlatformLimits
-    lane: Hashable  # one lane per channel or thread: its own edit cadence
-    bucket: Hashable | None  # shared budget, e.g. the workspace
-    # optional: `fallback_limits`, the limits of the edit path once a native stream is refused
-    # optional: `post_lane`, where new messages are paced when that differs from updates (Slack: a new message
-    # is limited per channel, while answers in the channel's threads are updated independently); default `lane`
-
-    async def post(self, text: str, view: ReplyView) -> Any: ...
-
-    async def edit(self, ref: Any, text: str, view: ReplyView) -> None: ...
-
-    async def upload(self, filename: str, content: str, view: ReplyView) -> None: ...
-
-    def ref_id(self, ref: Any) -> str:
-        """The platform's id for a posted message (stored to find the answer again)."""
-        ...
-
-    # only called when limits.native_append is True
-    async def stream_start(self, text: str, view: ReplyView) -> Any: ...
-
-    async def stream_append(self, ref: Any, delta: str, view: ReplyView) -> None: ...
-
-    async def stream_stop(self, ref: Any, delta: str, view: ReplyView) -> None: ...
 
 
 @dataclass(slots=True)

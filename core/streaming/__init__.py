@@ -1,0 +1,42 @@
+"""The streaming engine and what it needs from a platform, in one place: `engine` turns a token stream into
+platform messages, `sink` is what an adapter gives it (limits, calls, the errors it raises), `throttle` paces
+each lane within a shared budget, `splitting` cuts long answers at paragraph boundaries with code fences intact.
+"""
+
+from core.streaming.engine import (
+    NOTICE_EMPTY,
+    NOTICE_STOPPED,
+    NOTICE_TRUNCATED,
+    THINKING,
+    RenderStats,
+    ReplyState,
+    ReplyStream,
+    fence_safe_preview,
+)
+from core.streaming.sink import (
+    MessageGone,
+    PlatformLimits,
+    RateLimited,
+    ReplySink,
+    ReplyView,
+    StreamUnavailable,
+    Undeliverable,
+)
+
+__all__ = [
+    "NOTICE_EMPTY",
+    "NOTICE_STOPPED",
+    "NOTICE_TRUNCATED",
+    "THINKING",
+    "MessageGone",
+    "PlatformLimits",
+    "RateLimited",
+    "RenderStats",
+    "ReplySink",
+    "ReplyState",
+    "ReplyStream",
+    "ReplyView",
+    "StreamUnavailable",
+    "Undeliverable",
+    "fence_safe_preview",
+]
