@@ -22,10 +22,11 @@ from core.conversations.service import ConversationService, DeletedFrom
 from core.errors import ShuttingDown
 from core.keys import Actor, ConversationKey
 from core.models.catalog import ModelCatalog
-from core.records import Assistant, Conversation, Scope
+from core.records import Assistant, Conversation, Scope, StoredMessage
 from core.replies.attachments import Attachment
 from core.replies.compare import Compared, Comparer, SinkFactory
 from core.replies.intake import EarlierMessages, Intake
+from core.replies.interrupted import InterruptedAnswer, interrupted_answer
 from core.replies.pipeline import ReplyPipeline, Throttles
 from core.replies.scheduler import ReplyScheduler, Submitted
 from core.replies.titles import Titler
@@ -138,6 +139,10 @@ class ChatService:
         last = await self.conversations.last_reply(conversation)
         return await self.replies.continue_reply(conversation, last, actor, sink)
 
+    async def interrupted_answer(self, reply: StoredMessage, platform: str) -> InterruptedAnswer | None:
+        """An answer found interrupted at start-up, with its conversation, when it is `platform`'s to close."""
+        return await interrupted_answer(self.conversations, reply, platform)
+
     def is_streaming(self, conversation_id: int) -> bool:
         return self.replies.is_streaming(conversation_id)
 
@@ -160,7 +165,7 @@ class ChatService:
 
     async def about(self, key: ConversationKey, user_id: str) -> str:
         """What `/about` says here: the version, the model in use and how data is kept and erased."""
-        conversation = await self.conversations.for_key(key) if key.thread else None
+        conversation = await self.conversations.here(key)
         return about_text(self.settings, await self.preferences.model_choice(key, user_id, conversation=conversation))
 
     # settings

@@ -24,6 +24,10 @@ class DirectMessages:
             await self.store.set_setting(platform, workspace, Scope.CHANNEL, channel, CURRENT, current)
         return current
 
+    async def key(self, platform: str, workspace: str, channel: str, *, new: bool = False) -> ConversationKey:
+        """The key of the DM's current conversation (one is begun if it has none); `new=True` starts another."""
+        return ConversationKey(platform, workspace, channel, await self.current(platform, workspace, channel, new=new))
+
     async def current_if_any(self, platform: str, workspace: str, channel: str) -> ConversationKey | None:
         """The key of the DM's current conversation, or None when it has none yet."""
         thread = await self.store.get_setting(platform, workspace, Scope.CHANNEL, channel, CURRENT)

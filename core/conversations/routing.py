@@ -36,6 +36,14 @@ class IncomingMessage:
     from_bot: bool = False  # written by a bot (never by this one: adapters drop their own echoes)
     replied_to: str = ""  # the platform id of the message it replies to, when it is one of the bot's
     can_open_thread: bool = True  # the platform lets the bot open a thread from this message here
+    in_bot_thread: bool = False  # written in a thread the bot opened (Discord knows a thread's owner)
+
+    @property
+    def meant_for_bot(self) -> bool:
+        """Whether the message is for the bot, told without the database: a DM, a mention, a reply to one of its
+        answers, or a message in a thread it opened. Where a message could not be stored, this says whom to ask
+        to send it again (the full rule, `MessageRouter.route`, reads the database)."""
+        return not self.from_bot and (self.is_dm or self.mentioned or bool(self.replied_to) or self.in_bot_thread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,13 @@ class MessageRouter:
         if m.thread:
             return await self._in_thread(m)
         return await self._top_level(m)
+
+    async def follow(self, route: Route) -> None:
+        """What a route asks of the stored state before its answer: a DM's current conversation becomes the one
+        answered (a reply to an older answer brought it back)."""
+        if route.make_current and route.key is not None:
+            key = route.key
+            await self.dms.use(key.platform, key.workspace, key.channel, key.thread)
 
     async def _direct(self, m: IncomingMessage) -> Route:
         if m.dm_threads:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from core.conversations import export
 from core.conversations.access import GONE, check_may_read_reasoning, check_owner_or_admin
-from core.errors import InvalidSetting, NotFound
+from core.errors import InvalidSetting, NotAllowed, NotFound
 from core.keys import Actor, ConversationKey
 from core.prompts import clean_prompt
 from core.records import Conversation, Scope, StoredMessage
@@ -45,6 +45,11 @@ class ConversationService:
 
     async def for_key(self, key: ConversationKey) -> Conversation | None:
         return await self.store.get_conversation(key)
+
+    async def here(self, key: ConversationKey) -> Conversation | None:
+        """The conversation a command typed at `key` is about: the thread's (a DM's current one), none at the top of
+        a channel (where a command never names a conversation by the channel alone)."""
+        return await self.store.get_conversation(key) if key.thread else None
 
     async def name_if_untitled(self, key: ConversationKey, title: str) -> None:
         """Give the conversation at `key` a title if it has none yet (a thread's name, before its first answer)."""
@@ -82,10 +87,10 @@ class ConversationService:
         anyone but its owner: admins act in their own workspace only."""
         choice = choice.strip().lstrip("#")
         if listed_in is not None and choice.isdigit() and int(choice) <= 1000:
-            items = await self.list(actor, 100, workspace=listed_in)
-            if not 0 < int(choice) <= len(items):
+            numbered = await self.numbered(actor, int(choice), listed=100, workspace=listed_in)
+            if numbered is None:
                 raise NotFound(f"There is no conversation number {choice}; `/conversations` lists them.")
-            return items[int(choice) - 1]
+            return numbered
         conversation = await self.store.get_conversation_by_id(int(choice)) if choice.isdigit() else None
         if (
             conversation is None
@@ -94,6 +99,40 @@ class ConversationService:
         ):
             raise NotFound("That conversation no longer exists. Pick one from the list.")
         return conversation
+
+    async def numbered(
+        self, actor: Actor, number: int, *, listed: int, workspace: str | None = None
+    ) -> Conversation | None:
+        """Conversation `number` of the actor's list as the front end shows it (1 = the newest, `listed` of them,
+        in `workspace` if given); None when the list has no such number. Only the actor's own are listed."""
+        if not 0 < number <= listed:
+            return None
+        items = await self.list(actor, listed, workspace)
+        return items[number - 1] if number <= len(items) else None
+
+    async def named_or_here(
+        self,
+        actor: Actor,
+        here: ConversationKey,
+        choice: str = "",
+        *,
+        linked: ConversationKey | None = None,
+        listed_in: str | None = None,
+    ) -> Conversation | None:
+        """The conversation a command acts on: the one a link names (`linked`, the key the front end read from
+        it), the one `choice` names (a number in the actor's list or an id: `pick`), else the one here (None when
+        there is none). A link reaches only the actor's own platform and workspace; what may be done to the
+        conversation is checked by the use case (owner or admin)."""
+        if linked is not None:
+            if linked.platform != actor.platform or linked.workspace != actor.workspace:
+                raise NotAllowed("That link is to another workspace: I can only act on this workspace's threads.")
+            conversation = await self.store.get_conversation(linked)
+            if conversation is None:
+                raise NotFound("Nothing is stored for that conversation.")
+            return conversation
+        if choice.strip():
+            return await self.pick(actor, choice, listed_in=listed_in)
+        return await self.here(here)
 
     # erasing
     async def delete(self, conversation_id: int, actor: Actor) -> Conversation:
@@ -180,6 +219,12 @@ class ConversationService:
         """The conversation as JSON (same access as Markdown); attachments by name, not their bytes."""
         conversation, messages = await self._readable(conversation_id, actor)
         return export.as_json(conversation, messages)
+
+    async def export(self, conversation_id: int, actor: Actor, fmt: str = "md") -> str:
+        """The conversation as `fmt`: "json", or else Markdown."""
+        if fmt == "json":
+            return await self.export_json(conversation_id, actor)
+        return await self.export_markdown(conversation_id, actor)
 
     async def _readable(self, conversation_id: int, actor: Actor) -> tuple[Conversation, list[StoredMessage]]:
         conversation = await self.get(conversation_id)

@@ -15,6 +15,7 @@ from core.models.omni import OMNI, is_omni
 from core.prompts import first_line_title
 from core.records import Assistant, Conversation, Scope
 from core.settings.assistants import AssistantService
+from core.settings.options import CLEAR_WORDS
 from core.settings.places import answer_places, place_of
 from core.settings.resolver import AnswerPlan, Preferences
 from core.settings.snapshot import SettingsSnapshot, reading
@@ -126,6 +127,17 @@ class SettingsService:
         if value:
             await self._remember_recent_model(actor, key.platform, value)
         return value
+
+    async def change(
+        self, actor: Actor, key: ConversationKey, scope: Scope, name: str, value: str | None
+    ) -> str | None:
+        """Set any setting by its name, as `/settings NAME VALUE` does on every front end: the model through
+        `set_model` (checked against the router's list, remembered among the person's recent ones), every other
+        option by its own rule. None or a clearing word (`default`, `reset`, ...) clears it. Returns what is stored."""
+        if name.strip().lower() == "model":
+            cleared = value is None or value.strip().lower() in CLEAR_WORDS
+            return await self.set_model(actor, key, scope, None if cleared else value)
+        return await self.set_option(actor, key, scope, name, value)
 
     async def _remember_recent_model(self, actor: Actor, platform: str, model: str) -> None:
         recent = await self.recent_models(actor, platform)
