@@ -1,1 +1,3 @@
 """The Discord front end: a thin adapter from discord.py events to `core` calls."""
+
+PLATFORM = "discord"

@@ -22,10 +22,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bots.discord.buttons import ReplyButton
+from bots.discord.buttons import ReplyButton, reply_controls
 from bots.discord.commands import register_commands
-from bots.discord.extras import download_attachments, show_reasoning
-from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace, reply_controls
+from bots.discord.extras import download_attachments
+from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
 from core.app import Core
 from core.chat import NOT_SAVED, Submitted
 from core.conversations.routing import IncomingMessage
@@ -620,31 +620,6 @@ class _ChatBot:
             "off": "I'll ignore mentions here (slash commands still work)",
         }[mode]
         await self.respond(interaction, f"{explain} in <#{channel_id}>.")
-
-    async def on_reply_button(self, interaction: discord.Interaction, action: str, conversation_id: int) -> None:
-        actor = self.interaction_actor(interaction)
-        try:
-            if action == "think":  # the id is the answer's
-                return await show_reasoning(self, interaction, conversation_id)
-            conversation = await self.chat.conversations.get(conversation_id)
-            if conversation.key.platform != PLATFORM:
-                raise NotFound("That conversation no longer exists.")
-            if action == "stop":
-                if await self.chat.stop(conversation_id, actor):
-                    await interaction.response.defer()  # the engine's last edit swaps the buttons
-                else:
-                    await self.respond(interaction, "Nothing is being written here right now.")
-                return
-            channel = interaction.channel
-            if action == "regen":
-                sink = self.sink(channel, conversation_id=conversation_id)
-                await self.chat.regenerate(conversation_id, actor, sink)
-            else:
-                sink = self.sink(channel, conversation_id=conversation_id, reply_to=interaction.message)
-                await self.chat.continue_reply(conversation_id, actor, sink)
-            await interaction.response.edit_message(view=None)  # the old answer loses its buttons
-        except UserFacingError as exc:
-            await self.respond(interaction, str(exc))
 
 
 class ConfirmErase(discord.ui.View):

@@ -3,7 +3,6 @@ cases live in core)."""
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import Any
 
@@ -20,7 +19,6 @@ from core.usage.limits import NAMES as LIMIT_NAMES
 
 log = logging.getLogger(__name__)
 
-REASONING_INLINE_CHARS = 1900  # longer reasoning comes as a file
 MODELS_REPLY_CHARS = 1900
 EARLIER_PARTS = 20  # messages looked back through for the start of a long answer split over several
 
@@ -40,16 +38,6 @@ async def download_attachments(message: discord.Message, limits: AttachmentLimit
             data = b""
         files.append(Attachment(item.filename, item.content_type or "", data))
     return files
-
-
-async def show_reasoning(bot: Any, interaction: discord.Interaction, reply_id: int) -> None:
-    actor = bot.interaction_actor(interaction)
-    reasoning = await bot.chat.reasoning(reply_id, actor)
-    if len(reasoning) <= REASONING_INLINE_CHARS:
-        await bot.respond(interaction, f"💭 **Reasoning**\n>>> {reasoning}")
-        return
-    file = discord.File(io.BytesIO(reasoning.encode("utf-8")), filename=f"reasoning-{reply_id}.md")
-    await bot.respond(interaction, "💭 The reasoning, as a file:", file=file)
 
 
 async def cmd_compare(bot: Any, interaction: discord.Interaction, prompt: str, models: list[str]) -> None:

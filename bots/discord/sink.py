@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from core.records import MessageStatus
+from bots.discord.buttons import reply_controls
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, Undeliverable
 
 log = logging.getLogger(__name__)
@@ -109,34 +109,6 @@ def undelivered_notice(exc: Undeliverable) -> str:
     else:
         why = "that channel is gone, or I can no longer see it."
     return f"⚠️ I couldn't deliver the answer: {why} Your message is kept; ask again where I can write."
-
-
-# persistent buttons: the custom id carries everything needed to act on it after a restart
-# `think` carries the answer's id (its reasoning is shown), the others the conversation's
-CUSTOM_ID_TEMPLATE = r"hfchat:(?P<action>stop|regen|cont|think):(?P<conversation>[0-9]+)"
-CONTINUABLE = {MessageStatus.TRUNCATED, MessageStatus.STOPPED, MessageStatus.INTERRUPTED}
-
-
-def custom_id(action: str, conversation_id: int) -> str:
-    return f"hfchat:{action}:{conversation_id}"
-
-
-def reply_controls(view: ReplyView, conversation_id: int | None) -> discord.ui.View | None:
-    """Stop while streaming; Regenerate (and Continue when cut short) when done; only on the last message."""
-    if not view.is_last or conversation_id is None:
-        return None
-    from bots.discord.buttons import ReplyButton  # buttons import the app side; keep this module light
-
-    controls = discord.ui.View(timeout=None)
-    if view.phase == "streaming":
-        controls.add_item(ReplyButton("stop", conversation_id))
-    else:
-        controls.add_item(ReplyButton("regen", conversation_id))
-        if view.status in CONTINUABLE:
-            controls.add_item(ReplyButton("cont", conversation_id))
-        if view.has_reasoning and view.reply_id is not None:
-            controls.add_item(ReplyButton("think", view.reply_id))
-    return controls
 
 
 class DiscordSink:
