@@ -10,9 +10,7 @@ conversation, `/new` starts another, and replying to an older answer goes back t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
-import json
 import logging
 import re
 import sys
@@ -26,6 +24,7 @@ from bots.discord.buttons import ReplyButton, reply_controls
 from bots.discord.commands import register_commands
 from bots.discord.extras import download_attachments
 from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
+from bots.discord.tree import OnceCommandTree
 from core.app import Core
 from core.chat import NOT_SAVED, Submitted
 from core.conversations.routing import IncomingMessage
@@ -63,23 +62,6 @@ PRIVILEGED_INTENT_LINE = (
 INTERRUPTED_NOTICE = "⚠️ *This answer was interrupted (the bot restarted).*"
 DELETED_THREAD_NAME = "deleted conversation"
 PRIVATE_THREAD_NAME = "Private conversation"  # a private thread's name shows in the channel list
-
-
-class OnceCommandTree(app_commands.CommandTree):
-    """Runs each slash command (and autocomplete) once: a gateway RESUME may deliver an interaction
-    again, and two processes on one shard (a rolling deploy) both get it; Discord takes one response."""
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await interaction.client.chat.claim_event(PLATFORM, f"interaction:{interaction.id}")
-
-    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """A refusal the core raised (UserFacingError) is told to the one who asked, only them; anything else
-        is logged by discord.py's own handler."""
-        cause = getattr(error, "original", error)
-        if isinstance(cause, UserFacingError):
-            await interaction.client.respond(interaction, str(cause))
-            return
-        await super().on_error(interaction, error)
 
 
 def _tolerant_parser(event: str, parse: Any) -> Any:
@@ -161,7 +143,7 @@ class _ChatBot:
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ReplyButton)
         self.core.on_interrupted(self.show_interrupted)
-        self.commands_synced = await self.sync_commands()
+        self.commands_synced = await self.tree.sync_if_changed()
         self.invite_url = invite_url(self.application_id)
         if self.print_invite:
             print(f"Invite the Discord bot with: {self.invite_url}", flush=True)
@@ -221,24 +203,6 @@ class _ChatBot:
                 log.warning("could not mark interrupted reply %s: %s", reply.id, exc.status)
             except Exception as exc:  # the database or the network: the answer stays marked in the database
                 log.warning("could not mark interrupted reply %s: %s", reply.id, type(exc).__name__)
-
-    def commands_hash(self) -> str:
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
-        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()
-
-    async def sync_commands(self, *, force: bool = False) -> bool:
-        """Sync the slash commands only when their definitions changed since the last sync."""
-        digest = self.commands_hash()
-        scope_id = str(self.application_id)
-        stored = await self.chat.bot_state.get(PLATFORM, "commands_hash", record=scope_id)
-        if stored == digest and not force:
-            log.info("slash commands unchanged; not syncing")
-            return False
-        await self.tree.sync()
-        await self.chat.bot_state.put(PLATFORM, "commands_hash", digest, record=scope_id)
-        log.info("slash commands synced")
-        return True
 
     # identities
     @staticmethod
