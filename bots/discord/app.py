@@ -10,32 +10,34 @@ conversation, `/new` starts another, and replying to an older answer goes back t
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import re
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 import discord
-from discord import app_commands
 
 from bots.discord.buttons import ReplyButton, reply_controls
 from bots.discord.commands import register_commands
-from bots.discord.extras import download_attachments
+from bots.discord.commands.chat import thread_title
+from bots.discord.commands.conversations import DELETED_THREAD_NAME
 from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
 from bots.discord.tree import OnceCommandTree
 from core.app import Core
 from core.chat import NOT_SAVED, Submitted
 from core.conversations.routing import IncomingMessage
-from core.errors import NotAllowed, NotFound, StoreUnavailable, UserFacingError
+from core.errors import StoreUnavailable, UserFacingError
 from core.keys import Actor, ConversationKey
 from core.ops import metrics
 from core.prompts import clean_prompt
-from core.records import Conversation, MessageStatus, Scope, StoredMessage
+from core.records import MessageStatus, StoredMessage
+from core.replies.attachments import Attachment, AttachmentLimits
 from core.streaming import PlatformLimits, ReplyView
 
 log = logging.getLogger(__name__)
+
+# what tests read from here
+__all__ = ["DELETED_THREAD_NAME", "INVITE_PERMISSIONS", "build_bot", "run_discord"]
 
 PLATFORM = "discord"
 INVITE_PERMISSIONS = discord.Permissions(
@@ -60,8 +62,6 @@ PRIVILEGED_INTENT_LINE = (
     "Until then the bot answers only mentions, replies to its messages and slash commands."
 )
 INTERRUPTED_NOTICE = "⚠️ *This answer was interrupted (the bot restarted).*"
-DELETED_THREAD_NAME = "deleted conversation"
-PRIVATE_THREAD_NAME = "Private conversation"  # a private thread's name shows in the channel list
 
 
 def _tolerant_parser(event: str, parse: Any) -> Any:
@@ -80,27 +80,21 @@ def invite_url(application_id: int) -> str:
     )
 
 
-def thread_title(text: str) -> str:
-    first = " ".join(text.strip().split("\n", 1)[0].split())
-    return (first[:97] + "…" if len(first) > 98 else first) or "Conversation"
-
-
-def quoted_prompt(author: str, text: str, limit: int = 1900) -> str:
-    """The prompt as the channel shows it (the model gets the full text from the core)."""
-    body = text if len(text) <= limit else text[:limit] + "…"
-    quoted = "\n".join("> " + line if line else ">" for line in body.split("\n"))
-    return f"**{discord.utils.escape_markdown(author)}** asked:\n{quoted}"
-
-
-def conversation_link(conversation: Conversation) -> str:
-    key = conversation.key
-    if not key.workspace:
-        return "in our DMs"
-    if key.thread.isdigit():
-        return f"https://discord.com/channels/{key.workspace}/{key.thread}"
-    if key.thread.startswith("msg-"):
-        return f"https://discord.com/channels/{key.workspace}/{key.channel}/{key.thread[4:]}"
-    return f"https://discord.com/channels/{key.workspace}/{key.channel}"
+async def download_attachments(message: discord.Message, limits: AttachmentLimits | None = None) -> list[Attachment]:
+    """Fetch a message's files now: Discord's attachment URLs expire. Too large ones are not fetched."""
+    limits = limits or AttachmentLimits()
+    files: list[Attachment] = []
+    for item in message.attachments[: limits.max_files + 1]:
+        if item.size > limits.max_file_bytes:
+            files.append(Attachment(item.filename, item.content_type or "", b"", size=item.size))
+            continue
+        try:
+            data = await item.read()
+        except (discord.HTTPException, discord.NotFound) as exc:
+            log.warning("attachment download failed: %s", type(exc).__name__)
+            data = b""
+        files.append(Attachment(item.filename, item.content_type or "", data))
+    return files
 
 
 class _ChatBot:
@@ -381,232 +375,6 @@ class _ChatBot:
             await interaction.followup.send(text, ephemeral=True, **kwargs)
         else:
             await interaction.response.send_message(text, ephemeral=True, **kwargs)
-
-    async def cmd_chat(self, interaction: discord.Interaction, prompt: str, model: str | None, private: bool) -> None:
-        text = clean_prompt(prompt)
-        if model:
-            model = self.core.catalog.validate(model)
-        actor = self.interaction_actor(interaction)
-        # refused by a limit: say so before the prompt is shown or a thread opened
-        await self.chat.check_message(await self.interaction_key(interaction), actor, text, model)
-        channel = interaction.channel
-        title = thread_title(text)
-        shown = quoted_prompt(interaction.user.display_name, text)
-        if interaction.guild_id is None or isinstance(channel, discord.Thread):
-            key = await self.interaction_key(interaction)
-            await interaction.response.send_message(shown, allowed_mentions=NO_MENTIONS)
-            original = await interaction.original_response()
-            target = channel if isinstance(channel, discord.Thread) else await interaction.user.create_dm()
-            sink = self.sink(target, reply_to=original, interaction=interaction)
-        else:
-            if not isinstance(channel, discord.TextChannel):
-                raise NotAllowed("Use /chat in a text channel, in one of my threads or in a DM.")
-            perms = interaction.app_permissions
-            if private:
-                if not perms.create_private_threads:
-                    raise NotAllowed("I can't create private threads in this channel (Create Private Threads).")
-                await interaction.response.defer(ephemeral=True, thinking=True)
-                thread = await channel.create_thread(
-                    name=PRIVATE_THREAD_NAME,
-                    type=discord.ChannelType.private_thread,
-                    invitable=False,
-                    auto_archive_duration=1440,
-                )
-                await thread.add_user(interaction.user)
-                await thread.send(shown, allowed_mentions=NO_MENTIONS)
-                await interaction.edit_original_response(content=f"Your private conversation: {thread.mention}")
-            else:
-                if not perms.create_public_threads:
-                    raise NotAllowed("I can't create threads in this channel (Create Public Threads).")
-                await interaction.response.send_message(shown, allowed_mentions=NO_MENTIONS)
-                original = await interaction.original_response()
-                thread = await original.create_thread(name=title, auto_archive_duration=1440)
-            key = ConversationKey(PLATFORM, str(interaction.guild_id), str(channel.id), str(thread.id))
-            sink = self.sink(thread, interaction=interaction)
-        if model:
-            await self.chat.set_model(actor, key, Scope.CONVERSATION, model)
-            await self.chat.conversations.name_if_untitled(key, title)
-        await self.submit(key, actor, text, sink, title=title)
-
-    async def current_conversation(self, interaction: discord.Interaction) -> Conversation | None:
-        key = await self.interaction_key(interaction)
-        return await self.chat.conversation_for(key) if key.thread else None
-
-    async def cmd_model(self, interaction: discord.Interaction, name: str | None, scope: str | None) -> None:
-        actor = self.interaction_actor(interaction)
-        key = await self.interaction_key(interaction)
-        in_thread = isinstance(interaction.channel, discord.Thread)
-        conversation = await self.chat.conversation_for(key) if key.thread else None
-        if not name:
-            choice = await self.chat.model_choice(key, actor.user_id, conversation=conversation)
-            await self.respond(interaction, f"Model here: `{choice.model}` ({choice.source}).")
-            return
-        if scope is not None:
-            if interaction.guild_id is None:
-                raise NotAllowed("Channel and server defaults can only be set in a server.")
-            if not actor.is_admin:
-                raise NotAllowed(f"Only members with Manage Server can set the {scope} default model.")
-            target = Scope.CHANNEL if scope == "channel" else Scope.WORKSPACE
-        elif in_thread and conversation is not None:
-            target = Scope.CONVERSATION
-        else:
-            target = Scope.USER
-        chosen = await self.chat.set_model(actor, key, target, name)
-        where = {
-            Scope.CONVERSATION: "This conversation now uses",
-            Scope.USER: "Your default model is now",
-            Scope.CHANNEL: "This channel's default model is now",
-            Scope.WORKSPACE: "This server's default model is now",
-        }[target]
-        await self.respond(interaction, f"{where} `{chosen}`.")
-
-    async def model_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        actor = self.interaction_actor(interaction)
-        needle = current.strip().lower()
-        try:
-            key = await self.interaction_key(interaction)
-            conversation = await self.chat.conversation_for(key) if key.thread else None
-            resolved = await self.chat.resolve_model(key, actor.user_id, conversation.id if conversation else None)
-            first = [resolved, *await self.chat.recent_models(actor, PLATFORM)]
-        except Exception as exc:  # autocomplete must answer anyway
-            log.warning("model autocomplete: %s", type(exc).__name__)
-            first = []
-        catalog = self.core.catalog.ids()
-        rest = [n for n in catalog if needle in n.lower()] + (self.core.catalog.suggest(current, 25) if needle else [])
-        names: list[str] = []
-        for name in [n for n in first if needle in n.lower()] + rest:
-            if name not in names and 0 < len(name) <= 100:
-                names.append(name)
-        return [app_commands.Choice(name=n, value=n) for n in names[:25]]
-
-    async def conversation_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        actor = self.interaction_actor(interaction)
-        needle = current.strip().lower()
-        choices = []
-        for conversation in await self.chat.list_conversations(actor, 100):
-            label = conversation.title or "(untitled)"
-            when = datetime.fromtimestamp(conversation.updated_at, UTC).strftime("%Y-%m-%d")
-            name = f"{label[:85]} · {when}"
-            if needle in name.lower():
-                choices.append(app_commands.Choice(name=name, value=str(conversation.id)))
-        return choices[:25]
-
-    async def picked_conversation(self, value: str, actor: Actor) -> Conversation:
-        return await self.chat.conversations.pick(actor, value)  # a picker's value: the conversation's id
-
-    async def target_conversation(self, interaction: discord.Interaction, value: str | None, actor: Actor):
-        if value:
-            return await self.picked_conversation(value, actor)
-        conversation = await self.current_conversation(interaction)
-        if conversation is None:
-            raise NotFound(
-                "There is no conversation here. Run this in a conversation thread, or pick one with `conversation`."
-            )
-        return conversation
-
-    async def cmd_delete(self, interaction: discord.Interaction, conversation: str | None, everything: bool) -> None:
-        actor = self.interaction_actor(interaction)
-        if everything:
-            await interaction.response.send_message(
-                "This erases every conversation and setting you stored with this bot on Discord. It can't be undone.",
-                view=ConfirmErase(self, actor),
-                ephemeral=True,
-            )
-            return
-        target = await self.target_conversation(interaction, conversation, actor)
-        deleted = await self.chat.delete_conversation(target.id, actor)
-        await self.respond(interaction, f"Deleted “{discord.utils.escape_markdown(deleted.title or 'untitled')}”.")
-        await self.remove_thread(deleted)
-
-    async def remove_thread(self, conversation: Conversation) -> None:
-        """Delete the conversation's thread; without Manage Threads, archive and rename it instead."""
-        key = conversation.key
-        if not key.workspace or not key.thread.isdigit():
-            return
-        try:
-            thread = self.get_channel(int(key.thread)) or await self.fetch_channel(int(key.thread))
-            if not isinstance(thread, discord.Thread):
-                return
-            if thread.permissions_for(thread.guild.me).manage_threads:
-                await thread.delete()
-            else:
-                await thread.edit(name=DELETED_THREAD_NAME, archived=True)
-        except discord.HTTPException as exc:
-            log.warning("could not remove thread %s: %s", key.thread, exc.status)
-
-    async def cmd_conversations(self, interaction: discord.Interaction) -> None:
-        actor = self.interaction_actor(interaction)
-        conversations = await self.chat.list_conversations(actor, 25)
-        if not conversations:
-            await self.respond(interaction, "You have no stored conversations. Start one with /chat.")
-            return
-        lines = []
-        for conversation in conversations:
-            title = discord.utils.escape_markdown(conversation.title or "(untitled)")
-            lines.append(f"• **{title}** · {conversation_link(conversation)} · <t:{int(conversation.updated_at)}:R>")
-        text = "\n".join(lines)
-        await self.respond(interaction, text if len(text) <= 2000 else text[:1990] + "\n…")
-
-    async def cmd_export(self, interaction: discord.Interaction, conversation: str | None, fmt: str = "md") -> None:
-        actor = self.interaction_actor(interaction)
-        target = await self.target_conversation(interaction, conversation, actor)
-        if fmt == "json":
-            content, label = await self.chat.export_json(target.id, actor), "JSON"
-        else:
-            content, label, fmt = await self.chat.export_markdown(target.id, actor), "Markdown", "md"
-        file = discord.File(io.BytesIO(content.encode("utf-8")), filename=f"conversation-{target.id}.{fmt}")
-        title = discord.utils.escape_markdown(target.title or "untitled")
-        await interaction.response.send_message(
-            f"“{title}” as {label}:", file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
-
-    async def cmd_about(self, interaction: discord.Interaction) -> None:
-        actor = self.interaction_actor(interaction)
-        await self.respond(interaction, await self.chat.about(await self.interaction_key(interaction), actor.user_id))
-
-    async def cmd_new(self, interaction: discord.Interaction) -> None:
-        if interaction.guild_id is not None:
-            await self.respond(interaction, "In a server every /chat starts a new conversation in its own thread.")
-            return
-        await self.chat.dm_thread(PLATFORM, "", str(interaction.channel_id), new=True)
-        await self.respond(interaction, "New conversation: your next message starts it.")
-
-    async def cmd_mentions(self, interaction: discord.Interaction, mode: str) -> None:
-        actor = self.interaction_actor(interaction)
-        channel = interaction.channel
-        channel_id = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
-        await self.chat.policy.set_mention_mode(actor, str(interaction.guild_id or ""), str(channel_id), mode)
-        explain = {
-            "thread": "I'll open a thread for each mention",
-            "inline": "I'll answer mentions right here, as replies",
-            "off": "I'll ignore mentions here (slash commands still work)",
-        }[mode]
-        await self.respond(interaction, f"{explain} in <#{channel_id}>.")
-
-
-class ConfirmErase(discord.ui.View):
-    def __init__(self, bot: _ChatBot, actor: Actor):
-        super().__init__(timeout=300)
-        self.bot = bot
-        self.actor = actor
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return str(interaction.user.id) == self.actor.user_id
-
-    @discord.ui.button(label="Erase everything", style=discord.ButtonStyle.danger, custom_id="hfchat:erase")
-    async def erase(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        count = await self.bot.chat.delete_user_data(self.actor)
-        self.stop()
-        await interaction.response.edit_message(
-            content=f"Erased everything you stored: {count} conversation(s) and your settings.", view=None
-        )
-
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="hfchat:erase-cancel")
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing was erased.", view=None)
 
 
 class ChatBot(_ChatBot, discord.Client):
