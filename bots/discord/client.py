@@ -1,0 +1,180 @@
+"""The bot's client: what it is built with, start-up, who acts and where (an Actor, a ConversationKey), and how it
+answers an interaction or hands a message to the core. Events, commands and buttons reach it as `self` or
+`interaction.client`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+
+from bots.discord import PLATFORM
+from bots.discord.buttons import ReplyButton
+from bots.discord.commands import register_commands
+from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
+from bots.discord.tree import OnceCommandTree
+from core.app import Core
+from core.chat import Submitted
+from core.keys import Actor, ConversationKey
+from core.replies.attachments import Attachment, AttachmentLimits
+from core.streaming import PlatformLimits
+
+log = logging.getLogger(__name__)
+
+INVITE_PERMISSIONS = discord.Permissions(
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    create_private_threads=True,
+    manage_threads=True,
+    read_message_history=True,
+    attach_files=True,
+    embed_links=True,
+)
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(
+        application_id, permissions=INVITE_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
+def _tolerant_parser(event: str, parse: Any) -> Any:
+    def run(data: Any) -> None:
+        try:
+            parse(data)
+        except Exception as exc:
+            log.warning("dropped a malformed %s gateway event: %s", event, type(exc).__name__)
+
+    return run
+
+
+async def download_attachments(message: discord.Message, limits: AttachmentLimits | None = None) -> list[Attachment]:
+    """Fetch a message's files now: Discord's attachment URLs expire. Too large ones are not fetched."""
+    limits = limits or AttachmentLimits()
+    files: list[Attachment] = []
+    for item in message.attachments[: limits.max_files + 1]:
+        if item.size > limits.max_file_bytes:
+            files.append(Attachment(item.filename, item.content_type or "", b"", size=item.size))
+            continue
+        try:
+            data = await item.read()
+        except (discord.HTTPException, discord.NotFound) as exc:
+            log.warning("attachment download failed: %s", type(exc).__name__)
+            data = b""
+        files.append(Attachment(item.filename, item.content_type or "", data))
+    return files
+
+
+class ChatClient:
+    """Mixed into discord.Client or discord.AutoShardedClient (bots.discord.app), with the event mixins."""
+
+    def __init__(
+        self,
+        core: Core,
+        *,
+        limits: PlatformLimits | None = None,
+        message_content: bool = True,
+        print_invite: bool = True,
+        **options: Any,
+    ):
+        intents = discord.Intents.default()
+        intents.message_content = message_content
+        options.setdefault("intents", intents)
+        options.setdefault("allowed_mentions", NO_MENTIONS)
+        options.setdefault("http_trace", rate_limit_trace())
+        # discord.py's minimum: a bucket wait longer than this errors (mapped to RateLimited) instead of stalling
+        options.setdefault("max_ratelimit_timeout", 30.0)
+        super().__init__(**options)
+        # discord.py lets an exception while parsing one gateway event end the whole client: a malformed
+        # payload is dropped instead (the gateway's parsers dict is this one, read at each connect)
+        parsers = self._connection.parsers
+        for event, parse in list(parsers.items()):
+            parsers[event] = _tolerant_parser(event, parse)
+        self.core = core
+        self.chat = core.chat
+        self.limits = limits or DISCORD_LIMITS
+        self.print_invite = print_invite
+        self.tree = OnceCommandTree(self)
+        register_commands(self.tree)
+        self.invite_url = ""
+        self.commands_synced = False
+        self._told_no_content: set[int] = set()
+        self._marking: set[asyncio.Task] = set()  # interrupted answers being marked
+
+    # start-up
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ReplyButton)
+        self.core.on_interrupted(self.show_interrupted)
+        self.commands_synced = await self.tree.sync_if_changed()
+        self.invite_url = invite_url(self.application_id)
+        if self.print_invite:
+            print(f"Invite the Discord bot with: {self.invite_url}", flush=True)
+
+    async def on_ready(self) -> None:
+        if isinstance(self, discord.AutoShardedClient):
+            log.info(
+                "discord: ready in %d servers, shards %s of %s", len(self.guilds), sorted(self.shards), self.shard_count
+            )
+        else:
+            log.info("discord: ready in %d servers", len(self.guilds))
+
+    # identities
+    @staticmethod
+    def actor_for(user: discord.abc.User, guild: discord.Guild | None, perms: discord.Permissions | None) -> Actor:
+        is_admin = bool(guild is not None and perms is not None and (perms.manage_guild or perms.administrator))
+        return Actor(PLATFORM, str(user.id), user.display_name, str(guild.id) if guild else "", is_admin)
+
+    def interaction_actor(self, interaction: discord.Interaction) -> Actor:
+        # interaction.permissions come from Discord's payload: the server vouches for them
+        guild = interaction.guild
+        if guild is None and interaction.guild_id is not None:
+            guild = discord.Object(interaction.guild_id)  # type: ignore[assignment]
+        return self.actor_for(interaction.user, guild, interaction.permissions)
+
+    def message_actor(self, message: discord.Message) -> Actor:
+        perms = message.author.guild_permissions if isinstance(message.author, discord.Member) else None
+        return self.actor_for(message.author, message.guild, perms)
+
+    async def key_for(self, channel_id: int, guild_id: int | None, channel: Any = None) -> ConversationKey:
+        if guild_id is None:  # a DM: its current conversation
+            return await self.chat.dms.key(PLATFORM, "", str(channel_id))
+        if isinstance(channel, discord.Thread):
+            return ConversationKey(PLATFORM, str(guild_id), str(channel.parent_id), str(channel.id))
+        return ConversationKey(PLATFORM, str(guild_id), str(channel_id), "")
+
+    async def interaction_key(self, interaction: discord.Interaction) -> ConversationKey:
+        return await self.key_for(interaction.channel_id or 0, interaction.guild_id, interaction.channel)
+
+    # talking back
+    async def respond(self, interaction: discord.Interaction, text: str, **kwargs: Any) -> None:
+        """An ephemeral answer, whether or not the interaction was already acknowledged."""
+        kwargs.setdefault("allowed_mentions", NO_MENTIONS)
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, **kwargs)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, **kwargs)
+
+    def sink(self, channel: Any, **kwargs: Any) -> DiscordSink:
+        return DiscordSink(channel, limits=self.limits, **kwargs)
+
+    async def submit(
+        self,
+        key: ConversationKey,
+        actor: Actor,
+        text: str,
+        sink: DiscordSink,
+        *,
+        platform_message_id: str = "",
+        title: str = "",
+        message: discord.Message | None = None,
+    ) -> Submitted:
+        files = await download_attachments(message) if message is not None and message.attachments else None
+        submitted = await self.chat.submit(
+            key, actor, text, sink, platform_message_id=platform_message_id, title=title, attachments=files
+        )
+        # the reply task has not run yet: its first post already carries the buttons
+        sink.conversation_id = submitted.conversation.id
+        return submitted
