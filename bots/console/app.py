@@ -12,45 +12,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.text import Text
 
-from bots.console import commands, features
+from bots.console.commands import help_text, run_command
 from bots.console.keys import AnswerKeys
 from bots.console.repl import LineReader, PromptReader
 from bots.console.screen import Screen
 from bots.console.sink import ConsoleSink
 from core.app import Core
-from core.commands.registry import CONSOLE, commands_on
-from core.commands.text import parse_compare, parse_limits
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
 from core.models.local import TINY_MODEL_NOTICE, LocalModelUnavailable
-from core.records import Scope
+
+# what tests read from here
+__all__ = ["ConsoleApp", "help_text"]
 
 PLATFORM = "console"
 WORKSPACE = "local"
 CHANNEL = "terminal"
-KEYS_HELP = (
-    "Enter sends; Alt-Enter or Ctrl-J starts a new line; a paste is one message. Up and Down: earlier input.\n"
-    "Esc or Ctrl-C while an answer streams stops it (what it wrote is kept); Ctrl-C at the prompt leaves."
-)
-
-
-def help_text() -> str:
-    """Every terminal command, from core/commands/registry.py, with how its arguments are typed."""
-    rows = []
-    for command in commands_on(CONSOLE):
-        usage = f"/{command.name_on(CONSOLE)} {command.usage}".strip()
-        rows.append(
-            f"  {usage:<34} {command.summary}" if len(usage) <= 34 else f"  {usage}\n  {'':<34} {command.summary}"
-        )
-    return "Type a message to chat. Commands:\n" + "\n".join(rows) + "\n" + KEYS_HELP + "\n"
-
-
 HISTORY_FILE = "console_history"
 NOTICE_MARKER = ".local-model-notice-shown"
-TURNS_SHOWN = 3
 
 
 def local_user() -> str:
@@ -89,6 +70,10 @@ class ConsoleApp:
         return ConversationKey(PLATFORM, WORKSPACE, CHANNEL, self.thread)
 
     async def start(self) -> None:
+        self.new_conversation()
+
+    def new_conversation(self) -> None:
+        """The next message starts a conversation of its own."""
         self.thread = str(time.time_ns())
 
     def say(self, text: str, style: str = "") -> None:
@@ -116,7 +101,7 @@ class ConsoleApp:
         with self._on_screen():
             try:
                 if line.lstrip().startswith("/") and "\n" not in line.strip():
-                    return await self._command(line.strip())
+                    return await run_command(self, line.strip())
                 await self._message(line)
             except UserFacingError as exc:
                 self.say(str(exc), "bold red")
@@ -128,9 +113,9 @@ class ConsoleApp:
         notice = await self.core.ensure_local_model()  # a server that died is said, and started again
         if notice:
             self.say(notice, "yellow")
-        await self._await_reply(self.chat.submit(self.key, self.actor, text, self.sink()))
+        await self.await_reply(self.chat.submit(self.key, self.actor, text, self.sink()))
 
-    async def _await_reply(self, submitting) -> None:
+    async def await_reply(self, submitting) -> None:
         submitted = await submitting
         self._reply = submitted.reply
         if submitted.reply is None:
@@ -152,7 +137,7 @@ class ConsoleApp:
         before the reply has begun: ask again until it has, or is over. With no answer (a command, a
         comparison), the input's handling is cancelled."""
         while True:
-            conversation = await self.chat.conversation_for(self.key)
+            conversation = await self.chat.conversations.here(self.key)
             if conversation is not None and await self.chat.stop(conversation.id, self.actor):
                 return
             if self._reply is None or self._reply.done():
@@ -160,133 +145,6 @@ class ConsoleApp:
             await asyncio.sleep(0.05)
         if self._reply is None and self._handling is not None and not self._handling.done():
             self._handling.cancel()
-
-    async def _command(self, line: str) -> bool:
-        name, _, arg = line[1:].partition(" ")
-        arg = arg.strip()
-        if name in ("quit", "exit", "q"):
-            return False
-        if name == "help":
-            self.say(help_text())
-        elif name == "about":
-            self.console.print(Markdown(await self.chat.about(self.key, self.actor.user_id)))
-        elif name == "new":
-            self.thread = str(time.time_ns())
-            self.say("New conversation.")
-        elif name == "model":
-            await self._model(arg)
-        elif name == "list":
-            await self._list()
-        elif name == "open":
-            conversations = await self.chat.list_conversations(self.actor, 50)
-            index = int(arg) - 1 if arg.isdigit() else -1
-            if not 0 <= index < len(conversations):
-                self.say("Give a number from /list.", "red")
-            else:
-                await self._reopen(conversations[index])
-        elif name == "delete":
-            await self._delete(arg)
-        elif name in ("compare", "limits", "reasoning"):
-            await self._extras(name, arg)
-        elif name in commands.COMMANDS:
-            await commands.handle(self, name, arg)
-        elif name in features.COMMANDS:
-            await features.handle(self, name, arg)
-        elif name == "stop":
-            conversation = await self.chat.conversation_for(self.key)
-            if not conversation or not await self.chat.stop(conversation.id, self.actor):
-                self.say("Nothing is being written.")
-        elif name in ("continue", "retry"):
-            conversation = await self.chat.conversation_for(self.key)
-            if conversation is None:
-                self.say("Nothing to redo yet: ask something first.")
-                return True
-            again = self.chat.continue_reply if name == "continue" else self.chat.regenerate
-            await self._await_reply(again(conversation.id, self.actor, self.sink()))
-        else:
-            self.say(f"Unknown command /{name}. Type /help.", "red")
-        return True
-
-    async def _extras(self, name: str, arg: str) -> None:
-        """/compare m1,m2 prompt · /limits [name value] · /reasoning (of the last answer)."""
-        if name == "compare":
-            models, prompt = parse_compare(arg)
-            results = await self.chat.compare(self.key, self.actor, prompt, models, lambda model: self.sink())
-            self.say(" · ".join(f"{r.model}: {r.state.status}" for r in results), "dim")
-        elif name == "limits":
-            limit, value = parse_limits(arg)
-            if limit:
-                limits = await self.chat.limits.set(self.actor, self.key, limit, value)
-            else:
-                limits = await self.chat.limits.get(self.key.platform, self.key.workspace)
-            self.say(limits.describe())
-        else:
-            reply_id = await self.chat.last_reply_id(self.key)
-            if reply_id is None:
-                self.say("No answer here yet.")
-                return
-            self.say(await self.chat.reasoning(reply_id, self.actor), "italic")
-
-    async def _model(self, arg: str) -> None:
-        conversation = await self.chat.conversation_for(self.key)
-        if not arg:
-            choice = await self.chat.model_choice(self.key, self.actor.user_id, conversation=conversation)
-            self.say(f"Model: {choice.model} ({choice.source})")
-            return
-        if arg.split(" ")[0] == "list":
-            await commands.show_models(self, arg[4:])
-            return
-        chosen = await self.chat.set_model(self.actor, self.key, Scope.CONVERSATION, arg)
-        self.say(f"This conversation now uses {chosen}.")
-
-    async def _list(self) -> None:
-        conversations = await self.chat.list_conversations(self.actor, 50)
-        if not conversations:
-            self.say("No conversations yet.")
-        for number, conversation in enumerate(conversations, 1):
-            marker = "*" if conversation.key.thread == self.thread else " "
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.updated_at))
-            self.say(f"{marker}{number:3d}. {conversation.title or '(untitled)'}  [{when}]")
-
-    async def _reopen(self, conversation) -> None:
-        """Back in a conversation: its last turns, so the next message has its context on screen."""
-        self.thread = conversation.key.thread
-        self.say(f"Back in: {conversation.title or '(untitled)'}", "bold")
-        turns = await self.chat.conversations.last_turns(conversation.id, TURNS_SHOWN)
-        for message in turns:
-            if message.role == "user":
-                self.console.print(Text.assemble(("> ", "bold cyan"), message.content))
-            else:
-                self.console.print(Markdown(message.content or "*(no text)*"))
-                if message.model:
-                    self.say(message.model, "dim")
-        if not turns:
-            self.say("(nothing in it yet)", "dim")
-
-    async def _delete(self, arg: str) -> None:
-        if arg == "all":
-            count = await self.chat.delete_user_data(self.actor)
-            if self.reader is not None:
-                self.reader.forget_history()
-            self.say(f"Erased everything you stored: {count} conversation(s) and what you typed.")
-            self.thread = str(time.time_ns())
-            return
-        if arg.isdigit():
-            conversations = await self.chat.list_conversations(self.actor, 50)
-            index = int(arg) - 1
-            if not 0 <= index < len(conversations):
-                self.say("Give a number from /list.", "red")
-                return
-            conversation = conversations[index]
-        else:
-            conversation = await self.chat.conversation_for(self.key)
-            if conversation is None:
-                self.say("This conversation has nothing stored yet.")
-                return
-        await self.chat.delete_conversation(conversation.id, self.actor)
-        if conversation.key.thread == self.thread:
-            self.thread = str(time.time_ns())
-        self.say(f"Deleted: {conversation.title or '(untitled)'}")
 
     def _first_run_notice(self) -> None:
         """Once per data folder: the local model is tiny, and how to get the router's models."""
