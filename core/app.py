@@ -49,21 +49,30 @@ class Core:
     interrupted: list[StoredMessage] = field(default_factory=list)
     _interrupt_handlers: list[Callable[[list[StoredMessage]], Awaitable[None]]] = field(default_factory=list)
     _local_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _local_restarted: str | None = None  # said to the person whose message comes next, whoever restarted it
 
     async def ensure_local_model(self) -> str | None:
         """Start the local model server again if it died. Returns a notice for the person whose message
-        comes next (None when nothing happened); raises LocalModelUnavailable when it will not start."""
+        comes next (None when nothing happened since the last call, even if the heartbeat restarted it
+        meanwhile); raises LocalModelUnavailable when it will not start."""
+        await self.revive_local_model()
+        notice, self._local_restarted = self._local_restarted, None
+        return notice
+
+    async def revive_local_model(self) -> None:
+        """The restart itself, keeping its notice for the next message (the heartbeat calls this)."""
         async with self._local_lock:
             local = self.local
-            if local is None or local.alive:
-                return None
-            why = describe_exit(local.process.returncode)
-            log.warning("the local model server stopped (%s); starting it again", why)
+            if local is None or await local.responsive():
+                return
+            hung = local.alive  # running, yet refusing connections
+            log.warning("the local model server stopped; starting it again")
             self.local = await local.restart()
+            why = "it stopped taking requests" if hung else describe_exit(local.process.returncode)
             if self.local.url != local.url:
                 self.router.base_url = self.local.url
                 self.router.client.base_url = self.local.url
-            return f"The local model server had stopped ({why}); it was started again."
+            self._local_restarted = f"The local model server had stopped ({why}); it was started again."
 
     def on_interrupted(self, handler: Callable[[list[StoredMessage]], Awaitable[None]]) -> None:
         """`handler(replies)` gets the replies a dead process left unfinished: those found at start-up at
@@ -113,12 +122,15 @@ async def build_core(settings: Settings) -> Core:
             raise
         base_url, token = local.url, None
         # the local server serves exactly one model: make it the default
-        update: dict = {"default_model": local.model}
+        # one model and no router: nothing to fail over to (a fallback would be sent to this same server)
+        update: dict = {"default_model": local.model, "fallback_models": "none"}
         if local.model == LOCAL_MODEL_NAME:  # defaults a 135M model copes with, unless set on purpose
             if "max_tokens" not in settings.model_fields_set:
                 update["max_tokens"] = LOCAL_MAX_TOKENS
             if "system_prompt" not in settings.model_fields_set:
                 update["system_prompt"] = LOCAL_SYSTEM_PROMPT
+            if "auto_titles" not in settings.model_fields_set:  # its titles were junk ("I'm glad I could help! If")
+                update["auto_titles"] = False  # the first line of the first prompt names the conversation instead
         settings = settings.model_copy(update=update)
         log.info("local mode: %s served on %s", local.model, local.url)
     worker_id = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -136,6 +148,8 @@ async def build_core(settings: Settings) -> Core:
     await catalog.start()
     core = Core(settings, store, router, catalog, ChatService(settings, store, router, catalog), local)
     core.worker_id, core.chat.worker_id, core.interrupted = worker_id, worker_id, interrupted
+    if local is not None:
+        router.revive = core.revive_local_model
     core._tasks.append(asyncio.create_task(_worker_loop(core), name="worker-heartbeat"))
     if settings.retention_days:
         core._tasks.append(
@@ -168,7 +182,7 @@ async def _worker_loop(core: Core) -> None:
     while True:
         await asyncio.sleep(settings.worker_heartbeat_seconds)
         try:
-            await core.ensure_local_model()  # front ends that never ask still get a server that died back
+            await core.revive_local_model()  # back before anyone asks; the next message still says so
         except Exception as exc:
             log.warning("the local model server did not start again: %s", type(exc).__name__)
         try:

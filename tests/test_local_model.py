@@ -119,3 +119,50 @@ async def test_the_server_survives_ctrl_c_and_comes_back_when_killed(core_factor
     answer = (await core.store.recent_messages(conversation.id, 2))[-1]
     assert answer.role == "assistant" and answer.content.strip()
     assert await core.ensure_local_model() is None  # alive: nothing to say
+
+
+async def test_a_server_the_heartbeat_restarted_is_still_told_to_the_next_message(core_factory, llama_server):
+    import signal
+
+    core = await core_factory("http://unused.invalid/v1", local_mode="on", hf_token=None)
+    out = io.StringIO()
+    app = ConsoleApp(core, Console(file=out, width=100, force_terminal=False), user="tester")
+    await app.start()
+    server = core.local.process
+    os.kill(server.pid, signal.SIGKILL)
+    await server.wait()
+    await core.revive_local_model()  # what the heartbeat does every WORKER_HEARTBEAT_SECONDS
+    assert core.local.alive
+    assert await app.handle_line("Say hello.")
+    assert "The local model server had stopped (killed by SIGKILL); it was started again." in out.getvalue()
+
+
+async def test_a_message_sent_the_moment_the_server_was_killed_finds_it_restarted(core_factory, llama_server):
+    import signal
+
+    core = await core_factory("http://unused.invalid/v1", local_mode="on", hf_token=None)
+    out = io.StringIO()
+    app = ConsoleApp(core, Console(file=out, width=100, force_terminal=False), user="tester")
+    await app.start()
+    server = core.local.process
+    os.kill(server.pid, signal.SIGKILL)
+    # before asyncio has reaped it: `alive` still says yes, but it takes no connection
+    assert await app.handle_line("Say hello.")
+    text = out.getvalue()
+    assert "router" not in text.lower()  # never a remote model's error: local mode has nothing to fail over to
+    conversation = await core.store.get_conversation(app.key)
+    answer = (await core.store.recent_messages(conversation.id, 2))[-1]
+    assert answer.status == "complete" and answer.content.strip()
+
+
+async def test_local_mode_has_no_failover_and_no_generated_titles(core_factory, llama_server):
+    core = await core_factory("http://unused.invalid/v1", local_mode="on", hf_token=None)
+    assert core.settings.fallback_models == "none"  # a fallback would be sent to this same server
+    assert core.settings.auto_titles is False  # the tiny model's titles were junk; the first prompt names it
+    out = io.StringIO()
+    app = ConsoleApp(core, Console(file=out, width=100, force_terminal=False), user="tester")
+    await app.start()
+    assert await app.handle_line("What is the capital of France?")
+    await core.chat.wait_idle()
+    conversation = await core.store.get_conversation(app.key)
+    assert conversation.title == "What is the capital of France?"

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import openai
@@ -238,6 +238,8 @@ class RouterClient:
     ):
         self.base_url = base_url
         self.idle_timeout = idle_timeout
+        # local mode: starts the model server again when it cannot be reached (it died), before one more try
+        self.revive: Callable[[], Awaitable[None]] | None = None
         # read= is the gap allowed between bytes; the idle timeout between tokens is enforced
         # separately because keep-alive comments would otherwise reset it forever.
         timeout = Timeout(
@@ -289,15 +291,22 @@ class RouterClient:
             if request.tool_choice:
                 params["tool_choice"] = request.tool_choice
         started = False
+        client = self.client
+        if request.max_retries is not None:
+            client = client.with_options(max_retries=request.max_retries)
         try:
-            client = self.client
-            if request.max_retries is not None:
-                client = client.with_options(max_retries=request.max_retries)
             raw = await client.chat.completions.with_raw_response.create(**params)
-            provider = raw.headers.get("x-inference-provider", "")
-            response = raw.http_response
         except Exception as exc:
-            raise map_error(exc, request.model) from exc
+            error = map_error(exc, request.model)
+            if error.kind != "unreachable" or self.revive is None:
+                raise error from exc
+            await self.revive()  # the local server died a moment ago: it is started again, and asked once more
+            try:
+                raw = await client.chat.completions.with_raw_response.create(**params)
+            except Exception as again:
+                raise map_error(again, request.model) from again
+        provider = raw.headers.get("x-inference-provider", "")
+        response = raw.http_response
         yield StreamStarted(model=request.model, provider=provider)
 
         think = ThinkSplitter()
