@@ -116,9 +116,10 @@ async def test_a_token_discord_refuses_is_one_line(tmp_path):
             tmp_path, DISCORD_TOKEN="bogus.token.value", DISCORD_API_URL=f"http://127.0.0.1:{port}/api/v10",
             LOG_LEVEL="ERROR",
         )  # fmt: skip
-        _, _, stderr = await run_cli_async(["run"], environment)
+        code, _, stderr = await run_cli_async(["run"], environment)
     finally:
         await runner.cleanup()
+    assert code == 1  # a supervisor must see the failure: it used to print its line and exit 0
     line = one_line(stderr)
     assert "DISCORD_TOKEN" in line and "bogus" not in stderr
 

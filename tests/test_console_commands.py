@@ -111,3 +111,34 @@ async def test_usage_is_a_table_not_markdown(core, fake_router, tmp_path):
     total = next(line for line in rows if "total" in line)
     assert [cell.strip() for cell in total.split("│")[1:5]] == ["total", "1", "11", "7"]
     assert any("meta-llama/Llama-3.3-70B-Instruct" in line for line in rows)
+
+
+async def test_open_clips_long_turns_and_says_what_an_empty_answer_was(core, fake_router, tmp_path):
+    from tests.fakes.fake_router import Status
+
+    app, out = await make_app(core, tmp_path)
+    paste = "\n".join(f"line {n} of a long paste" for n in range(200))
+    fake_router.queue([Status(400, {"error": {"message": "The provider rejected the request"}})])
+    await app.handle_line(paste)
+    await app.handle_line("/new")
+    out.truncate(0)
+    out.seek(0)
+    await app.handle_line("/open 1")
+    shown = out.getvalue()
+    assert "line 11 of a long paste" in shown and "line 12 of a long paste" not in shown
+    assert "more characters)" in shown
+    assert "the answer failed before any text" in shown and "(no text)" not in shown
+
+
+async def test_delete_all_erases_the_chats_own_exports_too(core, fake_router, tmp_path):
+    app, out = await make_app(core, tmp_path)
+    await app.handle_line("a question to export")
+    await app.handle_line("/export")
+    exports = app.export_dir
+    assert list(exports.glob("*.md"))
+    mine = tmp_path / "mine.md"
+    await app.handle_line(f"/export {mine}")
+    await app.handle_line("/delete all")
+    assert not list(exports.glob("*"))
+    assert mine.exists()  # a file the person named is theirs
+    assert "1 export file(s)" in out.getvalue()

@@ -152,3 +152,27 @@ async def test_history_is_private_and_delete_all_erases_it(core, fake_router, ke
 
 async def _gone(path) -> bool:
     return not path.exists() or "canary-71" not in path.read_text()
+
+
+@pytest.mark.parametrize("key", [CTRL_C, ESC], ids=["ctrl-c", "esc"])
+async def test_a_key_pressed_before_the_first_word_keeps_the_message(core, fake_router, keyboard, tmp_path, key):
+    from tests.fakes.fake_router import Sleep
+
+    app, _, running = await start(core, keyboard, tmp_path)
+    fake_router.queue([Sleep(1.0), *text_script("Too late.")])
+    submit = core.chat.submit
+
+    async def slow_submit(*args, **kwargs):  # a busy database: the message takes a moment to be stored
+        await asyncio.sleep(0.3)
+        return await submit(*args, **kwargs)
+
+    core.chat.submit = slow_submit
+    keyboard.send_text("a question the key cuts short" + ENTER)
+    await asyncio.sleep(0.1)  # the key comes while the message is being taken, before any word
+    keyboard.send_text(key)
+    await until(lambda: _settled(core, app))
+    stored = await messages(core, app)
+    assert (stored[0].role, stored[0].content) == ("user", "a question the key cuts short")
+    assert stored[-1].status == MessageStatus.STOPPED  # stopped, with Continue/Retry to pick it up
+    keyboard.send_text(CTRL_D)
+    await asyncio.wait_for(running, 5)

@@ -149,6 +149,7 @@ async def test_a_message_sent_the_moment_the_server_was_killed_finds_it_restarte
     # before asyncio has reaped it: `alive` still says yes, but it takes no connection
     assert await app.handle_line("Say hello.")
     text = out.getvalue()
+    assert "it was started again" in text  # said with this message, not the one after
     assert "router" not in text.lower()  # never a remote model's error: local mode has nothing to fail over to
     conversation = await core.store.get_conversation(app.key)
     answer = (await core.store.recent_messages(conversation.id, 2))[-1]

@@ -58,6 +58,7 @@ class ConsoleApp:
         self.actor = Actor(PLATFORM, user_id=user, display_name=user, workspace=WORKSPACE, is_admin=True)
         self.thread = ""
         self._reply: asyncio.Task | None = None
+        self._submitting = False  # a message is being stored (await_reply)
         self._handling: asyncio.Task | None = None
         self._stopping: asyncio.Task | None = None
         self.data_dir = core.settings.data_path
@@ -110,13 +111,25 @@ class ConsoleApp:
         return True
 
     async def _message(self, text: str) -> None:
-        notice = await self.core.ensure_local_model()  # a server that died is said, and started again
+        self._submitting = True  # from here a stop waits for the answer to stop it: the message is never dropped
+        try:
+            notice = await self.core.ensure_local_model()  # a server that died is said, and started again
+            if notice:
+                self.say(notice, "yellow")
+        except BaseException:
+            self._submitting = False
+            raise
+        await self.await_reply(self.chat.submit(self.key, self.actor, text, self.sink()))
+        notice = await self.core.ensure_local_model()  # restarted while this message was being answered
         if notice:
             self.say(notice, "yellow")
-        await self.await_reply(self.chat.submit(self.key, self.actor, text, self.sink()))
 
     async def await_reply(self, submitting) -> None:
-        submitted = await submitting
+        self._submitting = True  # the message is being stored: a stop now waits for its answer, never drops it
+        try:
+            submitted = await submitting
+        finally:
+            self._submitting = False
         self._reply = submitted.reply
         if submitted.reply is None:
             return
@@ -140,7 +153,7 @@ class ConsoleApp:
             conversation = await self.chat.conversations.here(self.key)
             if conversation is not None and await self.chat.stop(conversation.id, self.actor):
                 return
-            if self._reply is None or self._reply.done():
+            if not self._submitting and (self._reply is None or self._reply.done()):
                 break
             await asyncio.sleep(0.05)
         if self._reply is None and self._handling is not None and not self._handling.done():

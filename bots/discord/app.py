@@ -91,8 +91,6 @@ async def run_discord(core: Core, **options: Any) -> None:
                 # stopping: closing the bot closes its HTTP session, and answers in flight still need it
                 await core.chat.shutdown(core.settings.shutdown_grace_seconds)
                 raise
-    except discord.LoginFailure:
-        print("discord: DISCORD_TOKEN was rejected by Discord (invalid or reset token)", file=sys.stderr)
     except discord.PrivilegedIntentsRequired:
         if options.get("message_content") is False:
             raise

@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from bots.discord.app import INVITE_PERMISSIONS, build_bot, run_discord
+from bots.startup import describe_frontend_failure
 from core.keys import ConversationKey
 from core.streaming import PlatformLimits
 from tests.fakes.discord_server import FakeDiscord, patched_discord, running_client
@@ -163,9 +164,11 @@ async def test_bad_token_and_missing_intent_end_with_one_line(discord_core, caps
     async with FakeDiscord() as fake:
         with patched_discord(fake):
             discord_core.settings.discord_token = SecretStr("wrong-token")
-            await asyncio.wait_for(run_discord(discord_core, print_invite=False), 10)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["discord: DISCORD_TOKEN was rejected by Discord (invalid or reset token)"]
+            with pytest.raises(discord.LoginFailure) as refused:  # for `hfchat run` to end with its line, and 1
+                await asyncio.wait_for(run_discord(discord_core, print_invite=False), 10)
+    line = describe_frontend_failure("discord", refused.value, discord_core.settings)
+    assert line is not None and "Discord refused DISCORD_TOKEN" in line and "wrong-token" not in line
+    assert not capsys.readouterr().err.strip()
 
     async with FakeDiscord(privileged_intents=0) as fake:
         with patched_discord(fake):

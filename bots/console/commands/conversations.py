@@ -16,12 +16,19 @@ from rich.text import Text
 from core.commands.text import parse_export
 from core.conversations.export import export_filename, free_path
 from core.errors import InvalidSetting, NotFound
-from core.records import Conversation
+from core.records import Conversation, MessageStatus
 
 if TYPE_CHECKING:
     from bots.console.app import ConsoleApp
 
 LISTED = 50  # conversations /list shows, and the numbers /open, /delete and /export take
+SHOWN_LINES, SHOWN_CHARS = 12, 1_500  # of each turn /open shows again
+EMPTY_ANSWER = {  # what /open shows for an answer that wrote nothing
+    MessageStatus.ERROR: "*(the answer failed before any text: /retry asks again)*",
+    MessageStatus.STOPPED: "*(stopped before any text)*",
+    MessageStatus.INTERRUPTED: "*(interrupted before any text)*",
+    MessageStatus.UNDELIVERED: "*(not delivered)*",
+}
 TURNS_SHOWN = 3
 
 
@@ -55,13 +62,22 @@ async def reopen(app: ConsoleApp, arg: str) -> None:
     turns = await app.chat.conversations.last_turns(conversation.id, TURNS_SHOWN)
     for message in turns:
         if message.role == "user":
-            app.console.print(Text.assemble(("> ", "bold cyan"), message.content))
+            app.console.print(Text.assemble(("> ", "bold cyan"), clipped(message.content)))
         else:
-            app.console.print(Markdown(message.content or "*(no text)*"))
+            app.console.print(Markdown(clipped(message.content) or EMPTY_ANSWER.get(message.status, "*(no text)*")))
             if message.model:
                 app.say(message.model, "dim")
     if not turns:
         app.say("(nothing in it yet)", "dim")
+
+
+def clipped(text: str) -> str:
+    """A turn as /open shows it: a long paste would fill the screen, so its start and how much is left."""
+    lines = text.split("\n")
+    shown = "\n".join(lines[:SHOWN_LINES])[:SHOWN_CHARS]
+    if len(shown) < len(text.rstrip()):
+        shown = f"{shown.rstrip()}\n… ({len(text) - len(shown):,} more characters)"
+    return shown
 
 
 async def delete(app: ConsoleApp, arg: str) -> None:
@@ -69,7 +85,9 @@ async def delete(app: ConsoleApp, arg: str) -> None:
         count = await app.chat.delete_user_data(app.actor)
         if app.reader is not None:
             app.reader.forget_history()
-        app.say(f"Erased everything you stored: {count} conversation(s) and what you typed.")
+        exports = await asyncio.to_thread(_erase_exports, app.export_dir)
+        also = f", and {exports} export file(s) in {app.export_dir}" if exports else ""
+        app.say(f"Erased everything you stored: {count} conversation(s) and what you typed{also}.")
         app.new_conversation()
         return
     if arg.isdigit():
@@ -115,6 +133,17 @@ def _save(target: str, folder: Path, name: str, content: str) -> Path:
     path = path.resolve()
     _write_private(path, content)
     return path
+
+
+def _erase_exports(folder: Path) -> int:
+    """The exports the chat wrote into its own folder hold conversation text too (a PATH given to /export is the
+    person's own file, and left alone)."""
+    erased = 0
+    for path in folder.glob("*"):
+        if path.is_file() and path.suffix in (".md", ".json"):
+            path.unlink(missing_ok=True)
+            erased += 1
+    return erased
 
 
 def _write_private(path: Path, content: str) -> None:
