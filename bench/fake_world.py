@@ -29,7 +29,7 @@ from aiohttp import web
 
 from bench.workload import StreamProfile, answer_tokens, prompt
 from core.streaming import NOTICE_TRUNCATED
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.fake_router import FakeRouter, StreamLog, profile_script
 from tests.fakes.slack_server import FakeSlack
 

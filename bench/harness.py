@@ -211,7 +211,7 @@ async def _ours_discord(world: FakeWorldProcess, case: Case, setup: dict, workdi
     from bots.discord.sink import DISCORD_LIMITS
     from core.app import build_core
     from core.keys import ConversationKey
-    from tests.fakes.discord_server import running_client
+    from tests.fakes.discord import running_client
 
     core = await build_core(_settings(case, setup["router_url"], workdir))
     try:
@@ -257,7 +257,7 @@ async def _baseline(world: FakeWorldProcess, case: Case, setup: dict, meter: Met
     if case.path == "discord":
         import discord
 
-        from tests.fakes.discord_server import patched_discord
+        from tests.fakes.discord import patched_discord
 
         shim = SimpleNamespace(api_base=setup["api_base"], gateway_url=setup["gateway_url"])
         client = discord.Client(intents=discord.Intents.none())

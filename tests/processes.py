@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.fake_router import FakeRouter, text_script
 from tests.fakes.slack_server import FakeSlack
 

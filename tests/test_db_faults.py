@@ -25,7 +25,7 @@ from core.records import MessageStatus, StoredMessage
 from core.store.base import MESSAGE_FIELDS, Store, encode_field
 from core.store.retry import RetryPolicy
 from core.store.sqlite import SQLiteStore
-from tests.fakes.discord_server import FakeDiscord, running_client
+from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack_server import FakeSlack
 from tests.processes import wait_until

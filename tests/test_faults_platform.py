@@ -11,7 +11,7 @@ import pytest
 from bots.discord.app import build_bot
 from core.keys import ConversationKey
 from core.streaming import PlatformLimits
-from tests.fakes.discord_server import FakeDiscord, running_client
+from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack_server import FakeSlack
 from tests.slack.conftest import CHANNEL, running_bot, visible, wait_for

@@ -108,7 +108,7 @@ async def test_discord_counts_events_answers_edits_and_429s(core_factory, fake_r
     from bots.discord.app import build_bot
     from core.keys import ConversationKey
     from core.streaming import PlatformLimits
-    from tests.fakes.discord_server import FakeDiscord, running_client
+    from tests.fakes.discord import FakeDiscord, running_client
 
     core = await core_factory(fake_router.url)
     limits = PlatformLimits(max_chars=2000, edit_interval=0.1)

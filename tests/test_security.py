@@ -18,7 +18,7 @@ from core.keys import Actor, ConversationKey
 from core.logs import cap_payload_loggers
 from core.records import Scope
 from core.streaming import PlatformLimits
-from tests.fakes.discord_server import FakeDiscord, Perm, running_client
+from tests.fakes.discord import FakeDiscord, Perm, running_client
 from tests.fakes.fake_router import Sleep, Status, chunk, text_script
 from tests.fakes.slack_server import FakeSlack
 from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, running_bot, visible, wait_for

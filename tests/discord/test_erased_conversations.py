@@ -8,7 +8,7 @@ import pytest
 
 from bots.discord.app import DELETED_THREAD_NAME, build_bot
 from core.streaming import PlatformLimits
-from tests.fakes.discord_server import FakeDiscord, Perm, running_client
+from tests.fakes.discord import FakeDiscord, Perm, running_client
 from tests.fakes.fake_router import text_script
 from tests.support import sqlite_files_holding
 

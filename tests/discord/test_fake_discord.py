@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from bots.discord.app import INVITE_PERMISSIONS, build_bot, run_discord
 from core.keys import ConversationKey
 from core.streaming import PlatformLimits
-from tests.fakes.discord_server import FakeDiscord, patched_discord, running_client
+from tests.fakes.discord import FakeDiscord, patched_discord, running_client
 from tests.fakes.fake_router import text_script
 
 CREATE = "/channels/{channel_id}/messages"

@@ -12,7 +12,7 @@ from bots.discord.app import build_bot
 from core.keys import ConversationKey
 from core.records import Scope
 from core.streaming import PlatformLimits
-from tests.fakes.discord_server import FakeDiscord, running_client
+from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
 
 FAST = PlatformLimits(max_chars=2000, edit_interval=0.05, bucket_rate=200.0, bucket_burst=50)

@@ -16,7 +16,7 @@ from pathlib import Path
 from bots.discord.app import INTERRUPTED_NOTICE, build_bot
 from core.keys import ConversationKey
 from core.records import MessageStatus, StoredMessage
-from tests.fakes.discord_server import FakeDiscord, running_client
+from tests.fakes.discord import FakeDiscord, running_client
 from tests.processes import DiscordBotProcess, EchoRouter, discord_bot_env, wait_until
 
 QUESTION = "tell me a long story about checkpoints"

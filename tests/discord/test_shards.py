@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.discord_server import FakeDiscord, StoredMessage, guild_id_for_shard, shard_for
+from tests.fakes.discord import FakeDiscord, StoredMessage, guild_id_for_shard, shard_for
 from tests.processes import DiscordBotProcess, EchoRouter, discord_bot_env, wait_until
 from tests.test_store import PG_URL, _fresh_schema
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.processes import DiscordBotProcess, EchoRouter, discord_bot_env, wait_until
 
 GRACE = 3.0

@@ -401,7 +401,7 @@ def default_spec_path() -> Path:
     env = os.environ.get("DISCORD_OPENAPI_SPEC")
     if env:
         return Path(env)
-    for base in (Path(__file__).resolve().parents[3], Path("/work")):
+    for base in (Path(__file__).resolve().parents[4], Path("/work")):
         candidate = base / "shared" / "specs" / "discord-openapi.json"
         if candidate.exists():
             return candidate
