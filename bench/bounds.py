@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 
 from tests.fakes.discord import DEFAULT_RATE_LIMITS as DISCORD_RATE_LIMITS
-from tests.fakes.slack_server import DEFAULT_RATE_LIMITS as SLACK_RATE_LIMITS
+from tests.fakes.slack import DEFAULT_RATE_LIMITS as SLACK_RATE_LIMITS
 
 CREATE_ROUTE = ("POST", "/channels/{channel_id}/messages")
 EDIT_ROUTE = ("PATCH", "/channels/{channel_id}/messages/{message_id}")

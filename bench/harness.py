@@ -358,7 +358,7 @@ def _budget(case: Case, data: dict) -> dict:
         out["edits_per_stream_second"] = len(edits) / sum(per_stream) if per_stream else None
         out["channel_budget_used"] = out["edits_per_stream_second"]  # 5 per 5 s = 1 per second per thread
     else:
-        from tests.fakes.slack_server import DEFAULT_RATE_LIMITS
+        from tests.fakes.slack import DEFAULT_RATE_LIMITS
 
         method = "chat.update" if case.path == "slack-edits" else "chat.appendStream"
         limit = DEFAULT_RATE_LIMITS[method]

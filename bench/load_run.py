@@ -50,7 +50,7 @@ from core.records import MessageStatus
 from core.replies.titles import TITLE_INSTRUCTION
 from core.store import open_store
 from tests.fakes.fake_router import FakeRouter, chunk
-from tests.fakes.slack_server import FakeSlack, sign_request
+from tests.fakes.slack import FakeSlack, sign_request
 
 TAG = re.compile(r"\bq\d+t\d+\b")
 MODEL = "meta-llama/Llama-3.3-70B-Instruct"

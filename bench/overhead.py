@@ -270,7 +270,7 @@ async def slack_platform(
 
     from bots.slack.app import build_adapter
     from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS
-    from tests.fakes.slack_server import DEFAULT_RATE_LIMITS, FakeSlack
+    from tests.fakes.slack import DEFAULT_RATE_LIMITS, FakeSlack
 
     lifted = dict.fromkeys(DEFAULT_RATE_LIMITS)
     async with FakeSlack(**({} if real_pacing else {"rate_limits": lifted})) as fake:

@@ -19,7 +19,7 @@ import aiohttp
 
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.fake_router import FakeRouter, text_script
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")

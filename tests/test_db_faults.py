@@ -27,7 +27,7 @@ from core.store.retry import RetryPolicy
 from core.store.sqlite import SQLiteStore
 from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack import FakeSlack
 from tests.processes import wait_until
 from tests.slack.conftest import CHANNEL, running_bot, visible
 from tests.support import RecordingSink

@@ -13,7 +13,7 @@ from core.keys import ConversationKey
 from core.streaming import PlatformLimits
 from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack import FakeSlack
 from tests.slack.conftest import CHANNEL, running_bot, visible, wait_for
 
 EDIT = "/channels/{channel_id}/messages/{message_id}"

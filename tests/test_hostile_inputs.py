@@ -14,7 +14,7 @@ from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
 from core.records import Scope
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack, post_signed
+from tests.fakes.slack import FakeSlack, post_signed
 from tests.slack.conftest import CHANNEL, running_bot, visible
 from tests.support import RecordingSink
 

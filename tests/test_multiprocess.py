@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack import FakeSlack
 from tests.processes import EchoRouter, bot_env, bot_processes, wait_until
 from tests.test_store import PG_URL, _fresh_schema
 

@@ -18,7 +18,7 @@ from core.keys import ConversationKey
 from core.streaming import PlatformLimits
 from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack import FakeSlack
 from tests.slack.conftest import ALICE, CHANNEL, DM, running_bot
 from tests.test_security import debug_logs  # noqa: F401  (fixture)
 from tests.test_store import PG_URL, _fresh_schema

@@ -14,7 +14,7 @@ import pytest
 from core.keys import ConversationKey
 from core.records import MessageStatus, StoredMessage
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack import FakeSlack
 from tests.processes import BotProcess, EchoRouter, bot_env, wait_until
 from tests.support import RecordingSink
 from tests.test_store import PG_URL, _fresh_schema, _same_place

@@ -20,7 +20,7 @@ from core.records import Scope
 from core.streaming import PlatformLimits
 from tests.fakes.discord import FakeDiscord, Perm, running_client
 from tests.fakes.fake_router import Sleep, Status, chunk, text_script
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack import FakeSlack
 from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, running_bot, visible, wait_for
 from tests.support import RecordingSink
 

@@ -15,7 +15,7 @@ from bots.slack.app import SlackAdapter, build_adapter
 from core.app import Core
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import FakeRouter, chunk
-from tests.fakes.slack_server import FakeSlack, StoredMessage
+from tests.fakes.slack import FakeSlack, StoredMessage
 
 CHANNEL, DM = "C0CHAN0001", "D0DM000001"
 ALICE, BOB, ADMIN = "U0USER0001", "U0USER0002", "U0ADMIN001"

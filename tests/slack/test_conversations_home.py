@@ -11,7 +11,7 @@ from bots.slack.app import serve_http
 from core.keys import ConversationKey
 from core.records import Scope
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack, post_signed
+from tests.fakes.slack import FakeSlack, post_signed
 from tests.slack.conftest import (
     ADMIN,
     ALICE,

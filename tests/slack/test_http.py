@@ -6,7 +6,7 @@ import time
 
 from bots.slack.app import serve_http
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack, post_signed
+from tests.fakes.slack import FakeSlack, post_signed
 from tests.slack.conftest import CHANNEL, running_bot, visible
 
 

@@ -21,7 +21,7 @@ from core.app import Core
 from core.config import ConfigError
 from core.records import Scope
 from tests.fakes.fake_router import FakeRouter, text_script
-from tests.fakes.slack_server import FakeSlack, SignedResponse
+from tests.fakes.slack import FakeSlack, SignedResponse
 from tests.slack.conftest import CHANNEL, FAST_EDIT, FAST_NATIVE, visible
 from tests.test_store import PG_URL, _fresh_schema
 

@@ -167,7 +167,7 @@ def default_spec_dir() -> Path:
     env = os.environ.get("SLACK_API_REF")
     if env:
         return Path(env)
-    for base in (Path(__file__).resolve().parents[3], Path("/work")):
+    for base in (Path(__file__).resolve().parents[4], Path("/work")):
         candidate = base / "shared" / "specs" / "slack-api-ref"
         if candidate.exists():
             return candidate
