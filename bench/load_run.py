@@ -485,7 +485,7 @@ class BotProcesses:
     def __init__(
         self, count: int, fake: FakeSlack, router: FakeRouter, database_url: str, schema: str | None, logs: Path
     ):
-        from tests.processes import BotProcess, bot_env
+        from tests.support.processes import BotProcess, bot_env
 
         env = bot_env(
             fake,

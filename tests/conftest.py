@@ -1,16 +1,26 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from core.app import Core, build_core
-from core.config import Settings
+from core.logs import cap_payload_loggers
+from core.records import Scope
+from core.store.base import Store
 from tests.fakes.fake_router import FakeRouter
+from tests.support.chat import ALICE, KEY
+from tests.support.logs import Collect
+from tests.support.settings import make_settings
+from tests.support.stores import fresh_schema, open_store
+from tests.support.web import Web
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,23 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 async def fake_router():
     async with FakeRouter() as router:
         yield router
-
-
-def make_settings(tmp_path: Path, router_url: str, **overrides) -> Settings:
-    values = dict(
-        hf_token="hf_test_token",
-        hf_router_url=router_url,
-        default_model="meta-llama/Llama-3.3-70B-Instruct",
-        database_url=f"sqlite:///{tmp_path}/test.db",
-        local_mode="off",
-        model_overrides_file=None,
-        request_timeout=5,
-        idle_timeout=5,
-        auto_titles=False,  # a title request would take a scripted answer meant for the next message
-        _env_file=None,
-    )
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture
@@ -83,3 +76,63 @@ def llama_server():
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store(request, tmp_path) -> AsyncIterator[Store]:
+    async with open_store(request.param, tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+async def pg_schema() -> AsyncIterator[str]:
+    async with fresh_schema() as schema:
+        yield schema
+
+
+@pytest.fixture
+def debug_logs():
+    """Every log record at DEBUG, configured as `hfchat --log-level DEBUG` does (bots.cli)."""
+    root = logging.getLogger()
+    handler, level = Collect(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    cap_payload_loggers(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+@pytest.fixture
+async def fake_web():
+    site_web = Web()
+    app = web.Application()
+    app.router.add_get("/search", site_web.searxng)
+    app.router.add_post("/search", site_web.tavily)
+    app.router.add_get("/web/search", site_web.brave)
+    app.router.add_get("/paris", site_web.paris)
+    app.router.add_get("/slow", site_web.slow)
+    app.router.add_get("/huge", site_web.huge)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    site_web.base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    yield site_web
+    site_web.release.set()
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def searching_core(core_factory, fake_router, fake_web):
+    core = await core_factory(
+        fake_router.url,
+        web_search_provider="searxng",
+        searxng_url=fake_web.base,
+        web_fetch_allow_networks="127.0.0.1/32",
+        web_fetch_timeout=1.0,
+    )
+    await core.chat.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
+    return core

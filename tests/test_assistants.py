@@ -11,8 +11,8 @@ from core.keys import Actor, ConversationKey
 from core.records import Assistant, Scope
 from core.settings.assistants import parse_fields
 from tests.fakes.fake_router import text_script
-from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask
-from tests.test_store import _key, store  # noqa: F401  (the parametrized sqlite + postgres fixture)
+from tests.support.chat import ADMIN, ALICE, BOB, KEY, ask
+from tests.support.stores import store_key
 
 QWEN = "Qwen/Qwen3-32B"
 OTHER_WS = ConversationKey("test", "W2", "C9", "T1")
@@ -21,7 +21,7 @@ OTHER_WS = ConversationKey("test", "W2", "C9", "T1")
 # the store contract
 
 
-async def test_store_assistant_round_trip(store):  # noqa: F811
+async def test_store_assistant_round_trip(store):
     created = await store.create_assistant(
         Assistant(
             platform="discord",
@@ -45,7 +45,7 @@ async def test_store_assistant_round_trip(store):  # noqa: F811
     assert await store.get_assistant(created.id + 999) is None
 
 
-async def test_store_lists_personal_everywhere_and_shared_in_their_workspace(store):  # noqa: F811
+async def test_store_lists_personal_everywhere_and_shared_in_their_workspace(store):
     def make(name, owner, workspace="guild1", shared=False, platform="discord"):
         return Assistant(platform=platform, workspace=workspace, owner_id=owner, name=name, shared=shared)
 
@@ -65,7 +65,7 @@ async def test_store_lists_personal_everywhere_and_shared_in_their_workspace(sto
     await store.create_assistant(make("b-mine", "u1", shared=True))  # a shared one may share the name
 
 
-async def test_store_delete_assistant_and_user_data(store):  # noqa: F811
+async def test_store_delete_assistant_and_user_data(store):
     personal = await store.create_assistant(Assistant("discord", "guild1", "u1", "Mine"))
     shared = await store.create_assistant(Assistant("discord", "guild1", "u1", "Ours", shared=True))
     await store.set_setting("discord", "", Scope.USER, "u1", "assistant", str(personal.id))
@@ -75,7 +75,7 @@ async def test_store_delete_assistant_and_user_data(store):  # noqa: F811
     assert await store.get_setting("discord", "guild1", Scope.CHANNEL, "c1", "assistant") is None
     assert await store.get_setting("discord", "", Scope.USER, "u1", "assistant") == str(personal.id)
     kept = await store.create_assistant(Assistant("discord", "guild1", "u1", "Team", shared=True))
-    conversation = await store.create_conversation(_key("c1"), "u1")
+    conversation = await store.create_conversation(store_key("c1"), "u1")
     await store.delete_user_data("discord", "u1")
     assert await store.get_assistant(personal.id) is None  # personal data goes
     assert await store.get_assistant(kept.id) is not None  # the workspace's shared assistant stays

@@ -13,7 +13,7 @@ from core.records import Scope
 from core.replies.attachments import Attachment, AttachmentLimits, NothingReadable, process, sniff
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import text_script
-from tests.support import RecordingSink
+from tests.support.sinks import RecordingSink
 
 KEY = ConversationKey("test", "W1", "C1", "files")
 ALICE = Actor("test", "alice", "Alice", "W1")

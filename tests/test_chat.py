@@ -6,27 +6,10 @@ import logging
 import pytest
 
 from core.errors import EmptyPrompt, NotAllowed, PromptTooLong, UnknownModel
-from core.keys import Actor, ConversationKey
+from core.keys import ConversationKey
 from core.records import MessageStatus, Scope, StoredMessage
-from core.streaming import PlatformLimits
 from tests.fakes.fake_router import Status, chunk, text_script
-from tests.support import RecordingSink
-
-KEY = ConversationKey("test", "W1", "C1", "T1")
-ALICE = Actor("test", "alice", "Alice", "W1")
-BOB = Actor("test", "bob", "Bob", "W1")
-ADMIN = Actor("test", "root", "Root", "W1", is_admin=True)
-
-
-def sink():
-    return RecordingSink(PlatformLimits(max_chars=2000, edit_interval=0.01))
-
-
-async def ask(core, text, actor=ALICE, key=KEY, out=None):
-    out = out or sink()
-    submitted = await core.chat.submit(key, actor, text, out)
-    outcome = await submitted.reply if submitted.reply else None
-    return submitted, outcome, out
+from tests.support.chat import ADMIN, ALICE, BOB, KEY, ask, sink
 
 
 async def test_answer_is_streamed_stored_and_counted(core, fake_router):

@@ -10,7 +10,7 @@ from core.errors import InvalidSetting, UnknownModel
 from core.keys import Actor, ConversationKey
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import Sleep, Status, chunk, text_script
-from tests.support import RecordingSink
+from tests.support.sinks import RecordingSink
 
 KEY = ConversationKey("test", "W1", "C1", "cmp")
 ALICE = Actor("test", "alice", "Alice", "W1")

@@ -6,13 +6,7 @@ from rich.console import Console
 
 from bots.console.app import ConsoleApp
 from tests.fakes.fake_router import text_script
-
-
-async def make_app(core):
-    out = io.StringIO()
-    app = ConsoleApp(core, Console(file=out, width=100, force_terminal=False), user="tester")
-    await app.start()
-    return app, out
+from tests.support.console import make_app
 
 
 async def test_continue_and_retry(core, fake_router):

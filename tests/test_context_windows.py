@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.models.catalog import context_range
 from core.records import Scope
 from tests.fakes.fake_router import text_script
-from tests.test_chat import ALICE, KEY, ask
+from tests.support.chat import ALICE, KEY, ask
 
 TWO = "org/two-windows"  # providers: wide 65,536, narrow 4,096, broken (down) 1,024, one without a window
 

@@ -11,7 +11,7 @@ from core.keys import ConversationKey
 from core.records import Assistant, MessageStatus, Scope, StoredMessage
 from core.store.copy import TargetNotEmpty, copy_sqlite_to_postgres
 from core.store.sqlite import SQLiteStore
-from tests.test_store import PG_URL, _fresh_schema
+from tests.support.stores import PG_URL, fresh_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -107,7 +107,7 @@ async def test_copy_db_preserves_everything_and_refuses_to_overwrite(tmp_path, c
     await source.open()
     try:
         filled = await _fill(source)
-        async with _fresh_schema() as schema:
+        async with fresh_schema() as schema:
             report = await copy_sqlite_to_postgres(source_url, PG_URL, schema=schema, batch_rows=2)
             assert report.counts["conversations"] == 3
             assert report.counts["messages"] == 6

@@ -28,16 +28,16 @@ from core.store.sqlite import SQLiteStore
 from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack import FakeSlack
-from tests.processes import wait_until
-from tests.slack.conftest import CHANNEL, running_bot, visible
-from tests.support import RecordingSink
-from tests.test_store import PG_URL, _fresh_schema, open_store
+from tests.support.processes import wait_until
+from tests.support.sinks import RecordingSink
+from tests.support.slack import CHANNEL, running_bot, visible
+from tests.support.stores import PG_URL, fresh_schema, open_store
 
 try:
     import asyncpg
 
     from core.store.postgres import PostgresStore
-except ImportError:  # asyncpg is an optional extra; the PostgreSQL cases then skip in _fresh_schema
+except ImportError:  # asyncpg is an optional extra; the PostgreSQL cases then skip in fresh_schema
     asyncpg = None
     PostgresStore = None
 
@@ -203,7 +203,7 @@ async def test_pg_terminated_connections_are_replaced_and_an_insert_retried_adds
 
 @pytest.fixture
 async def pg_app_schema() -> AsyncIterator[tuple[str, str]]:
-    async with _fresh_schema() as schema:
+    async with fresh_schema() as schema:
         yield schema, schema  # the schema's unique name doubles as the application_name
 
 
@@ -216,7 +216,7 @@ async def backend_settings(request) -> AsyncIterator[dict]:
     if request.param == "sqlite":
         yield {}
         return
-    async with _fresh_schema() as schema:
+    async with fresh_schema() as schema:
         yield {"database_url": _pg_url(schema), "database_schema": schema}
 
 

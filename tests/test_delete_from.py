@@ -8,8 +8,8 @@ import pytest
 from core.errors import InvalidSetting, NotAllowed, NotFound
 from core.keys import Actor
 from tests.fakes.fake_router import text_script
-from tests.test_chat import ADMIN, ALICE, BOB, KEY, sink
-from tests.test_console import make_app
+from tests.support.chat import ADMIN, ALICE, BOB, KEY, sink
+from tests.support.console import make_app
 
 OTHER_ADMIN = Actor("test", "boss", "Boss", "W2", is_admin=True)  # an admin, of another workspace
 

@@ -5,7 +5,7 @@ import pytest
 from core.models.omni import fallbacks_for, standing_in
 from core.records import MessageStatus, Scope
 from tests.fakes.fake_router import Cut, Status, chunk, text_script
-from tests.test_chat import ADMIN, ALICE, KEY, ask
+from tests.support.chat import ADMIN, ALICE, KEY, ask
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct"  # the tests' default model; supports tools, 131k context
 QWEN = "Qwen/Qwen3-32B"  # supports tools

@@ -14,7 +14,7 @@ from core.streaming import PlatformLimits
 from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack import FakeSlack
-from tests.slack.conftest import CHANNEL, running_bot, visible, wait_for
+from tests.support.slack import CHANNEL, running_bot, visible, wait_for
 
 EDIT = "/channels/{channel_id}/messages/{message_id}"
 FAST = PlatformLimits(max_chars=2000, edit_interval=0.05, bucket_rate=200.0, bucket_burst=50)

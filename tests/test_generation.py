@@ -10,7 +10,7 @@ from core.errors import InvalidSetting, NotAllowed
 from core.keys import Actor, ConversationKey
 from core.records import Scope
 from core.settings.options import apply_provider, parse_option
-from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask
+from tests.support.chat import ADMIN, ALICE, BOB, KEY, ask
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct"
 

@@ -15,8 +15,8 @@ from core.keys import Actor, ConversationKey
 from core.records import Scope
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack import FakeSlack, post_signed
-from tests.slack.conftest import CHANNEL, running_bot, visible
-from tests.support import RecordingSink
+from tests.support.sinks import RecordingSink
+from tests.support.slack import CHANNEL, running_bot, visible
 
 ACTOR = Actor("console", "u1", "tester")
 PINGS = "@everyone @here <!channel> <!everyone> <!here> <@U0ADMIN001> <!subteam^S0TEAM> <@&123456>"

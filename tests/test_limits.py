@@ -8,7 +8,7 @@ from core.errors import NotAllowed
 from core.keys import Actor, ConversationKey
 from core.records import Scope
 from core.usage.limits import LimitReached
-from tests.support import RecordingSink
+from tests.support.sinks import RecordingSink
 
 KEY = ConversationKey("test", "W1", "C1", "lim")
 ALICE = Actor("test", "alice", "Alice", "W1")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bots.slack.app import run_slack
 from core.app import serve_metrics
-from tests.processes import free_port
+from tests.support.processes import free_port
 
 
 def listening(port: int) -> set[str]:

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from bench.load_run import parse_args, run_load
-from tests.test_store import _require_postgres
+from tests.support.stores import require_postgres
 
 
 def redeliveries(result: dict) -> list[int]:
@@ -54,7 +54,7 @@ async def test_short_load_run_loses_nothing_and_answers_once():
 
 @pytest.mark.postgres
 async def test_short_load_run_on_postgres_through_two_processes_behind_a_balancer():
-    await _require_postgres()
+    await require_postgres()
     options = "--database postgres --processes 2 --conversations 16 --channels 4 --duration 12 --think 0.5 2"
     args = parse_args([*options.split(), "--router-fault-rate", "0.1", "--duplicate-rate", "0.3"])
     result = await run_load(args)

@@ -9,7 +9,7 @@ import pytest
 
 from core.tools.mcp import McpManager, parse_servers, tool_name
 from tests.fakes.fake_router import text_script, tool_calls_script
-from tests.test_chat import ask
+from tests.support.chat import ask
 
 SERVER = textwrap.dedent(
     '''

@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.app import serve_metrics
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack import FakeSlack
-from tests.processes import BotProcess, bot_env, free_port, wait_until
-from tests.slack.conftest import CHANNEL, running_bot
+from tests.support.processes import BotProcess, bot_env, free_port, wait_until
+from tests.support.slack import CHANNEL, running_bot
 
 
 async def _get(url: str) -> tuple[int, str]:

@@ -17,8 +17,9 @@ import re
 import pytest
 
 from tests.fakes.slack import FakeSlack
-from tests.processes import EchoRouter, bot_env, bot_processes, wait_until
-from tests.test_store import PG_URL, _fresh_schema
+from tests.support.processes import bot_env, bot_processes, wait_until
+from tests.support.router import EchoRouter
+from tests.support.stores import PG_URL, fresh_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -40,7 +41,7 @@ async def _connect(schema: str):
 
 
 async def test_two_processes_share_one_database(tmp_path):
-    async with _fresh_schema() as schema, FakeSlack() as fake, EchoRouter() as router:
+    async with fresh_schema() as schema, FakeSlack() as fake, EchoRouter() as router:
         env = bot_env(fake, router, PG_URL, DATABASE_SCHEMA=schema)
         async with bot_processes(env, tmp_path, 2) as bots:
             questions: list[tuple[str, str]] = []  # (event ts, question)

@@ -7,7 +7,7 @@ from core.models.omni import failover_stream, pick_route, route_models
 from core.records import MessageStatus, Scope
 from core.router.client import ChatRequest, TextDelta
 from tests.fakes.fake_router import Cut, Status, chunk, text_script
-from tests.test_chat import ADMIN, ALICE, KEY, ask
+from tests.support.chat import ADMIN, ALICE, KEY, ask
 
 QWEN = "Qwen/Qwen3-32B"
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct"

@@ -19,9 +19,8 @@ from core.streaming import PlatformLimits
 from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack import FakeSlack
-from tests.slack.conftest import ALICE, CHANNEL, DM, running_bot
-from tests.test_security import debug_logs  # noqa: F401  (fixture)
-from tests.test_store import PG_URL, _fresh_schema
+from tests.support.slack import ALICE, CHANNEL, DM, running_bot
+from tests.support.stores import PG_URL, fresh_schema
 
 CANARY = "CANARY-privacy-5e1d9c"
 FAST = PlatformLimits(max_chars=2000, edit_interval=0.05, bucket_rate=200.0, bucket_burst=50)
@@ -39,7 +38,7 @@ async def _database(backend: str, tmp_path: Path):
     if backend == "sqlite":
         yield {"database_url": f"sqlite:///{tmp_path}/test.db"}
         return
-    async with _fresh_schema() as schema:
+    async with fresh_schema() as schema:
         yield {"database_url": PG_URL, "database_schema": schema}
 
 
@@ -67,12 +66,12 @@ async def _canary_left(backend: str, options: dict, tmp_path: Path) -> list[str]
         await conn.close()
 
 
-def _logged(debug_logs) -> list[str]:  # noqa: F811
+def _logged(debug_logs) -> list[str]:
     return [t for t in debug_logs.texts() if CANARY in t]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_slack_conversation_leaves_no_trace(core_factory, fake_router, tmp_path, debug_logs, backend):  # noqa: F811
+async def test_slack_conversation_leaves_no_trace(core_factory, fake_router, tmp_path, debug_logs, backend):
     async with _database(backend, tmp_path) as options:
         core = await core_factory(fake_router.url, log_level="DEBUG", **options)
         async with FakeSlack(echo_events=True) as fake:
@@ -112,7 +111,7 @@ def _reuse(core):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_discord_conversation_leaves_no_trace(core_factory, fake_router, tmp_path, debug_logs, backend):  # noqa: F811
+async def test_discord_conversation_leaves_no_trace(core_factory, fake_router, tmp_path, debug_logs, backend):
     async with _database(backend, tmp_path) as options:
         core = await core_factory(fake_router.url, log_level="DEBUG", **options)
         async with FakeDiscord() as fake:

@@ -11,7 +11,7 @@ from core.models import omni
 from core.records import MessageStatus
 from core.router.provider_errors import shown
 from tests.fakes.fake_router import Recording, Status, text_script
-from tests.test_chat import ask
+from tests.support.chat import ask
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct"  # the tests' default model
 QWEN = "Qwen/Qwen3-32B"  # the first model of omni's default route the fake router serves: the stand-in

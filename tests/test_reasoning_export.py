@@ -10,7 +10,7 @@ from core.errors import NotAllowed, NotFound
 from core.keys import Actor, ConversationKey
 from core.replies.attachments import Attachment
 from tests.fakes.fake_router import chunk, text_script
-from tests.support import RecordingSink
+from tests.support.sinks import RecordingSink
 
 KEY = ConversationKey("test", "W1", "C1", "why")
 DM = ConversationKey("test", "", "D1", "dm-1")

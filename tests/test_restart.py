@@ -15,11 +15,10 @@ from core.keys import ConversationKey
 from core.records import MessageStatus, StoredMessage
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack import FakeSlack
-from tests.processes import BotProcess, EchoRouter, bot_env, wait_until
-from tests.support import RecordingSink
-from tests.test_store import PG_URL, _fresh_schema, _same_place
-from tests.test_store import pg_schema as pg_schema
-from tests.test_store import store as store
+from tests.support.processes import BotProcess, bot_env, wait_until
+from tests.support.router import EchoRouter
+from tests.support.sinks import RecordingSink
+from tests.support.stores import PG_URL, fresh_schema, same_place
 
 CHANNEL = "C0CHAN0001"
 
@@ -29,7 +28,7 @@ def _reply(worker_id: str) -> StoredMessage:
 
 
 async def test_orphans_are_the_replies_of_dead_workers_only(store):
-    other = _same_place(store)
+    other = same_place(store)
     await other.open()
     try:
         await store.register_worker("me", "host", 1)
@@ -105,7 +104,7 @@ async def test_the_first_message_id_is_stored_while_streaming(core, fake_router)
 
 @pytest.mark.postgres
 async def test_sigkill_mid_answer_then_restart(tmp_path):
-    async with _fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=40, delay=0.15) as router:
+    async with fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=40, delay=0.15) as router:
         # long heartbeats: what marks the dead process's answer is the restart, not a neighbour's sweep
         env = bot_env(fake, router, PG_URL, DATABASE_SCHEMA=schema, WORKER_HEARTBEAT_SECONDS="60")
         doomed, survivor = BotProcess("doomed", env, tmp_path), BotProcess("survivor", env, tmp_path)
@@ -168,7 +167,7 @@ async def test_sigkill_mid_answer_then_restart(tmp_path):
 
 @pytest.mark.postgres
 async def test_sigterm_lets_answers_finish(tmp_path):
-    async with _fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=10, delay=0.1) as router:
+    async with fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=10, delay=0.1) as router:
         env = bot_env(fake, router, PG_URL, DATABASE_SCHEMA=schema, SHUTDOWN_GRACE_SECONDS="10")
         bot = await BotProcess("bot", env, tmp_path).start()
         try:
@@ -193,7 +192,7 @@ async def test_sigterm_lets_answers_finish(tmp_path):
 
 @pytest.mark.postgres
 async def test_sigterm_with_no_grace_stops_answers_cleanly(tmp_path):
-    async with _fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=40, delay=0.2) as router:
+    async with fresh_schema() as schema, FakeSlack() as fake, EchoRouter(pieces=40, delay=0.2) as router:
         # the last half of a short grace is for stopped answers to send their end: 1 s here (0.5 s of grace left
         # 0.25 s, less than a native stream's own cadence, and the answer was given up as interrupted)
         env = bot_env(fake, router, PG_URL, DATABASE_SCHEMA=schema, SHUTDOWN_GRACE_SECONDS="2")

@@ -10,7 +10,7 @@ from core.app import build_core, purge_expired
 from core.keys import ConversationKey
 from core.records import Scope, StoredMessage
 from core.store.sqlite import SQLiteStore
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 DAY = 86400
 

@@ -15,14 +15,13 @@ from bots.discord.app import build_bot
 from core.config import ConfigError, load_settings
 from core.errors import NotAllowed, NotFound
 from core.keys import Actor, ConversationKey
-from core.logs import cap_payload_loggers
 from core.records import Scope
 from core.streaming import PlatformLimits
 from tests.fakes.discord import FakeDiscord, Perm, running_client
 from tests.fakes.fake_router import Sleep, Status, chunk, text_script
 from tests.fakes.slack import FakeSlack
-from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, running_bot, visible, wait_for
-from tests.support import RecordingSink
+from tests.support.sinks import RecordingSink
+from tests.support.slack import ADMIN, ALICE, BOB, CHANNEL, running_bot, visible, wait_for
 
 MODEL = "Qwen/Qwen3-32B"
 FAST = PlatformLimits(max_chars=2000, edit_interval=0.05, bucket_rate=200.0, bucket_burst=50)
@@ -32,39 +31,6 @@ FAST = PlatformLimits(max_chars=2000, edit_interval=0.05, bucket_rate=200.0, buc
 def _no_proxy(monkeypatch):
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-
-
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def texts(self) -> list[str]:
-        out = []
-        for record in self.records:
-            text = record.getMessage()
-            if record.exc_info:
-                text += logging.Formatter().formatException(record.exc_info)
-            out.append(f"{record.name}: {text}")
-        return out
-
-
-@pytest.fixture
-def debug_logs():
-    """Every log record at DEBUG, configured as `hfchat --log-level DEBUG` does (bots.cli)."""
-    root = logging.getLogger()
-    handler, level = Collect(), root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    cap_payload_loggers(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 # ---------------------------------------------------------------- the core API (what the console calls)

@@ -15,8 +15,8 @@ from core.settings.places import answer_places
 from core.settings.snapshot import SettingsSnapshot
 from core.store import open_store
 from core.store.base import Store
-from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask
-from tests.test_store import PG_URL, _fresh_schema
+from tests.support.chat import ADMIN, ALICE, BOB, KEY, ask
+from tests.support.stores import PG_URL, fresh_schema
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -26,7 +26,7 @@ async def store(request, tmp_path) -> AsyncIterator[Store]:
         yield opened
         await opened.close()
         return
-    async with _fresh_schema() as schema:
+    async with fresh_schema() as schema:
         opened = await open_store(PG_URL, schema=schema)
         try:
             yield opened

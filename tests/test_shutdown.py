@@ -13,7 +13,7 @@ from core.keys import Actor, ConversationKey
 from core.records import MessageStatus
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import text_script
-from tests.support import RecordingSink
+from tests.support.sinks import RecordingSink
 
 KEY = ConversationKey("test", "W1", "C1", "T1")
 ALICE = Actor("test", "alice", "Alice", "W1")

@@ -7,109 +7,21 @@ skip, unless HFCHAT_REQUIRE_POSTGRES=1 (as in CI), where they fail.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
 import time
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
-from core.keys import ConversationKey
 from core.records import MessageStatus, Scope, StoredMessage
 from core.store import migrator as migrations
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
+from tests.support.stores import PG_URL, PostgresStore, same_place, store_key
 
-try:
-    import asyncpg
-
-    from core.store.postgres import PostgresStore
-except ImportError as exc:  # asyncpg is an optional extra
-    asyncpg = None
-    PostgresStore = None
-    _IMPORT_ERROR = f"asyncpg is not installed ({exc})"
-else:
-    _IMPORT_ERROR = ""
-
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CANARY = "CANARY-7f3a9"
-
-_pg_problem: str | None = None  # None: not checked yet; "": reachable; else why not
-
-
-async def _require_postgres() -> None:
-    global _pg_problem
-    if _pg_problem is None:
-        _pg_problem = _IMPORT_ERROR
-        if not _pg_problem:
-            try:
-                conn = await asyncpg.connect(PG_URL, timeout=5)
-                try:
-                    await conn.fetchval("SELECT 1")
-                finally:
-                    await conn.close()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                _pg_problem = f"{type(exc).__name__}: {exc}"
-    if _pg_problem:
-        message = f"PostgreSQL not reachable on 127.0.0.1:5432: {_pg_problem}"
-        if os.environ.get("HFCHAT_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@contextlib.asynccontextmanager
-async def _fresh_schema() -> AsyncIterator[str]:
-    """A unique schema name for one test (the store creates it); dropped afterwards."""
-    await _require_postgres()
-    schema = f"hfchat_test_{uuid.uuid4().hex[:16]}"
-    try:
-        yield schema
-    finally:
-        conn = await asyncpg.connect(PG_URL, timeout=10)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
-
-
-@contextlib.asynccontextmanager
-async def open_store(kind: str, tmp_path, pg_url=lambda schema: PG_URL) -> AsyncIterator[Store]:
-    """An open store of `kind` ("sqlite" in tmp_path, or "postgres" on a fresh schema reached at `pg_url(schema)`)."""
-    async with contextlib.AsyncExitStack() as stack:
-        if kind == "sqlite":
-            s: Store = SQLiteStore(tmp_path / "hfchat.db")
-        else:
-            schema = await stack.enter_async_context(_fresh_schema())
-            s = PostgresStore(pg_url(schema), schema=schema)
-        await s.open()
-        try:
-            yield s
-        finally:
-            await s.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request, tmp_path) -> AsyncIterator[Store]:
-    async with open_store(request.param, tmp_path) as s:
-        yield s
-
-
-@pytest.fixture
-async def pg_schema() -> AsyncIterator[str]:
-    async with _fresh_schema() as schema:
-        yield schema
 
 
 # helpers
-
-
-def _same_place(store: Store) -> Store:
-    """Another store on the same database (and schema)."""
-    if isinstance(store, SQLiteStore):
-        return SQLiteStore(store.path)
-    return PostgresStore(store.database_url, schema=store.schema)
 
 
 async def _scalar(store: Store, sql: str, *args):
@@ -121,10 +33,6 @@ async def _scalar(store: Store, sql: str, *args):
     return await store.pool.fetchval(sql, *args)
 
 
-def _key(channel: str, *, platform: str = "discord", workspace: str = "guild1", thread: str = "") -> ConversationKey:
-    return ConversationKey(platform, workspace, channel, thread)
-
-
 def _msg(content: str, role: str = "user", **fields) -> StoredMessage:
     return StoredMessage(role=role, content=content, **fields)
 
@@ -133,13 +41,13 @@ def _msg(content: str, role: str = "user", **fields) -> StoredMessage:
 
 
 async def test_migrations_are_idempotent(store):
-    conversation = await store.create_conversation(_key("c1"), "u1", "kept")
+    conversation = await store.create_conversation(store_key("c1"), "u1", "kept")
     await store.add_message(conversation.id, _msg("hello"))
     versions = len(migrations.load("sqlite" if isinstance(store, SQLiteStore) else "postgres"))
     assert versions >= 1
 
     for _ in range(2):  # open the same database twice more: nothing re-applied, nothing lost
-        again = _same_place(store)
+        again = same_place(store)
         await again.open()
         try:
             assert await _scalar(again, "SELECT COUNT(*) FROM schema_migrations") == versions
@@ -153,7 +61,7 @@ async def test_migrations_are_idempotent(store):
 
 
 async def test_create_and_get_conversation(store):
-    key = _key("chan", thread="t1")
+    key = store_key("chan", thread="t1")
     assert await store.get_conversation(key) is None
     created = await store.create_conversation(key, "u1", "First title")
     assert created.id is not None
@@ -166,20 +74,20 @@ async def test_create_and_get_conversation(store):
     assert await store.get_conversation(key) == created
     assert await store.get_conversation_by_id(created.id) == created
     assert await store.get_conversation_by_id(created.id + 1000) is None
-    assert await store.get_conversation(_key("chan", thread="t2")) is None
-    assert await store.get_conversation(_key("chan", thread="t1", workspace="guild2")) is None
+    assert await store.get_conversation(store_key("chan", thread="t2")) is None
+    assert await store.get_conversation(store_key("chan", thread="t1", workspace="guild2")) is None
 
     await store.set_title(created.id, "Renamed")
     assert (await store.get_conversation(key)).title == "Renamed"
 
 
 async def test_list_conversations_order_and_filters(store):
-    a = await store.create_conversation(_key("a", workspace="w1"), "u1")
-    b = await store.create_conversation(_key("b", workspace="w2"), "u1")
-    c = await store.create_conversation(_key("c", workspace="w1"), "u1")
-    d = await store.create_conversation(_key("d", workspace="w1"), "u1")
-    await store.create_conversation(_key("x", workspace="w1"), "u2")
-    await store.create_conversation(_key("y", platform="slack", workspace="w1"), "u1")
+    a = await store.create_conversation(store_key("a", workspace="w1"), "u1")
+    b = await store.create_conversation(store_key("b", workspace="w2"), "u1")
+    c = await store.create_conversation(store_key("c", workspace="w1"), "u1")
+    d = await store.create_conversation(store_key("d", workspace="w1"), "u1")
+    await store.create_conversation(store_key("x", workspace="w1"), "u2")
+    await store.create_conversation(store_key("y", platform="slack", workspace="w1"), "u1")
     await store.add_message(a.id, _msg("m", created_at=100.0))
     await store.add_message(b.id, _msg("m", created_at=300.0))
     await store.add_message(c.id, _msg("m", created_at=200.0))
@@ -203,8 +111,8 @@ async def test_list_conversations_order_and_filters(store):
 
 
 async def test_add_recent_count_and_get_messages(store):
-    conversation = await store.create_conversation(_key("c"), "u1")
-    other = await store.create_conversation(_key("other"), "u1")
+    conversation = await store.create_conversation(store_key("c"), "u1")
+    other = await store.create_conversation(store_key("other"), "u1")
     full = StoredMessage(
         role="assistant",
         content="answer",
@@ -245,7 +153,7 @@ async def test_add_recent_count_and_get_messages(store):
 
 
 async def test_update_message(store):
-    conversation = await store.create_conversation(_key("c"), "u1")
+    conversation = await store.create_conversation(store_key("c"), "u1")
     message_id = await store.add_message(conversation.id, _msg("", role="assistant", status=MessageStatus.STREAMING))
     await store.update_message(
         message_id,
@@ -274,8 +182,8 @@ async def test_update_message(store):
 
 
 async def test_find_by_platform_message(store):
-    discord = await store.create_conversation(_key("c"), "u1")
-    slack = await store.create_conversation(_key("c", platform="slack"), "u1")
+    discord = await store.create_conversation(store_key("c"), "u1")
+    slack = await store.create_conversation(store_key("c", platform="slack"), "u1")
     first = await store.add_message(discord.id, _msg("one", platform_message_id="111"))
     await store.add_message(discord.id, _msg("two", platform_message_id="222"))
     on_slack = await store.add_message(slack.id, _msg("three", platform_message_id="111"))
@@ -289,8 +197,8 @@ async def test_find_by_platform_message(store):
 
 
 async def test_delete_messages_from(store):
-    conversation = await store.create_conversation(_key("c"), "u1")
-    other = await store.create_conversation(_key("other"), "u1")
+    conversation = await store.create_conversation(store_key("c"), "u1")
+    other = await store.create_conversation(store_key("other"), "u1")
     ids = [await store.add_message(conversation.id, _msg(f"m{i}")) for i in range(5)]
     other_id = await store.add_message(other.id, _msg("keep"))
 
@@ -305,7 +213,7 @@ async def test_delete_messages_from(store):
 
 
 async def test_mark_interrupted(store):
-    conversation = await store.create_conversation(_key("c"), "u1")
+    conversation = await store.create_conversation(store_key("c"), "u1")
     streaming = [
         await store.add_message(conversation.id, _msg("", role="assistant", status=MessageStatus.STREAMING))
         for _ in range(2)
@@ -322,7 +230,7 @@ async def test_mark_interrupted(store):
 
 
 async def test_an_undelivered_answer_is_stored_as_such_and_left_alone(store):
-    conversation = await store.create_conversation(_key("c"), "u1")
+    conversation = await store.create_conversation(store_key("c"), "u1")
     reply = await store.add_message(conversation.id, _msg("", role="assistant", status=MessageStatus.STREAMING))
     await store.update_message(reply, content="never shown", status=MessageStatus.UNDELIVERED.value)
     assert (await store.get_message(reply)).status == MessageStatus.UNDELIVERED == "undelivered"
@@ -335,9 +243,9 @@ async def test_an_undelivered_answer_is_stored_as_such_and_left_alone(store):
 
 
 async def test_delete_conversation(store):
-    key = _key("c")
+    key = store_key("c")
     conversation = await store.create_conversation(key, "u1", "title")
-    other = await store.create_conversation(_key("other"), "u1")
+    other = await store.create_conversation(store_key("other"), "u1")
     for i in range(3):
         await store.add_message(conversation.id, _msg(f"m{i}"))
     other_message = await store.add_message(other.id, _msg("stays"))
@@ -370,10 +278,10 @@ async def test_delete_conversation(store):
 
 
 async def test_delete_user_data(store):
-    mine = await store.create_conversation(_key("mine"), "u1")
-    mine_too = await store.create_conversation(_key("mine2", workspace="guild2"), "u1")
-    theirs = await store.create_conversation(_key("theirs"), "u2")
-    slack_mine = await store.create_conversation(_key("s", platform="slack"), "u1")  # other platform
+    mine = await store.create_conversation(store_key("mine"), "u1")
+    mine_too = await store.create_conversation(store_key("mine2", workspace="guild2"), "u1")
+    theirs = await store.create_conversation(store_key("theirs"), "u2")
+    slack_mine = await store.create_conversation(store_key("s", platform="slack"), "u1")  # other platform
 
     await store.add_message(mine.id, _msg("u1 in own", author_id="u1"))
     await store.add_message(mine.id, _msg("u2 in u1's", author_id="u2"))
@@ -429,10 +337,10 @@ async def test_delete_user_data(store):
 
 
 async def test_purge_idle(store):
-    old = await store.create_conversation(_key("old"), "u1")
-    older = await store.create_conversation(_key("older"), "u2")
-    fresh = await store.create_conversation(_key("fresh"), "u1")
-    untouched = await store.create_conversation(_key("untouched"), "u1")  # updated_at = creation
+    old = await store.create_conversation(store_key("old"), "u1")
+    older = await store.create_conversation(store_key("older"), "u2")
+    fresh = await store.create_conversation(store_key("fresh"), "u1")
+    untouched = await store.create_conversation(store_key("untouched"), "u1")  # updated_at = creation
     await store.add_message(old.id, _msg("a", created_at=1000.0))
     await store.add_message(older.id, _msg("b", created_at=500.0))
     await store.set_setting("discord", "guild1", Scope.CONVERSATION, str(old.id), "model", "x")
@@ -449,11 +357,11 @@ async def test_purge_idle(store):
 
 
 async def test_every_erasure_remembers_where_and_when(store):
-    deleted, purged, owned, kept = (_key(name) for name in ("deleted", "purged", "owned", "kept"))
+    deleted, purged, owned, kept = (store_key(name) for name in ("deleted", "purged", "owned", "kept"))
     for key, owner in ((deleted, "u1"), (purged, "u2"), (owned, "u3"), (kept, "u3")):
         conversation = await store.create_conversation(key, owner, f"title {CANARY}")
         await store.add_message(conversation.id, _msg(f"{CANARY} text", created_at=1000.0 if key is purged else 0))
-    await store.create_conversation(_key("other"), "u1")
+    await store.create_conversation(store_key("other"), "u1")
     before = time.time()
 
     await store.delete_conversation((await store.get_conversation(deleted)).id)
@@ -464,15 +372,15 @@ async def test_every_erasure_remembers_where_and_when(store):
 
     for key in (deleted, purged, owned, kept):
         assert before <= await store.erased_at(key) <= time.time()
-    assert await store.erased_at(_key("other")) is None
-    assert await store.erased_at(_key("never")) is None
+    assert await store.erased_at(store_key("other")) is None
+    assert await store.erased_at(store_key("never")) is None
     assert await _scalar(store, "SELECT COUNT(*) FROM erased_threads") == 4  # a row per thread, however often erased
 
 
 async def test_delete_leaves_no_trace(store):
     """A deleted conversation's text is gone: from the SQLite files, or from every PostgreSQL row."""
-    conversation = await store.create_conversation(_key("secret"), "u1", f"title {CANARY}")
-    neighbour = await store.create_conversation(_key("neighbour"), "u1", "neighbour")
+    conversation = await store.create_conversation(store_key("secret"), "u1", f"title {CANARY}")
+    neighbour = await store.create_conversation(store_key("neighbour"), "u1", "neighbour")
     await store.add_message(neighbour.id, _msg("unrelated"))
     for i in range(20):
         await store.add_message(
@@ -558,7 +466,7 @@ async def test_settings(store):
 
 
 async def test_record_usage(store):
-    conversation = await store.create_conversation(_key("c"), "u1")
+    conversation = await store.create_conversation(store_key("c"), "u1")
     await store.record_usage("discord", "guild1", "u1", conversation.id, "org/m", 100, 20)
     await store.record_usage("discord", "guild1", "u1", None, "org/m", 5, 7)
     await store.record_usage("discord", "guild1", "u2", conversation.id, "org/n", 1, 1)
@@ -744,7 +652,7 @@ async def test_pg_lock_holders_still_reach_the_database(pg_schema):
     store = PostgresStore(PG_URL, schema=pg_schema, max_size=2)
     await store.open()
     try:
-        conversations = [await store.create_conversation(_key(f"c{i}"), "u1") for i in range(8)]
+        conversations = [await store.create_conversation(store_key(f"c{i}"), "u1") for i in range(8)]
 
         async def reply(conversation_id: int) -> None:
             async with store.conversation_lock(conversation_id):

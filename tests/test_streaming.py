@@ -5,24 +5,12 @@ import time
 
 from core.errors import RouterError
 from core.records import MessageStatus
-from core.router.client import Finished, ReasoningDelta, StreamStarted, TextDelta
+from core.router.client import Finished, StreamStarted, TextDelta
 from core.streaming import NOTICE_STOPPED, PlatformLimits, RateLimited, ReplyStream
 from core.streaming.splitting import open_fence_at_end
 from core.streaming.throttle import Throttle
-from tests.support import RecordingSink
-
-
-async def tokens(pieces, delay=0.0, finish="stop", error=None, reasoning=()):
-    yield StreamStarted("m", "prov")
-    for piece in reasoning:
-        yield ReasoningDelta(piece)
-    for piece in pieces:
-        if delay:
-            await asyncio.sleep(delay)
-        yield TextDelta(piece)
-    if error:
-        raise error
-    yield Finished(finish, 3, len(pieces))
+from tests.support.sinks import RecordingSink
+from tests.support.streaming import tokens
 
 
 def stream_for(sink, interval=None):

@@ -11,8 +11,8 @@ import time
 from core.records import MessageStatus
 from core.streaming import PlatformLimits, RateLimited, ReplyStream, Undeliverable
 from core.streaming.throttle import Throttle
-from tests.support import RecordingSink
-from tests.test_streaming import tokens
+from tests.support.sinks import RecordingSink
+from tests.support.streaming import tokens
 
 NATIVE = PlatformLimits(max_chars=2000, edit_interval=0.05, native_append=True, posts_use_bucket=False)
 EDITS = PlatformLimits(max_chars=2000, edit_interval=0.05)

@@ -8,7 +8,7 @@ from core.keys import Actor, ConversationKey
 from core.replies.titles import TITLE_MAX_TOKENS, clean_title
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import Status, text_script
-from tests.support import RecordingSink
+from tests.support.sinks import RecordingSink
 
 KEY = ConversationKey("test", "W1", "C1", "titled")
 ALICE = Actor("test", "alice", "Alice", "W1")

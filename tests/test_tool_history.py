@@ -9,13 +9,8 @@ from core.replies.context import fit_messages
 from core.router.client import ChatRequest, TextDelta
 from core.tools.base import Tool, ToolRegistry, ToolResult
 from core.tools.loop import HISTORY_MIN_CHARS, HISTORY_RESULT_CHARS, HISTORY_TOTAL_CHARS, run_with_tools
-from tests import test_web_search
 from tests.fakes.fake_router import text_script, tool_calls_script
-from tests.test_chat import ALICE, KEY, ask
-
-# the loopback SearXNG and web pages, and a core searching them, as the web search tests use them
-fake_web = test_web_search.fake_web
-searching_core = test_web_search.searching_core
+from tests.support.chat import ALICE, KEY, ask
 
 GEMMA = "google/gemma-3-27b-it"  # no tools in the fake catalog
 

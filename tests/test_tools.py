@@ -11,8 +11,8 @@ from core.streaming.throttle import Throttle
 from core.tools.base import Tool, ToolError, ToolRegistry, ToolResult
 from core.tools.loop import run_with_tools
 from tests.fakes.fake_router import chunk, text_script, tool_call_chunk, tool_calls_script
-from tests.support import RecordingSink
-from tests.test_chat import ALICE, KEY, ask
+from tests.support.chat import ALICE, KEY, ask
+from tests.support.sinks import RecordingSink
 
 
 def sink():

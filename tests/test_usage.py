@@ -12,14 +12,13 @@ from core.keys import ConversationKey
 from core.records import UsageRow
 from core.usage.accounting import format_usage, price, summarize
 from tests.fakes.fake_router import FakeRouter, text_script
-from tests.test_chat import ADMIN, ALICE, BOB, KEY, ask
-from tests.test_store import store  # noqa: F401  (the parametrized sqlite + postgres fixture)
+from tests.support.chat import ADMIN, ALICE, BOB, KEY, ask
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct"
 QWEN = "Qwen/Qwen3-32B"
 
 
-async def test_store_usage_rows_per_day_user_model_provider(store):  # noqa: F811
+async def test_store_usage_rows_per_day_user_model_provider(store):
     await store.record_usage("discord", "g1", "u1", None, LLAMA, 100, 10, provider="groq")
     await store.record_usage("discord", "g1", "u1", None, LLAMA, 50, 5, provider="groq")
     await store.record_usage("discord", "g1", "u2", None, QWEN, 7, 3)

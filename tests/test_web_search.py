@@ -1,10 +1,7 @@
 """Web search end to end on loopback: a SearXNG-style JSON endpoint, real pages read with trafilatura,
 numbered sources in the tool result, and a Sources list when the model did not link them."""
 
-import asyncio
-
 import pytest
-from aiohttp import web
 
 from core.config import load_settings
 from core.records import Scope
@@ -13,92 +10,7 @@ from core.tools.fetch import SafeFetcher
 from core.tools.search import BraveSearch, DdgsSearch, SearxngSearch, TavilySearch, provider_from_settings
 from core.tools.web import fetch_url_tool, web_search_tool
 from tests.fakes.fake_router import text_script, tool_calls_script
-from tests.test_chat import ALICE, KEY, ask
-
-ARTICLE = """<html><head><title>{title}</title><script>var tracking = "NOISE";</script></head><body>
-<nav>Home | About | NAVIGATION</nav>
-<article><h1>{title}</h1><p>{body}</p><p>More about the topic, written at length for the reader.</p></article>
-<footer>Copyright FOOTER</footer></body></html>"""
-
-
-class Web:
-    """A loopback web: SearXNG /search, Tavily /search (POST), Brave /web/search and some pages."""
-
-    def __init__(self):
-        self.searches: list[dict] = []
-        self.headers: list[dict] = []
-        self.base = ""
-        self.release = asyncio.Event()  # the slow page answers only at teardown
-
-    def results(self):
-        return [
-            {"title": "Paris facts", "url": f"{self.base}/paris", "content": "Paris snippet"},
-            {"title": "Slow page", "url": f"{self.base}/slow", "content": "Slow snippet"},
-            {"title": "Ftp thing", "url": "ftp://example.com/x", "content": "skipped"},
-        ]
-
-    async def searxng(self, request):
-        self.searches.append(dict(request.query))
-        if request.query.get("q") == "nothing":
-            return web.json_response({"results": []})
-        return web.json_response({"query": request.query["q"], "results": self.results()})
-
-    async def tavily(self, request):
-        self.headers.append(dict(request.headers))
-        self.searches.append(await request.json())
-        return web.json_response({"results": self.results()[:1]})
-
-    async def brave(self, request):
-        self.headers.append(dict(request.headers))
-        self.searches.append(dict(request.query))
-        if request.headers.get("X-Subscription-Token") != "brave-key":
-            return web.json_response({}, status=401)
-        items = [{"title": r["title"], "url": r["url"], "description": r["content"]} for r in self.results()]
-        return web.json_response({"web": {"results": items}})
-
-    async def paris(self, request):
-        body = "Paris is the capital of France and has about 2.1 million inhabitants."
-        return web.Response(text=ARTICLE.format(title="Paris facts", body=body), content_type="text/html")
-
-    async def slow(self, request):
-        await self.release.wait()
-        return web.Response(text="late")
-
-    async def huge(self, request):
-        return web.Response(text="<html><body><p>" + "big " * 200_000 + "</p></body></html>", content_type="text/html")
-
-
-@pytest.fixture
-async def fake_web():
-    site_web = Web()
-    app = web.Application()
-    app.router.add_get("/search", site_web.searxng)
-    app.router.add_post("/search", site_web.tavily)
-    app.router.add_get("/web/search", site_web.brave)
-    app.router.add_get("/paris", site_web.paris)
-    app.router.add_get("/slow", site_web.slow)
-    app.router.add_get("/huge", site_web.huge)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    site_web.base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    yield site_web
-    site_web.release.set()
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def searching_core(core_factory, fake_router, fake_web):
-    core = await core_factory(
-        fake_router.url,
-        web_search_provider="searxng",
-        searxng_url=fake_web.base,
-        web_fetch_allow_networks="127.0.0.1/32",
-        web_fetch_timeout=1.0,
-    )
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
-    return core
+from tests.support.chat import ALICE, KEY, ask
 
 
 def tool_results(request: dict) -> list[str]:

@@ -17,7 +17,8 @@ from bots.discord.app import INTERRUPTED_NOTICE, build_bot
 from core.keys import ConversationKey
 from core.records import MessageStatus, StoredMessage
 from tests.fakes.discord import FakeDiscord, running_client
-from tests.processes import DiscordBotProcess, EchoRouter, discord_bot_env, wait_until
+from tests.support.processes import DiscordBotProcess, discord_bot_env, wait_until
+from tests.support.router import EchoRouter
 
 QUESTION = "tell me a long story about checkpoints"
 

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.discord import FakeDiscord, StoredMessage, guild_id_for_shard, shard_for
-from tests.processes import DiscordBotProcess, EchoRouter, discord_bot_env, wait_until
-from tests.test_store import PG_URL, _fresh_schema
+from tests.support.processes import DiscordBotProcess, discord_bot_env, wait_until
+from tests.support.router import EchoRouter
+from tests.support.stores import PG_URL, fresh_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -98,7 +99,7 @@ def assert_private_and_clean(bots: list[DiscordBotProcess]) -> None:
 
 async def test_each_shard_answers_its_own_guilds_once_and_shares_settings(tmp_path: Path):
     async with (
-        _fresh_schema() as schema,
+        fresh_schema() as schema,
         FakeDiscord(shard_count=2) as fake,
         EchoRouter(pieces=6, delay=0.06) as router,
     ):
@@ -198,7 +199,7 @@ async def test_each_shard_answers_its_own_guilds_once_and_shares_settings(tmp_pa
 
 async def test_two_processes_on_the_same_shard_answer_once_and_never_interleave(tmp_path: Path):
     async with (
-        _fresh_schema() as schema,
+        fresh_schema() as schema,
         FakeDiscord(shard_count=2) as fake,
         EchoRouter(pieces=8, delay=0.1) as router,
     ):

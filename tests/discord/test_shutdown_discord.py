@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.discord import FakeDiscord
-from tests.processes import DiscordBotProcess, EchoRouter, discord_bot_env, wait_until
+from tests.support.processes import DiscordBotProcess, discord_bot_env, wait_until
+from tests.support.router import EchoRouter
 
 GRACE = 3.0
 MARGIN = 3.0  # the process's own exit: closing the gateway, the database, the router client

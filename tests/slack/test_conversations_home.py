@@ -12,7 +12,7 @@ from core.keys import ConversationKey
 from core.records import Scope
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack import FakeSlack, post_signed
-from tests.slack.conftest import (
+from tests.support.slack import (
     ADMIN,
     ALICE,
     BOB,

@@ -18,10 +18,10 @@ from pathlib import Path
 import aiohttp
 
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.fake_router import FakeRouter, text_script
+from tests.fakes.fake_router import FakeRouter
 from tests.fakes.slack import FakeSlack
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 DEFAULT_MODEL = "meta-llama/Llama-3.3-70B-Instruct"
 
@@ -30,31 +30,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-class EchoRouter(FakeRouter):
-    """Answers "Answer to: <last user message>" slowly, and notes when each stream began and ended."""
-
-    def __init__(self, *, pieces: int = 6, delay: float = 0.08, **kw):
-        super().__init__(**kw)
-        self.pieces, self.delay = pieces, delay
-        self.intervals: list[tuple[float, float, str]] = []  # (start, end, answer)
-
-    @staticmethod
-    def answer_for(question: str) -> str:
-        return f"Answer to: {question}"
-
-    async def _chat(self, request):
-        body = await request.json()  # aiohttp caches the body: the parent reads it again
-        users = [m for m in body.get("messages", []) if m.get("role") == "user"]
-        answer = self.answer_for(users[-1]["content"] if users else "")
-        if not self.scripts.get(body.get("model", "")) and not self.scripts.get("*"):
-            self.queue(text_script(answer, pieces=self.pieces, delay=self.delay), body.get("model", ""))
-        started = time.monotonic()
-        try:
-            return await super()._chat(request)
-        finally:
-            self.intervals.append((started, time.monotonic(), answer))
 
 
 class BotProcess:

@@ -1,11 +1,10 @@
-"""Shared test helpers: an in-memory reply sink that records every platform call."""
+"""An in-memory reply sink that records every platform call: core tests without a platform."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable
@@ -104,10 +103,3 @@ class RecordingSink:
 
 def rate_limited(seconds: float) -> RateLimited:
     return RateLimited(seconds)
-
-
-def sqlite_files_holding(folder: Path, text: str, pattern: str = "test.db*") -> list[str]:
-    """The SQLite files (the database, its WAL and journal) in `folder` whose bytes contain `text`."""
-    files = sorted(folder.glob(pattern))
-    assert files, f"no {pattern} in {folder}"
-    return [path.name for path in files if text.encode() in path.read_bytes()]
