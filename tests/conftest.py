@@ -25,6 +25,26 @@ from tests.support.web import Web
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _root_logger_as_found():
+    """Leave the root logger as the test found it. `hfchat` run in-process (bots.cli.main) replaces its handlers
+    with one writing to the sys.stderr of that moment: a capture that is closed once the test ends, so every later
+    record would print a logging error into whatever a later test reads from stderr."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers and not _pytests(h)]:
+        root.removeHandler(handler)
+        handler.close()
+    for handler in [h for h in handlers if h not in root.handlers and not _pytests(h)]:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _pytests(handler: logging.Handler) -> bool:
+    return type(handler).__module__.startswith("_pytest")  # pytest's capture handlers come and go by phase
+
+
 @pytest.fixture
 async def fake_router():
     async with FakeRouter() as router:
