@@ -1,7 +1,7 @@
 """The Docker image's runtime in a Debian root made with debootstrap: opt-in and slow (about 2 minutes
 the first time, debootstrap included; about 1 minute with the base root cached). Run it with
 
-    HFCHAT_IMAGE_TEST=1 python -m pytest -q tests/test_image_runtime.py
+    HFCHAT_IMAGE_TEST=1 python -m pytest -q tests/e2e/test_image_runtime.py
 
 as root, with debootstrap installed (apt-get install debootstrap) and the package registries reachable.
 It would have caught the image's missing OpenMP runtime (libgomp1): without the Dockerfile's packages
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.slow,

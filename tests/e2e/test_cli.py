@@ -19,7 +19,7 @@ from bots.startup import check_slack
 from core.config import Settings
 from core.startup import StartupFailure
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def closed_port() -> int:

@@ -12,7 +12,7 @@ from bots.console.app import ConsoleApp
 from core.keys import ConversationKey
 from core.records import MessageStatus
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_console_streams_an_answer_from_the_real_model(core_factory, llama_server):
