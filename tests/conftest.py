@@ -16,7 +16,7 @@ from core.store.base import Store
 from tests.fakes.fake_router import FakeRouter
 from tests.support.logs import Collect
 from tests.support.settings import make_settings
-from tests.support.stores import fresh_schema, open_store
+from tests.support.stores import fresh_schema, open_store, pg_url_with_lock_timeout
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,3 +119,26 @@ def debug_logs():
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+
+
+@pytest.fixture
+async def pg_app_schema() -> AsyncIterator[tuple[str, str]]:
+    async with fresh_schema() as schema:
+        yield schema, schema  # the schema's unique name doubles as the application_name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def backend_settings(request) -> AsyncIterator[dict]:
+    """Settings overrides for a core on each backend (SQLite: the default temp file)."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    async with fresh_schema() as schema:
+        yield {"database_url": pg_url_with_lock_timeout(schema), "database_schema": schema}
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    """No proxy between the bot and the loopback fakes, whatever the environment says."""
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)

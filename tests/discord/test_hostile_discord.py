@@ -25,10 +25,7 @@ RATES = {
 ODD_MODELS = ["../../etc/passwd", "a" * 200, "<@&123456789012345678>", "\u202egpt", "'; DROP TABLE settings; --"]
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 def _message_writes(fake: FakeDiscord) -> list:

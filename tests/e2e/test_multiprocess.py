@@ -17,9 +17,10 @@ import re
 import pytest
 
 from tests.fakes.slack import FakeSlack
-from tests.support.processes import bot_env, bot_processes, wait_until
+from tests.support.processes import bot_env, bot_processes
 from tests.support.router import EchoRouter
 from tests.support.stores import PG_URL, fresh_schema
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.postgres
 

@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.discord import FakeDiscord, StoredMessage, guild_id_for_shard, shard_for
-from tests.support.processes import DiscordBotProcess, discord_bot_env, wait_until
+from tests.support.processes import DiscordBotProcess, discord_bot_env
 from tests.support.router import EchoRouter
 from tests.support.stores import PG_URL, fresh_schema
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.postgres
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.discord import FakeDiscord
-from tests.support.processes import DiscordBotProcess, discord_bot_env, wait_until
+from tests.support.processes import DiscordBotProcess, discord_bot_env
 from tests.support.router import EchoRouter
+from tests.support.waits import wait_until
 
 GRACE = 3.0
 MARGIN = 3.0  # the process's own exit: closing the gateway, the database, the router client

@@ -1,4 +1,4 @@
-"""Fixtures of the Slack tests: a bot on a fake Slack (tests/support/slack.py) and no proxy in the way."""
+"""Fixtures of the Slack tests: a bot on a fake Slack (tests/support/slack.py), and no proxy in the way."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from tests.support.slack import ADMIN, BOB, running_bot
 
 
 @pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+def _no_proxy(no_proxy):
+    """Every Slack test talks to its loopback fake without a proxy in the way (tests/conftest.py: no_proxy)."""
 
 
 @pytest.fixture

@@ -23,3 +23,12 @@ async def open_threads(fake: FakeDiscord, core, count: int) -> list[dict]:
         conversation = await core.store.create_conversation(key, fake.default_user["id"], f"conversation {i}")
         threads.append({**thread, "conversation_id": conversation.id})
     return threads
+
+
+def buttons(message) -> dict[str, str]:
+    """custom_id action -> label of the buttons under a Discord message."""
+    found = {}
+    for row in message.data.get("components") or []:
+        for item in row.get("components") or []:
+            found[item["custom_id"].split(":")[1]] = item.get("label")
+    return found

@@ -140,17 +140,3 @@ async def bot_processes(env: dict[str, str], log_dir: Path, count: int):
         yield bots
     finally:
         await asyncio.gather(*(bot.stop() for bot in bots), return_exceptions=True)
-
-
-async def wait_until(predicate, within: float = 15.0, what: str = "condition", every: float = 0.05):
-    """Poll a (sync or async) predicate until it is truthy; returns its value."""
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(every)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from dataclasses import dataclass
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -41,14 +40,6 @@ def reasoning_script(reasoning: str, answer: str) -> list:
     steps = [chunk("")]
     steps += [chunk(reasoning=reasoning[i : i + 50]) for i in range(0, len(reasoning), 50)]
     return [*steps, chunk(answer), chunk(finish="stop")]
-
-
-async def wait_for(predicate, within: float = 5.0, what: str = "condition"):
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 @dataclass

@@ -9,10 +9,12 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from core.keys import ConversationKey
 from core.store.base import Store
+from core.store.retry import RetryPolicy
 from core.store.sqlite import SQLiteStore
 
 try:
@@ -100,3 +102,62 @@ def sqlite_files_holding(folder: Path, text: str, pattern: str = "test.db*") -> 
     files = sorted(folder.glob(pattern))
     assert files, f"no {pattern} in {folder}"
     return [path.name for path in files if text.encode() in path.read_bytes()]
+
+
+# faults: a database that is locked or restarted under the bot
+
+FAST_RETRY = RetryPolicy(attempts=3, first_delay=0.05, max_delay=0.1)  # gives up after about 0.5 s of faults
+LOCK_TIMEOUT = "100ms"  # the bot's PostgreSQL statements wait this long for a table lock, then fail
+
+
+def pg_url_with_lock_timeout(app_name: str) -> str:
+    return f"{PG_URL}?lock_timeout={LOCK_TIMEOUT}&application_name={app_name}"
+
+
+@contextlib.asynccontextmanager
+async def messages_locked(store: Store) -> AsyncIterator[None]:
+    """Another connection keeps the bot from writing messages until the block ends (reads still work).
+
+    SQLite: it holds the database's write lock. PostgreSQL: it holds an EXCLUSIVE lock on `messages`, so
+    other tables (event claims, conversations) stay writable and the fault lands on the message itself.
+    """
+    if isinstance(store, SQLiteStore):
+        db = await aiosqlite.connect(store.path, isolation_level=None)
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            finally:
+                await db.execute("COMMIT")
+        finally:
+            await db.close()
+        return
+    conn = await asyncpg.connect(PG_URL, server_settings={"search_path": f'"{store.schema}"'})
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("LOCK TABLE messages IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            await transaction.commit()
+    finally:
+        await conn.close()
+
+
+async def terminate_backends(app_name: str) -> int:
+    """End every PostgreSQL session of the bot (by its application_name), as a server restart does."""
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        return await conn.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app_name
+        )
+    finally:
+        await conn.close()
+
+
+async def fetch_rows(store: Store, sql: str) -> list[tuple]:
+    if isinstance(store, SQLiteStore):
+        async with store.db.execute(sql) as cur:
+            return [tuple(row) for row in await cur.fetchall()]
+    return [tuple(row) for row in await store.pool.fetch(sql)]

@@ -3,7 +3,7 @@
 While it streams, the bot saves the partial answer every few seconds; the restart finds the answer left
 STREAMING by a dead process, marks it INTERRUPTED and edits its Discord message in place: the saved text,
 an "interrupted" notice, and Regenerate / Continue instead of Stop. Regenerate then answers again. An
-answer cut after several messages is marked on the last one, the one that carried Stop.
+answer cut after several messages is marked on the last one: tests/discord/test_interrupted.py.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import signal
 import sqlite3
 from pathlib import Path
 
-from bots.discord.app import INTERRUPTED_NOTICE, build_bot
-from core.keys import ConversationKey
-from core.records import MessageStatus, StoredMessage
-from tests.fakes.discord import FakeDiscord, running_client
-from tests.support.processes import DiscordBotProcess, discord_bot_env, wait_until
+from bots.discord.app import INTERRUPTED_NOTICE
+from tests.fakes.discord import FakeDiscord
+from tests.support.discord import buttons
+from tests.support.processes import DiscordBotProcess, discord_bot_env
 from tests.support.router import EchoRouter
+from tests.support.waits import wait_until
 
 QUESTION = "tell me a long story about checkpoints"
 
@@ -30,15 +30,6 @@ def _query(path: Path, sql: str) -> list[tuple]:
 
 async def query(path: Path, sql: str) -> list[tuple]:
     return await asyncio.to_thread(_query, path, sql)
-
-
-def buttons(message) -> dict[str, str]:
-    """custom_id action -> label of the buttons under a Discord message."""
-    found = {}
-    for row in message.data.get("components") or []:
-        for item in row.get("components") or []:
-            found[item["custom_id"].split(":")[1]] = item.get("label")
-    return found
 
 
 async def test_sigkill_mid_answer_then_restart_marks_the_message_in_place(tmp_path: Path):
@@ -110,31 +101,3 @@ def buttons_conversation(message) -> str:
     """The conversation id the message's buttons carry."""
     row = (message.data.get("components") or [])[0]
     return row["components"][0]["custom_id"].split(":")[2]
-
-
-async def test_an_answer_cut_after_several_messages_is_marked_on_its_last_one(discord_core):
-    async with FakeDiscord() as fake:
-        thread = fake.add_thread(fake.default_channel, "a long one")
-        key = ConversationKey("discord", fake.default_guild["id"], fake.default_channel["id"], thread["id"])
-        conversation = await discord_core.store.create_conversation(key, fake.default_user["id"], "a long one")
-        bot = build_bot(discord_core, print_invite=False, guild_ready_timeout=0.05)
-        async with running_client(fake, bot):
-            # what a dead process left: a first message sealed, the second still being written
-            channel = await bot.fetch_channel(int(thread["id"]))
-            first = await channel.send("Part one, complete.")
-            second = await channel.send("Part two, cut off" + bot.limits.typing_indicator)
-            reply = StoredMessage(
-                role="assistant",
-                content="Part one, complete.Part two, cut",  # the last checkpoint
-                status=MessageStatus.INTERRUPTED,
-                platform_message_id=str(first.id),
-                extra={"last_message": str(second.id)},
-            )
-            await discord_core.store.add_message(conversation.id, reply)
-            await bot.show_interrupted([reply])
-            await fake.wait_until(lambda: INTERRUPTED_NOTICE in fake.message(thread["id"], second.id).content)
-        marked = fake.message(thread["id"], second.id)
-        assert marked.content == f"Part two, cut off\n\n{INTERRUPTED_NOTICE}"  # as it was left, less the indicator
-        assert set(buttons(marked)) == {"regen", "cont"}
-        assert fake.message(thread["id"], first.id).content == "Part one, complete."  # untouched
-        fake.assert_clean()

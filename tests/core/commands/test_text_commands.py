@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from core.commands.text import (
     AssistantCommand,
@@ -21,8 +18,6 @@ from core.commands.text import (
 )
 from core.errors import InvalidSetting
 from core.records import Scope
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_set():
@@ -92,16 +87,3 @@ def test_usage_limits_compare_export():
     assert parse_export("") == ("", "md")
     assert parse_export("3 JSON") == ("3", "json")
     assert parse_export("<https://x.slack.com/archives/C1/p1700000000000100> markdown")[1] == "md"
-
-
-def test_every_slack_command_is_in_the_manifest_with_a_description():
-    from bots.slack.app import FEATURE_COMMANDS
-
-    manifest = yaml.safe_load((ROOT / "config" / "slack-manifest.yaml").read_text())
-    commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    assert set(commands) == {"/model", "/delete", "/hfchat", "/about", *FEATURE_COMMANDS}
-    for name, command in commands.items():
-        assert 0 < len(command["description"]) <= 2000, name
-        assert len(command.get("usage_hint", "")) <= 1000, name
-        assert command["should_escape"] is False  # the bot reads links and mentions as Slack writes them
-    assert "files:read" in manifest["oauth_config"]["scopes"]["bot"]  # url_private downloads need it
