@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tests.fakes.slack import FakeSlack
 from tests.support.metrics import http_get, metric_samples, sample_value
-from tests.support.processes import BotProcess, bot_env, free_port
+from tests.support.net import free_port
+from tests.support.processes import BotProcess, bot_env
 from tests.support.slack import CHANNEL
 from tests.support.waits import wait_until
 

@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 
 from bots.slack.app import run_slack
-from tests.support.net import ANY, LOOPBACK, until_listening
-from tests.support.processes import free_port
+from tests.support.net import ANY, LOOPBACK, free_port, until_listening
 
 
 async def test_slack_http_mode_listens_on_slack_host(core_factory, fake_router):

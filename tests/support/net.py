@@ -1,9 +1,16 @@
-"""Which local addresses a port listens on, read from /proc/net/tcp{,6}."""
+"""Local ports: a free one, and which local addresses a port listens on (read from /proc/net/tcp{,6})."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def listening(port: int) -> set[str]:

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -20,16 +19,11 @@ import aiohttp
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.fake_router import FakeRouter
 from tests.fakes.slack import FakeSlack
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 DEFAULT_MODEL = "meta-llama/Llama-3.3-70B-Instruct"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class BotProcess:

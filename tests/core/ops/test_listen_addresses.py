@@ -4,8 +4,7 @@ only). Slack's HTTP mode: tests/slack/test_listen_addresses.py."""
 from __future__ import annotations
 
 from core.app import serve_metrics
-from tests.support.net import LOOPBACK, until_listening
-from tests.support.processes import free_port
+from tests.support.net import LOOPBACK, free_port, until_listening
 
 
 async def test_metrics_listen_on_this_host_only_unless_told(core_factory, fake_router):
