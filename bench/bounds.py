@@ -12,8 +12,9 @@ not know when an answer will end or what arrives next) and follows the two polic
   Slack's per-channel chat.postMessage bucket): earliest deadline first, the stream whose oldest unshown token
   is oldest goes first.
 
-The rules come from the fakes' own tables (tests/fakes/*_server.py DEFAULT_RATE_LIMITS and FakeDiscord's global
-limit), so the bound and the fake platform cannot disagree. Every figure is printed beside its bound as a ratio.
+The rules come from the fakes' own tables (DEFAULT_RATE_LIMITS of tests/fakes/discord and tests/fakes/slack,
+and FakeDiscord's global limit), so the bound and the fake platform cannot disagree. Every figure is printed
+beside its bound as a ratio.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tests.fakes import discord_server, slack_server
+from tests.fakes.discord import DEFAULT_RATE_LIMITS as DISCORD_RATE_LIMITS
+from tests.fakes.slack import DEFAULT_RATE_LIMITS as SLACK_RATE_LIMITS
 
 CREATE_ROUTE = ("POST", "/channels/{channel_id}/messages")
 EDIT_ROUTE = ("PATCH", "/channels/{channel_id}/messages/{message_id}")
@@ -62,8 +64,8 @@ def platform_rules(
     `sustained` takes the bursts out of token buckets (a run long enough that a minute's burst is no help)."""
     rules: list[Rule] = []
     if path == "discord":
-        create = discord_server.DEFAULT_RATE_LIMITS[CREATE_ROUTE]
-        edit = discord_server.DEFAULT_RATE_LIMITS[EDIT_ROUTE]
+        create = DISCORD_RATE_LIMITS[CREATE_ROUTE]
+        edit = DISCORD_RATE_LIMITS[EDIT_ROUTE]
         rules.append(Rule("message create", frozenset({"create"}), "channel", FixedWindow(*create)))
         rules.append(Rule("message edit", frozenset({"edit", "final"}), "channel", FixedWindow(*edit)))
         if discord_global:
@@ -75,7 +77,7 @@ def platform_rules(
             else {"chat.startStream": {"create"}, "chat.appendStream": {"edit"}, "chat.stopStream": {"final"}}
         )
         for method, kinds in methods.items():
-            limit = slack_server.DEFAULT_RATE_LIMITS.get(method)
+            limit = SLACK_RATE_LIMITS.get(method)
             if limit is None:
                 continue
             scope = "channel" if limit.per_channel else "global"

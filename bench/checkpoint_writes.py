@@ -23,9 +23,9 @@ from core.app import build_core
 from core.keys import Actor, ConversationKey
 from core.ops import metrics
 from core.streaming import PlatformLimits
-from tests.conftest import make_settings
 from tests.fakes.fake_router import FakeRouter, profile_script
-from tests.support import RecordingSink
+from tests.support.settings import make_settings
+from tests.support.sinks import RecordingSink
 
 
 async def run(answers: int, tokens: int, rate: float) -> dict:

@@ -29,9 +29,9 @@ from aiohttp import web
 
 from bench.workload import StreamProfile, answer_tokens, prompt
 from core.streaming import NOTICE_TRUNCATED
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.fake_router import FakeRouter, StreamLog, profile_script
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack import FakeSlack
 
 MARKER = re.compile(r"\[bench (\d+)\]")
 INDICATOR = " ▌"  # core.streaming.PlatformLimits.typing_indicator: shown while streaming, never part of the answer
@@ -220,7 +220,7 @@ class World:
         else:
             limits = None
             if slack_rate_limits is not None:
-                from tests.fakes.slack_server import RateLimit
+                from tests.fakes.slack import RateLimit
 
                 limits = {name: RateLimit(**rule) if rule else None for name, rule in slack_rate_limits.items()}
             fake = FakeSlack(rate_limits=limits)

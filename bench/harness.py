@@ -211,7 +211,7 @@ async def _ours_discord(world: FakeWorldProcess, case: Case, setup: dict, workdi
     from bots.discord.sink import DISCORD_LIMITS
     from core.app import build_core
     from core.keys import ConversationKey
-    from tests.fakes.discord_server import running_client
+    from tests.fakes.discord import running_client
 
     core = await build_core(_settings(case, setup["router_url"], workdir))
     try:
@@ -257,7 +257,7 @@ async def _baseline(world: FakeWorldProcess, case: Case, setup: dict, meter: Met
     if case.path == "discord":
         import discord
 
-        from tests.fakes.discord_server import patched_discord
+        from tests.fakes.discord import patched_discord
 
         shim = SimpleNamespace(api_base=setup["api_base"], gateway_url=setup["gateway_url"])
         client = discord.Client(intents=discord.Intents.none())
@@ -358,7 +358,7 @@ def _budget(case: Case, data: dict) -> dict:
         out["edits_per_stream_second"] = len(edits) / sum(per_stream) if per_stream else None
         out["channel_budget_used"] = out["edits_per_stream_second"]  # 5 per 5 s = 1 per second per thread
     else:
-        from tests.fakes.slack_server import DEFAULT_RATE_LIMITS
+        from tests.fakes.slack import DEFAULT_RATE_LIMITS
 
         method = "chat.update" if case.path == "slack-edits" else "chat.appendStream"
         limit = DEFAULT_RATE_LIMITS[method]

@@ -1,7 +1,7 @@
 """Load run: many concurrent Slack conversations against the loopback fakes, with faults, for minutes.
 
     python -m bench.load_run                                   # 200 conversations for 600 s
-    python -m bench.load_run --conversations 200 --duration 20 # the smoke run tests/test_load_smoke.py does
+    python -m bench.load_run --conversations 200 --duration 20 # the smoke run tests/e2e/test_load_smoke.py does
     python -m bench.load_run --database postgres               # on a fresh schema of 127.0.0.1:5432/test
     python -m bench.load_run --database postgres --processes 2 # two `hfchat run` processes behind a balancer
 
@@ -50,13 +50,13 @@ from core.records import MessageStatus
 from core.replies.titles import TITLE_INSTRUCTION
 from core.store import open_store
 from tests.fakes.fake_router import FakeRouter, chunk
-from tests.fakes.slack_server import FakeSlack, sign_request
+from tests.fakes.slack import FakeSlack, sign_request
 
 TAG = re.compile(r"\bq\d+t\d+\b")
 MODEL = "meta-llama/Llama-3.3-70B-Instruct"
 SLACK_FAULT_METHODS = ("chat.postMessage", "chat.startStream", "chat.appendStream", "chat.stopStream", "chat.update")
 ANSWER_WAIT = 90.0  # seconds a simulated user waits for an answer before counting it missing
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"  # the test database (trust auth), as in tests/test_store.py
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"  # the test database (trust auth), as in tests/support/stores.py
 
 
 def answer_for(tag: str) -> str:
@@ -485,7 +485,7 @@ class BotProcesses:
     def __init__(
         self, count: int, fake: FakeSlack, router: FakeRouter, database_url: str, schema: str | None, logs: Path
     ):
-        from tests.processes import BotProcess, bot_env
+        from tests.support.processes import BotProcess, bot_env
 
         env = bot_env(
             fake,

@@ -232,7 +232,7 @@ async def discord_platform(
 ) -> AsyncIterator[Platform]:
     from bots.discord.app import build_bot
     from bots.discord.sink import DISCORD_LIMITS
-    from tests.fakes.discord_server import DEFAULT_RATE_LIMITS, FakeDiscord, running_client
+    from tests.fakes.discord import DEFAULT_RATE_LIMITS, FakeDiscord, running_client
 
     lifted = {route: (100_000, 1.0) for route in DEFAULT_RATE_LIMITS}
     async with FakeDiscord(
@@ -270,7 +270,7 @@ async def slack_platform(
 
     from bots.slack.app import build_adapter
     from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS
-    from tests.fakes.slack_server import DEFAULT_RATE_LIMITS, FakeSlack
+    from tests.fakes.slack import DEFAULT_RATE_LIMITS, FakeSlack
 
     lifted = dict.fromkeys(DEFAULT_RATE_LIMITS)
     async with FakeSlack(**({} if real_pacing else {"rate_limits": lifted})) as fake:

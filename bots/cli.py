@@ -56,7 +56,7 @@ async def _run(settings: Settings) -> None:
         await _console(settings)
         return
     if "slack" in chosen:
-        from bots.startup import check_slack
+        from bots.slack.startup import check_slack
 
         await check_slack(settings)
     core = await build_core(settings)

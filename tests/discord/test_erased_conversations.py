@@ -8,9 +8,9 @@ import pytest
 
 from bots.discord.app import DELETED_THREAD_NAME, build_bot
 from core.streaming import PlatformLimits
-from tests.fakes.discord_server import FakeDiscord, Perm, running_client
+from tests.fakes.discord import FakeDiscord, Perm, running_client
 from tests.fakes.fake_router import text_script
-from tests.support import sqlite_files_holding
+from tests.support.stores import sqlite_files_holding
 
 CANARY = "CANARY-erased-discord-41b7"
 FAST = PlatformLimits(max_chars=2000, edit_interval=0.02, bucket_rate=200.0, bucket_burst=50)

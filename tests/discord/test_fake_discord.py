@@ -16,19 +16,13 @@ from pydantic import SecretStr
 
 from bots.discord.app import INVITE_PERMISSIONS, build_bot, run_discord
 from bots.startup import describe_frontend_failure
-from core.keys import ConversationKey
-from core.streaming import PlatformLimits
-from tests.fakes.discord_server import FakeDiscord, patched_discord, running_client
+from tests.fakes.discord import FakeDiscord, patched_discord, running_client
 from tests.fakes.fake_router import text_script
+from tests.support.discord import SCALED_LIMITS, make_bot, open_threads
 
 CREATE = "/channels/{channel_id}/messages"
 EDIT = "/channels/{channel_id}/messages/{message_id}"
 SCALED_RATE_LIMITS = {("POST", CREATE): (5, 1.0), ("PATCH", EDIT): (5, 1.0)}
-SCALED_LIMITS = PlatformLimits(max_chars=2000, edit_interval=0.2, bucket_rate=200.0, bucket_burst=50)
-
-
-def make_bot(core, **options):
-    return build_bot(core, limits=SCALED_LIMITS, print_invite=False, guild_ready_timeout=0.05, **options)
 
 
 def lane_requests(fake: FakeDiscord, channel_id: str) -> list:
@@ -37,16 +31,6 @@ def lane_requests(fake: FakeDiscord, channel_id: str) -> list:
         for r in fake.requests
         if r.route in (CREATE, EDIT) and r.params.get("channel_id") == channel_id and r.method in ("POST", "PATCH")
     ]
-
-
-async def open_threads(fake: FakeDiscord, core, count: int) -> list[dict]:
-    threads = []
-    for i in range(count):
-        thread = fake.add_thread(fake.default_channel, f"conversation {i}")
-        key = ConversationKey("discord", fake.default_guild["id"], fake.default_channel["id"], thread["id"])
-        conversation = await core.store.create_conversation(key, fake.default_user["id"], f"conversation {i}")
-        threads.append({**thread, "conversation_id": conversation.id})
-    return threads
 
 
 async def test_commands_sync_once_and_not_again_on_restart(discord_core):

@@ -7,9 +7,9 @@ import io
 from PIL import Image
 
 from core.records import Scope
-from tests.discord.test_fake_discord import make_bot, open_threads
-from tests.fakes.discord_server import FakeDiscord, running_client
+from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import chunk, text_script
+from tests.support.discord import make_bot, open_threads
 
 VISION = "google/gemma-3-27b-it"
 

@@ -12,7 +12,7 @@ from bots.discord.app import build_bot
 from core.keys import ConversationKey
 from core.records import Scope
 from core.streaming import PlatformLimits
-from tests.fakes.discord_server import FakeDiscord, running_client
+from tests.fakes.discord import FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
 
 FAST = PlatformLimits(max_chars=2000, edit_interval=0.05, bucket_rate=200.0, bucket_burst=50)
@@ -25,10 +25,7 @@ RATES = {
 ODD_MODELS = ["../../etc/passwd", "a" * 200, "<@&123456789012345678>", "\u202egpt", "'; DROP TABLE settings; --"]
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 def _message_writes(fake: FakeDiscord) -> list:

@@ -10,7 +10,7 @@ import time
 from bots.discord.app import build_bot
 from core.records import MessageStatus
 from core.streaming import PlatformLimits
-from tests.fakes.discord_server import FLAG_EPHEMERAL, FakeDiscord, running_client
+from tests.fakes.discord import FLAG_EPHEMERAL, FakeDiscord, running_client
 from tests.fakes.fake_router import text_script
 
 CREATE = "/channels/{channel_id}/messages"

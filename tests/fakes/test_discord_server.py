@@ -11,7 +11,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from .discord_server import FakeDiscord, Perm, guild_id_for_shard, running_client, shard_for
+from tests.fakes.discord import FakeDiscord, Perm, guild_id_for_shard, running_client, shard_for
 
 EDIT_ROUTE = "/channels/{channel_id}/messages/{message_id}"
 CREATE_ROUTE = "/channels/{channel_id}/messages"

@@ -18,7 +18,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack_server import FakeSlack, RateLimit, post_signed, sign_request
+from tests.fakes.slack import FakeSlack, RateLimit, post_signed, sign_request
 
 TS_RE = re.compile(r"^\d{10}\.\d{6}$")
 CHANNEL, DM = "C0CHAN0001", "D0DM000001"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.slack.conftest import CHANNEL
+from tests.support.slack import CHANNEL
 
 
 def _says_about(text: str, model: str) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
-from tests.slack.conftest import CHANNEL, DM, visible, wait_for
+from tests.support.slack import CHANNEL, DM, visible
+from tests.support.waits import wait_for
 
 ANSWER = "Paris is the capital of France. It sits on the Seine."
 

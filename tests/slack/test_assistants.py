@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
-from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, buttons, visible
+from tests.support.slack import ADMIN, ALICE, BOB, CHANNEL, buttons, visible
 
 CHEF = (
     '/assistant new Chef instructions="You are a chef." temperature=0.6 starter="What can I cook?" starter="Dessert?"'

@@ -12,8 +12,8 @@ import pytest
 from bots.slack.app import serve_http
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack, post_signed
-from tests.slack.conftest import ALICE, CHANNEL, running_bot
+from tests.fakes.slack import FakeSlack, post_signed
+from tests.support.slack import ALICE, CHANNEL, running_bot
 
 
 async def _thread(bot) -> tuple[str, ConversationKey]:

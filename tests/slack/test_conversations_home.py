@@ -11,19 +11,9 @@ from bots.slack.app import serve_http
 from core.keys import ConversationKey
 from core.records import Scope
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack, post_signed
-from tests.slack.conftest import (
-    ADMIN,
-    ALICE,
-    BOB,
-    CHANNEL,
-    DM,
-    buttons,
-    reasoning_script,
-    running_bot,
-    visible,
-    wait_for,
-)
+from tests.fakes.slack import FakeSlack, post_signed
+from tests.support.slack import ADMIN, ALICE, BOB, CHANNEL, DM, buttons, reasoning_script, running_bot, visible
+from tests.support.waits import wait_for
 
 
 async def _two_conversations(bot) -> tuple[str, str]:

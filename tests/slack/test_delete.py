@@ -6,7 +6,7 @@ import pytest
 
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
-from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, DM
+from tests.support.slack import ADMIN, ALICE, BOB, CHANNEL, DM
 
 WHO = {"owner": ALICE, "admin": ADMIN, "other": BOB}
 

@@ -9,7 +9,7 @@ import yaml
 
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
-from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, visible
+from tests.support.slack import ADMIN, ALICE, BOB, CHANNEL, visible
 
 WHO = {"owner": ALICE, "admin": ADMIN, "other": BOB}
 

@@ -12,9 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from core.app import purge_expired
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack
-from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, running_bot, visible
-from tests.support import sqlite_files_holding
+from tests.fakes.slack import FakeSlack
+from tests.support.slack import ADMIN, ALICE, BOB, CHANNEL, running_bot, visible
+from tests.support.stores import sqlite_files_holding
 
 CANARY = "CANARY-erased-thread-7c1f"
 WAYS = ["mention", "slash_command", "shortcut", "button", "delete_all", "retention"]

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.slack.files import download_files
 from core.replies.attachments import AttachmentLimits
 from tests.fakes.fake_router import text_script
-from tests.slack.conftest import ALICE, BOB, CHANNEL, DM, buttons, reasoning_script, visible
+from tests.support.slack import ALICE, BOB, CHANNEL, DM, buttons, reasoning_script, visible
 
 GEMMA = "google/gemma-3-27b-it"
 

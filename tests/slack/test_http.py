@@ -6,8 +6,8 @@ import time
 
 from bots.slack.app import serve_http
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack, post_signed
-from tests.slack.conftest import CHANNEL, running_bot, visible
+from tests.fakes.slack import FakeSlack, post_signed
+from tests.support.slack import CHANNEL, running_bot, visible
 
 
 async def test_http_mode_verifies_signatures_and_dedupes_retries(core_factory, fake_router):

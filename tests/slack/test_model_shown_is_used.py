@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.fake_router import text_script
-from tests.slack.conftest import ADMIN, ALICE, CHANNEL
+from tests.support.slack import ADMIN, ALICE, CHANNEL
 
 LLAMA, QWEN, GEMMA = "meta-llama/Llama-3.3-70B-Instruct", "Qwen/Qwen3-32B", "google/gemma-3-27b-it"
 

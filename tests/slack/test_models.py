@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.fakes.fake_router import text_script
-from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL
+from tests.support.slack import ADMIN, ALICE, BOB, CHANNEL
 
 DEFAULT = "meta-llama/Llama-3.3-70B-Instruct"
 QWEN, GEMMA = "Qwen/Qwen3-32B", "google/gemma-3-27b-it"

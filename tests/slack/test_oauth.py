@@ -21,9 +21,9 @@ from core.app import Core
 from core.config import ConfigError
 from core.records import Scope
 from tests.fakes.fake_router import FakeRouter, text_script
-from tests.fakes.slack_server import FakeSlack, SignedResponse
-from tests.slack.conftest import CHANNEL, FAST_EDIT, FAST_NATIVE, visible
-from tests.test_store import PG_URL, _fresh_schema
+from tests.fakes.slack import FakeSlack, SignedResponse
+from tests.support.slack import CHANNEL, FAST_EDIT, FAST_NATIVE, visible
+from tests.support.stores import PG_URL, fresh_schema
 
 TEAM_ONE, TEAM_TWO = "T0TEAM0001", "T0TEAM0002"
 
@@ -93,7 +93,7 @@ async def database(request):
     if request.param == "sqlite":
         yield {}
         return
-    async with _fresh_schema() as schema:
+    async with fresh_schema() as schema:
         yield {"database_url": PG_URL, "database_schema": schema}
 
 

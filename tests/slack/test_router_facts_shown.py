@@ -5,7 +5,7 @@ model failed, and a provider's own words for an error it wrote into the stream."
 from __future__ import annotations
 
 from tests.fakes.fake_router import Recording, Status, text_script
-from tests.slack.conftest import CHANNEL, visible
+from tests.support.slack import CHANNEL, visible
 
 LLAMA, QWEN = "meta-llama/Llama-3.3-70B-Instruct", "Qwen/Qwen3-32B"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from core.records import Scope
 from tests.fakes.fake_router import text_script
-from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, DM
+from tests.support.slack import ADMIN, ALICE, BOB, CHANNEL, DM
 
 QWEN = "Qwen/Qwen3-32B"
 

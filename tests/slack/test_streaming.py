@@ -7,8 +7,9 @@ import pytest
 from core.keys import ConversationKey
 from core.records import MessageStatus
 from tests.fakes.fake_router import text_script
-from tests.fakes.slack_server import FakeSlack
-from tests.slack.conftest import CHANNEL, DM, running_bot, visible, wait_for
+from tests.fakes.slack import FakeSlack
+from tests.support.slack import CHANNEL, DM, running_bot, visible
+from tests.support.waits import wait_for
 
 LONG = " ".join(f"word{i}" for i in range(120)) + " The end."
 

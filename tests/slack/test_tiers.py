@@ -10,9 +10,9 @@ import itertools
 from collections import defaultdict
 
 from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS
-from tests.fakes.slack_server import DEFAULT_RATE_LIMITS, FakeSlack, RateLimit
-from tests.processes import EchoRouter
-from tests.slack.conftest import running_bot, visible
+from tests.fakes.slack import DEFAULT_RATE_LIMITS, FakeSlack, RateLimit
+from tests.support.router import EchoRouter
+from tests.support.slack import running_bot, visible
 
 ANSWERS = 30
 

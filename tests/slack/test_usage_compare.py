@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.records import Scope
 from tests.fakes.fake_router import Sleep, chunk, text_script
-from tests.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, visible
+from tests.support.slack import ADMIN, ALICE, BOB, CHANNEL, visible
 
 LLAMA, QWEN, GEMMA = "meta-llama/Llama-3.3-70B-Instruct", "Qwen/Qwen3-32B", "google/gemma-3-27b-it"
 

@@ -1,0 +1,17 @@
+"""Discord's app commands and their options are the registry's (core/commands/registry.py), no more, no less."""
+
+from __future__ import annotations
+
+from bots.discord.app import build_bot
+from core.commands.registry import DISCORD, commands_on
+
+
+async def test_discord_app_commands_are_the_registry(core):
+    bot = build_bot(core, print_invite=False)
+    tree = {c.name: c for c in bot.tree.get_commands() if hasattr(c, "parameters")}  # not the context menus
+    assert set(tree) == {c.name_on(DISCORD) for c in commands_on(DISCORD)}
+    for command in commands_on(DISCORD):
+        rendered = tree[command.name_on(DISCORD)]
+        assert rendered.description == command.summary, command.name
+        described = {p.display_name: p.description for p in rendered.parameters}
+        assert described == command.described(), command.name
