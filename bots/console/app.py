@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from bots.console.commands import help_text, run_command
+from bots.console.commands import run_command
 from bots.console.keys import AnswerKeys
 from bots.console.repl import LineReader, PromptReader
 from bots.console.screen import Screen
@@ -23,9 +23,6 @@ from core.app import Core
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
 from core.models.local import TINY_MODEL_NOTICE, LocalModelUnavailable
-
-# what tests read from here
-__all__ = ["ConsoleApp", "help_text"]
 
 PLATFORM = "console"
 WORKSPACE = "local"

@@ -16,15 +16,10 @@ from typing import Any
 
 import discord
 
-from bots.discord.client import INVITE_PERMISSIONS, ChatClient
-from bots.discord.commands.conversations import DELETED_THREAD_NAME
+from bots.discord.client import ChatClient
 from bots.discord.events import MessageEvents
 from bots.discord.interrupted import InterruptedAnswers
 from core.app import Core
-from core.replies.interrupted import INTERRUPTED_NOTICE
-
-# what tests and the bench read from here
-__all__ = ["DELETED_THREAD_NAME", "INTERRUPTED_NOTICE", "INVITE_PERMISSIONS", "build_bot", "run_discord"]
 
 PRIVILEGED_INTENT_LINE = (
     "discord: the Message Content intent is not enabled for this application. Enable it in the Discord "

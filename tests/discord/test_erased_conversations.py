@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bots.discord.app import DELETED_THREAD_NAME, build_bot
+from bots.discord.app import build_bot
+from bots.discord.commands.conversations import DELETED_THREAD_NAME
 from core.streaming import PlatformLimits
 from tests.fakes.discord import FakeDiscord, Perm, running_client
 from tests.fakes.fake_router import text_script

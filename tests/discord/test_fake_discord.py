@@ -14,7 +14,8 @@ import discord
 import pytest
 from pydantic import SecretStr
 
-from bots.discord.app import INVITE_PERMISSIONS, build_bot, run_discord
+from bots.discord.app import build_bot, run_discord
+from bots.discord.client import INVITE_PERMISSIONS
 from bots.startup import describe_frontend_failure
 from tests.fakes.discord import FakeDiscord, patched_discord, running_client
 from tests.fakes.fake_router import text_script

@@ -3,9 +3,10 @@ carried Stop, with Regenerate / Continue instead."""
 
 from __future__ import annotations
 
-from bots.discord.app import INTERRUPTED_NOTICE, build_bot
+from bots.discord.app import build_bot
 from core.keys import ConversationKey
 from core.records import MessageStatus, StoredMessage
+from core.replies.interrupted import INTERRUPTED_NOTICE
 from tests.fakes.discord import FakeDiscord, running_client
 from tests.support.discord import buttons
 

@@ -13,7 +13,7 @@ import signal
 import sqlite3
 from pathlib import Path
 
-from bots.discord.app import INTERRUPTED_NOTICE
+from core.replies.interrupted import INTERRUPTED_NOTICE
 from tests.fakes.discord import FakeDiscord
 from tests.support.discord import buttons
 from tests.support.processes import DiscordBotProcess, discord_bot_env

@@ -9,7 +9,8 @@ import io
 
 from rich.console import Console
 
-from bots.console.app import ConsoleApp, help_text
+from bots.console.app import ConsoleApp
+from bots.console.commands import help_text
 from core.commands.registry import COMMANDS, CONSOLE, SUMMARY_CHARS, commands_on
 
 
