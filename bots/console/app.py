@@ -210,6 +210,8 @@ class ConsoleApp:
         begun earlier and not sent yet: it goes on being typed."""
         with self._on_screen() as screen, AnswerKeys(reader.keyboard, screen, self.request_stop, typed) as keys:
             self._handling = asyncio.create_task(self.handle_line(line))
+            await asyncio.sleep(0)  # the input is being handled (a message, being stored) before a key acts on it
+            keys.take_typeahead()
             try:
                 await asyncio.wait([self._handling])
             finally:

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 
 from prompt_toolkit.input import Input
+from prompt_toolkit.input.typeahead import get_typeahead
 from prompt_toolkit.keys import Keys
 
 from bots.console.screen import Screen
@@ -54,6 +55,15 @@ class AnswerKeys:
         self._terminal(BRACKETED_PASTE_OFF)
         self._attached.__exit__(*exc)
         self._raw.__exit__(*exc)
+
+    def take_typeahead(self) -> None:
+        """Keys that came right behind the Enter (a quick Ctrl-C, or what tmux sends in one go) were read by the
+        prompt, which keeps what it did not use for the next prompt: they belong to this answer. Left there, a
+        Ctrl-C meant to stop the answer waited for it to end and then left the chat."""
+        for key in get_typeahead(self.keyboard):
+            self.press(key.key, key.data)
+        # a lone Esc waits in the key parser for what might follow it (an arrow key's sequence)
+        self._flush = asyncio.get_running_loop().call_later(ESCAPE_WAIT, self._flush_pending)
 
     def _terminal(self, sequence: str) -> None:
         console = self.screen.console

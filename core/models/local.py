@@ -185,6 +185,12 @@ async def start_local_model(
         raise LocalModelUnavailable(
             f"the local model server did not start ({why}); the end of its output ({log_path}):\n{tail or '  (empty)'}"
         ) from None
+    try:
+        await _until_ready(info["url"].removesuffix("/v1"), start_timeout)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise LocalModelUnavailable(f"the local model server did not get ready in {start_timeout:g} s") from None
     return LocalModelServer(
         url=info["url"],
         model=info["model"],
@@ -194,6 +200,22 @@ async def start_local_model(
         parallel=parallel,
         log_path=log_path,
     )
+
+
+async def _until_ready(address: str, within: float) -> None:
+    """llama.cpp listens before its model is loaded and answers 503 meanwhile: wait for its /health to say ok
+    (a restarted server otherwise failed the very message that found it dead)."""
+    import aiohttp
+
+    async with asyncio.timeout(within), aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(f"{address}/health") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
 
 
 def _serve(model: Path, context: int, parallel: int, port: int = 0) -> None:

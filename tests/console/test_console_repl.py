@@ -176,3 +176,19 @@ async def test_a_key_pressed_before_the_first_word_keeps_the_message(core, fake_
     assert stored[-1].status == MessageStatus.STOPPED  # stopped, with Continue/Retry to pick it up
     keyboard.send_text(CTRL_D)
     await asyncio.wait_for(running, 5)
+
+
+@pytest.mark.parametrize("key", [CTRL_C, ESC], ids=["ctrl-c", "esc"])
+async def test_a_key_sent_with_the_enter_stops_that_answer(core, fake_router, keyboard, tmp_path, key):
+    # what tmux's send-keys (or a fast hand) delivers: the line, Enter and the key in one read
+    app, _, running = await start(core, keyboard, tmp_path)
+    fake_router.queue(text_script(SLOW_ANSWER, pieces=40, delay=0.1))
+    keyboard.send_text("tell me a long story" + ENTER + key)
+    await until(lambda: _settled(core, app))
+    stored = await messages(core, app)
+    assert stored[0].content == "tell me a long story"
+    assert stored[-1].status == MessageStatus.STOPPED
+    await asyncio.sleep(0.3)
+    assert not running.done()  # the key stopped the answer; it did not wait for it to end and then leave
+    keyboard.send_text(CTRL_D)
+    await asyncio.wait_for(running, 5)

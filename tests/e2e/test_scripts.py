@@ -64,3 +64,24 @@ def test_run_installs_once_then_only_when_pyproject_changes(tmp_path):
     changed = run(checkout, tmp_path, "console")
     assert changed.stdout.splitlines()[0] == "Updating the installation (pyproject.toml changed)…"
     assert pip_runs(tmp_path) == 2
+
+
+def test_the_installs_own_output_stays_off_the_screen_unless_it_fails(tmp_path):
+    checkout = make_checkout(tmp_path)
+    noisy = (tmp_path / "bin" / "python3").read_text().replace(
+        'echo "pip ${*:3}" >> "$PIP_LOG"; exit 0',
+        'echo "pip ${*:3}" >> "$PIP_LOG"; echo "WARNING: a build backend warning" >&2; '
+        '[ -n "$PIP_FAILS" ] && { echo "ERROR: no matching distribution" >&2; exit 1; }; exit 0',
+    )
+    (tmp_path / "bin" / "python3").write_text(noisy)
+    quiet = run(checkout, tmp_path, "console")
+    assert quiet.returncode == 0 and "WARNING" not in quiet.stdout + quiet.stderr
+    assert "a build backend warning" in (checkout / ".venv" / "install.log").read_text()
+    shutil.rmtree(checkout / ".venv")
+    env = dict(os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}", PIP_LOG=str(tmp_path / "pip.log"))
+    failed = subprocess.run(
+        ["bash", str(checkout / "scripts" / "run")], capture_output=True, text=True, timeout=30,
+        env={**env, "PIP_FAILS": "1"},
+    )  # fmt: skip
+    assert failed.returncode == 1
+    assert "no matching distribution" in failed.stderr and "installation failed" in failed.stderr
