@@ -1,15 +1,15 @@
 """The Slack adapter: Bolt (AsyncApp) events, commands and buttons in, one core call each, SlackSink out.
 
-A thread is a conversation: ConversationKey("slack", team, channel, thread_ts or ts). Events are acked at
-once (Bolt runs event listeners after the ack; commands and buttons call `ack()` first) and
-de-duplicated by event id through the store, so a retried delivery never answers twice.
+A thread is a conversation: ConversationKey("slack", team, channel, thread_ts or ts). Everything is acked
+before any work (Bolt acks events before their listeners; commands, buttons and shortcuts go through the
+ACK_FIRST listener middleware; forms ack with their errors) and events are de-duplicated by event id through
+the store, so a retried delivery never answers twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import re
@@ -22,6 +22,8 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.listener.async_listener_completion_handler import AsyncCustomListenerCompletionHandler
+from slack_bolt.listener.async_listener_start_handler import AsyncCustomListenerStartHandler
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
@@ -60,6 +62,14 @@ INTERRUPTED_NOTICE = "⚠️ *This answer was interrupted (the bot restarted).*"
 USER_CACHE_SECONDS = 60.0
 ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
 MODELS_LISTED = 25  # models in `/model`'s answer (`/model list WORD` finds the others)
+REPLY_ACTIONS = (
+    "hfchat_stop",
+    "hfchat_regenerate",
+    "hfchat_continue",
+    "hfchat_delete",
+    "hfchat_feedback_up",
+    "hfchat_feedback_down",
+)
 HOME_ACTIONS = (
     "home_settings_edit",
     "home_assistant_new",
@@ -100,31 +110,15 @@ class _Workspace:
 _WORKSPACE: ContextVar[_Workspace | None] = ContextVar("slack_workspace", default=None)
 
 
-def told(listener: Callable[..., Awaitable[Any]], busy: set[asyncio.Task]) -> Callable[..., Awaitable[Any]]:
-    """A listener whose refusal (UserFacingError) is told to the person who acted, only them, and whose task is
-    noted in `busy` while it runs (`idle()` waits for it). Not left to Bolt's seams: its middleware returns before
-    the listener starts, so it cannot see a listener end, and app.error is too late for a refusal, since Bolt's
-    runner, when a listener raises right after ack() in Socket Mode, throws that ack away (the request then reads
-    as unhandled). Everything else a listener raises goes to app.error (`_on_error`)."""
+async def acknowledge(ack: Any, next: Callable[[], Awaitable[Any]]) -> Any:
+    """Listener middleware: ack() first, before the listener's work. Slack has its answer at once, and a refusal
+    the listener raises later goes to app.error with that ack kept (Bolt's runner takes back an ack the listener
+    itself sent when the listener raises right after it, and Socket Mode then sends none)."""
+    await ack()
+    return await next()
 
-    @functools.wraps(listener)
-    async def run(*args: Any, **kwargs: Any) -> Any:
-        task = asyncio.current_task()
-        if task is not None:
-            busy.add(task)
-        try:
-            return await listener(*args, **kwargs)
-        except UserFacingError as exc:
-            respond = kwargs.get("respond")
-            if respond is None:  # a form or the App Home: no response_url to answer on
-                log.info("a refusal had nowhere to be shown (%s)", listener.__name__)
-                return None
-            await respond(text=str(exc), response_type="ephemeral", replace_original=False)
-        finally:
-            if task is not None:
-                busy.discard(task)
 
-    return run
+ACK_FIRST = [acknowledge]
 
 
 def _secret(value: Any) -> str | None:
@@ -207,40 +201,54 @@ class SlackAdapter:
     def _register(self) -> None:
         app = self.app
         app.middleware(self._in_workspace)
-        app.middleware(self._dedupe)
+        app.middleware(self._count_event)
+        app.middleware(self._drop_duplicate_event)
         app.error(self._on_error)
-        app.event("app_mention")(told(self.on_app_mention, self._busy))
-        app.event("message")(told(self.on_message, self._busy))
-        app.event("assistant_thread_started")(told(self.on_assistant_thread_started, self._busy))
+        # Bolt's own hooks around every listener run (its Django adapter uses them the same way): idle() waits
+        # for the listeners under way, in the task each runs in
+        runner = app.listener_runner
+        runner.listener_start_handler = AsyncCustomListenerStartHandler(log, self._listener_started)
+        runner.listener_completion_handler = AsyncCustomListenerCompletionHandler(log, self._listener_finished)
+        app.event("app_mention")(self.on_app_mention)
+        app.event("message")(self.on_message)
+        app.event("assistant_thread_started")(self.on_assistant_thread_started)
         app.event("assistant_thread_context_changed")(self._noop)
-        app.event("app_home_opened")(told(self.on_app_home_opened, self._busy))
-        app.command("/model")(told(self.on_model_command, self._busy))
-        app.command("/delete")(told(self.on_delete_command, self._busy))
-        app.command("/hfchat")(told(self.on_hfchat_command, self._busy))
-        app.command("/about")(told(self.on_about_command, self._busy))
+        app.event("app_home_opened")(self.on_app_home_opened)
+        app.command("/model", middleware=ACK_FIRST)(self.on_model_command)
+        app.command("/delete", middleware=ACK_FIRST)(self.on_delete_command)
+        app.command("/hfchat", middleware=ACK_FIRST)(self.on_hfchat_command)
+        app.command("/about", middleware=ACK_FIRST)(self.on_about_command)
         for command in FEATURE_COMMANDS:
-            app.command(command)(told(self.on_feature_command, self._busy))
-        app.shortcut("delete_conversation")(told(self.on_delete_shortcut, self._busy))
-        app.shortcut("delete_from_here")(told(self.on_delete_from_shortcut, self._busy))
-        app.shortcut("switch_model")(told(self.on_switch_model_shortcut, self._busy))
-        app.view("switch_model_modal")(told(self.on_switch_model_submit, self._busy))
-        app.view("assistant_modal")(told(self.features.on_assistant_submit, self._busy))
-        app.view("settings_modal")(told(self.features.on_settings_submit, self._busy))
-        app.action("hfchat_reasoning")(told(self.on_reasoning_button, self._busy))
-        app.action(re.compile(r"^hfchat_starter_\d+$"))(told(self.on_starter_button, self._busy))
+            app.command(command, middleware=ACK_FIRST)(self.on_feature_command)
+        app.shortcut("delete_conversation", middleware=ACK_FIRST)(self.on_delete_shortcut)
+        app.shortcut("delete_from_here", middleware=ACK_FIRST)(self.on_delete_from_shortcut)
+        app.shortcut("switch_model", middleware=ACK_FIRST)(self.on_switch_model_shortcut)
+        app.view("switch_model_modal")(self.on_switch_model_submit)  # forms ack with their errors, or none
+        app.view("assistant_modal")(self.features.on_assistant_submit)
+        app.view("settings_modal")(self.features.on_settings_submit)
+        app.action("hfchat_reasoning", middleware=ACK_FIRST)(self.on_reasoning_button)
+        app.action(re.compile(r"^hfchat_starter_\d+$"), middleware=ACK_FIRST)(self.on_starter_button)
         for action in HOME_ACTIONS:
-            app.action(action)(told(self.on_home_action, self._busy))
-        for action in ("hfchat_stop", "hfchat_regenerate", "hfchat_continue", "hfchat_delete"):
-            app.action(action)(told(self.on_reply_button, self._busy))
-        app.action("hfchat_feedback_up")(told(self.on_reply_button, self._busy))
-        app.action("hfchat_feedback_down")(told(self.on_reply_button, self._busy))
-        app.action("hfchat_delete_all_confirm")(told(self.on_delete_all_confirm, self._busy))
-        app.action("hfchat_delete_all_cancel")(told(self.on_delete_all_cancel, self._busy))
-        app.action("home_model_select")(told(self.on_home_model_select, self._busy))
-        app.action("home_refresh")(told(self.on_home_refresh, self._busy))
+            app.action(action, middleware=ACK_FIRST)(self.on_home_action)
+        for action in REPLY_ACTIONS:
+            app.action(action, middleware=ACK_FIRST)(self.on_reply_button)
+        app.action("hfchat_delete_all_confirm", middleware=ACK_FIRST)(self.on_delete_all_confirm)
+        app.action("hfchat_delete_all_cancel", middleware=ACK_FIRST)(self.on_delete_all_cancel)
+        app.action("home_model_select", middleware=ACK_FIRST)(self.on_home_model_select)
+        app.action("home_refresh", middleware=ACK_FIRST)(self.on_home_refresh)
         if app.installation_store is not None:
-            app.event("app_uninstalled")(told(self.on_app_uninstalled, self._busy))
-            app.event("tokens_revoked")(told(self.on_tokens_revoked, self._busy))
+            app.event("app_uninstalled")(self.on_app_uninstalled)
+            app.event("tokens_revoked")(self.on_tokens_revoked)
+
+    async def _listener_started(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.add(task)
+
+    async def _listener_finished(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.discard(task)
 
     async def _in_workspace(self, context: Any, next: Callable[[], Awaitable[Any]]) -> Any:
         """Every listener (and the replies it starts) talks to the workspace of its request: Bolt's context.client
@@ -257,8 +265,10 @@ class SlackAdapter:
         if isinstance(error, UserFacingError):
             if response is not None:
                 response.status = 200
-            if respond is not None:
-                await respond(text=str(error), response_type="ephemeral", replace_original=False)
+            if respond is None:  # a form or the App Home: no response_url to answer on
+                log.info("a refusal had nowhere to be shown")
+                return
+            await respond(text=str(error), response_type="ephemeral", replace_original=False)
             return
         if isinstance(error, StoreUnavailable):
             claim = context.get(EVENT_CLAIM)
@@ -269,16 +279,21 @@ class SlackAdapter:
             return
         log.error("a Slack listener failed: %s", type(error).__name__, exc_info=error)
 
-    async def _noop(self, ack: Any) -> None:
-        await ack()
+    async def _noop(self) -> None:
+        """An event the app subscribes to but has nothing to do with (Bolt acks events before listeners)."""
 
-    async def _dedupe(self, body: dict, ack: Any, next: Callable[[], Awaitable[Any]], context: Any) -> Any:
-        # Slack retries an event it thinks we missed, with the same event_id: answer once, still ack 200
-        # (a middleware that neither calls next() nor returns the ack makes Bolt answer 404).
+    async def _count_event(self, body: dict, next: Callable[[], Awaitable[Any]]) -> Any:
         kind = body.get("type") or ("command" if body.get("command") else "")
         if kind == "event_callback":
             kind = str((body.get("event") or {}).get("type") or "event")
         metrics.event_received(PLATFORM, kind[:40])
+        return await next()
+
+    async def _drop_duplicate_event(
+        self, body: dict, ack: Any, next: Callable[[], Awaitable[Any]], context: Any
+    ) -> Any:
+        # Slack retries an event it thinks we missed, with the same event_id: answer once, still ack 200
+        # (a middleware that neither calls next() nor returns the ack makes Bolt answer 404).
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         # the database down: this raises, Bolt answers 500 (and sends no Socket Mode ack), Slack retries
         if event_id and not await self.chat.claim_event(PLATFORM, str(event_id)):
@@ -503,7 +518,7 @@ class SlackAdapter:
         if event.get("bot_id") or subtype not in ANSWERED_SUBTYPES:
             return
         user = event.get("user")
-        if not user or user == self.bot_user_id:
+        if not user:  # the bot's own messages never get here: Bolt's ignoring_self_events drops them
             return
         is_dm = event.get("channel_type") == "im"
         text, mentioned = strip_mention(event.get("text") or "", self.bot_user_id)
@@ -719,8 +734,7 @@ class SlackAdapter:
         if event.get("tab", "home") == "home":
             await self.publish_home(context.get("team_id") or "", event["user"])
 
-    async def on_home_model_select(self, ack: Any, body: dict, respond: Any) -> None:
-        await ack()
+    async def on_home_model_select(self, body: dict, respond: Any) -> None:
         team, user = body["team"]["id"], body["user"]["id"]
         action = body["actions"][0]
         name = (action.get("selected_option") or {}).get("value") or action.get("value")
@@ -728,13 +742,11 @@ class SlackAdapter:
         await self.chat.set_model(actor, ConversationKey(PLATFORM, team, "", ""), Scope.USER, name)
         await self.publish_home(team, user)
 
-    async def on_home_refresh(self, ack: Any, body: dict, respond: Any = None) -> None:
-        await ack()
+    async def on_home_refresh(self, body: dict, respond: Any = None) -> None:
         await self.publish_home(body["team"]["id"], body["user"]["id"])
 
     # ------------------------------------------------------------------ slash commands
-    async def on_model_command(self, ack: Any, command: dict, respond: Any) -> None:
-        await ack()
+    async def on_model_command(self, command: dict, respond: Any) -> None:
         team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
         key = ConversationKey(PLATFORM, team, channel, "")
         words = (command.get("text") or "").split()
@@ -772,8 +784,7 @@ class SlackAdapter:
             text = f"Your default model is now `{chosen}`."
         await respond(text=text, response_type="ephemeral")
 
-    async def on_delete_command(self, ack: Any, command: dict, respond: Any) -> None:
-        await ack()
+    async def on_delete_command(self, command: dict, respond: Any) -> None:
         team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
         arg = (command.get("text") or "").strip()
         if arg.lower() == "all":
@@ -797,26 +808,23 @@ class SlackAdapter:
         actor = await self.actor(team, user, fresh=True)
         await respond(text=await self.delete_thread(key, actor), response_type="ephemeral")
 
-    async def on_feature_command(self, ack: Any, command: dict, respond: Any) -> None:
+    async def on_feature_command(self, command: dict, respond: Any) -> None:
         """`/settings`, `/assistant`, `/usage`, `/compare`, `/limits`, `/conversations`, `/export`."""
-        await ack()
         name = command["command"].lstrip("/")
         invocation = await self.features.slash_invocation(command, respond, command["command"])
         await self.features.run(name, invocation, command.get("text") or "")
 
-    async def on_about_command(self, ack: Any, command: dict, respond: Any) -> None:
-        await ack()
+    async def on_about_command(self, command: dict, respond: Any) -> None:
         key = ConversationKey(PLATFORM, command["team_id"], command["channel_id"], "")
         text = await self.chat.about(key, command["user_id"])
         await respond(text=text[:3000], blocks=markdown_blocks(text), response_type="ephemeral")
 
-    async def on_hfchat_command(self, ack: Any, command: dict, respond: Any) -> None:
-        await ack()
+    async def on_hfchat_command(self, command: dict, respond: Any) -> None:
         team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
         sub, _, rest = (command.get("text") or "").strip().partition(" ")
         sub = sub.lower()
         if sub == "about":
-            await self.on_about_command(_already_acked, command, respond)
+            await self.on_about_command(command, respond)
             return
         if sub in self.features.COMMANDS:  # the same words as the command of that name
             invocation = await self.features.slash_invocation(command, respond, f"/hfchat {sub}")
@@ -824,7 +832,7 @@ class SlackAdapter:
             return
         if sub in ("model", "delete"):
             handler = self.on_model_command if sub == "model" else self.on_delete_command
-            await handler(_already_acked, {**command, "text": rest.strip()}, respond)
+            await handler({**command, "text": rest.strip()}, respond)
             return
         words = (command.get("text") or "").lower().split()
         if len(words) == 2 and words[0] == "replies" and words[1] in ("on", "off"):
@@ -836,20 +844,17 @@ class SlackAdapter:
         await respond(text=HELP[:3000], blocks=markdown_blocks(HELP), response_type="ephemeral")
 
     # ------------------------------------------------------------------ shortcuts and modals
-    async def on_delete_shortcut(self, ack: Any, body: dict, respond: Any) -> None:
-        await ack()
+    async def on_delete_shortcut(self, body: dict, respond: Any) -> None:
         message = body.get("message") or {}
         team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
         key = ConversationKey(PLATFORM, team, channel, message.get("thread_ts") or message["ts"])
         actor = await self.actor(team, user, fresh=True)
         await respond(text=await self.delete_thread(key, actor), response_type="ephemeral", replace_original=False)
 
-    async def on_delete_from_shortcut(self, ack: Any, body: dict, respond: Any) -> None:
-        await ack()
+    async def on_delete_from_shortcut(self, body: dict, respond: Any) -> None:
         await respond(text=await delete_from_here(self, body), response_type="ephemeral", replace_original=False)
 
-    async def on_switch_model_shortcut(self, ack: Any, body: dict, respond: Any = None) -> None:
-        await ack()
+    async def on_switch_model_shortcut(self, body: dict, respond: Any = None) -> None:
         message = body.get("message") or {}
         team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
         thread = message.get("thread_ts") or message["ts"]
@@ -875,20 +880,16 @@ class SlackAdapter:
         await self.tell(key.channel, user, f"This thread now uses `{chosen}`.", key.thread)
 
     # ------------------------------------------------------------------ buttons
-    async def on_reasoning_button(self, ack: Any, body: dict, respond: Any = None) -> None:
-        await ack()
+    async def on_reasoning_button(self, body: dict, respond: Any = None) -> None:
         await self.features.show_reasoning(body)
 
-    async def on_starter_button(self, ack: Any, body: dict, respond: Any = None) -> None:
-        await ack()
+    async def on_starter_button(self, body: dict, respond: Any = None) -> None:
         await self.features.on_starter(body)
 
-    async def on_home_action(self, ack: Any, body: dict, respond: Any = None) -> None:
-        await ack()
+    async def on_home_action(self, body: dict, respond: Any = None) -> None:
         await self.features.on_home_action(body)
 
-    async def on_reply_button(self, ack: Any, body: dict, respond: Any) -> None:
-        await ack()
+    async def on_reply_button(self, body: dict, respond: Any) -> None:
         action = body["actions"][0]
         action_id, value = action["action_id"], str(action.get("value") or "")
         team, user = body["team"]["id"], body["user"]["id"]
@@ -918,8 +919,7 @@ class SlackAdapter:
         if note:
             await respond(text=note, response_type="ephemeral", replace_original=False)
 
-    async def on_delete_all_confirm(self, ack: Any, body: dict, respond: Any) -> None:
-        await ack()
+    async def on_delete_all_confirm(self, body: dict, respond: Any) -> None:
         actor = await self.actor(body["team"]["id"], body["user"]["id"])
         count = await self.chat.delete_user_data(actor)
         await respond(
@@ -927,8 +927,7 @@ class SlackAdapter:
             replace_original=True,
         )
 
-    async def on_delete_all_cancel(self, ack: Any, respond: Any) -> None:
-        await ack()
+    async def on_delete_all_cancel(self, respond: Any) -> None:
         await respond(text="Nothing was erased.", replace_original=True)
 
     # ------------------------------------------------------------------ installs (OAuth)
@@ -944,10 +943,6 @@ class SlackAdapter:
         app = self.app.web_app(path=path)
         app.middlewares.append(_malformed_refused(SignatureVerifier(self._signing_secret)))
         return app
-
-
-async def _already_acked(*args: Any, **kwargs: Any) -> None:
-    """The ack of a command handled inside another one (`/hfchat model ...`): already sent."""
 
 
 _EVENT_TEXT_FIELDS = ("ts", "thread_ts", "event_ts", "text", "team", "subtype", "channel_type", "bot_id")
