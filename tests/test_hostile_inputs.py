@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bots.slack.app import serve_http
+from bots.slack.http import serve_http
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
 from core.records import Scope

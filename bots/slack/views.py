@@ -42,6 +42,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def quote(text: str, limit: int = 500) -> str:
+    """Someone's prompt quoted in the bot's message (a starter prompt, a comparison), cut at `limit`."""
+    return "> " + clip(text, limit).replace("\n", "\n> ")
+
+
 def markdown_blocks(text: str) -> list[dict]:
     """Standard Markdown in a message (Slack renders the `markdown` block itself)."""
     return [{"type": "markdown", "text": clip(text, MARKDOWN_CHARS)}]
