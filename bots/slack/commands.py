@@ -18,13 +18,13 @@ from bots.slack.middleware import ACK_FIRST
 from bots.slack.settings import settings
 from bots.slack.usage import limits, usage
 from bots.slack.views import delete_all_confirmation, markdown_blocks, model_lines
+from core.commands.registry import SLACK, commands_on
 from core.commands.text import is_assistant_command, is_set_command
 from core.errors import UserFacingError
 from core.keys import ConversationKey
 from core.records import Scope
 
 MODELS_LISTED = 25  # models in `/model`'s answer (`/model list WORD` finds the others)
-FEATURE_COMMANDS = ("/settings", "/assistant", "/usage", "/compare", "/limits", "/conversations", "/export")
 TextCommand = Callable[[SlackAdapter, Invocation, str], Awaitable[None]]
 # the feature commands' words, after their own slash command, `/hfchat` or `@me`
 TEXT_COMMANDS: dict[str, TextCommand] = {
@@ -38,23 +38,29 @@ TEXT_COMMANDS: dict[str, TextCommand] = {
     "conversations": conversations,
     "export": export,
 }
-HELP = (
+# Slack's slash commands are the registry's (core/commands/registry.py), as the manifest lists them; `hfchat help`
+# there is a word of /hfchat, not a command of its own
+SLASH_COMMANDS = tuple(f"/{c.name_on(SLACK)}" for c in commands_on(SLACK) if " " not in c.name_on(SLACK))
+FEATURE_COMMANDS = tuple(name for name in SLASH_COMMANDS if name[1:] in TEXT_COMMANDS)
+MENTION_HELP = (
     "Mention me to get an answer in the thread; I answer later messages in my threads without a mention, and "
     "read the images, PDFs and text files you attach. In a thread: `@me model NAME` switches its model, "
     "`@me set NAME VALUE` one of its settings, `@me assistant use NAME` its assistant, `@me stop` stops the "
-    "answer, `@me delete` erases it.\n"
-    "• `/model [NAME | list WORD]` shows the models or sets your default (`/model channel NAME` for admins)\n"
-    "• `/settings [me|channel|workspace] [NAME VALUE]` temperature, top_p, max_tokens, reasoning_effort, "
-    "system_prompt, provider, web_search: shown with where each comes from, or set (channel, workspace: admins)\n"
-    "• `/assistant list | new | show | edit | use | delete NAME`, `channel NAME` and `sharing on|off` (admins)\n"
-    "• `/usage [workspace] [DAYS]` tokens and cost (the workspace's: admins), `/limits [NAME VALUE]` (admins set)\n"
-    "• `/compare MODEL1,MODEL2 PROMPT` answers side by side, one thread reply per model\n"
-    "• `/conversations` yours with links, `/export [N | thread link] [json]` as a file\n"
-    "• `/delete [thread link]` erases a conversation, `/delete all` everything stored about you\n"
-    "• `/about` what this bot is, the model in use here, and how your data is kept and erased\n"
-    "• `/hfchat replies on|off` (admins) whether I answer thread follow-ups without a mention\n"
-    "Every command also works as `/hfchat COMMAND ...`."
+    "answer, `@me delete` erases it."
 )
+
+
+def help_text() -> str:
+    """What `/hfchat help` and `@me help` say: the commands in a message, then every slash command from the
+    registry with how its arguments are typed."""
+    lines = [MENTION_HELP]
+    for command in commands_on(SLACK):
+        name = command.name_on(SLACK)
+        if " " not in name:
+            typed = f"/{name} {command.usage}".strip()
+            lines.append(f"• `{typed}` {command.summary}")
+    lines.append("Every command also works as `/hfchat COMMAND ...`.")
+    return "\n".join(lines)
 
 
 async def run_text_command(slack: SlackAdapter, name: str, invocation: Invocation, text: str) -> None:
@@ -117,7 +123,7 @@ async def message_command(
             model = await chat.resolve_model(key, user, conversation.id if conversation else None)
             reply = f"This thread uses `{model}`. Change it with `@me model NAME`."
     elif command == "help" and not arg:
-        reply = HELP
+        reply = help_text()
     else:
         return False
     await slack.tell(key.channel, user, str(reply), key.thread)
@@ -130,12 +136,15 @@ class Commands:
         self.chat = slack.chat
 
     def register(self, app: AsyncApp) -> None:
-        app.command("/model", middleware=ACK_FIRST)(self.on_model_command)
-        app.command("/delete", middleware=ACK_FIRST)(self.on_delete_command)
-        app.command("/hfchat", middleware=ACK_FIRST)(self.on_hfchat_command)
-        app.command("/about", middleware=ACK_FIRST)(self.on_about_command)
-        for command in FEATURE_COMMANDS:
-            app.command(command, middleware=ACK_FIRST)(self.on_feature_command)
+        own = {
+            "/model": self.on_model_command,
+            "/delete": self.on_delete_command,
+            "/about": self.on_about_command,
+            "/hfchat": self.on_hfchat_command,
+        }
+        for name in SLASH_COMMANDS:  # a registry command without a listener stops the start here
+            listener = self.on_feature_command if name in FEATURE_COMMANDS else own[name]
+            app.command(name, middleware=ACK_FIRST)(listener)
 
     async def on_model_command(self, command: dict, respond: Any) -> None:
         slack, chat = self.slack, self.chat
@@ -234,4 +243,5 @@ class Commands:
             state = "answer" if words[1] == "on" else "only answer mentions in"
             await respond(text=f"I now {state} thread follow-ups in this channel.")
             return
-        await respond(text=HELP[:3000], blocks=markdown_blocks(HELP), response_type="ephemeral")
+        text = help_text()
+        await respond(text=text[:3000], blocks=markdown_blocks(text), response_type="ephemeral")
