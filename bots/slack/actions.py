@@ -20,17 +20,18 @@ from bots.slack.views import clip, form_values, starter_buttons, switch_model_mo
 from core.errors import NotFound, UserFacingError
 from core.keys import ConversationKey
 from core.records import Scope
+from core.replies.actions import CONTINUE, DELETE, FEEDBACK_DOWN, FEEDBACK_UP, REGENERATE, STOP
 from core.settings.assistants import describe
 
 REASONING_INLINE_CHARS = 3_500  # longer reasoning comes as a file
-REPLY_BUTTONS = (
-    "hfchat_stop",
-    "hfchat_regenerate",
-    "hfchat_continue",
-    "hfchat_delete",
-    "hfchat_feedback_up",
-    "hfchat_feedback_down",
-)
+# the buttons under an answer that act on its conversation (core.replies.actions; Show reasoning has its own)
+REPLY_BUTTONS = tuple(f"hfchat_{name}" for name in (STOP, REGENERATE, CONTINUE, DELETE, FEEDBACK_UP, FEEDBACK_DOWN))
+NOTHING_TO_STOP = "Nothing is being written here."
+PRESSED_NOTES = {
+    DELETE: "Deleted. This conversation's stored history is erased.",
+    FEEDBACK_UP: "Thanks for the feedback.",
+    FEEDBACK_DOWN: "Thanks for the feedback.",
+}
 
 
 class Actions:
@@ -55,31 +56,20 @@ class Actions:
     async def on_reply_button(self, body: dict, respond: Any) -> None:
         slack = self.slack
         action = body["actions"][0]
-        action_id, value = action["action_id"], str(action.get("value") or "")
+        name, value = action["action_id"].removeprefix("hfchat_"), str(action.get("value") or "")
         team, user = body["team"]["id"], body["user"]["id"]
-        actor = await slack.actor(team, user, fresh=action_id == "hfchat_delete")
+        actor = await slack.actor(team, user, fresh=name == DELETE)  # admin rights decide a deletion
         conversation = await self.chat.conversations.of_reply(value, actor)
-        key = conversation.key
-        note = ""
-        if action_id == "hfchat_stop":
-            if not await self.chat.stop(conversation.id, actor):
-                note = "Nothing is being written here."
-        elif action_id == "hfchat_regenerate":
-            sink = slack.sink(team, key.channel, key.thread, user)
-            submitted = await self.chat.regenerate(conversation.id, actor, sink)
-            slack.track_reply(submitted.reply)
-        elif action_id == "hfchat_continue":
-            submitted = await self.chat.continue_reply(
-                conversation.id, actor, slack.sink(team, key.channel, key.thread, user)
-            )
-            slack.track_reply(submitted.reply)
-        elif action_id == "hfchat_delete":
-            await self.chat.delete_conversation(conversation.id, actor)
-            note = "Deleted. This conversation's stored history is erased."
-        elif action_id in ("hfchat_feedback_up", "hfchat_feedback_down"):
-            vote = "up" if action_id.endswith("up") else "down"
-            await self.chat.conversations.record_feedback(conversation, int(value), actor, vote)
-            note = "Thanks for the feedback."
+        pressed = await self.chat.actions.press(
+            name,
+            conversation,
+            actor,
+            lambda key: slack.sink(team, key.channel, key.thread, user),
+            reply_id=int(value),  # of_reply found the answer: its id is a number
+        )
+        if pressed.submitted is not None:
+            slack.track_reply(pressed.submitted.reply)
+        note = NOTHING_TO_STOP if not pressed.done else PRESSED_NOTES.get(name, "")
         if note:
             await respond(text=note, response_type="ephemeral", replace_original=False)
 

@@ -30,15 +30,14 @@ from bots.slack.home import Home
 from bots.slack.http import serve_http
 from bots.slack.middleware import RequestMiddleware, count_event
 from bots.slack.oauth import build_oauth_settings, oauth_configured
-from bots.slack.sink import controls, slack_error
+from bots.slack.sink import slack_error
+from bots.slack.views import controls
 from core.app import Core
 from core.config import ConfigError
-from core.records import MessageStatus, StoredMessage
-from core.streaming import ReplyView
+from core.records import StoredMessage
+from core.replies.actions import INTERRUPTED_NOTICE
 
 log = logging.getLogger(__name__)
-
-INTERRUPTED_NOTICE = "⚠️ *This answer was interrupted (the bot restarted).*"
 
 
 def wire(slack: SlackAdapter) -> SlackAdapter:
@@ -60,19 +59,16 @@ def wire(slack: SlackAdapter) -> SlackAdapter:
 
 
 async def show_interrupted(slack: SlackAdapter, replies: list[StoredMessage]) -> None:
-    """Close the Slack messages of answers a dead process left unfinished, with Regenerate/Continue."""
-    for reply in replies:
-        channel, _, ts = reply.platform_message_id.partition("/")
-        conversation = await slack.chat.conversations.by_id(reply.conversation_id or 0)
-        if not ts or conversation is None or conversation.key.platform != PLATFORM:
+    """Close the Slack messages of answers a dead process left unfinished (the core says which and with what)."""
+    for interrupted in await slack.chat.actions.interrupted(PLATFORM, replies):
+        channel, _, ts = interrupted.reply.platform_message_id.partition("/")
+        if not ts:
             continue
-        view = ReplyView(
-            reply.id, "done", MessageStatus.INTERRUPTED, True, 0, reply.model, conversation_id=conversation.id
-        )
-        client = await slack.client_for(conversation.key.workspace)
+        buttons = controls(interrupted.view)
+        client = await slack.client_for(interrupted.conversation.key.workspace)
         try:  # a native stream still open: end it with the notice
             await client.chat_stopStream(
-                channel=channel, ts=ts, markdown_text="\n\n" + INTERRUPTED_NOTICE, blocks=controls(view)
+                channel=channel, ts=ts, markdown_text="\n\n" + INTERRUPTED_NOTICE, blocks=buttons
             )
             continue
         except SlackApiError:
@@ -80,9 +76,9 @@ async def show_interrupted(slack: SlackAdapter, replies: list[StoredMessage]) ->
         try:  # an edited message (or a stream Slack already closed): say so under it
             await client.chat_postMessage(
                 channel=channel,
-                thread_ts=conversation.key.thread,
+                thread_ts=interrupted.conversation.key.thread,
                 text=INTERRUPTED_NOTICE,
-                blocks=[{"type": "markdown", "text": INTERRUPTED_NOTICE}, *controls(view)],
+                blocks=[{"type": "markdown", "text": INTERRUPTED_NOTICE}, *buttons],
             )
         except SlackApiError as exc:
             log.warning("could not mark an interrupted answer: %s", slack_error(exc))
