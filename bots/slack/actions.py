@@ -19,9 +19,9 @@ from bots.slack.middleware import ACK_FIRST
 from bots.slack.views import clip, form_values, starter_buttons, switch_model_modal
 from core.errors import NotFound, UserFacingError
 from core.keys import ConversationKey
-from core.records import Scope
 from core.replies.actions import CONTINUE, DELETE, FEEDBACK_DOWN, FEEDBACK_UP, REGENERATE, STOP
 from core.settings.assistants import describe
+from core.settings.service import model_scope
 
 REASONING_INLINE_CHARS = 3_500  # longer reasoning comes as a file
 # the buttons under an answer that act on its conversation (core.replies.actions; Show reasoning has its own)
@@ -141,7 +141,7 @@ class Actions:
         key = ConversationKey(PLATFORM, team, meta.get("channel", ""), meta.get("thread", ""))
         actor = await self.slack.actor(team, user)
         try:
-            chosen = await self.chat.set_model(actor, key, Scope.CONVERSATION, name or None)
+            chosen = await self.chat.set_model(actor, key, model_scope(in_conversation=True), name or None)
         except UserFacingError as exc:
             await ack(response_action="errors", errors={"model": str(exc)[:150]})
             return

@@ -19,10 +19,12 @@ from bots.slack.settings import settings
 from bots.slack.usage import limits, usage
 from bots.slack.views import delete_all_confirmation, markdown_blocks, model_lines
 from core.commands.registry import SLACK, commands_on
-from core.commands.text import is_assistant_command, is_set_command
+from core.commands.text import is_assistant_command, is_set_command, parse_model
 from core.errors import UserFacingError
 from core.keys import ConversationKey
+from core.models.catalog import matching_models
 from core.records import Scope
+from core.settings.service import model_scope
 
 MODELS_LISTED = 25  # models in `/model`'s answer (`/model list WORD` finds the others)
 TextCommand = Callable[[SlackAdapter, Invocation, str], Awaitable[None]]
@@ -114,7 +116,7 @@ async def message_command(
         actor = await slack.actor(key.workspace, user)
         if arg:
             try:
-                chosen = await chat.set_model(actor, key, Scope.CONVERSATION, arg)
+                chosen = await chat.set_model(actor, key, model_scope(in_conversation=True), arg)
                 reply = f"This thread now uses `{chosen}`."
             except UserFacingError as exc:
                 reply = str(exc)
@@ -150,39 +152,38 @@ class Commands:
         slack, chat = self.slack, self.chat
         team, channel, user = command["team_id"], command["channel_id"], command["user_id"]
         key = ConversationKey(PLATFORM, team, channel, "")
-        words = (command.get("text") or "").split()
-        if not words or words[0].lower() == "list":
+        words = parse_model(command.get("text") or "")
+        if words.show:
             choice = await chat.model_choice(key, user)
             actor = await slack.actor(team, user)
             recent = [m for m in await chat.recent_models(actor, PLATFORM) if m != choice.model][:5]
-            current, where = choice.model, choice.source
-            needle = " ".join(words[1:]).lower()
-            found = [m for m in slack.core.catalog.models if needle in m.id.lower()]
-            lines = [f"Current model: `{current}` ({where})."]
+            found = matching_models(slack.core.catalog, words.search)
+            lines = [f"Current model: `{choice.model}` ({choice.source})."]
             if recent:
                 lines.append("Your recent ones: " + ", ".join(f"`{m}`" for m in recent))
             if found:
                 lines += ["", "**Models** (context, providers with the price per million tokens in/out)"]
                 lines += model_lines(found, MODELS_LISTED)
-            elif needle:
-                lines.append(f"No model name contains `{needle[:40]}`.")
+            elif words.search:
+                lines.append(f"No model name contains `{words.search[:40]}`.")
             lines += ["", "`/model NAME` sets your default, `/model channel NAME` this channel's (admins)."]
             text = "\n".join(lines)
             await respond(text=text[:3000], blocks=markdown_blocks(text), response_type="ephemeral")
             return
-        if words[0].lower() == "channel":
-            actor = await slack.actor(team, user, fresh=True)
-            name = words[1] if len(words) > 1 else None
-            chosen = await chat.set_model(actor, key, Scope.CHANNEL, name)
-            text = f"This channel now defaults to `{chosen}`." if chosen else "This channel's default is cleared."
-        elif words[0].lower() in ("reset", "clear", "default"):
-            actor = await slack.actor(team, user)
-            await chat.set_model(actor, key, Scope.USER, None)
-            text = f"Your default is cleared; you get `{await chat.resolve_model(key, user)}`."
+        # a slash command is typed in the channel, never in a thread: its choice is the person's, or a place's
+        scope = model_scope(words.scope, in_conversation=False)
+        actor = await slack.actor(team, user, fresh=scope is not Scope.USER)  # admin rights decide a place's
+        chosen = await chat.set_model(actor, key, scope, words.name)
+        if scope is Scope.USER:
+            resolved = chosen or await chat.resolve_model(key, user)
+            text = (
+                f"Your default model is now `{chosen}`."
+                if chosen
+                else f"Your default is cleared; you get `{resolved}`."
+            )
         else:
-            actor = await slack.actor(team, user)
-            chosen = await chat.set_model(actor, key, Scope.USER, words[0])
-            text = f"Your default model is now `{chosen}`."
+            place = "This channel" if scope is Scope.CHANNEL else "The workspace"
+            text = f"{place} now defaults to `{chosen}`." if chosen else f"{place}'s default is cleared."
         await respond(text=text, response_type="ephemeral")
 
     async def on_delete_command(self, command: dict, respond: Any) -> None:
