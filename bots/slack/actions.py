@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bots.slack.adapter import PLATFORM, SlackAdapter
+from bots.slack.adapter import DELETED, PLATFORM, SlackAdapter
 from bots.slack.assistants import ask_starter, error_block, form_fields, ref
 from bots.slack.delete_from import delete_from_here
 from bots.slack.home import publish_home
@@ -28,7 +28,7 @@ REASONING_INLINE_CHARS = 3_500  # longer reasoning comes as a file
 REPLY_BUTTONS = tuple(f"hfchat_{name}" for name in (STOP, REGENERATE, CONTINUE, DELETE, FEEDBACK_UP, FEEDBACK_DOWN))
 NOTHING_TO_STOP = "Nothing is being written here."
 PRESSED_NOTES = {
-    DELETE: "Deleted. This conversation's stored history is erased.",
+    DELETE: DELETED,
     FEEDBACK_UP: "Thanks for the feedback.",
     FEEDBACK_DOWN: "Thanks for the feedback.",
 }

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bots.slack.adapter import PLATFORM, SlackAdapter
+from bots.slack.adapter import DELETED, PLATFORM, SlackAdapter
 from bots.slack.assistants import assistant
 from bots.slack.compare import compare
 from bots.slack.conversations import conversations, export
@@ -195,6 +195,12 @@ class Commands:
                 text="Erase everything stored about you?", blocks=delete_all_confirmation(), response_type="ephemeral"
             )
             return
+        if arg.isdigit():  # a number from /conversations
+            actor = await slack.actor(team, user, fresh=True)
+            conversation = await self.chat.conversations.pick(actor, arg, listed_in=team)
+            await self.chat.delete_conversation(conversation.id, actor)
+            await respond(text=DELETED, response_type="ephemeral")
+            return
         if arg:
             key = await slack.linked_thread(team, arg, command.get("team_domain") or "")
         elif channel.startswith("D"):
@@ -205,7 +211,8 @@ class Commands:
             key = current
         else:
             await respond(
-                text="Use `/delete <thread link>` here, `@me delete` in the thread, or `/delete all` for everything."
+                text="Use `/delete <thread link>` or `/delete N` (N from `/conversations`) here, `@me delete` in the "
+                "thread, or `/delete all` for everything."
             )
             return
         actor = await slack.actor(team, user, fresh=True)

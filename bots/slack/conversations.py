@@ -13,7 +13,7 @@ from bots.slack.invocation import Invocation
 from bots.slack.text import parse_thread_link
 from bots.slack.views import clip
 from core.commands.text import parse_export
-from core.errors import InvalidSetting, NotFound
+from core.errors import InvalidSetting
 from core.keys import Actor, ConversationKey
 from core.records import Conversation
 
@@ -51,11 +51,9 @@ async def conversations(slack: SlackAdapter, inv: Invocation, text: str) -> None
 
 
 async def _export_target(slack: SlackAdapter, inv: Invocation, actor: Actor, target: str) -> Conversation:
+    """The conversation `/export` names: a number from `/conversations`, a thread link, or the one here."""
     if target.isdigit():
-        items = await slack.chat.list_conversations(actor, CONVERSATIONS_SHOWN, workspace=inv.team)
-        if not 0 < int(target) <= len(items):
-            raise NotFound(f"There is no conversation number {target}; `/conversations` lists them.")
-        return items[int(target) - 1]
+        return await slack.chat.conversations.pick(actor, target, listed_in=inv.team)
     if target:
         if parse_thread_link(target) is None:
             raise InvalidSetting("Give a thread link (Copy link on a message) or a number from `/conversations`.")
@@ -64,10 +62,7 @@ async def _export_target(slack: SlackAdapter, inv: Invocation, actor: Actor, tar
         key = inv.key
     else:
         raise InvalidSetting(f"Which one? `{inv.usage} N [json]`, N from `/conversations`, or a thread link.")
-    conversation = await slack.chat.conversation_for(key)
-    if conversation is None:
-        raise NotFound("Nothing is stored for that conversation.")
-    return conversation
+    return await slack.chat.conversations.stored_at(key)
 
 
 async def export(slack: SlackAdapter, inv: Invocation, text: str) -> None:

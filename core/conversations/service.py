@@ -21,6 +21,7 @@ from core.store.base import Store
 log = logging.getLogger(__name__)
 
 ALL = 1_000_000  # "every message" for the store's recent_messages
+NOTHING_STORED = "Nothing is stored for that conversation."
 
 
 @dataclass(slots=True)
@@ -45,6 +46,14 @@ class ConversationService:
 
     async def for_key(self, key: ConversationKey) -> Conversation | None:
         return await self.store.get_conversation(key)
+
+    async def stored_at(self, key: ConversationKey) -> Conversation:
+        """The conversation at `key` (the thread a link names, or where a command is used), NotFound if none is
+        stored. Whoever acts on it is checked by that action (the owner, or an admin of its workspace)."""
+        conversation = await self.store.get_conversation(key)
+        if conversation is None:
+            raise NotFound(NOTHING_STORED)
+        return conversation
 
     async def name_if_untitled(self, key: ConversationKey, title: str) -> None:
         """Give the conversation at `key` a title if it has none yet (a thread's name, before its first answer)."""
