@@ -23,8 +23,8 @@ from core.chat import NOT_SAVED
 from core.conversations.routing import IncomingMessage
 from core.errors import StoreUnavailable, UserFacingError
 from core.keys import ConversationKey
-from core.prompts import clean_prompt
 from core.records import StoredMessage
+from core.replies.adoption import ThreadMessage, adopted_messages
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +215,8 @@ class Events:
     async def _thread_prior(
         self, team: str, channel: str, thread_ts: str, before_ts: str, after: float
     ) -> list[StoredMessage]:
-        """Messages of a thread the bot is adopting, from after `after` (epoch seconds) to before `before_ts`,
-        read once, as context. The bot's own messages there are its earlier answers: assistant turns."""
+        """A thread the bot is adopting, from after `after` (epoch seconds) to before `before_ts`, read once; which
+        messages come in, and as what, is the core's (core.replies.adoption)."""
         slack = self.slack
         window = {"oldest": f"{after:.6f}"} if after else {}
         try:
@@ -224,30 +224,22 @@ class Events:
         except SlackApiError as exc:
             log.warning("conversations.replies failed: %s", slack_error(exc))
             return []
-        prior = []
+        listed = []
         for message in response.get("messages") or []:
-            sent_at = float(message.get("ts", "0"))
-            if sent_at >= float(before_ts) or sent_at <= after:
-                continue
             if message.get("subtype") not in ANSWERED_SUBTYPES:
                 continue
             text, _ = strip_mention(message.get("text") or "", slack.bot_user_id)
-            try:
-                text = clean_prompt(text)
-            except UserFacingError:
-                continue
-            if slack.ours(message):
-                prior.append(StoredMessage(role="assistant", content=text, created_at=sent_at))
-                continue
-            author = message.get("user") or message.get("bot_id") or "someone"
-            if message.get("user"):
-                name = (await slack.actor(team, author)).display_name or author
-            else:
-                name = (message.get("bot_profile") or {}).get("name") or message.get("username") or "a bot"
-            prior.append(
-                StoredMessage(role="user", content=text, author_id=author, author_name=name, created_at=sent_at)
-            )
-        return prior
+            user = message.get("user")
+            author = user or message.get("bot_id") or "someone"
+            # a bot is named by its message; a person by users.info, asked only for the messages taken
+            named = "" if user else (message.get("bot_profile") or {}).get("name") or message.get("username") or "a bot"
+            sent_at = float(message.get("ts", "0"))
+            listed.append(ThreadMessage(text, sent_at, author, named, ours=slack.ours(message)))
+
+        async def name_of(user: str) -> str:
+            return (await slack.actor(team, user)).display_name or user
+
+        return await adopted_messages(listed, before=float(before_ts), after=after, name_of=name_of)
 
     # ------------------------------------------------------------------ AI-app threads
     async def on_assistant_thread_started(self, event: dict, context: Any) -> None:
