@@ -20,7 +20,7 @@ from bots.slack.files import download_files
 from bots.slack.sink import message_id, slack_error
 from bots.slack.text import strip_mention
 from core.chat import NOT_SAVED
-from core.conversations.routing import IncomingMessage
+from core.conversations.routing import IncomingMessage, Route
 from core.errors import StoreUnavailable, UserFacingError
 from core.keys import ConversationKey
 from core.records import StoredMessage
@@ -30,6 +30,21 @@ log = logging.getLogger(__name__)
 
 THINKING = "is thinking…"
 ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
+
+
+def _incoming(event: dict, team: str, *, is_dm: bool, mentioned: bool) -> IncomingMessage:
+    """A Slack message as the core's router reads it: in a DM, a thread is a conversation of its own."""
+    return IncomingMessage(
+        PLATFORM,
+        team,
+        event["channel"],
+        event["ts"],
+        thread=event.get("thread_ts") or "",
+        is_dm=is_dm,
+        dm_threads=True,
+        mentioned=mentioned,
+        from_bot=bool(event.get("bot_id")),  # another app's bot: the core never answers one
+    )
 
 
 class Events:
@@ -52,19 +67,15 @@ class Events:
     # ------------------------------------------------------------------ messages
     async def on_app_mention(self, event: dict, context: Any) -> None:
         self.slack.learn_identity(context)
-        if event.get("bot_id") or not event.get("user"):
-            return
+        if not event.get("user"):
+            return  # no one to answer
         channel = event["channel"]
         text, _ = strip_mention(event.get("text") or "", self.slack.bot_user_id)
+        team = context.get("team_id") or event.get("team") or ""
         await self.handle_message(
-            team=context.get("team_id") or event.get("team") or "",
-            channel=channel,
-            is_dm=channel.startswith("D"),
-            ts=event["ts"],
-            thread_ts=event.get("thread_ts"),
+            _incoming(event, team, is_dm=channel.startswith("D"), mentioned=True),
             user=event["user"],
             text=text,
-            mentioned=True,
             files=event.get("files"),
         )
 
@@ -78,7 +89,7 @@ class Events:
         if subtype == "message_deleted":
             await self._on_deleted(event)
             return
-        if event.get("bot_id") or subtype not in ANSWERED_SUBTYPES:
+        if subtype not in ANSWERED_SUBTYPES:
             return
         user = event.get("user")
         if not user:  # the bot's own messages never get here: Bolt's ignoring_self_events drops them
@@ -87,17 +98,8 @@ class Events:
         text, mentioned = strip_mention(event.get("text") or "", self.slack.bot_user_id)
         if mentioned and not is_dm:
             return  # the app_mention event for the same message answers it
-        await self.handle_message(
-            team=team,
-            channel=event["channel"],
-            is_dm=is_dm,
-            ts=event["ts"],
-            thread_ts=event.get("thread_ts"),
-            user=user,
-            text=text,
-            mentioned=mentioned,
-            files=event.get("files"),
-        )
+        incoming = _incoming(event, team, is_dm=is_dm, mentioned=mentioned)
+        await self.handle_message(incoming, user=user, text=text, files=event.get("files"))
 
     async def _on_edited(self, event: dict) -> None:
         message = event.get("message") or {}
@@ -117,23 +119,23 @@ class Events:
             return
         await self.chat.on_message_deleted(PLATFORM, message_id(event["channel"], event["deleted_ts"]))
 
-    async def handle_message(self, **message: Any) -> None:
-        """Answer a user's message (the keyword arguments of `_answer_message`), once per Slack message
-        whichever events (app_mention, message) announce it. If the database cannot store it, the claim is
-        given back: in HTTP mode the request fails (Slack delivers it again), in Socket Mode the user is
-        asked to send it again."""
+    async def handle_message(self, message: IncomingMessage, *, user: str, text: str, files: list | None) -> None:
+        """Answer a message if the core routes it to the bot, once per Slack message whichever events
+        (app_mention, message) announce it. If the database cannot store it, the claim is given back: in HTTP mode
+        the request fails (Slack delivers it again), in Socket Mode the user is asked to send it again."""
         slack = self.slack
-        channel, user, thread = message["channel"], message["user"], message.get("thread_ts") or message["ts"]
-        claim = f"msg:{channel}/{message['ts']}"
+        channel, thread = message.channel, message.thread or message.message_id
+        claim = f"msg:{channel}/{message.message_id}"
         try:
-            if not await self.chat.claim_event(PLATFORM, claim):
+            route = await self.chat.route(message)  # whether and where: other bots, follow-ups, channel policy
+            if route.key is None or not await self.chat.claim_event(PLATFORM, claim):
                 return
-            await self._answer_message(**message)
+            await self._answer(message, route, user, text, files)
         except StoreUnavailable:
             await self.chat.release_event(PLATFORM, claim)
             if not slack.store_before_ack:  # acknowledged already: ask for it again
-                if message["is_dm"]:
-                    if message.get("thread_ts"):  # an assistant thread still says "is thinking…"
+                if message.is_dm:
+                    if message.thread:  # an assistant thread still says "is thinking…"
                         await slack.assistant_call(
                             "assistant.threads.setStatus", channel_id=channel, thread_ts=thread, status=""
                         )
@@ -142,33 +144,18 @@ class Events:
                     await slack.tell(channel, user, NOT_SAVED, thread)
             raise
 
-    async def _answer_message(
-        self,
-        *,
-        team: str,
-        channel: str,
-        is_dm: bool,
-        ts: str,
-        thread_ts: str | None,
-        user: str,
-        text: str,
-        mentioned: bool,
-        files: list[dict] | None = None,
+    async def _answer(
+        self, message: IncomingMessage, route: Route, user: str, text: str, files: list[dict] | None
     ) -> None:
         slack = self.slack
-        thread = thread_ts or ts
-        key = ConversationKey(PLATFORM, team, channel, thread)
-        # in a DM every message is to the bot: its settings and assistant commands need no mention there
-        if (mentioned or is_dm) and not files:
-            if await message_command(slack, text, key, user, mentioned=mentioned, in_thread=thread_ts is not None):
-                return
-        incoming = IncomingMessage(
-            PLATFORM, team, channel, ts, thread=thread_ts or "", is_dm=is_dm, dm_threads=True, mentioned=mentioned
-        )
-        route = await self.chat.route(incoming)
-        if route.key is None:
-            return
+        team, channel, ts, thread_ts = message.workspace, message.channel, message.message_id, message.thread
         key = route.key
+        thread = key.thread
+        # in a DM every message is to the bot: its settings and assistant commands need no mention there
+        if (message.mentioned or message.is_dm) and not files:
+            in_thread = bool(thread_ts)
+            if await message_command(slack, text, key, user, mentioned=message.mentioned, in_thread=in_thread):
+                return
         earlier = None
         if route.adopt:  # the core reads it only if it may adopt it
 
@@ -176,7 +163,7 @@ class Events:
                 return await self._thread_prior(team, channel, thread_ts, ts, after)
 
         actor = await slack.actor(team, user)
-        assistant = is_dm and thread_ts is not None  # Slack's AI-app threads live in the DM, in threads
+        assistant = message.is_dm and bool(thread_ts)  # Slack's AI-app threads live in the DM, in threads
         untitled = assistant and await self.chat.conversation_for(key) is None
         if assistant:
             await slack.assistant_call(
@@ -199,7 +186,7 @@ class Events:
                 await slack.assistant_call(
                     "assistant.threads.setStatus", channel_id=channel, thread_ts=thread, status=""
                 )
-            if is_dm:
+            if message.is_dm:
                 await slack.post(channel, str(exc), thread)
             else:
                 await slack.tell(channel, user, str(exc), thread)
