@@ -11,8 +11,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bots.slack.adapter import DELETED, PLATFORM, SlackAdapter
+from bots.slack.adapter import PLATFORM, SlackAdapter
 from bots.slack.assistants import ask_starter, error_block, form_fields, ref
+from bots.slack.conversations import DELETED, delete_thread
 from bots.slack.delete_from import delete_from_here
 from bots.slack.home import publish_home
 from bots.slack.middleware import ACK_FIRST
@@ -115,7 +116,7 @@ class Actions:
         team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
         key = ConversationKey(PLATFORM, team, channel, message.get("thread_ts") or message["ts"])
         actor = await self.slack.actor(team, user, fresh=True)
-        text = await self.slack.delete_thread(key, actor)
+        text = await delete_thread(self.slack, key, actor)
         await respond(text=text, response_type="ephemeral", replace_original=False)
 
     async def on_delete_from_shortcut(self, body: dict, respond: Any) -> None:

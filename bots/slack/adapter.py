@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 USER_CACHE_SECONDS = 60.0
 REPLY_TEXT_CHARS = 3_000  # the notification text sent next to a markdown block
-DELETED = "Deleted. This conversation's stored history is erased."
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,8 +300,3 @@ class SlackAdapter:
         except SlackApiError as exc:
             log.warning("file upload failed: %s", slack_error(exc))
             raise NotAllowed("Slack refused the file upload; try again in a moment.") from None
-
-    async def delete_thread(self, key: ConversationKey, actor: Actor) -> str:
-        """Erase the conversation of a thread (its owner or an admin, as the core checks); what to tell them."""
-        await self.chat.delete_conversation((await self.chat.conversations.stored_at(key)).id, actor)
-        return DELETED

@@ -9,10 +9,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bots.slack.adapter import DELETED, PLATFORM, SlackAdapter
+from bots.slack.adapter import PLATFORM, SlackAdapter
 from bots.slack.assistants import assistant
 from bots.slack.compare import compare
-from bots.slack.conversations import conversations, export
+from bots.slack.conversations import DELETED, conversations, delete_thread, export
 from bots.slack.invocation import Invocation, slash_invocation, thread_invocation
 from bots.slack.middleware import ACK_FIRST
 from bots.slack.settings import settings
@@ -104,7 +104,7 @@ async def message_command(
     arg = words[1] if len(words) == 2 else ""
     if command == "delete" and arg.lower() in ("", "this", "thread", "conversation"):
         actor = await slack.actor(key.workspace, user, fresh=True)
-        reply = await _safely(slack.delete_thread(key, actor))
+        reply = await _safely(delete_thread(slack, key, actor))
     elif command == "stop" and not arg:
         actor = await slack.actor(key.workspace, user)
         conversation = await chat.conversation_for(key)
@@ -216,7 +216,7 @@ class Commands:
             )
             return
         actor = await slack.actor(team, user, fresh=True)
-        await respond(text=await slack.delete_thread(key, actor), response_type="ephemeral")
+        await respond(text=await delete_thread(slack, key, actor), response_type="ephemeral")
 
     async def on_feature_command(self, command: dict, respond: Any) -> None:
         """`/settings`, `/assistant`, `/usage`, `/compare`, `/limits`, `/conversations`, `/export`."""

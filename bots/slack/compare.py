@@ -1,5 +1,5 @@
-"""`/compare MODEL1,MODEL2 PROMPT`: the bot posts the prompt, and each model answers it in a reply of that
-thread, streamed side by side through the core's engine."""
+"""`/compare MODEL1,MODEL2 PROMPT`: once the core has accepted the request (models, limits), the bot posts the
+prompt, and each model answers it in a reply of that thread, streamed side by side through the core's engine."""
 
 from __future__ import annotations
 
@@ -11,34 +11,31 @@ from bots.slack.text import neutralize
 from bots.slack.views import quote
 from core.commands.text import parse_compare
 from core.errors import UserFacingError
-from core.keys import Actor, ConversationKey
-from core.replies.compare import check_models
+from core.keys import ConversationKey
 
 
 async def compare(slack: SlackAdapter, inv: Invocation, text: str) -> None:
     models, prompt = parse_compare(text, usage=inv.usage)
-    names = [slack.core.catalog.validate(m) for m in check_models(models)]  # before anything is posted
     actor = await slack.actor(inv.team, inv.user)
-    listed = ", ".join(f"`{m}`" for m in names)
-    header = neutralize(f"⚖️ {actor.display_name or 'Someone'} compares {listed}:\n{quote(prompt)}")
-    root = await slack.post_root(inv.channel, header, inv.thread if inv.in_thread else None)
-    thread = inv.thread if inv.in_thread else root["ts"]
-    answers = _answer(slack, inv, actor, prompt, names, thread, root["ts"])
-    slack.track_reply(asyncio.create_task(answers, name="slack-compare"))
+    root: dict[str, str] = {}  # the bot's message that opens the comparison's thread, once posted
 
+    async def post_root(names: list[str]) -> None:  # the core's checks passed: nothing is posted before
+        listed = ", ".join(f"`{m}`" for m in names)
+        header = neutralize(f"⚖️ {actor.display_name or 'Someone'} compares {listed}:\n{quote(prompt)}")
+        root["ts"] = (await slack.post_root(inv.channel, header, inv.thread if inv.in_thread else None))["ts"]
 
-async def _answer(
-    slack: SlackAdapter, inv: Invocation, actor: Actor, prompt: str, names: list[str], thread: str, root_ts: str
-) -> None:
-    """One thread reply per model, streamed side by side through the core engine."""
-    try:
-        await slack.chat.compare(
-            ConversationKey(PLATFORM, inv.team, inv.channel),
-            actor,
-            prompt,
-            names,
-            lambda model: slack.sink(inv.team, inv.channel, thread, inv.user),
-        )
-    except UserFacingError as exc:  # a limit, or a model refused: nothing was answered
-        await slack.delete_quietly(inv.channel, root_ts)
-        await inv.reply(str(exc))
+    def sink_for(model: str):
+        return slack.sink(inv.team, inv.channel, inv.thread if inv.in_thread else root["ts"], inv.user)
+
+    async def answer() -> None:
+        """One thread reply per model; what the core refuses is told to the one who asked."""
+        try:
+            await slack.chat.compare(
+                ConversationKey(PLATFORM, inv.team, inv.channel), actor, prompt, models, sink_for, on_start=post_root
+            )
+        except UserFacingError as exc:
+            if root:  # refused after the header went up: nothing was answered under it
+                await slack.delete_quietly(inv.channel, root["ts"])
+            await inv.reply(str(exc))
+
+    slack.track_reply(asyncio.create_task(answer(), name="slack-compare"))

@@ -1,5 +1,6 @@
-"""`/conversations` (yours in this workspace, newest first, with links) and `/export [N | thread link] [json]`
-(a file in your DM: only its owner or an admin may export one, the core checks)."""
+"""`/conversations` (yours in this workspace, newest first, with links), `/export [N | thread link] [json]` (a file
+in your DM) and erasing a thread's conversation: only its owner or an admin may export or erase one, the core
+checks."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.keys import Actor, ConversationKey
 from core.records import Conversation
 
 CONVERSATIONS_SHOWN = 20
+DELETED = "Deleted. This conversation's stored history is erased."
 
 
 def _link_text(text: str) -> str:
@@ -78,3 +80,9 @@ async def export(slack: SlackAdapter, inv: Invocation, text: str) -> None:
     await slack.upload(dm, f"conversation-{conversation.id}.{fmt}", content, title, f"“{title}” as {label}")
     where = "here" if dm == inv.channel else "in our direct messages"
     await inv.reply(f"Exported “{title}” as {label}: the file is {where}.")
+
+
+async def delete_thread(slack: SlackAdapter, key: ConversationKey, actor: Actor) -> str:
+    """Erase the conversation of a thread (`/delete <link>`, `@me delete`, the Delete shortcut); what to say."""
+    await slack.chat.delete_conversation((await slack.chat.conversations.stored_at(key)).id, actor)
+    return DELETED
