@@ -42,7 +42,8 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.app import build_adapter, serve_http
+from bots.slack.app import build_adapter
+from bots.slack.http import serve_http
 from core.app import build_core
 from core.config import Settings
 from core.keys import ConversationKey

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from core.bot_state import BotState
 from core.commands.about import about_text
 from core.config import Settings
-from core.conversations.access import check_owner_or_admin
 from core.conversations.claims import EventClaims
 from core.conversations.dm import DirectMessages
 from core.conversations.policy import ChannelPolicy
@@ -23,6 +22,7 @@ from core.errors import ShuttingDown
 from core.keys import Actor, ConversationKey
 from core.models.catalog import ModelCatalog
 from core.records import Assistant, Conversation, Scope, StoredMessage
+from core.replies.actions import ReplyActions
 from core.replies.attachments import Attachment
 from core.replies.compare import Compared, Comparer, SinkFactory
 from core.replies.intake import EarlierMessages, Intake
@@ -64,6 +64,7 @@ class ChatService:
         self.replies = ReplyScheduler(store, self.pipeline, Titler(settings, store, router))
         self.intake = Intake(settings, store, catalog, self.preferences, self.assistants, self.limits)
         self.conversations = ConversationService(store, self.replies.stop_and_wait)
+        self.actions = ReplyActions(self.conversations, self.replies)  # the buttons under an answer
         self.claims = EventClaims(store)
         self.dms = DirectMessages(store)
         self.policy = ChannelPolicy(store)
@@ -128,16 +129,10 @@ class ChatService:
         return await self.replies.stop(conversation_id, actor)
 
     async def regenerate(self, conversation_id: int, actor: Actor, sink: ReplySink) -> Submitted:
-        conversation = await self.conversations.get(conversation_id)
-        check_owner_or_admin(conversation, actor, "regenerate its answer")
-        last = await self.conversations.last_reply(conversation)
-        return await self.replies.regenerate(conversation, last, actor, sink)
+        return await self.actions.regenerate(conversation_id, actor, sink)
 
     async def continue_reply(self, conversation_id: int, actor: Actor, sink: ReplySink) -> Submitted:
-        conversation = await self.conversations.get(conversation_id)
-        check_owner_or_admin(conversation, actor, "continue its answer")
-        last = await self.conversations.last_reply(conversation)
-        return await self.replies.continue_reply(conversation, last, actor, sink)
+        return await self.actions.continue_reply(conversation_id, actor, sink)
 
     async def interrupted_answer(self, reply: StoredMessage, platform: str) -> InterruptedAnswer | None:
         """An answer found interrupted at start-up, with its conversation, when it is `platform`'s to close."""

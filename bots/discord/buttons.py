@@ -60,7 +60,7 @@ class ReplyButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_
 
 def reply_controls(view: ReplyView, conversation_id: int | None) -> discord.ui.View | None:
     """The buttons of one message of an answer (none but on its last message), acting on `conversation_id`."""
-    actions = reply_actions(view)
+    actions = [action for action in reply_actions(view) if action in _WORDS]  # Discord draws no votes or Delete
     if not actions or conversation_id is None:
         return None
     controls = discord.ui.View(timeout=None)
@@ -80,18 +80,17 @@ async def pressed(interaction: discord.Interaction[Any], action: ReplyAction, ta
         conversation = await bot.chat.conversations.get(target_id)
         if conversation.key.platform != PLATFORM:
             raise NotFound("That conversation no longer exists.")
+        channel = interaction.channel
+        reply_to = interaction.message if action is ReplyAction.CONTINUE else None  # Continue goes on under it
+        outcome = await bot.chat.actions.press(
+            action, conversation, actor, lambda key: bot.sink(channel, conversation_id=target_id, reply_to=reply_to)
+        )
         if action is ReplyAction.STOP:
-            if await bot.chat.stop(conversation.id, actor):
+            if outcome.done:
                 await interaction.response.defer()  # the engine's last edit swaps the buttons
             else:
                 await bot.respond(interaction, "Nothing is being written here right now.")
             return
-        channel = interaction.channel
-        if action is ReplyAction.REGENERATE:
-            await bot.chat.regenerate(target_id, actor, bot.sink(channel, conversation_id=target_id))
-        else:
-            sink = bot.sink(channel, conversation_id=target_id, reply_to=interaction.message)
-            await bot.chat.continue_reply(target_id, actor, sink)
         await interaction.response.edit_message(view=None)  # the old answer loses its buttons
     except UserFacingError as exc:
         await bot.respond(interaction, str(exc))

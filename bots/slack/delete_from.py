@@ -29,7 +29,7 @@ async def delete_from_here(adapter: Any, body: dict) -> str:
             deleted = await adapter.chat.delete_from_message(message_id(channel, ts), actor)
         except NotFound:
             # only an answer's first message is stored: a later part of a long answer stands for that answer
-            start = await _answer_start(adapter, channel, message) if adapter._ours(message) else None
+            start = await _answer_start(adapter, channel, message) if adapter.ours(message) else None
             if start is None:
                 raise
             ts = start
@@ -67,7 +67,7 @@ async def _answer_start(adapter: Any, channel: str, message: dict) -> str | None
     except SlackApiError:
         return None
     for reply in reversed([r for r in earlier if float(r["ts"]) < float(message["ts"])]):
-        if not adapter._ours(reply):
+        if not adapter.ours(reply):
             return None  # someone wrote in between: not the same answer
         if await adapter.chat.conversations.of_message("slack", message_id(channel, reply["ts"])) is not None:
             return reply["ts"]
@@ -84,7 +84,7 @@ async def _remove_replies(adapter: Any, channel: str, since: str, deleted: Delet
         return 0
     removed = 0
     for reply in replies:
-        if not adapter._ours(reply) or float(reply["ts"]) < float(since):
+        if not adapter.ours(reply) or float(reply["ts"]) < float(since):
             continue
         try:
             await adapter.client.chat_delete(channel=channel, ts=reply["ts"])

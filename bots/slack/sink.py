@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bots.slack.text import neutralize, unsafe_tail
-from core.records import MessageStatus
+from bots.slack.views import controls
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable, Undeliverable
 
 if TYPE_CHECKING:
@@ -107,58 +107,6 @@ def slack_error(exc: SlackApiError) -> str:
         return str(exc.response.get("error") or "")
     except Exception:
         return ""
-
-
-def controls(view: ReplyView) -> list[dict]:
-    """Buttons under an answer: Stop while it streams, the rest once it is done."""
-    value = str(view.reply_id or "")
-    if not value:
-        return []
-    if view.phase != "done":
-        return [
-            {
-                "type": "actions",
-                "block_id": f"hfchat_streaming_{value}",
-                "elements": [_button("⏹ Stop", "hfchat_stop", value, style="danger")],
-            }
-        ]
-    footer = view.model + (f" via {view.provider}" if view.provider else "")
-    if view.reasoning_seconds:
-        footer += f" · thought for {view.reasoning_seconds:.0f} s"
-    buttons = [_button("🔁 Regenerate", "hfchat_regenerate", value)]
-    if view.status in (MessageStatus.TRUNCATED, MessageStatus.STOPPED, MessageStatus.INTERRUPTED):
-        buttons.append(_button("▶️ Continue", "hfchat_continue", value))
-    if view.has_reasoning:
-        buttons.append(_button("💭 Show reasoning", "hfchat_reasoning", value))
-    buttons += [
-        _button("👍", "hfchat_feedback_up", value),
-        _button("👎", "hfchat_feedback_down", value),
-        _button("🗑 Delete", "hfchat_delete", value, confirm=True),
-    ]
-    blocks: list[dict] = []
-    if footer:
-        blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": footer[:150]}]})
-    blocks.append({"type": "actions", "block_id": f"hfchat_done_{value}", "elements": buttons})
-    return blocks
-
-
-def _button(text: str, action_id: str, value: str, *, style: str | None = None, confirm: bool = False) -> dict:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    if confirm:
-        button["confirm"] = {
-            "title": {"type": "plain_text", "text": "Delete this conversation?"},
-            "text": {"type": "plain_text", "text": "Its stored history is erased for good."},
-            "confirm": {"type": "plain_text", "text": "Delete"},
-            "deny": {"type": "plain_text", "text": "Cancel"},
-        }
-    return button
 
 
 class SlackSink:

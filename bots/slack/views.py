@@ -7,7 +7,9 @@ import json
 
 from core.models.catalog import ModelInfo, describe_model
 from core.records import Assistant
+from core.replies.actions import DELETE, STOP, reply_actions
 from core.settings.options import REASONING_EFFORTS
+from core.streaming import ReplyView
 
 MAX_OPTIONS = 100  # Slack's limit for a static_select
 SECTION_CHARS = 3000  # Slack's limit for a section's text
@@ -34,12 +36,29 @@ SUGGESTED_PROMPTS = [  # for AI-app threads when the person's assistant has no s
 FORM_SETTINGS = ("temperature", "top_p", "max_tokens", "reasoning_effort", "system_prompt", "provider", "web_search")
 
 
+# the buttons under an answer (core.replies.actions names them; their action ids are `hfchat_` + the name)
+REPLY_BUTTON_TEXT = {
+    "stop": "⏹ Stop",
+    "regenerate": "🔁 Regenerate",
+    "continue": "▶️ Continue",
+    "reasoning": "💭 Show reasoning",
+    "feedback_up": "👍",
+    "feedback_down": "👎",
+    "delete": "🗑 Delete",
+}
+
+
 def plain(text: str, limit: int = 75) -> dict:
     return {"type": "plain_text", "text": (text[: limit - 1] + "…") if len(text) > limit else text, "emoji": True}
 
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(text: str, limit: int = 500) -> str:
+    """Someone's prompt quoted in the bot's message (a starter prompt, a comparison), cut at `limit`."""
+    return "> " + clip(text, limit).replace("\n", "\n> ")
 
 
 def markdown_blocks(text: str) -> list[dict]:
@@ -413,3 +432,33 @@ def delete_all_confirmation() -> list[dict]:
             ],
         },
     ]
+
+
+def controls(view: ReplyView) -> list[dict]:
+    """Buttons under an answer (core.replies.actions says which): Stop while it streams, the rest once it is
+    done, under a footer naming the model (and its provider, and how long it thought)."""
+    value = str(view.reply_id or "")
+    if not value:
+        return []
+    buttons = [
+        _button(
+            REPLY_BUTTON_TEXT[name],
+            f"hfchat_{name}",
+            value,
+            style="danger" if name == STOP else None,
+            confirm=_confirm("Delete this conversation?", "Its stored history is erased for good.", "Delete")
+            if name == DELETE
+            else None,
+        )
+        for name in reply_actions(view)
+    ]
+    if view.phase != "done":
+        return [{"type": "actions", "block_id": f"hfchat_streaming_{value}", "elements": buttons}]
+    footer = view.model + (f" via {view.provider}" if view.provider else "")
+    if view.reasoning_seconds:
+        footer += f" · thought for {view.reasoning_seconds:.0f} s"
+    blocks: list[dict] = []
+    if footer:
+        blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": footer[:150]}]})
+    blocks.append({"type": "actions", "block_id": f"hfchat_done_{value}", "elements": buttons})
+    return blocks

@@ -1,4 +1,4 @@
-"""The words of the text commands every front end shares (`/set`, `/assistant`, `/usage`, `/limits`,
+"""The words of the text commands every front end shares (`/model`, `/set`, `/assistant`, `/usage`, `/limits`,
 `/compare`, `/export`), turned into what the core's use cases take.
 
 Parsing only: each front end calls the use case itself and shows the result its own way. A mistake in
@@ -63,6 +63,31 @@ def parse_set(arg: str, *, default_scope: Scope = Scope.USER, usage: str = "/set
         )
     name, value = words[0].lower(), words[1].strip()
     return SetCommand(scope or default_scope, name, None if value.lower() in CLEAR_WORDS else value)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCommand:
+    """`/model`'s words: show the model in use (and the models whose name contains `search`), or choose one."""
+
+    show: bool = False
+    search: str = ""
+    scope: Scope | None = None  # the place typed (channel, workspace), None: where the command is used
+    name: str | None = None  # the model to choose; None clears the choice there
+
+
+def parse_model(arg: str) -> ModelCommand:
+    """`[list WORD] | [channel|workspace] NAME | [channel|workspace] reset`: a place alone, or with `reset` (or
+    `default`, `clear`), clears its choice. Where the choice is stored: core.settings.service.model_scope."""
+    words = arg.split()
+    if not words or words[0].lower() == "list":
+        return ModelCommand(show=True, search=" ".join(words[1:]).lower())
+    scope = SCOPE_WORDS.get(words[0].lower())
+    if scope in (Scope.CHANNEL, Scope.WORKSPACE):
+        words = words[1:]
+    else:
+        scope = None
+    name = words[0] if words else None
+    return ModelCommand(scope=scope, name=None if name is None or name.lower() in CLEAR_WORDS else name)
 
 
 def is_set_command(arg: str) -> bool:

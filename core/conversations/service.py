@@ -21,6 +21,7 @@ from core.store.base import Store
 log = logging.getLogger(__name__)
 
 ALL = 1_000_000  # "every message" for the store's recent_messages
+NOTHING_STORED = "Nothing is stored for that conversation."
 
 
 @dataclass(slots=True)
@@ -50,6 +51,13 @@ class ConversationService:
         """The conversation a command typed at `key` is about: the thread's (a DM's current one), none at the top of
         a channel (where a command never names a conversation by the channel alone)."""
         return await self.store.get_conversation(key) if key.thread else None
+    async def stored_at(self, key: ConversationKey) -> Conversation:
+        """The conversation at `key` (the thread a link names, or where a command is used), NotFound if none is
+        stored. Whoever acts on it is checked by that action (the owner, or an admin of its workspace)."""
+        conversation = await self.store.get_conversation(key)
+        if conversation is None:
+            raise NotFound(NOTHING_STORED)
+        return conversation
 
     async def name_if_untitled(self, key: ConversationKey, title: str) -> None:
         """Give the conversation at `key` a title if it has none yet (a thread's name, before its first answer)."""

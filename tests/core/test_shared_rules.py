@@ -39,12 +39,14 @@ def test_an_answer_streaming_carries_stop_only_and_only_on_its_last_message():
 
 
 def test_a_finished_answer_offers_regenerate_continue_when_cut_and_its_reasoning():
-    assert reply_actions(view()) == [ReplyAction.REGENERATE]
+    votes_and_delete = [ReplyAction.FEEDBACK_UP, ReplyAction.FEEDBACK_DOWN, ReplyAction.DELETE]  # where drawn (Slack)
+    assert reply_actions(view()) == [ReplyAction.REGENERATE, *votes_and_delete]
     for cut in (MessageStatus.TRUNCATED, MessageStatus.STOPPED, MessageStatus.INTERRUPTED):
-        assert reply_actions(view(status=cut)) == [ReplyAction.REGENERATE, ReplyAction.CONTINUE], cut
-    assert reply_actions(view(status=MessageStatus.ERROR)) == [ReplyAction.REGENERATE]
-    assert reply_actions(view(reasoning=True)) == [ReplyAction.REGENERATE, ReplyAction.REASONING]
-    assert reply_actions(view(reasoning=True, reply_id=None)) == [ReplyAction.REGENERATE]  # nothing to look it up by
+        assert reply_actions(view(status=cut)) == [ReplyAction.REGENERATE, ReplyAction.CONTINUE, *votes_and_delete]
+    assert reply_actions(view(status=MessageStatus.ERROR)) == [ReplyAction.REGENERATE, *votes_and_delete]
+    assert reply_actions(view(reasoning=True)) == [ReplyAction.REGENERATE, ReplyAction.REASONING, *votes_and_delete]
+    # no stored answer: nothing to look the reasoning up by, or to vote on
+    assert reply_actions(view(reasoning=True, reply_id=None)) == [ReplyAction.REGENERATE]
 
 
 # interrupted answers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
-from tests.support.slack import CHANNEL, DM, visible
+from tests.support.slack import ALICE, CHANNEL, DM, visible
 from tests.support.waits import wait_for
 
 ANSWER = "Paris is the capital of France. It sits on the Seine."
@@ -112,6 +112,26 @@ async def test_assistant_thread_status_prompts_and_title(bot):
     assert statuses[0] == "is thinking…" and statuses[-1] == ""  # cleared by the answer
     assert thread["title"] == "Explain transformers"
     assert [visible(m) for m in bot.answers(dm, thread_ts)] == ["Transformers use attention."]
+
+
+async def test_another_apps_bot_is_never_answered_and_costs_no_claim(bot):
+    other = {"user": "U0OTHERBOT", "bot_id": "B0OTHER001"}
+    mention = {**bot.fake.build_app_mention("hello from a bot", channel=CHANNEL), **other}
+    await bot.send(mention)
+    direct = bot.fake.build_message("hello again", channel=DM, **other)
+    await bot.send(direct)
+    await bot.settle()
+    assert bot.router.requests == [] and bot.answers(CHANNEL, mention["ts"]) == []
+    # the core's router turned them away before anything was written: their claims are still free
+    for event in (mention, direct):
+        assert await bot.core.store.claim_event("slack", f"msg:{event['channel']}/{event['ts']}")
+
+
+async def test_a_channel_message_not_for_the_bot_writes_nothing(bot):
+    post = await bot.fake.user_posts("lunch at noon?", channel=CHANNEL, user=ALICE, mention=False)
+    await bot.settle()
+    assert bot.router.requests == [] and bot.answers(CHANNEL, post.ts) == []
+    assert await bot.core.store.claim_event("slack", f"msg:{CHANNEL}/{post.ts}")  # routed away before any claim
 
 
 async def test_retried_event_is_answered_once(bot):

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bots.slack.app import serve_http
+from bots.slack.http import serve_http
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack import FakeSlack, post_signed

@@ -18,7 +18,7 @@ from tests.support.stores import (
 
 
 async def test_slack_http_200_comes_once_the_message_is_stored_and_the_answer_streams_after(core_factory, fake_router):
-    from bots.slack.app import serve_http
+    from bots.slack.http import serve_http
 
     async with FakeSlack() as fake:
         async with running_bot(core_factory, fake_router, fake, socket=False, store_before_ack=True) as bot:
@@ -43,7 +43,7 @@ async def test_slack_http_200_comes_once_the_message_is_stored_and_the_answer_st
 async def test_slack_http_database_unavailable_errors_and_the_redelivery_is_answered_once(
     core_factory, fake_router, backend_settings
 ):
-    from bots.slack.app import serve_http
+    from bots.slack.http import serve_http
 
     async def factory(url: str):
         return await core_factory(url, **backend_settings)

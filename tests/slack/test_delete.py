@@ -102,3 +102,14 @@ async def test_delete_all_my_data_after_confirmation(bot):
     assert "2 conversations" in bot.responses()[-1]
     bob_key = ConversationKey("slack", bot.fake.team_id, CHANNEL, bob_post.ts)
     assert await bot.core.chat.conversation_for(bob_key) is not None
+
+
+async def test_slash_delete_by_number_from_the_conversations_list(bot):
+    _older, older_key = await _owned_thread(bot)
+    _newer, newer_key = await _owned_thread(bot)
+    await bot.command("/delete", "1", user=BOB, channel=CHANNEL)  # Bob's list has nothing: number 1 is not Alice's
+    assert "There is no conversation number 1" in bot.responses()[-1]
+    await bot.command("/delete", "1", user=ALICE, channel=CHANNEL)  # newest first, as /conversations lists them
+    assert bot.responses()[-1].startswith("Deleted")
+    assert await bot.core.chat.conversation_for(newer_key) is None
+    assert await bot.core.chat.conversation_for(older_key) is not None

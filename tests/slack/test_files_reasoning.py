@@ -12,7 +12,10 @@ from aiohttp import web
 from PIL import Image
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots.slack.app import show_interrupted
 from bots.slack.files import download_files
+from core.keys import ConversationKey
+from core.records import MessageStatus
 from core.replies.attachments import AttachmentLimits
 from tests.fakes.fake_router import text_script
 from tests.support.slack import ALICE, BOB, CHANNEL, DM, buttons, reasoning_script, visible
@@ -187,3 +190,17 @@ async def test_reasoning_of_a_missing_answer(bot, value):
         )
     )
     assert "That answer no longer exists." in bot.responses()[-1]
+
+
+async def test_an_interrupted_answer_that_reasoned_can_still_show_it(bot):
+    bot.router.queue(reasoning_script("Thinking it over. ", "It is 42."))
+    post = await bot.fake.user_posts("6 x 7?", channel=CHANNEL, user=ALICE)
+    await bot.settle()
+    reply_id = await bot.core.chat.last_reply_id(ConversationKey("slack", bot.fake.team_id, CHANNEL, post.ts))
+    await bot.core.store.update_message(reply_id, status=MessageStatus.INTERRUPTED)  # as a restart marks it
+    await show_interrupted(bot.adapter, [await bot.core.store.get_message(reply_id)])
+    closed = bot.answers(CHANNEL, post.ts)[-1]
+    assert "interrupted" in visible(closed)
+    assert {"hfchat_regenerate", "hfchat_continue", "hfchat_reasoning"} <= {
+        b["action_id"] for b in buttons(closed.blocks)
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from bots.slack.app import serve_http
+from bots.slack.http import serve_http
 from core.keys import ConversationKey
 from core.records import Scope
 from tests.fakes.fake_router import text_script

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bots.slack.app import serve_http
+from bots.slack.http import serve_http
 from tests.fakes.fake_router import text_script
 from tests.fakes.slack import FakeSlack, post_signed
 from tests.support.slack import CHANNEL, running_bot, visible

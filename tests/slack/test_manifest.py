@@ -23,7 +23,7 @@ def test_slack_manifest_commands_are_the_registry():
 
 
 def test_every_slack_command_is_in_the_manifest_with_a_description():
-    from bots.slack.app import FEATURE_COMMANDS
+    from bots.slack.commands import FEATURE_COMMANDS
 
     manifest = yaml.safe_load((ROOT / "config" / "slack-manifest.yaml").read_text())
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}

@@ -110,3 +110,14 @@ async def test_app_home_model_picker(bot):
     await bot.fake.user_posts("hi", channel=CHANNEL, user=ALICE)
     await bot.settle()
     assert bot.router.requests[-1]["model"] == GEMMA
+
+
+async def test_workspace_default_is_for_admins(bot):
+    await bot.command("/model", f"workspace {QWEN}", user=BOB)
+    assert "Only an admin" in bot.responses()[-1]
+    await bot.command("/model", f"workspace {QWEN}", user=ADMIN)
+    assert bot.responses()[-1] == f"The workspace now defaults to `{QWEN}`."
+    await bot.command("/model", "", user=BOB)
+    assert f"Current model: `{QWEN}` (the workspace's default)" in bot.responses()[-1]
+    await bot.command("/model", "workspace reset", user=ADMIN)
+    assert bot.responses()[-1] == "The workspace's default is cleared."

@@ -15,7 +15,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bots.slack.app import SlackAdapter, build_adapter, run_slack, serve_http
+from bots.slack.adapter import SlackAdapter
+from bots.slack.app import build_adapter, run_slack
+from bots.slack.http import serve_http
 from bots.slack.oauth import StoreInstallationStore, StoreOAuthStateStore
 from core.app import Core
 from core.config import ConfigError

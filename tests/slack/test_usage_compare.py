@@ -109,3 +109,11 @@ async def test_compare_refusals_post_nothing(bot):
     await bot.command("/compare", f"{QWEN},{GEMMA} hi", user=ALICE)
     assert "invite me to the channel first" in bot.responses()[-1]
     assert bot.router.requests == []
+
+
+async def test_a_comparison_the_core_refuses_posts_no_header_to_take_back(bot):
+    await bot.command("/limits", f"allowed_models {QWEN}", user=ADMIN)
+    posted = len(bot.fake.calls("chat.postMessage"))
+    await bot.command("/compare", f"{QWEN},{GEMMA} hi", user=ALICE)
+    assert f"`{GEMMA}` is not allowed in this workspace" in bot.responses()[-1]
+    assert len(bot.fake.calls("chat.postMessage")) == posted and bot.fake.calls("chat.delete") == []

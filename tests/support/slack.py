@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.app import SlackAdapter, build_adapter
+from bots.slack.adapter import SlackAdapter
+from bots.slack.app import build_adapter
 from core.app import Core
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import FakeRouter, chunk

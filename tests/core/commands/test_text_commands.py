@@ -6,6 +6,7 @@ import pytest
 
 from core.commands.text import (
     AssistantCommand,
+    ModelCommand,
     SetCommand,
     is_assistant_command,
     is_set_command,
@@ -13,11 +14,28 @@ from core.commands.text import (
     parse_compare,
     parse_export,
     parse_limits,
+    parse_model,
     parse_set,
     parse_usage,
 )
 from core.errors import InvalidSetting
 from core.records import Scope
+from core.settings.service import model_scope
+
+
+def test_model():
+    assert parse_model("") == ModelCommand(show=True)
+    assert parse_model("list Gemma") == ModelCommand(show=True, search="gemma")
+    assert parse_model("org/m:fastest") == ModelCommand(name="org/m:fastest")
+    assert parse_model("Channel org/m") == ModelCommand(scope=Scope.CHANNEL, name="org/m")
+    assert parse_model("server org/m") == ModelCommand(scope=Scope.WORKSPACE, name="org/m")
+    assert parse_model("channel") == parse_model("channel reset") == ModelCommand(scope=Scope.CHANNEL)
+    assert parse_model("reset") == parse_model("default") == ModelCommand()
+    assert parse_model("me") == ModelCommand(name="me")  # only a place's default is a scope here
+    # where the choice goes: the place asked for, else the conversation it is made in, else the person's default
+    assert model_scope(Scope.CHANNEL, in_conversation=True) is Scope.CHANNEL
+    assert model_scope(in_conversation=True) is Scope.CONVERSATION
+    assert model_scope() is Scope.USER
 
 
 def test_set():
