@@ -22,7 +22,7 @@ from core.errors import NotFound, UserFacingError
 from core.keys import ConversationKey
 from core.replies.actions import CONTINUE, DELETE, FEEDBACK_DOWN, FEEDBACK_UP, REGENERATE, STOP
 from core.settings.assistants import describe
-from core.settings.service import model_scope
+from core.settings.scopes import model_scope
 
 REASONING_INLINE_CHARS = 3_500  # longer reasoning comes as a file
 # the buttons under an answer that act on its conversation (core.replies.actions; Show reasoning has its own)
@@ -142,7 +142,8 @@ class Actions:
         key = ConversationKey(PLATFORM, team, meta.get("channel", ""), meta.get("thread", ""))
         actor = await self.slack.actor(team, user)
         try:
-            chosen = await self.chat.set_model(actor, key, model_scope(in_conversation=True), name or None)
+            scope = model_scope(actor, key, None, in_conversation=True)
+            chosen = await self.chat.set_model(actor, key, scope, name or None)
         except UserFacingError as exc:
             await ack(response_action="errors", errors={"model": str(exc)[:150]})
             return

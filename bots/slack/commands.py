@@ -24,7 +24,7 @@ from core.errors import UserFacingError
 from core.keys import ConversationKey
 from core.models.catalog import matching_models
 from core.records import Scope
-from core.settings.service import model_scope
+from core.settings.scopes import model_scope
 
 MODELS_LISTED = 25  # models in `/model`'s answer (`/model list WORD` finds the others)
 TextCommand = Callable[[SlackAdapter, Invocation, str], Awaitable[None]]
@@ -116,7 +116,7 @@ async def message_command(
         actor = await slack.actor(key.workspace, user)
         if arg:
             try:
-                chosen = await chat.set_model(actor, key, model_scope(in_conversation=True), arg)
+                chosen = await chat.set_model(actor, key, model_scope(actor, key, None, in_conversation=True), arg)
                 reply = f"This thread now uses `{chosen}`."
             except UserFacingError as exc:
                 reply = str(exc)
@@ -171,8 +171,8 @@ class Commands:
             await respond(text=text[:3000], blocks=markdown_blocks(text), response_type="ephemeral")
             return
         # a slash command is typed in the channel, never in a thread: its choice is the person's, or a place's
-        scope = model_scope(words.scope, in_conversation=False)
-        actor = await slack.actor(team, user, fresh=scope is not Scope.USER)  # admin rights decide a place's
+        actor = await slack.actor(team, user, fresh=words.scope is not None)  # admin rights decide a place's
+        scope = model_scope(actor, key, words.scope, in_conversation=False)
         chosen = await chat.set_model(actor, key, scope, words.name)
         if scope is Scope.USER:
             resolved = chosen or await chat.resolve_model(key, user)

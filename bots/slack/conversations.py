@@ -14,7 +14,8 @@ from bots.slack.invocation import Invocation
 from bots.slack.text import parse_thread_link
 from bots.slack.views import clip
 from core.commands.text import parse_export
-from core.errors import InvalidSetting
+from core.conversations.service import NOTHING_STORED
+from core.errors import InvalidSetting, NotFound
 from core.keys import Actor, ConversationKey
 from core.records import Conversation
 
@@ -53,18 +54,22 @@ async def conversations(slack: SlackAdapter, inv: Invocation, text: str) -> None
 
 
 async def _export_target(slack: SlackAdapter, inv: Invocation, actor: Actor, target: str) -> Conversation:
-    """The conversation `/export` names: a number from `/conversations`, a thread link, or the one here."""
-    if target.isdigit():
-        return await slack.chat.conversations.pick(actor, target, listed_in=inv.team)
-    if target:
+    """The conversation `/export` names: a number from `/conversations`, a thread link, or the one here (the
+    core's rule: ConversationService.named_or_here)."""
+    linked = None
+    if target and not target.isdigit():
         if parse_thread_link(target) is None:
             raise InvalidSetting("Give a thread link (Copy link on a message) or a number from `/conversations`.")
-        key = await slack.linked_thread(inv.team, target, inv.domain)
-    elif inv.thread:
-        key = inv.key
-    else:
+        linked = await slack.linked_thread(inv.team, target, inv.domain)
+    number = target if target.isdigit() else ""
+    conversation = await slack.chat.conversations.named_or_here(
+        actor, inv.key, number, linked=linked, listed_in=inv.team
+    )
+    if conversation is None:
+        if inv.thread:
+            raise NotFound(NOTHING_STORED)
         raise InvalidSetting(f"Which one? `{inv.usage} N [json]`, N from `/conversations`, or a thread link.")
-    return await slack.chat.conversations.stored_at(key)
+    return conversation
 
 
 async def export(slack: SlackAdapter, inv: Invocation, text: str) -> None:

@@ -15,7 +15,7 @@ from core.errors import NotAllowed, UserFacingError
 from core.keys import ConversationKey
 from core.records import Scope
 from core.settings.options import parse_option
-from core.settings.service import model_scope
+from core.settings.scopes import model_scope
 
 ASSISTANT_BUTTONS = ("home_assistant_new", "home_assistant_edit", "home_assistant_use", "home_assistant_delete")
 
@@ -62,7 +62,8 @@ class Home:
         action = body["actions"][0]
         name = (action.get("selected_option") or {}).get("value") or action.get("value")
         actor = await self.slack.actor(team, user)
-        await self.chat.set_model(actor, ConversationKey(PLATFORM, team, "", ""), model_scope(), name)
+        key = ConversationKey(PLATFORM, team, "", "")
+        await self.chat.set_model(actor, key, model_scope(actor, key, None, in_conversation=False), name)
         await publish_home(self.slack, team, user)
 
     async def on_refresh(self, body: dict) -> None:

@@ -77,7 +77,7 @@ class ModelCommand:
 
 def parse_model(arg: str) -> ModelCommand:
     """`[list WORD] | [channel|workspace] NAME | [channel|workspace] reset`: a place alone, or with `reset` (or
-    `default`, `clear`), clears its choice. Where the choice is stored: core.settings.service.model_scope."""
+    `default`, `clear`), clears its choice. Where the choice is stored: core.settings.scopes.model_scope."""
     words = arg.split()
     if not words or words[0].lower() == "list":
         return ModelCommand(show=True, search=" ".join(words[1:]).lower())

@@ -51,6 +51,7 @@ class ConversationService:
         """The conversation a command typed at `key` is about: the thread's (a DM's current one), none at the top of
         a channel (where a command never names a conversation by the channel alone)."""
         return await self.store.get_conversation(key) if key.thread else None
+
     async def stored_at(self, key: ConversationKey) -> Conversation:
         """The conversation at `key` (the thread a link names, or where a command is used), NotFound if none is
         stored. Whoever acts on it is checked by that action (the owner, or an admin of its workspace)."""
@@ -134,10 +135,7 @@ class ConversationService:
         if linked is not None:
             if linked.platform != actor.platform or linked.workspace != actor.workspace:
                 raise NotAllowed("That link is to another workspace: I can only act on this workspace's threads.")
-            conversation = await self.store.get_conversation(linked)
-            if conversation is None:
-                raise NotFound("Nothing is stored for that conversation.")
-            return conversation
+            return await self.stored_at(linked)
         if choice.strip():
             return await self.pick(actor, choice, listed_in=listed_in)
         return await self.here(here)

@@ -45,14 +45,6 @@ class ModelChoice:
         }.get(self.where, "the default")
 
 
-def model_scope(asked: Scope | None = None, *, in_conversation: bool = False) -> Scope:
-    """Where a model choice (`/model NAME`) is stored: at the place asked for (a channel's or the workspace's
-    default: admins, as set_model checks), else in the conversation it was made in, else as the person's default."""
-    if asked is not None:
-        return asked
-    return Scope.CONVERSATION if in_conversation else Scope.USER
-
-
 class SettingsService:
     def __init__(
         self,

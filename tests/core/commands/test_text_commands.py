@@ -20,7 +20,6 @@ from core.commands.text import (
 )
 from core.errors import InvalidSetting
 from core.records import Scope
-from core.settings.service import model_scope
 
 
 def test_model():
@@ -32,10 +31,8 @@ def test_model():
     assert parse_model("channel") == parse_model("channel reset") == ModelCommand(scope=Scope.CHANNEL)
     assert parse_model("reset") == parse_model("default") == ModelCommand()
     assert parse_model("me") == ModelCommand(name="me")  # only a place's default is a scope here
-    # where the choice goes: the place asked for, else the conversation it is made in, else the person's default
-    assert model_scope(Scope.CHANNEL, in_conversation=True) is Scope.CHANNEL
-    assert model_scope(in_conversation=True) is Scope.CONVERSATION
-    assert model_scope() is Scope.USER
+    # where the choice goes (the place asked for, else the conversation, else the person's default): model_scope,
+    # tested with the other shared rules in tests/core/test_shared_rules.py
 
 
 def test_set():
