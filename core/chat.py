@@ -24,6 +24,7 @@ from core.keys import Actor, ConversationKey
 from core.models.catalog import ModelCatalog
 from core.records import Assistant, Conversation, Scope, StoredMessage
 from core.replies.attachments import Attachment
+from core.replies.clarify import Clarifier
 from core.replies.compare import Compared, Comparer, SinkFactory
 from core.replies.intake import EarlierMessages, Intake
 from core.replies.interrupted import InterruptedAnswer, interrupted_answer
@@ -58,8 +59,9 @@ class ChatService:
         self.tools = ToolService(settings)
         self.preferences = SettingsService(settings, store, catalog, self.assistants, self.limits)
         self.throttles = Throttles()
+        self.questions = Clarifier()  # clarifying questions waiting for a click
         self.pipeline = ReplyPipeline(
-            settings, store, router, catalog, self.preferences, self.limits, self.tools, self.throttles
+            settings, store, router, catalog, self.preferences, self.limits, self.tools, self.throttles, self.questions
         )
         self.replies = ReplyScheduler(store, self.pipeline, Titler(settings, store, router))
         self.intake = Intake(settings, store, catalog, self.preferences, self.assistants, self.limits)
