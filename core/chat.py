@@ -70,7 +70,7 @@ class ChatService:
         self.dms = DirectMessages(store)
         self.policy = ChannelPolicy(store)
         self.bot_state = BotState(store)
-        self.routing = MessageRouter(self.conversations, self.dms, self.policy)
+        self.routing = MessageRouter(self.conversations, self.dms, self.policy, allow_bots=settings.allow_bots)
         self.comparer = Comparer(settings, catalog, self.limits, self.pipeline)
 
     # the process this is, and how often a streaming answer is saved (bench and tests set them)
