@@ -28,6 +28,7 @@ from core.replies.clarify import Clarifier
 from core.replies.compare import Compared, Comparer, SinkFactory
 from core.replies.intake import EarlierMessages, Intake
 from core.replies.interrupted import InterruptedAnswer, interrupted_answer
+from core.replies.picked import Request, prompt_for
 from core.replies.pipeline import ReplyPipeline, Throttles
 from core.replies.scheduler import ReplyScheduler, Submitted
 from core.replies.titles import Titler
@@ -122,6 +123,10 @@ class ChatService:
             attachments=attachments,
         )  # fmt: skip
         return self.replies.answer(stored.conversation, stored.message_id, sink, actor)
+
+    def picked_prompt(self, request: Request) -> str:
+        """The prompt for a task on messages a person picked (core.replies.picked), within the prompt limit."""
+        return prompt_for(request, self.settings.max_prompt_chars)
 
     async def check_message(self, key: ConversationKey, actor: Actor, text: str, model: str | None = None) -> None:
         await self.intake.check(key, actor, text, model)
