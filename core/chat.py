@@ -31,6 +31,7 @@ from core.replies.interrupted import InterruptedAnswer, interrupted_answer
 from core.replies.picked import Request, prompt_for
 from core.replies.pipeline import ReplyPipeline, Throttles
 from core.replies.scheduler import ReplyScheduler, Submitted
+from core.replies.sharing import Shared, shared_answer
 from core.replies.titles import Titler
 from core.router.client import RouterClient
 from core.settings.assistants import AssistantService
@@ -247,6 +248,10 @@ class ChatService:
 
     async def export_json(self, conversation_id: int, actor: Actor) -> str:
         return await self.conversations.export_json(conversation_id, actor)
+
+    async def shared_answer(self, reply_id: int, actor: Actor) -> Shared:
+        """An answer its asker alone saw, with its question, for them to share where they asked."""
+        return await shared_answer(self.store, reply_id, actor)
 
     async def reasoning(self, reply_id: int, actor: Actor) -> str:
         return await self.conversations.reasoning(reply_id, actor)
