@@ -86,6 +86,8 @@ async def pressed(interaction: discord.Interaction[Any], action: ReplyAction, ta
             else:
                 await bot.respond(interaction, "Nothing is being written here right now.")
             return
+        if through_interaction(interaction):
+            return await answer_again_through(interaction, action, target_id, actor)
         channel = interaction.channel
         if action is ReplyAction.REGENERATE:
             await bot.chat.regenerate(target_id, actor, bot.sink(channel, conversation_id=target_id))
@@ -95,6 +97,27 @@ async def pressed(interaction: discord.Interaction[Any], action: ReplyAction, ta
         await interaction.response.edit_message(view=None)  # the old answer loses its buttons
     except UserFacingError as exc:
         await bot.respond(interaction, str(exc))
+
+
+def through_interaction(interaction: discord.Interaction[Any]) -> bool:
+    """An answer only its asker sees, or one where the bot is not present (a user install in a group DM): the next
+    answer goes through the click's own interaction, as the first one went through its command's."""
+    message = interaction.message
+    return not interaction.client.is_present(interaction) or bool(message is not None and message.flags.ephemeral)
+
+
+async def answer_again_through(
+    interaction: discord.Interaction[Any], action: ReplyAction, conversation_id: int, actor: Any
+) -> None:
+    bot = interaction.client
+    await interaction.response.defer()  # the click's answer comes as its follow-ups
+    ephemeral = bool(interaction.message is not None and interaction.message.flags.ephemeral)
+    sink = bot.interaction_sink(interaction, ephemeral=ephemeral, original=False, conversation_id=conversation_id)
+    if action is ReplyAction.REGENERATE:
+        await bot.chat.regenerate(conversation_id, actor, sink)
+    else:
+        await bot.chat.continue_reply(conversation_id, actor, sink)
+    await interaction.edit_original_response(view=None)  # the old answer (the clicked message) loses its buttons
 
 
 async def show_reasoning(interaction: discord.Interaction[Any], reply_id: int) -> None:

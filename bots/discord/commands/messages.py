@@ -31,9 +31,7 @@ TITLES = {Task.SUMMARIZE: "Summary", Task.EXPLAIN: "Explained", Task.TRANSLATE: 
 def picked(message: discord.Message) -> Picked:
     """A message as the model reads it: author, text, file names, what it forwards and what it replies to."""
     replied = message.reference.resolved if message.reference is not None else None
-    replies_to = (
-        Picked(replied.author.display_name, replied.content) if isinstance(replied, discord.Message) else None
-    )
+    replies_to = Picked(replied.author.display_name, replied.content) if isinstance(replied, discord.Message) else None
     forwarded = tuple(
         Picked("", snapshot.content, tuple(a.filename for a in snapshot.attachments))
         for snapshot in message.message_snapshots

@@ -187,7 +187,11 @@ class GatewayMixin:
         session = _Session(secrets.token_hex(16), intents, shard, conn=conn)
         self.sessions[session.id] = session
         conn.session, conn.info.session_id = session, session.id
-        guilds = [gid for gid in self.guilds if session.receives("GUILD_CREATE", {"id": gid})]
+        guilds = [
+            gid
+            for gid in self.guilds
+            if session.receives("GUILD_CREATE", {"id": gid}) and self.bot_user["id"] in self.members[gid]
+        ]  # only the servers the bot is in
         ready = {
             "v": 10,
             "user": self.bot_user,
