@@ -31,6 +31,7 @@ from bots.slack.delete_from import delete_from_here
 from bots.slack.features import SlackFeatures
 from bots.slack.files import download_files
 from bots.slack.oauth import build_oauth_settings, oauth_configured
+from bots.slack.questions import register as register_questions
 from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, SlackSink, controls, message_id, slack_error
 from bots.slack.text import domain_of, parse_thread_link, strip_mention
 from bots.slack.views import (
@@ -238,6 +239,7 @@ class SlackAdapter:
         app.action("hfchat_delete_all_cancel")(told(self.on_delete_all_cancel, self._busy))
         app.action("home_model_select")(told(self.on_home_model_select, self._busy))
         app.action("home_refresh")(told(self.on_home_refresh, self._busy))
+        register_questions(self, lambda listener: told(listener, self._busy))  # clarifying questions
         if app.installation_store is not None:
             app.event("app_uninstalled")(told(self.on_app_uninstalled, self._busy))
             app.event("tokens_revoked")(told(self.on_tokens_revoked, self._busy))
