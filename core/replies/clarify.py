@@ -126,6 +126,10 @@ class Clarifier:
         finally:
             self._waiting.pop(question.id, None)
 
+    def is_waiting(self, question_id: str) -> bool:
+        entry = self._waiting.get(question_id)
+        return entry is not None and not entry[1].done()
+
     def waiting_in(self, conversation_id: int) -> Question | None:
         """The question waiting for an answer in a conversation, if any (a terminal routes the next line to it)."""
         for question, future in self._waiting.values():
