@@ -123,20 +123,6 @@ async def test_a_long_answer_continues_in_follow_ups_and_ends_as_a_file_within_f
     fake.assert_clean()
 
 
-async def test_the_fake_refuses_a_sixth_follow_up(fake, group):
-    import aiohttp
-
-    ask = await fake.interaction_create(2, group["id"], fake.default_user, name="ask", user_install=True)
-    url = f"{fake.api_base}/webhooks/{fake.application_id}/{ask.token}"
-    async with aiohttp.ClientSession() as session:
-        await session.post(f"{fake.api_base}/interactions/{ask.id}/{ask.token}/callback", json={"type": 5})
-        statuses = []
-        for i in range(USER_INSTALL_FOLLOWUPS + 1):
-            async with session.post(url, json={"content": f"part {i}"}) as response:
-                statuses.append((response.status, (await response.json()).get("code") if response.status >= 400 else 0))
-    assert statuses == [(204, 0)] * USER_INSTALL_FOLLOWUPS + [(400, 40094)]
-
-
 async def test_an_answer_stops_before_the_token_dies_and_continue_picks_it_up(discord_core, fake_router, group):
     slow = "word " * 200
     fake_router.queue(text_script(slow, pieces=100, delay=0.08))  # 8 s of tokens
@@ -226,13 +212,3 @@ async def test_chat_in_a_server_the_bot_is_not_in(discord_core, fake_router, fak
     assert not fake.threads(channel["id"])  # no thread where the bot is not present
     assert channel_requests(fake, channel["id"]) == []
     fake.assert_clean()
-
-
-async def test_a_command_is_only_offered_where_it_says(fake, group):
-    fake._commands[None] = [
-        {"id": "1", "name": "model", "type": 1, "contexts": None, "integration_types": [0], "options": []}
-    ]
-    with pytest.raises(ValueError, match="not offered"):
-        await fake.slash_command(group["id"], fake.default_user, "model", user_install=True)
-    with pytest.raises(ValueError, match="only a user-installed app"):
-        await fake.slash_command(group["id"], fake.default_user, "model")
