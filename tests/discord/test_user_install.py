@@ -212,3 +212,17 @@ async def test_chat_in_a_server_the_bot_is_not_in(discord_core, fake_router, fak
     assert not fake.threads(channel["id"])  # no thread where the bot is not present
     assert channel_requests(fake, channel["id"]) == []
     fake.assert_clean()
+
+
+async def test_chat_in_a_dm_between_two_people(discord_core, fake_router, fake):
+    dm = fake.add_dm_between(fake.default_user, fake.add_user("carol"))
+    fake_router.queue(text_script(ANSWER, pieces=4))
+    async with running_client(fake, make_bot(discord_core)):
+        chat = await fake.slash_command(
+            dm["id"], fake.default_user, "chat", {"prompt": "What is tea?", "private": True}, user_install=True
+        )
+        await fake.wait_until(original_is(fake, chat, ANSWER), within=10)
+    assert chat.context == Context.PRIVATE_CHANNEL
+    assert fake.original_response(chat).data["flags"] & FLAG_EPHEMERAL  # private: only alice sees it, no prompt shown
+    assert channel_requests(fake, dm["id"]) == []
+    fake.assert_clean()

@@ -68,9 +68,9 @@ class InteractionsMixin:
         channel, u = self._channel(channel_id), self._user(user)
         gid = channel.get("guild_id")
         present = self.bot_sees(channel["id"])
-        if channel["type"] == ChannelType.DM:
+        if channel["type"] == ChannelType.DM and present:
             context = Context.BOT_DM
-        elif channel["type"] == ChannelType.GROUP_DM:
+        elif channel["type"] in (ChannelType.DM, ChannelType.GROUP_DM):
             context = Context.PRIVATE_CHANNEL
         else:
             context = Context.GUILD

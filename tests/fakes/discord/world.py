@@ -213,7 +213,7 @@ class WorldMixin:
     def add_dm_channel(self, user: Any) -> dict:
         u = self._user(user)
         for ch in self.channels.values():
-            if ch["type"] == ChannelType.DM and ch["recipients"][0]["id"] == u["id"]:
+            if ch["type"] == ChannelType.DM and len(ch["recipients"]) == 1 and ch["recipients"][0]["id"] == u["id"]:
                 return ch
         channel = {
             "id": self._ids.next(),
@@ -241,11 +241,23 @@ class WorldMixin:
         self.channels[channel["id"]] = channel
         return channel
 
+    def add_dm_between(self, user: Any, other: Any) -> dict:
+        """A DM between two people (not with the bot): like a group DM, a user-installed app works there."""
+        channel = {
+            "id": self._ids.next(),
+            "type": ChannelType.DM,
+            "last_message_id": None,
+            "flags": 0,
+            "recipients": [self._user(user), self._user(other)],
+        }
+        self.channels[channel["id"]] = channel
+        return channel
+
     def bot_sees(self, channel: Any) -> bool:
         """Whether the bot is present where `channel` is: its own DMs, a group DM it is in, a server it is in."""
         ch = self._channel(channel)
         if ch["type"] == ChannelType.DM:
-            return True
+            return len(ch["recipients"]) == 1 or any(u["id"] == self.bot_user["id"] for u in ch["recipients"])
         if ch["type"] == ChannelType.GROUP_DM:
             return any(u["id"] == self.bot_user["id"] for u in ch["recipients"])
         return self.bot_user["id"] in self.members.get(ch.get("guild_id") or "", {})
