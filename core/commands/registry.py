@@ -94,7 +94,11 @@ COMMANDS: tuple[Command, ...] = (
             _a("format", "markdown or json"),
         ),
     ),
-    Command("new", "Start a new conversation (in a DM or the terminal)", front_ends=frozenset({DISCORD, CONSOLE})),
+    Command(
+        "new",
+        "Start a new conversation (in a DM, for /ask, or in the terminal)",
+        front_ends=frozenset({DISCORD, CONSOLE}),
+    ),
     Command(
         "mentions",
         "Admins: how I answer @mentions in this channel",

@@ -226,3 +226,22 @@ async def test_chat_in_a_dm_between_two_people(discord_core, fake_router, fake):
     assert fake.original_response(chat).data["flags"] & FLAG_EPHEMERAL  # private: only alice sees it, no prompt shown
     assert channel_requests(fake, dm["id"]) == []
     fake.assert_clean()
+
+
+async def test_new_starts_a_fresh_conversation_for_the_next_ask_there(discord_core, fake_router, fake, group):
+    async with running_client(fake, make_bot(discord_core)):
+        fake_router.queue(text_script(ANSWER))
+        first = await fake.slash_command(
+            group["id"], fake.default_user, "ask", {"prompt": "What is tea?"}, user_install=True
+        )
+        await fake.wait_until(original_is(fake, first, ANSWER))
+        new = await fake.slash_command(group["id"], fake.default_user, "new", user_install=True)
+        await fake.wait_until(lambda: new.acknowledged)
+        assert "starts a new conversation" in new.callbacks[0].data["content"]
+        fake_router.queue(text_script("Coffee is roasted beans."))
+        second = await fake.slash_command(
+            group["id"], fake.default_user, "ask", {"prompt": "And coffee?"}, user_install=True
+        )
+        await fake.wait_until(original_is(fake, second, "Coffee is roasted beans."))
+    assert [m["content"] for m in fake_router.requests[-1]["messages"] if m["role"] == "user"] == ["And coffee?"]
+    fake.assert_clean()
