@@ -131,3 +131,30 @@ async def test_an_admin_turned_it_off_for_the_server(discord_core, fake_router, 
         await discord_core.chat.wait_idle()
     assert "tools" not in fake_router.requests[-1]
     assert json.dumps(fake_router.requests[-1]).count(NAME) == 0
+
+
+async def test_a_question_and_an_answer_too_long_for_the_messages_still_fit_five_follow_ups(
+    discord_core, fake_router, fake
+):
+    from tests.fakes.discord import USER_INSTALL_FOLLOWUPS
+
+    long_answer = "".join(f"Step {i}: " + "run the installer and check the version. " * 10 + "\n\n" for i in range(40))
+    fake_router.queue(asking_script())
+    fake_router.queue(text_script(long_answer, pieces=40, delay=0.01))
+    group = fake.group["id"]
+    async with running_client(fake, make_bot(discord_core)):
+        ask = await fake.slash_command(
+            group, fake.default_user, "ask", {"prompt": "How do I install it?"}, user_install=True
+        )
+        await fake.wait_until(lambda: bool(questions_in(fake, group)))
+        [question] = questions_in(fake, group)
+        await fake.component_click(
+            group, fake.default_user, question.id, choice_ids(question)["Python 3.12"], user_install=True
+        )
+        await fake.wait_until(
+            lambda: any(fake.message(group, m).data["attachments"] for m in ask.followup_message_ids), within=20
+        )
+        await discord_core.chat.wait_idle()
+    assert ask.followups_sent == USER_INSTALL_FOLLOWUPS  # 3 of the answer, the question, the whole answer as a file
+    assert not [r for r in fake.requests if r.status >= 400]
+    fake.assert_clean()
