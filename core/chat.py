@@ -24,11 +24,14 @@ from core.models.catalog import ModelCatalog
 from core.records import Assistant, Conversation, Scope, StoredMessage
 from core.replies.actions import ReplyActions
 from core.replies.attachments import Attachment
+from core.replies.clarify import Clarifier
 from core.replies.compare import Compared, Comparer, SinkFactory
 from core.replies.intake import EarlierMessages, Intake
 from core.replies.interrupted import InterruptedAnswer, interrupted_answer
+from core.replies.picked import Request, prompt_for
 from core.replies.pipeline import ReplyPipeline, Throttles
 from core.replies.scheduler import ReplyScheduler, Submitted
+from core.replies.sharing import Shared, shared_answer
 from core.replies.titles import Titler
 from core.router.client import RouterClient
 from core.settings.assistants import AssistantService
@@ -58,8 +61,9 @@ class ChatService:
         self.tools = ToolService(settings)
         self.preferences = SettingsService(settings, store, catalog, self.assistants, self.limits)
         self.throttles = Throttles()
+        self.questions = Clarifier()  # clarifying questions waiting for a click
         self.pipeline = ReplyPipeline(
-            settings, store, router, catalog, self.preferences, self.limits, self.tools, self.throttles
+            settings, store, router, catalog, self.preferences, self.limits, self.tools, self.throttles, self.questions
         )
         self.replies = ReplyScheduler(store, self.pipeline, Titler(settings, store, router))
         self.intake = Intake(settings, store, catalog, self.preferences, self.assistants, self.limits)
@@ -69,7 +73,7 @@ class ChatService:
         self.dms = DirectMessages(store)
         self.policy = ChannelPolicy(store)
         self.bot_state = BotState(store)
-        self.routing = MessageRouter(self.conversations, self.dms, self.policy)
+        self.routing = MessageRouter(self.conversations, self.dms, self.policy, allow_bots=settings.allow_bots)
         self.comparer = Comparer(settings, catalog, self.limits, self.pipeline)
 
     # the process this is, and how often a streaming answer is saved (bench and tests set them)
@@ -121,6 +125,10 @@ class ChatService:
             attachments=attachments,
         )  # fmt: skip
         return self.replies.answer(stored.conversation, stored.message_id, sink, actor)
+
+    def picked_prompt(self, request: Request) -> str:
+        """The prompt for a task on messages a person picked (core.replies.picked), within the prompt limit."""
+        return prompt_for(request, self.settings.max_prompt_chars)
 
     async def check_message(self, key: ConversationKey, actor: Actor, text: str, model: str | None = None) -> None:
         await self.intake.check(key, actor, text, model)
@@ -235,6 +243,10 @@ class ChatService:
 
     async def export_json(self, conversation_id: int, actor: Actor) -> str:
         return await self.conversations.export_json(conversation_id, actor)
+
+    async def shared_answer(self, reply_id: int, actor: Actor) -> Shared:
+        """An answer its asker alone saw, with its question, for them to share where they asked."""
+        return await shared_answer(self.store, reply_id, actor)
 
     async def reasoning(self, reply_id: int, actor: Actor) -> str:
         return await self.conversations.reasoning(reply_id, actor)

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     system_prompt: str = Field("", description="system prompt added to every conversation")
     auto_titles: bool = Field(True, description="name each conversation after its first answer")
     title_model: str | None = Field(None, description="model that writes titles; default: the conversation's")
+    allow_bots: Literal["none", "mentions", "all"] = Field(
+        "none", description="other bots' messages: ignored, answered when they mention the bot, or like a person's"
+    )
 
     # Omni, the virtual model "omni": one ordered list of models per route, comma-separated
     omni_default_models: str = Field(

@@ -23,6 +23,7 @@ from core.app import Core
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
 from core.models.local import TINY_MODEL_NOTICE, LocalModelUnavailable
+from core.replies.clarify import Question
 
 PLATFORM = "console"
 WORKSPACE = "local"
@@ -62,6 +63,8 @@ class ConsoleApp:
         self.export_dir = export_dir or self.data_dir / "exports"  # where /export writes its files
         self.reader = reader
         self.screen: Screen | None = None  # while one input is handled
+        self.question: Question | None = None  # a clarifying question the answer waits on: the next line answers it
+        self._answering: set[asyncio.Task] = set()
 
     @property
     def key(self) -> ConversationKey:
@@ -78,7 +81,49 @@ class ConsoleApp:
         self.console.print(text, style=style or None, markup=False, highlight=False)
 
     def sink(self) -> ConsoleSink:
-        return ConsoleSink(self.screen or Screen(self.console))
+        return ConsoleSink(self.screen or Screen(self.console), ask=self.ask_question)
+
+    # clarifying questions: a numbered prompt, answered by the next line (a number or one's own words)
+    async def ask_question(self, question: Question) -> None:
+        self.say(f"❓ {question.text}", "bold")
+        for line in question.numbered():
+            self.say(f"   {line}")
+        self.question = question
+        if self.screen is not None:
+            self.screen.show_status("type a number or your own answer, then Enter")
+        if self.reader is not None and not self.reader.interactive:  # piped input: the next line is the answer
+            self._answer_soon(question)
+
+    def take_line(self, line: str) -> bool:
+        """A line entered while an answer streams: True when it answered the question the answer waits on."""
+        question = self.question
+        if question is None or not self.chat.questions.is_waiting(question.id):
+            return False
+        self._answer_soon(question, line)
+        return True
+
+    def _answer_soon(self, question: Question, line: str | None = None) -> None:
+        """Answer `question` with `line`, or with the next line read (piped input)."""
+
+        async def answer() -> None:
+            typed = line
+            if typed is None:
+                try:
+                    typed = await self._reader().read()
+                except EOFError:
+                    return
+            try:
+                await self.chat.questions.answer_typed(question.id, self.actor, typed)
+                self.question = None
+                self.say(f"→ {question.choice}", "dim")
+            except UserFacingError as exc:
+                self.say(str(exc), "bold red")
+                if line is None and self.chat.questions.is_waiting(question.id):
+                    self._answer_soon(question)  # piped: the next line, then
+
+        task = asyncio.create_task(answer())
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
 
     @contextlib.contextmanager
     def _on_screen(self) -> Iterator[Screen]:
@@ -208,7 +253,10 @@ class ConsoleApp:
     async def _handle_with_keys(self, line: str, reader: PromptReader, typed: str) -> tuple[bool, AnswerKeys]:
         """Handle one input with the keyboard live: Esc, Ctrl-C and /stop act at once. `typed` is a line
         begun earlier and not sent yet: it goes on being typed."""
-        with self._on_screen() as screen, AnswerKeys(reader.keyboard, screen, self.request_stop, typed) as keys:
+        with (
+            self._on_screen() as screen,
+            AnswerKeys(reader.keyboard, screen, self.request_stop, typed, take_line=self.take_line) as keys,
+        ):
             self._handling = asyncio.create_task(self.handle_line(line))
             await asyncio.sleep(0)  # the input is being handled (a message, being stored) before a key acts on it
             keys.take_typeahead()

@@ -2,7 +2,8 @@
 
 Ctrl-C and Esc stop the answer (its text so far is kept); `/stop` and Enter stops it too. Anything else
 typed meanwhile shows under the answer and is handled after it: a line ended with Enter is sent then,
-an unfinished one is waiting at the next prompt. Ctrl-D (on an empty line) stops and leaves.
+an unfinished one is waiting at the next prompt; while the answer waits on a clarifying question, the line
+ended with Enter answers it instead. Ctrl-D (on an empty line) stops and leaves.
 
 Without raw mode the terminal's line discipline would keep the keys until Enter (so `/stop` waited for
 the whole answer) and turn Ctrl-C into a SIGINT that froze the screen.
@@ -28,10 +29,18 @@ BRACKETED_PASTE_ON, BRACKETED_PASTE_OFF = "\x1b[?2004h", "\x1b[?2004l"
 
 
 class AnswerKeys:
-    def __init__(self, keyboard: Input, screen: Screen, stop: Callable[[], None], typed: str = ""):
+    def __init__(
+        self,
+        keyboard: Input,
+        screen: Screen,
+        stop: Callable[[], None],
+        typed: str = "",
+        take_line: Callable[[str], bool] | None = None,
+    ):
         self.keyboard = keyboard
         self.screen = screen
         self.stop = stop  # asks for the answer (or whatever is running) to stop
+        self.take_line = take_line  # a line entered now answers a question the answer is waiting on, if it says so
         self.typed = typed
         self.lines: list[str] = []  # entered while the answer streamed: handled after it
         self.quit = False
@@ -111,5 +120,7 @@ class AnswerKeys:
         elif word in QUIT_WORDS:
             self.quit = True
             self.stop()
+        elif word and self.take_line is not None and self.take_line(line):
+            pass  # it answered the question shown above
         elif word:
             self.lines.append(line)

@@ -80,20 +80,41 @@ async def pressed(interaction: discord.Interaction[Any], action: ReplyAction, ta
         conversation = await bot.chat.conversations.get(target_id)
         if conversation.key.platform != PLATFORM:
             raise NotFound("That conversation no longer exists.")
-        channel = interaction.channel
-        reply_to = interaction.message if action is ReplyAction.CONTINUE else None  # Continue goes on under it
-        outcome = await bot.chat.actions.press(
-            action, conversation, actor, lambda key: bot.sink(channel, conversation_id=target_id, reply_to=reply_to)
-        )
+        through = action is not ReplyAction.STOP and through_interaction(interaction)
+        if through:  # the next answer goes out as the click's follow-ups, as the first went through its command's
+            await interaction.response.defer()
+            ephemeral = bool(interaction.message is not None and interaction.message.flags.ephemeral)
+
+            def sink_for(key: Any) -> Any:
+                return bot.interaction_sink(interaction, ephemeral=ephemeral, original=False, conversation_id=target_id)
+
+        else:
+            channel = interaction.channel
+            reply_to = interaction.message if action is ReplyAction.CONTINUE else None  # Continue goes on under it
+
+            def sink_for(key: Any) -> Any:
+                return bot.sink(channel, conversation_id=target_id, reply_to=reply_to)
+
+        outcome = await bot.chat.actions.press(action, conversation, actor, sink_for)
         if action is ReplyAction.STOP:
             if outcome.done:
                 await interaction.response.defer()  # the engine's last edit swaps the buttons
             else:
                 await bot.respond(interaction, "Nothing is being written here right now.")
             return
-        await interaction.response.edit_message(view=None)  # the old answer loses its buttons
+        if through:
+            await interaction.edit_original_response(view=None)  # the clicked answer loses its buttons
+        else:
+            await interaction.response.edit_message(view=None)  # the old answer loses its buttons
     except UserFacingError as exc:
         await bot.respond(interaction, str(exc))
+
+
+def through_interaction(interaction: discord.Interaction[Any]) -> bool:
+    """An answer only its asker sees, or one where the bot is not present (a user install in a group DM): the next
+    answer goes through the click's own interaction, as the first one went through its command's."""
+    message = interaction.message
+    return not interaction.client.is_present(interaction) or bool(message is not None and message.flags.ephemeral)
 
 
 async def show_reasoning(interaction: discord.Interaction[Any], reply_id: int) -> None:

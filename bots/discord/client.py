@@ -5,6 +5,7 @@ answers an interaction or hands a message to the core. Events, commands and butt
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -13,6 +14,9 @@ import discord
 from bots.discord import PLATFORM
 from bots.discord.buttons import ReplyButton
 from bots.discord.commands import register_commands
+from bots.discord.interaction_sink import TOKEN_SECONDS, InteractionSink
+from bots.discord.questions import ChoiceButton, show_in_channel
+from bots.discord.sharing import ShareButton
 from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
 from bots.discord.tree import OnceCommandTree
 from core.app import Core
@@ -36,9 +40,17 @@ INVITE_PERMISSIONS = discord.Permissions(
 
 
 def invite_url(application_id: int) -> str:
-    return discord.utils.oauth_url(
+    """Adding the bot to a server (a guild install): the bot joins, with its permissions."""
+    url = discord.utils.oauth_url(
         application_id, permissions=INVITE_PERMISSIONS, scopes=("bot", "applications.commands")
     )
+    return f"{url}&integration_type=0"
+
+
+def user_install_url(application_id: int) -> str:
+    """Installing the app to one's own account (a user install): its commands work in any DM, group DM or server,
+    answered through the command itself; the bot joins nothing."""
+    return f"https://discord.com/oauth2/authorize?client_id={application_id}&integration_type=1&scope=applications.commands"
 
 
 def _tolerant_parser(event: str, parse: Any) -> Any:
@@ -51,11 +63,15 @@ def _tolerant_parser(event: str, parse: Any) -> Any:
     return run
 
 
-async def download_attachments(message: discord.Message, limits: AttachmentLimits | None = None) -> list[Attachment]:
-    """Fetch a message's files now: Discord's attachment URLs expire. Too large ones are not fetched."""
+async def download_attachments(
+    message: discord.Message | list[discord.Attachment], limits: AttachmentLimits | None = None
+) -> list[Attachment]:
+    """Fetch a message's files (or these files) now: Discord's attachment URLs expire. Too large ones are not
+    fetched."""
     limits = limits or AttachmentLimits()
+    items = message if isinstance(message, list) else message.attachments
     files: list[Attachment] = []
-    for item in message.attachments[: limits.max_files + 1]:
+    for item in items[: limits.max_files + 1]:
         if item.size > limits.max_file_bytes:
             files.append(Attachment(item.filename, item.content_type or "", b"", size=item.size))
             continue
@@ -78,6 +94,7 @@ class ChatClient:
         limits: PlatformLimits | None = None,
         message_content: bool = True,
         print_invite: bool = True,
+        interaction_token_seconds: float = TOKEN_SECONDS,
         **options: Any,
     ):
         intents = discord.Intents.default()
@@ -97,21 +114,26 @@ class ChatClient:
         self.chat = core.chat
         self.limits = limits or DISCORD_LIMITS
         self.print_invite = print_invite
+        self.interaction_token_seconds = interaction_token_seconds  # Discord's 15 minutes (tests shorten it)
         self.tree = OnceCommandTree(self)
         register_commands(self.tree)
         self.invite_url = ""
+        self.user_install_url = ""
         self.commands_synced = False
         self._told_no_content: set[int] = set()
         self._marking: set[asyncio.Task] = set()  # interrupted answers being marked
 
     # start-up
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(ReplyButton)
+        self.add_dynamic_items(ReplyButton, ChoiceButton, ShareButton)
         self.core.on_interrupted(self.show_interrupted)
+        self.chat.questions.show_with(PLATFORM, show_in_channel)
         self.commands_synced = await self.tree.sync_if_changed()
         self.invite_url = invite_url(self.application_id)
+        self.user_install_url = user_install_url(self.application_id)
         if self.print_invite:
-            print(f"Invite the Discord bot with: {self.invite_url}", flush=True)
+            print(f"Add the Discord bot to a server: {self.invite_url}", flush=True)
+            print(f"Or install it to your account (any DM or server): {self.user_install_url}", flush=True)
 
     async def on_ready(self) -> None:
         if isinstance(self, discord.AutoShardedClient):
@@ -148,6 +170,35 @@ class ChatClient:
     async def interaction_key(self, interaction: discord.Interaction) -> ConversationKey:
         return await self.key_for(interaction.channel_id or 0, interaction.guild_id, interaction.channel)
 
+    def is_present(self, interaction: discord.Interaction) -> bool:
+        """Whether the bot itself is where the interaction was used: its DMs, or a server it is in. Elsewhere (a
+        group DM, a DM between people, a server it is not in) only the user-installed app is, and everything goes
+        through the interaction: no channel to read or post in, no thread to open."""
+        if interaction.context.private_channel:
+            return False
+        return interaction.guild_id is None or self.get_guild(interaction.guild_id) is not None
+
+    async def place_key(self, interaction: discord.Interaction) -> ConversationKey:
+        """The conversation a command answered through its interaction goes on in: in the bot's DMs the DM's current
+        one; anywhere else the person's own current one there (what one asks privately is never another's context)."""
+        channel = str(interaction.channel_id or 0)
+        if interaction.guild_id is None and not interaction.context.private_channel:
+            return await self.chat.dms.key(PLATFORM, "", channel)
+        workspace = str(interaction.guild_id or "")
+        return await self.chat.dms.key(PLATFORM, workspace, channel, person=str(interaction.user.id))
+
+    def interaction_sink(
+        self, interaction: discord.Interaction, *, ephemeral: bool, original: bool, conversation_id: int | None = None
+    ) -> InteractionSink:
+        return InteractionSink(
+            interaction,
+            ephemeral=ephemeral,
+            original=original,
+            conversation_id=conversation_id,
+            limits=dataclasses.replace(self.limits, bucket_rate=None, file_after_messages=0),
+            token_seconds=self.interaction_token_seconds,
+        )
+
     # talking back
     async def respond(self, interaction: discord.Interaction, text: str, **kwargs: Any) -> None:
         """An ephemeral answer, whether or not the interaction was already acknowledged."""
@@ -165,13 +216,17 @@ class ChatClient:
         key: ConversationKey,
         actor: Actor,
         text: str,
-        sink: DiscordSink,
+        sink: DiscordSink | InteractionSink,
         *,
         platform_message_id: str = "",
         title: str = "",
         message: discord.Message | None = None,
+        attachments: list[discord.Attachment] | None = None,
     ) -> Submitted:
-        files = await download_attachments(message) if message is not None and message.attachments else None
+        """`attachments`: files to read with the text (default: the message's own)."""
+        if attachments is None and message is not None:
+            attachments = list(message.attachments)
+        files = await download_attachments(attachments) if attachments else None
         submitted = await self.chat.submit(
             key, actor, text, sink, platform_message_id=platform_message_id, title=title, attachments=files
         )

@@ -1,6 +1,7 @@
 """Discord's message events: a message turned into the core's IncomingMessage, answered where the core's routing
 says (core.conversations.routing), and edits and deletions of what people wrote passed on. Whether to answer and
-where are the core's; what stays here is Discord's: message types, the Message Content intent, opening a thread."""
+where are the core's (other bots included: ALLOW_BOTS); what stays here is Discord's: message types, the Message
+Content intent, forwarded messages (their snapshots read as what was sent), opening a thread."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from core.errors import StoreUnavailable, UserFacingError
 from core.keys import ConversationKey
 from core.ops import metrics
 from core.prompts import clean_prompt
+from core.replies.picked import Picked, forwarded_text
 
 MESSAGE_CONTENT_HELP = (
     "I can't read messages here: this bot runs without Discord's **Message Content** intent. "
@@ -25,6 +27,11 @@ MESSAGE_CONTENT_HELP = (
     "**Message Content Intent**, then restart the bot."
 )
 ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def picked_snapshot(snapshot: discord.MessageSnapshot) -> Picked:
+    """A forwarded message as the core reads it (a snapshot does not say who wrote it)."""
+    return Picked("", snapshot.content, tuple(a.filename for a in snapshot.attachments))
 
 
 class MessageEvents:
@@ -95,17 +102,21 @@ class MessageEvents:
         route = await self.chat.route(incoming)
         if route.key is None:
             return
-        if not message.content and not message.attachments and not self.intents.message_content:
+        forwarded = message.message_snapshots
+        if not message.content and not message.attachments and not forwarded and not self.intents.message_content:
             return await self._explain_missing_intent(channel)
         if not await self._claim(message):
             return
         actor, text = self.message_actor(message), self.prompt_text(message.content)
+        files = [*message.attachments, *(a for snapshot in forwarded for a in snapshot.attachments)]
+        if forwarded:  # a forwarded message is read as what was sent, its files included
+            text = forwarded_text(text, [picked_snapshot(snapshot) for snapshot in forwarded])
         key, sink, title = route.key, self.sink(channel), ""
         await self.chat.routing.follow(route)
         if message.guild is None or route.inline:
             sink = self.sink(channel, reply_to=message)
         if route.starts_here:
-            if not message.attachments:
+            if not files:
                 clean_prompt(text)  # an empty mention gets its explanation before any thread exists
             # as would a refused one (too long, past a limit): nothing is opened for a message that is not answered
             await self.chat.check_message(ConversationKey(PLATFORM, key.workspace, key.channel, ""), actor, text)
@@ -114,7 +125,9 @@ class MessageEvents:
             thread = await message.create_thread(name=title, auto_archive_duration=1440)
             key = ConversationKey(PLATFORM, key.workspace, key.channel, str(thread.id))
             sink = self.sink(thread)
-        await self.submit(key, actor, text, sink, platform_message_id=str(message.id), title=title, message=message)
+        await self.submit(
+            key, actor, text, sink, platform_message_id=str(message.id), title=title, message=message, attachments=files
+        )
 
     async def _explain_missing_intent(self, channel: discord.abc.Messageable) -> None:
         channel_id = getattr(channel, "id", 0)

@@ -190,7 +190,8 @@ class DiscordSink:
     async def set_title(self, title: str) -> None:
         """The core named the conversation: a thread takes the name (DMs and inline answers have none)."""
         if isinstance(self.channel, discord.Thread):
-            await self.channel.edit(name=title[:100])
+            with fail_fast_on_429():  # a refused rename is not retried (the core tries it once: two per 10 minutes)
+                await self.channel.edit(name=title[:100])
 
     # Discord has no native append streaming (limits.native_append is False): never called
     async def stream_start(self, text: str, view: ReplyView) -> Any:

@@ -30,6 +30,7 @@ from bots.slack.home import Home
 from bots.slack.http import serve_http
 from bots.slack.middleware import RequestMiddleware, count_event
 from bots.slack.oauth import build_oauth_settings, oauth_configured
+from bots.slack.questions import Questions
 from bots.slack.sink import slack_error
 from bots.slack.views import controls
 from core.app import Core
@@ -53,7 +54,7 @@ def wire(slack: SlackAdapter) -> SlackAdapter:
     runner = app.listener_runner
     runner.listener_start_handler = AsyncCustomListenerStartHandler(log, slack.listener_started)
     runner.listener_completion_handler = AsyncCustomListenerCompletionHandler(log, slack.listener_finished)
-    for listeners in (Events(slack), Commands(slack), Actions(slack), Home(slack)):
+    for listeners in (Events(slack), Commands(slack), Actions(slack), Home(slack), Questions(slack)):
         listeners.register(app)
     return slack
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 DISCORD, SLACK, CONSOLE = "discord", "slack", "console"
 EVERYWHERE = frozenset({DISCORD, SLACK, CONSOLE})
 SUMMARY_CHARS = 100  # Discord's limit for a command's and an option's description
+TYPED, ON_A_MESSAGE = "typed", "message"  # a command typed with its arguments, or picked on a message (a menu)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Command:
     admin_only: bool = False  # only admins may use it at all (others may still read some)
     front_ends: frozenset[str] = EVERYWHERE
     names: dict[str, str] = field(default_factory=dict)  # the name on a front end where it differs
+    kind: str = TYPED  # ON_A_MESSAGE: a message's context menu (Discord), named for people ("Ask HuggingChat")
 
     def name_on(self, front_end: str) -> str:
         return self.names.get(front_end, self.name)
@@ -92,7 +94,11 @@ COMMANDS: tuple[Command, ...] = (
             _a("format", "markdown or json"),
         ),
     ),
-    Command("new", "Start a new conversation (in a DM or the terminal)", front_ends=frozenset({DISCORD, CONSOLE})),
+    Command(
+        "new",
+        "Start a new conversation (in a DM, for /ask, or in the terminal)",
+        front_ends=frozenset({DISCORD, CONSOLE}),
+    ),
     Command(
         "mentions",
         "Admins: how I answer @mentions in this channel",
@@ -153,6 +159,52 @@ COMMANDS: tuple[Command, ...] = (
         usage="[help | about | settings ... | assistant ... | usage | compare ... | limits ... | replies on|off]",
         front_ends=frozenset({SLACK}),
     ),
+    Command(
+        "ask",
+        "Ask one question, wherever you are; only you see the answer, unless you share it",
+        arguments=(
+            _a("prompt", "What to ask"),
+            _a("private", "Only you see the answer (default); false: everyone here does"),
+        ),
+        front_ends=frozenset({DISCORD}),
+    ),
+    # on a message (Discord's message context menu): each reads only the message picked (and what it replies to or
+    # forwards, its files, or for a summary the thread it is in)
+    Command(
+        "ask_message",
+        "Ask about this message (its files and the message it replies to included)",
+        front_ends=frozenset({DISCORD}),
+        names={DISCORD: "Ask HuggingChat"},
+        kind=ON_A_MESSAGE,
+    ),
+    Command(
+        "summarize_thread",
+        "Summarize the thread this message is in",
+        front_ends=frozenset({DISCORD}),
+        names={DISCORD: "Summarize thread"},
+        kind=ON_A_MESSAGE,
+    ),
+    Command(
+        "explain_code",
+        "Explain the code in this message",
+        front_ends=frozenset({DISCORD}),
+        names={DISCORD: "Explain code"},
+        kind=ON_A_MESSAGE,
+    ),
+    Command(
+        "translate",
+        "Translate this message into your language",
+        front_ends=frozenset({DISCORD}),
+        names={DISCORD: "Translate"},
+        kind=ON_A_MESSAGE,
+    ),
+    Command(
+        "delete_from_here",
+        "Delete this message of a conversation and everything after it",
+        front_ends=frozenset({DISCORD}),
+        names={DISCORD: "Delete from here"},
+        kind=ON_A_MESSAGE,
+    ),
     # the terminal's own
     Command("open", "Go back to conversation N (its last turns are shown)", "N", front_ends=frozenset({CONSOLE})),
     Command(
@@ -178,5 +230,5 @@ def command(name: str) -> Command:
     return _BY_NAME[name]
 
 
-def commands_on(front_end: str) -> list[Command]:
-    return [c for c in COMMANDS if front_end in c.front_ends]
+def commands_on(front_end: str, kind: str = TYPED) -> list[Command]:
+    return [c for c in COMMANDS if front_end in c.front_ends and c.kind == kind]

@@ -3,7 +3,9 @@
 An adapter describes the message (`IncomingMessage`: where it was written, by whom, whether it mentions the bot
 or replies to one of its answers) and does what the `Route` says. The rules:
 
-- Other bots are never answered (their messages could make two bots talk forever).
+- Other bots are not answered unless ALLOW_BOTS says so (`mentions`: when they mention the bot; `all`: like a
+  person). Even then two bots could talk forever: at most BOT_TURNS of their messages are answered per channel in
+  BOT_WINDOW seconds unless a person writes there in between.
 - In a DM every message is for the bot: on platforms with threads in DMs (Slack) a thread is a conversation;
   elsewhere (Discord) the DM has a current conversation, and replying to an older answer brings that one back.
 - In a thread the bot holds a conversation for, it answers follow-ups without a mention, unless the channel
@@ -15,6 +17,8 @@ or replies to one of its answers) and does what the `Route` says. The rules:
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from core.conversations.dm import DirectMessages
@@ -63,17 +67,53 @@ class Route:
 
 
 IGNORE = Route(None)
+BOT_TURNS = 3  # answers to bots per channel and window, without a person writing there in between
+BOT_WINDOW = 600.0
+ALLOW_BOTS = ("none", "mentions", "all")
 
 
 class MessageRouter:
-    def __init__(self, conversations: ConversationService, dms: DirectMessages, policy: ChannelPolicy):
+    def __init__(
+        self,
+        conversations: ConversationService,
+        dms: DirectMessages,
+        policy: ChannelPolicy,
+        *,
+        allow_bots: str = "none",
+        clock=time.monotonic,
+    ):
         self.conversations = conversations
         self.dms = dms
         self.policy = policy
+        self.allow_bots = allow_bots
+        self.clock = clock
+        # per channel: when its last answers to bots were given (in this process: a channel's events come to one)
+        self._bot_answers: dict[tuple[str, str, str], deque[float]] = {}
 
     async def route(self, m: IncomingMessage) -> Route:
-        if m.from_bot:
+        place = (m.platform, m.workspace, m.channel)
+        if not m.from_bot:
+            self._bot_answers.pop(place, None)  # a person is here: the bots' count starts again
+            return await self._route(m)
+        if self.allow_bots == "none" or (self.allow_bots == "mentions" and not m.mentioned):
             return IGNORE
+        route = await self._route(m)
+        if route.answer and not self._bot_turn(place):
+            return IGNORE
+        return route
+
+    def _bot_turn(self, place: tuple[str, str, str]) -> bool:
+        """Whether one more bot message may be answered in this channel now; counts it if so."""
+        now = self.clock()
+        answered = self._bot_answers.setdefault(place, deque())
+        while answered and now - answered[0] > BOT_WINDOW:
+            answered.popleft()
+        if len(answered) >= BOT_TURNS:
+            return False
+        answered.append(now)
+        return True
+
+    async def _route(self, m: IncomingMessage) -> Route:
         if m.is_dm:
             return await self._direct(m)
         if m.thread:

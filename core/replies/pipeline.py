@@ -18,6 +18,7 @@ from core.models.omni import failover_note, failover_stream, standing_in
 from core.ops import metrics
 from core.records import Conversation, MessageStatus, StoredMessage
 from core.replies.checkpoints import CHECKPOINT_SECONDS, AnswerCheckpoints
+from core.replies.clarify import Clarifier
 from core.replies.context import FittedPrompt, fit_messages
 from core.router.client import ChatRequest, RouterClient
 from core.settings.resolver import AnswerPlan
@@ -26,6 +27,7 @@ from core.settings.snapshot import reading
 from core.store.base import Store
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
 from core.streaming.throttle import Throttle
+from core.tools.base import Tool, ToolRegistry
 from core.tools.service import ToolService
 from core.usage.accounting import Used, answer_usage
 from core.usage.limits import LimitsService
@@ -96,6 +98,7 @@ class ReplyPipeline:
         limits: LimitsService,
         tools: ToolService,
         throttles: Throttles,
+        clarifier: Clarifier | None = None,
     ):
         self.settings = settings
         self.store = store
@@ -105,6 +108,7 @@ class ReplyPipeline:
         self.limits = limits
         self.tools = tools
         self.throttles = throttles
+        self.clarifier = clarifier  # clarifying questions, where the front end can show them
         self.worker_id = ""  # this process among those sharing the store; stamped on replies it writes
         self.checkpoint_seconds = CHECKPOINT_SECONDS
 
@@ -117,13 +121,23 @@ class ReplyPipeline:
         on_stream: Callable[[ReplyStream], None] | None = None,
     ) -> ReplyOutcome:
         """Plan, run and finish one answer; `on_stream` gets the stream as soon as it exists (to stop it)."""
-        planned = await self.plan(conversation, actor, continue_from)
+        asking = self.clarifier.tool_for(conversation, actor, sink) if self.clarifier is not None else None
+        planned = await self.plan(conversation, actor, continue_from, asking=asking)
         stream, state, used_tools = await self.run(planned, sink, on_stream)
         await self.finish(planned, stream, state, used_tools)
         return ReplyOutcome(stream.reply_id, state, conversation.id)
 
     # plan
-    async def plan(self, conversation: Conversation, actor: Actor, continue_from: StoredMessage | None) -> Planned:
+    async def plan(
+        self,
+        conversation: Conversation,
+        actor: Actor,
+        continue_from: StoredMessage | None,
+        *,
+        asking: Tool | None = None,
+    ) -> Planned:
+        """`asking`: the clarifying-question tool, offered when the settings allow it and every model that may
+        answer supports tools."""
         key = conversation.key
         history, reads = await asyncio.gather(
             self.store.recent_messages(conversation.id, HISTORY_LIMIT),
@@ -162,6 +176,10 @@ class ReplyPipeline:
             vision=sees_images and any(m.extra.get("images") for m in history),
             prompt_tokens=fitted.prompt_tokens,
         )
+        all_use_tools = all(self.tools.model_supports_tools(self.catalog, m) for m in models)
+        if asking is not None and plan.clarify and all_use_tools:
+            tools = tools or ToolRegistry()
+            tools.add(asking)
         request = request_for(plan, model, fitted)
         return Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
 

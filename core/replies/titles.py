@@ -1,6 +1,10 @@
 """Conversation titles: after the first answer a small, cheap request names the conversation in
 2 to 5 words, in the user's language, in the background (the next answer need not wait). On any failure the
-title stays the truncated first prompt."""
+title stays the truncated first prompt.
+
+A conversation is named once: a regenerated first answer, or a first answer again after "Delete from here", keeps
+the name it has. Renaming a thread is rationed by the platform (Discord: two renames per 10 minutes per channel), so
+the rename is tried once and never again, whatever the platform answered (a 429 included)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import re
 from core.config import Settings
 from core.errors import RouterError
 from core.prompts import first_line_title
-from core.records import Conversation
+from core.records import Conversation, Scope
 from core.router.client import ChatRequest, TextDelta
 from core.store.base import Store
 from core.streaming import ReplySink
@@ -28,6 +32,7 @@ TITLE_INSTRUCTION = (
 _PROMPT_CHARS = 1500  # of the question and the answer: enough to know the topic, cheap to send
 _PREFIX = re.compile(r"^\s*(title|titre|título|titel|titolo)\s*[:：-]\s*", re.IGNORECASE)
 _QUOTES = "\"'`“”‘’«»„*_#"
+NAMED = "auto_titled"  # a conversation-scoped mark: named once (erased with the conversation)
 
 
 def title_request(model: str, prompt: str, answer: str) -> ChatRequest:
@@ -100,7 +105,9 @@ class Titler:
             messages = await self.store.recent_messages(conversation.id, 50)
             answers = [m for m in messages if m.role == "assistant" and m.content.strip()]
             if len(answers) != 1 or answers[0].id != reply_id:
-                return None  # not the first answer (a regenerated one keeps the title it has)
+                return None  # not the first answer
+            if await self._named_before(conversation):
+                return None  # a first answer again (regenerated): the conversation keeps its name
             prompt = "\n\n".join(m.content for m in messages if m.role == "user" and m.id < reply_id)
             title = await generate_title(
                 self.router, self.settings.title_model or answers[0].model, prompt, answers[0].content
@@ -112,8 +119,18 @@ class Titler:
             conversation.title = title
             rename = getattr(sink, "set_title", None)  # optional sink method: rename the thread
             if rename is not None:
-                await rename(title)
+                await rename(title)  # once: whatever happens, it is not tried again
             return title
         except Exception as exc:  # a title is a nicety: never let it break anything
             log.warning("title for conversation %s failed: %s", conversation.id, type(exc).__name__)
             return None
+
+    async def _named_before(self, conversation: Conversation) -> bool:
+        """Whether the conversation was named already; marks it named if not (before renaming: a rename that
+        fails is not tried again)."""
+        key = conversation.key
+        scope_id = str(conversation.id)
+        if await self.store.get_setting(key.platform, key.workspace, Scope.CONVERSATION, scope_id, NAMED):
+            return True
+        await self.store.set_setting(key.platform, key.workspace, Scope.CONVERSATION, scope_id, NAMED, "1")
+        return False

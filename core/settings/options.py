@@ -105,6 +105,12 @@ OPTIONS: dict[str, Option] = {
             (Scope.USER, Scope.CHANNEL, Scope.WORKSPACE),
         ),
         *(Option(f"omni_{route}", f"omni's {route} route: models in order", _route, PLACE_SCOPES) for route in ROUTES),
+        Option(
+            "clarify",
+            "on or off: the model may ask a question with choices when a request is ambiguous (admins, per workspace)",
+            _choice("on", "off"),
+            (Scope.WORKSPACE,),
+        ),
     )
 }
 

@@ -31,6 +31,7 @@ class AnswerPlan:
     route: str = ""  # omni's route, "" for a chosen model
     notes: list[str] = field(default_factory=list)
     web_search: bool = False  # the assistant may search, or someone set web_search on (off wins)
+    clarify: bool = True  # the model may ask a clarifying question (an admin can turn it off for the workspace)
 
     @property
     def model(self) -> str:
@@ -157,6 +158,7 @@ class Preferences:
             models = [model, *fallbacks_for(model, configured, self.catalog)]
             models = [apply_provider(m, provider, self.catalog) for m in models]
         system_prompt, _ = await self.resolve("system_prompt", key, user_id, conversation_id)
+        clarify, _ = await self.resolve("clarify", key, user_id, conversation_id)
         parts = (self.settings.system_prompt, system_prompt or "", assistant.instructions if assistant else "")
         return AnswerPlan(
             models=models,
@@ -166,4 +168,5 @@ class Preferences:
             route=route,
             notes=notes,
             web_search=web_search,
+            clarify=clarify != "off",
         )

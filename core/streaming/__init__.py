@@ -5,6 +5,8 @@ each lane within a shared budget, `splitting` cuts long answers at paragraph bou
 
 from core.streaming.engine import (
     NOTICE_EMPTY,
+    NOTICE_EXPIRED,
+    NOTICE_IN_FILE,
     NOTICE_STOPPED,
     NOTICE_TRUNCATED,
     THINKING,
@@ -25,6 +27,8 @@ from core.streaming.sink import (
 
 __all__ = [
     "NOTICE_EMPTY",
+    "NOTICE_EXPIRED",
+    "NOTICE_IN_FILE",
     "NOTICE_STOPPED",
     "NOTICE_TRUNCATED",
     "THINKING",

@@ -75,6 +75,8 @@ class ReplyState:
 NOTICE_STOPPED = "⏹️ *Stopped.*"
 NOTICE_TRUNCATED = "✂️ *The answer reached the length limit. Continue picks it up where it stopped.*"
 NOTICE_EMPTY = "*The model returned an empty answer.*"
+NOTICE_EXPIRED = "⏱️ *Stopped: this reply reached the time the platform allows it. Continue picks it up.*"
+NOTICE_IN_FILE = "📄 *The rest of the answer is in the file below.*"
 THINKING = "💭 *Thinking…*"
 
 
@@ -121,6 +123,8 @@ class ReplyStream:
         self._abandoned = False  # abandon(): the platform is given up on, whatever its requests are doing
         self._rendered = False  # the final text went out whole
         self._refused: Undeliverable | None = None  # the platform refused the answer for good
+        self._expired = False  # stopped because the sink's `expires_at` came
+        self._overflowed = False  # the answer did not fit in limits.max_messages: the file carries it whole
         # rendering position: messages already sealed, where the current one starts in the answer
         self._refs: list[Any] = []
         self._sent: list[str] = []
@@ -175,7 +179,7 @@ class ReplyStream:
                     state.notice = NOTICE_EMPTY
         except asyncio.CancelledError:
             state.status = MessageStatus.STOPPED
-            state.notice = NOTICE_STOPPED
+            state.notice = NOTICE_EXPIRED if self._expired else NOTICE_STOPPED
         except RouterError as exc:
             state.error = exc
             state.status = MessageStatus.ERROR
@@ -198,6 +202,13 @@ class ReplyStream:
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
 
+    def _expire(self) -> None:
+        """The sink's time is up (Discord: the interaction token's 15 minutes): stop now, so the final text still
+        goes out while the sink can write it; Continue picks the answer up later, with a fresh token."""
+        if not self.state.done:
+            self._expired = True
+            self.stop()
+
     def abandon(self) -> None:
         """Give up on the platform now, whatever its requests are doing (a request in flight, a retry waiting out
         its backoff or Retry-After): generation stops, the renderer is cancelled, and `run` returns at once. The
@@ -216,6 +227,10 @@ class ReplyStream:
         self._renderer = asyncio.create_task(self._deliver_answer(), name=f"reply-renderer-{self.reply_id}")
         if self._abandoned:
             self._renderer.cancel()
+        expires_at = getattr(self.sink, "expires_at", None)  # optional sink member
+        expiry = None
+        if expires_at is not None:
+            expiry = asyncio.get_running_loop().call_later(max(0.0, expires_at - time.monotonic()), self._expire)
         try:
             await self._renderer
         except asyncio.CancelledError:
@@ -223,6 +238,8 @@ class ReplyStream:
             if not self._abandoned or (current is not None and current.cancelling()):
                 raise  # cancelled from outside, not abandoned
         finally:
+            if expiry is not None:
+                expiry.cancel()
             if not self._renderer.done():
                 self._renderer.cancel()
                 await asyncio.gather(self._renderer, return_exceptions=True)
@@ -361,6 +378,8 @@ class ReplyStream:
         tail = self._tail(final)
         body = self._carry + self.state.answer[self._pos :]
         while len(body) + len(tail) > limit:  # seal full messages first
+            if self._at_last_message():
+                break  # no more messages allowed: this one shows what fits, the file the rest
             room = limit if len(body) > limit else max(limit - len(tail), limit // 2)
             # text a native stream already shows cannot move to the next message
             min_cut = len(self._sent[-1]) if self._native and self._open else 0
@@ -373,6 +392,9 @@ class ReplyStream:
             self._carry = reopen
             body = self._carry + self.state.answer[self._pos :]
         text = body + tail
+        if len(text) > limit:  # only on the last message allowed (limits.max_messages)
+            self._overflowed = True
+            text = self._clipped(body, tail, final)
         if not text.strip():
             return True  # nothing to show yet (only whitespace so far)
         if not await self._deliver(self._index, text, seal=final, last=True):
@@ -380,6 +402,17 @@ class ReplyStream:
         if final:
             await self._maybe_upload()
         return True
+
+    def _at_last_message(self) -> bool:
+        cap = self.limits.max_messages
+        return bool(cap) and self._index >= cap - 1
+
+    def _clipped(self, body: str, tail: str, final: bool) -> str:
+        """The last message allowed, when the answer goes on past it: its beginning (code fences closed), a line
+        saying the file has the rest (once the answer is done), and the tail."""
+        marker = "\n\n" + NOTICE_IN_FILE if final else " …"
+        room = max(0, self.limits.max_chars - len(tail) - len(marker) - 8)  # 8: a code fence closed by the preview
+        return fence_safe_preview(body, room).rstrip() + marker + tail
 
     async def _deliver(self, index: int, text: str, *, seal: bool, last: bool) -> bool:
         """Post or update message `index`; `seal` means this is that message's last version.
@@ -527,7 +560,7 @@ class ReplyStream:
 
     async def _maybe_upload(self) -> None:
         every = self.limits.file_after_messages
-        if not every or len(self._refs) <= every or not self.state.answer:
+        if not self.state.answer or not (self._overflowed or (every and len(self._refs) > every)):
             return
         try:
             await self.sink.upload("answer.md", self.state.answer, self._view(len(self._refs), "done", False))

@@ -27,6 +27,9 @@ class PlatformLimits:
     # short bursts per channel): several answers starting at once in one channel all show up at once
     post_burst: int = 1
     typing_indicator: str = " ▌"
+    # at most this many messages of text per answer (0 = no limit): past it the last one stops growing and the whole
+    # answer comes as a file (a Discord interaction where the bot is not present: 5 follow-ups, one kept for the file)
+    max_messages: int = 0
 
 
 class RateLimited(Exception):
@@ -89,6 +92,9 @@ class ReplySink(Protocol):
     # optional: `fallback_limits`, the limits of the edit path once a native stream is refused
     # optional: `post_lane`, where new messages are paced when that differs from updates (Slack: a new message
     # is limited per channel, while answers in the channel's threads are updated independently); default `lane`
+    # optional: `expires_at`, a time.monotonic() after which the sink can no longer write (Discord's interaction
+    # token lives 15 minutes): the answer is stopped in time for its final text to go out
+    # optional: `async ask(question)`, shows a clarifying question (core.replies.clarify) where the answer goes
 
     async def post(self, text: str, view: ReplyView) -> Any: ...
 

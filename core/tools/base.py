@@ -57,6 +57,7 @@ class Tool:
     parameters: dict  # JSON schema of the arguments object
     handler: Handler
     progress: Callable[[dict[str, Any]], str] | None = None  # "🔎 Searching the web for …"
+    time_limit: float | None = None  # its own limit instead of the call timeout (a question waits for a person)
 
     def spec(self) -> dict:
         return {
@@ -122,6 +123,7 @@ class ToolRegistry:
         tool = self._tools.get(name)
         if tool is None:
             return ToolResult(f"Error: there is no tool `{name}`. Tools: {', '.join(self._tools)}.", is_error=True)
+        time_limit = tool.time_limit or time_limit
         try:
             arguments = parse_arguments(raw_arguments)
             async with asyncio.timeout(time_limit):

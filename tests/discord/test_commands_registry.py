@@ -15,3 +15,14 @@ async def test_discord_app_commands_are_the_registry(core):
         assert rendered.description == command.summary, command.name
         described = {p.display_name: p.description for p in rendered.parameters}
         assert described == command.described(), command.name
+
+
+async def test_discord_message_commands_are_the_registry(core):
+    import discord
+
+    from core.commands.registry import ON_A_MESSAGE
+
+    bot = build_bot(core, print_invite=False)
+    menus = {c.name for c in bot.tree.get_commands(type=discord.AppCommandType.message)}
+    assert menus == {c.name_on(DISCORD) for c in commands_on(DISCORD, ON_A_MESSAGE)}
+    assert {"Ask HuggingChat", "Summarize thread", "Explain code", "Translate"} <= menus

@@ -32,3 +32,11 @@ def test_every_link_and_image_points_inside_the_repository():
 def test_the_docker_command_gives_the_terminal_chat_a_terminal():
     runs = [line for line in README.splitlines() if "docker run" in line]
     assert runs and all(" -it " in line for line in runs)
+
+
+def test_discord_explains_both_installs_and_the_privileged_intents_review():
+    discord = README.split("### Discord", 1)[1].split("\n### ", 1)[0]
+    assert "Add to a server" in discord and "Install to your" in discord  # the two links the bot prints
+    assert "5 follow-up messages and 15 minutes" in discord
+    assert "10,000 users" in discord and "June 2026" in discord and "every year" in discord
+    assert "ALLOW_BOTS" in discord

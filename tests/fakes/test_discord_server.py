@@ -511,3 +511,95 @@ async def test_global_rate_limit_answers_like_discord():
         assert answer_headers["Retry-After"] == "1" and answer_headers["Via"]
         assert fake.rate_limit_hits == 1
         assert len(fake.channel_messages(fake.default_channel["id"])) == 3  # the refused one was not posted
+
+
+# ---------------------------------------------------------------- user installs, message commands, forwards
+
+
+async def _webhook_posts(fake: FakeDiscord, interaction, count: int) -> list[tuple[int, int]]:
+    """Acknowledge `interaction` (deferred), then send `count` follow-ups: their (status, error code)."""
+    url = f"{fake.api_base}/webhooks/{fake.application_id}/{interaction.token}"
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        callback = f"{fake.api_base}/interactions/{interaction.id}/{interaction.token}/callback"
+        async with session.post(callback, json={"type": 5}) as response:
+            assert response.status == 204
+        for i in range(count):
+            async with session.post(url, json={"content": f"part {i}"}) as response:
+                code = (await response.json()).get("code") if response.status >= 400 else 0
+                statuses.append((response.status, code))
+    return statuses
+
+
+@pytest.mark.asyncio
+async def test_a_user_install_where_the_bot_is_not_present_gets_five_follow_ups():
+    from tests.fakes.discord import USER_INSTALL_FOLLOWUPS
+
+    async with FakeDiscord() as fake:
+        group = fake.add_group_dm(fake.default_user, fake.add_user("bob"))
+        used = await fake.interaction_create(2, group["id"], fake.default_user, name="ask", user_install=True)
+        assert used.payload["context"] == 2 and used.payload["authorizing_integration_owners"] == {
+            "1": fake.default_user["id"]
+        }
+        assert await _webhook_posts(fake, used, USER_INSTALL_FOLLOWUPS + 1) == [(204, 0)] * USER_INSTALL_FOLLOWUPS + [
+            (400, 40094)
+        ]
+        # where the bot is present follow-ups are not capped
+        here = await fake.interaction_create(2, fake.default_channel["id"], fake.default_user, name="ask")
+        assert set(await _webhook_posts(fake, here, USER_INSTALL_FOLLOWUPS + 2)) == {(204, 0)}
+
+
+@pytest.mark.asyncio
+async def test_an_interaction_token_dies_after_its_lifetime():
+    async with FakeDiscord(interaction_token_seconds=0.3) as fake:
+        used = await fake.interaction_create(2, fake.default_channel["id"], fake.default_user, name="ask")
+        assert await _webhook_posts(fake, used, 1) == [(204, 0)]
+        await asyncio.sleep(0.4)
+        async with aiohttp.ClientSession() as session:
+            url = f"{fake.api_base}/webhooks/{fake.application_id}/{used.token}"
+            async with session.post(url, json={"content": "late"}) as response:
+                assert response.status == 401 and (await response.json())["code"] == 50027
+
+
+@pytest.mark.asyncio
+async def test_where_the_bot_is_not_present_it_gets_no_events_and_its_token_gets_missing_access():
+    async with FakeDiscord() as fake:
+        group = fake.add_group_dm(fake.default_user, fake.add_user("bob"))
+        elsewhere = fake.add_guild("Elsewhere", owner=fake.default_user, with_bot=False)
+        lounge = fake.add_text_channel(elsewhere, "lounge")
+        client = make_client()
+        created = events(client, "message")
+        async with running_client(fake, client):
+            assert client.get_guild(int(elsewhere["id"])) is None  # not in READY either
+            await fake.message_create(group["id"], fake.default_user, "private words")
+            await fake.message_create(lounge["id"], fake.default_user, "other words")
+            with pytest.raises(asyncio.TimeoutError):
+                await next_event(created, 0.3)
+            with pytest.raises(discord.Forbidden) as refused:
+                await client.get_partial_messageable(int(group["id"])).send("hello?")
+            assert refused.value.code == 50001
+        with pytest.raises(ValueError, match="only a user-installed app"):
+            await fake.interaction_create(2, group["id"], fake.default_user, name="ask")
+        fake._commands[None] = [{"id": "1", "name": "model", "type": 1, "contexts": None, "integration_types": [0]}]
+        with pytest.raises(ValueError, match="not offered"):
+            await fake.interaction_create(2, group["id"], fake.default_user, name="model", user_install=True)
+
+
+@pytest.mark.asyncio
+async def test_message_commands_and_forwards_carry_what_discord_sends():
+    async with FakeDiscord() as fake:
+        source = await fake.message_create(
+            fake.default_channel["id"], fake.default_user, "original", attachments=[("a.txt", b"hi", "text/plain")]
+        )
+        forward = await fake.message_create(fake.default_channel["id"], fake.default_user, "", forward=source)
+        assert forward["message_reference"]["type"] == 1
+        [snapshot] = forward["message_snapshots"]
+        assert (
+            snapshot["message"]["content"] == "original"
+            and snapshot["message"]["attachments"][0]["filename"] == "a.txt"
+        )
+        assert "author" not in snapshot["message"] and "id" not in snapshot["message"]
+        used = await fake.message_command(fake.default_channel["id"], fake.default_user, "Translate", source)
+        data = used.payload["data"]
+        assert data["type"] == 3 and data["target_id"] == source["id"]
+        assert data["resolved"]["messages"][source["id"]]["content"] == "original"

@@ -1,6 +1,7 @@
 """The registry's commands as Discord app commands, one module per family: answers (/chat, /compare), models
 (/model, /models), conversations (/new, /conversations, /delete, /export), "Delete from here", settings (/settings,
-/mentions, /limits, /about), assistants and usage.
+/mentions, /limits, /about), assistants and usage, /ask, and the message commands (Ask HuggingChat, Summarize
+thread, Explain code, Translate).
 
 The families are modules, not `app_commands.Group`s: a Group is a parent command on Discord (`/conversation
 delete`), which would rename every command people type and the registry defines. Errors go through the tree's
@@ -10,9 +11,19 @@ from __future__ import annotations
 
 from discord import app_commands
 
-from bots.discord.commands import assistants, chat, conversations, delete_from, models, settings, usage
+from bots.discord.commands import (
+    ask,
+    assistants,
+    chat,
+    conversations,
+    delete_from,
+    messages,
+    models,
+    settings,
+    usage,
+)
 
-FAMILIES = (chat, models, conversations, delete_from, settings, assistants, usage)
+FAMILIES = (chat, models, conversations, delete_from, settings, assistants, usage, ask, messages)
 
 
 def register_commands(tree: app_commands.CommandTree) -> None:

@@ -1,6 +1,8 @@
 """/chat and /compare: the commands that start answers. /chat shows the prompt and opens a thread for the
-conversation (public, or private with `private`), or answers in the thread or DM it is typed in; /compare asks
-several models the same thing in the channel."""
+conversation (public, or private with `private`), or answers in the thread or DM it is typed in; where the bot is not
+present (the app installed to a person's account, used in a group DM or a server the bot is not in) it answers
+through the command itself, in the person's conversation there; /compare asks several models the same thing in the
+channel."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from discord import app_commands
 
 from bots.discord import PLATFORM
 from bots.discord.commands.models import model_choices
-from bots.discord.commands.slash import slash
+from bots.discord.commands.slash import anywhere, slash
 from bots.discord.sink import NO_MENTIONS, DiscordSink
 from core.errors import NotAllowed
-from core.keys import ConversationKey
+from core.keys import Actor, ConversationKey
 from core.prompts import clean_prompt
 from core.records import Scope
 
@@ -34,17 +36,48 @@ def quoted_prompt(author: str, text: str, limit: int = 1900) -> str:
     return f"**{discord.utils.escape_markdown(author)}** asked:\n{quoted}"
 
 
+async def answer_here(
+    interaction: discord.Interaction[Any],
+    key: ConversationKey,
+    actor: Actor,
+    text: str,
+    *,
+    private: bool,
+    shown: str = "",
+    title: str = "",
+    attachments: list[discord.Attachment] | None = None,
+) -> None:
+    """Answer `text` through the interaction: privately in its original response, or, with `shown` (the question as
+    the channel should read it), publicly below it."""
+    bot = interaction.client
+    original = True
+    if shown and not private and not interaction.response.is_done():
+        await interaction.response.send_message(shown, allowed_mentions=NO_MENTIONS)
+        original = False
+    elif not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=private, thinking=True)
+    sink = bot.interaction_sink(interaction, ephemeral=private, original=original)
+    await bot.submit(key, actor, text, sink, title=title, attachments=attachments)
+
+
 async def start_chat(interaction: discord.Interaction[Any], prompt: str, model: str | None, private: bool) -> None:
     bot = interaction.client
     text = clean_prompt(prompt)
     if model:
         model = bot.core.catalog.validate(model)
     actor = bot.interaction_actor(interaction)
+    title = thread_title(text)
+    shown = quoted_prompt(interaction.user.display_name, text)
+    if not bot.is_present(interaction):  # no channel to post in, no thread to open: through the interaction
+        key = await bot.place_key(interaction)
+        await bot.chat.check_message(key, actor, text, model)
+        if model:
+            await bot.chat.set_model(actor, key, Scope.CONVERSATION, model)
+        await answer_here(interaction, key, actor, text, private=private, shown=shown, title=title)
+        return
     # refused by a limit: say so before the prompt is shown or a thread opened
     await bot.chat.check_message(await bot.interaction_key(interaction), actor, text, model)
     channel = interaction.channel
-    title = thread_title(text)
-    shown = quoted_prompt(interaction.user.display_name, text)
     if interaction.guild_id is None or isinstance(channel, discord.Thread):
         key = await bot.interaction_key(interaction)
         await interaction.response.send_message(shown, allowed_mentions=NO_MENTIONS)
@@ -100,6 +133,7 @@ async def start_compare(interaction: discord.Interaction[Any], prompt: str, mode
 
 def register(tree: app_commands.CommandTree) -> None:
     @slash(tree, "chat")
+    @anywhere
     @app_commands.autocomplete(model=model_choices)
     async def chat(
         interaction: discord.Interaction[Any],

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from bots.discord import PLATFORM
-from bots.discord.commands.slash import slash
+from bots.discord.commands.slash import anywhere, slash
 from bots.discord.sink import NO_MENTIONS
 from core.errors import NotFound
 from core.keys import Actor
@@ -145,11 +145,17 @@ async def export(interaction: discord.Interaction[Any], choice: str | None, fmt:
 
 async def new(interaction: discord.Interaction[Any]) -> None:
     bot = interaction.client
-    if interaction.guild_id is not None:
-        await bot.respond(interaction, "In a server every /chat starts a new conversation in its own thread.")
+    if interaction.guild_id is None and not interaction.context.private_channel:  # the bot's DMs
+        await bot.chat.dms.key(PLATFORM, "", str(interaction.channel_id), new=True)
+        await bot.respond(interaction, "New conversation: your next message starts it.")
         return
-    await bot.chat.dms.key(PLATFORM, "", str(interaction.channel_id), new=True)
-    await bot.respond(interaction, "New conversation: your next message starts it.")
+    # your own conversation here, the one /ask (and /chat where the bot is not present) goes on with
+    place = (PLATFORM, str(interaction.guild_id or ""), str(interaction.channel_id))
+    await bot.chat.dms.key(*place, new=True, person=str(interaction.user.id))
+    if bot.is_present(interaction):
+        await bot.respond(interaction, "Your next /ask here starts a new conversation (each /chat opens a thread).")
+    else:
+        await bot.respond(interaction, "Your next /ask or /chat here starts a new conversation.")
 
 
 def register(tree: app_commands.CommandTree) -> None:
@@ -177,5 +183,6 @@ def register(tree: app_commands.CommandTree) -> None:
         await export(interaction, conversation, format.value if format else "md")
 
     @slash(tree, "new")
+    @anywhere
     async def new_command(interaction: discord.Interaction[Any]) -> None:
         await new(interaction)

@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 
 from bots.discord import PLATFORM
+from bots.discord.commands.slash import on_message
 from core.chat import DeletedFrom
 from core.errors import NotFound
 
@@ -82,6 +83,6 @@ async def _remove_bot_messages(bot: Any, target: discord.Message, deleted: Delet
 
 
 def register(tree: app_commands.CommandTree) -> None:
-    @tree.context_menu(name="Delete from here")
+    @on_message(tree, "delete_from_here", everywhere=False)
     async def delete_from_here(interaction: discord.Interaction[Any], message: discord.Message) -> None:
         await delete_from(interaction, message)

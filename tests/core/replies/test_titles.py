@@ -92,3 +92,40 @@ async def test_failed_title_falls_back_to_the_truncated_prompt(titled_core, fake
     title = (await titled_core.store.get_conversation_by_id(submitted.conversation.id)).title
     assert title.startswith("Explain very") and title.endswith("…") and len(title) <= 80
     assert out.titles == [title]
+
+
+async def test_a_conversation_is_renamed_once_even_when_its_first_answer_is_regenerated(titled_core, fake_router):
+    fake_router.queue(text_script("Paris."))
+    fake_router.queue(text_script("Capital of France"))
+    submitted, out = await ask(titled_core, "Capital of France?")
+    assert out.titles == ["Capital of France"]
+    fake_router.queue(text_script("It is Paris."))
+    fake_router.queue(text_script("Another title"))
+    again = await titled_core.chat.regenerate(submitted.conversation.id, ALICE, out)
+    await again.reply
+    await titled_core.chat.wait_idle()
+    assert out.titles == ["Capital of France"]  # Discord allows two renames per 10 minutes: one is all it gets
+    conversation = await titled_core.store.get_conversation_by_id(submitted.conversation.id)
+    assert conversation.title == "Capital of France"
+
+
+class RefusingSink(TitledSink):
+    """A platform that answers the rename with a 429."""
+
+    async def set_title(self, title: str) -> None:
+        from core.streaming import RateLimited
+
+        self.titles.append(title)
+        raise RateLimited(540.0)
+
+
+async def test_a_rename_refused_with_a_429_is_never_tried_again(titled_core, fake_router):
+    fake_router.queue(text_script("Paris."))
+    fake_router.queue(text_script("Capital of France"))
+    out = RefusingSink()
+    submitted, _ = await ask(titled_core, "Capital of France?", out)
+    fake_router.queue(text_script("About two million."))
+    await ask(titled_core, "Population?", out)
+    assert out.titles == ["Capital of France"]  # tried once, not again on a later answer
+    conversation = await titled_core.store.get_conversation_by_id(submitted.conversation.id)
+    assert conversation.title == "Capital of France"  # the bot's own list still has the name

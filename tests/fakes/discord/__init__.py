@@ -23,6 +23,12 @@ What it models, and why:
 * Rate limits with Discord's headers, so discord.py's own bucket handling is exercised.
 * Every JSON body is checked against Discord's official OpenAPI spec.
 * Everything is recorded (requests, messages with edit history, interactions, gateway frames).
+* User installs: group DMs and servers the bot is not in (`add_group_dm`, `add_guild(with_bot=False)`): no event
+  reaches the bot there and its token gets Missing Access, while a user-installed command (`user_install=True`,
+  offered only where its `contexts` and `integration_types` say) answers through its interaction, with at most 5
+  follow-ups (40094 after) and a token that lives 15 minutes (401 50027 after). Message context-menu commands
+  (`message_command`), modals (`submit_modal`) and forwarded messages (`message_create(forward=...)`, with
+  `message_snapshots`).
 
 State builders (``add_guild``, ``add_text_channel``, ``add_thread``...) change state silently:
 call them before the client connects, or dispatch the matching event yourself.
@@ -41,8 +47,11 @@ from tests.fakes.discord.protocol import (
     CDN_ROUTE,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
+    USER_INSTALL_FOLLOWUPS,
     ChannelType,
+    Context,
     DiscordHTTPError,
+    Install,
     Intents,
     Perm,
 )
@@ -67,12 +76,15 @@ __all__ = [
     "DEFAULT_RATE_LIMITS",
     "FLAG_EPHEMERAL",
     "FLAG_LOADING",
+    "USER_INSTALL_FOLLOWUPS",
     "ChannelType",
+    "Context",
     "DiscordHTTPError",
     "FakeDiscord",
     "FakeInteraction",
     "GatewayConnection",
     "GatewayFrame",
+    "Install",
     "Intents",
     "InteractionCallback",
     "MessageRevision",

@@ -187,7 +187,11 @@ class GatewayMixin:
         session = _Session(secrets.token_hex(16), intents, shard, conn=conn)
         self.sessions[session.id] = session
         conn.session, conn.info.session_id = session, session.id
-        guilds = [gid for gid in self.guilds if session.receives("GUILD_CREATE", {"id": gid})]
+        guilds = [
+            gid
+            for gid in self.guilds
+            if session.receives("GUILD_CREATE", {"id": gid}) and self.bot_user["id"] in self.members[gid]
+        ]  # only the servers the bot is in
         ready = {
             "v": 10,
             "user": self.bot_user,
@@ -379,11 +383,16 @@ class GatewayMixin:
         reply_to: Any = None,
         embeds: Iterable[dict] = (),
         dispatch: bool = True,
+        forward: dict | None = None,
     ) -> dict:
         """A user posts a message: store it and dispatch a full MESSAGE_CREATE. Returns the payload.
 
         attachments: (filename, bytes[, content_type]); served back at their `url` by the fake.
         Mention the bot with f"<@{fake.bot_user['id']}>" in content.
+        forward: a stored message (payload) this one forwards: `message_reference.type` 1 (FORWARD) and one
+            `message_snapshots` entry copying it, as Discord sends them; the forwarding message's own content is
+            usually empty.
+        Nothing is dispatched where the bot is not present (a group DM without it, a server it is not in).
         """
         channel = self._channel(channel_id)
         files = [
@@ -393,9 +402,11 @@ class GatewayMixin:
         body: dict[str, Any] = {"content": content, "embeds": list(embeds)}
         if reply_to is not None:
             body["message_reference"] = {"message_id": _sid(reply_to), "channel_id": channel["id"]}
+        if forward is not None:
+            body["_forward"] = (forward["channel_id"], forward["id"])
         msg = self._build_message(channel, copy.deepcopy(self._user(author)), body, files)
         self._store(msg)
-        if dispatch:
+        if dispatch and self.bot_sees(channel["id"]):
             await self.dispatch("MESSAGE_CREATE", msg)
         return msg
 
@@ -403,7 +414,7 @@ class GatewayMixin:
         """A user edits their message."""
         stored = self._stored(_sid(channel_id), _sid(message_id))
         msg = self._apply_edit(stored, {"content": content}, [])
-        await self.dispatch("MESSAGE_UPDATE", msg)
+        await self._dispatch_message("MESSAGE_UPDATE", msg)
         return msg
 
     async def message_delete(self, channel_id: Any, message_id: Any) -> None:

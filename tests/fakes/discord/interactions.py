@@ -15,12 +15,18 @@ from tests.fakes.discord.protocol import (
     ALREADY_ACKNOWLEDGED,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
+    INVALID_WEBHOOK_TOKEN,
+    MAX_FOLLOWUPS,
     MISSING_ACCESS,
+    PRIVATE_APP_PERMISSIONS,
     UNKNOWN_COMMAND,
     UNKNOWN_INTERACTION,
     UNKNOWN_MESSAGE,
     UNKNOWN_WEBHOOK,
-    DiscordHTTPError,
+    USER_INSTALL_FOLLOWUPS,
+    ChannelType,
+    Context,
+    Install,
     _form_error,
 )
 from tests.fakes.discord.records import FakeInteraction, InteractionCallback, StoredMessage, UploadedFile
@@ -45,23 +51,57 @@ class InteractionsMixin:
         message_id: Any = None,
         permissions: int | None = None,
         locale: str = "en-US",
+        target: Any = None,
+        components: list[dict] | None = None,
+        user_install: bool = False,
     ) -> FakeInteraction:
-        """Dispatch INTERACTION_CREATE: type 2 (command), 4 (autocomplete, `focused` option) or 3 (component).
+        """Dispatch INTERACTION_CREATE: type 2 (command; `command_type` 3 is a message command on `target`),
+        4 (autocomplete, `focused` option), 3 (component) or 5 (modal submit: `custom_id`, `components`).
 
         options: {name: value} (types inferred) or raw option dicts (for subcommands).
         permissions: override the member's permission bitfield (default: computed for the channel).
+        user_install: the person installed the app to their account (`authorizing_integration_owners` "1"). Where
+            the bot is not present (a group DM, a server it is not in) only a user install can be used, for commands
+            that declare it (`integration_types` 1 and the place's context); there the interaction gets at most
+            USER_INSTALL_FOLLOWUPS follow-ups, as on Discord.
         """
         channel, u = self._channel(channel_id), self._user(user)
         gid = channel.get("guild_id")
+        present = self.bot_sees(channel["id"])
+        if channel["type"] == ChannelType.DM and present:
+            context = Context.BOT_DM
+        elif channel["type"] in (ChannelType.DM, ChannelType.GROUP_DM):
+            context = Context.PRIVATE_CHANNEL
+        else:
+            context = Context.GUILD
+        if not present and not user_install:
+            raise ValueError("where the bot is not present only a user-installed app can be used (user_install=True)")
+        owners: dict[str, str] = {}
+        if present and context == Context.GUILD:
+            owners[str(Install.GUILD)] = gid
+        elif present:
+            owners[str(Install.GUILD)] = "0"
+        if user_install:
+            owners[str(Install.USER)] = u["id"]
         source: StoredMessage | None = None
         if type in (2, 4):
             if name is None:
                 raise ValueError("application command interactions need a name")
-            data: dict[str, Any] = {"name": name, "type": command_type, "options": self._options(options, focused)}
-            command = self._find_command(name, command_type, gid)
+            data: dict[str, Any] = {"name": name, "type": command_type}
+            if command_type == 1:
+                data["options"] = self._options(options, focused)
+            command = self._find_command(name, command_type, gid if present else None)
+            if command is not None:
+                self._check_usable(command, context, owners)
             data["id"] = command["id"] if command else self._ids.next()
             if command and command.get("guild_id"):
                 data["guild_id"] = command["guild_id"]
+            if command_type == 3:
+                if target is None:
+                    raise ValueError("message commands need a target message")
+                picked = self._stored(channel["id"], _sid(target))
+                data["target_id"] = picked.id
+                data["resolved"] = {"messages": {picked.id: copy.deepcopy(picked.data)}}
         elif type == 3:
             if custom_id is None or message_id is None:
                 raise ValueError("component interactions need custom_id and message_id")
@@ -69,9 +109,16 @@ class InteractionsMixin:
             data = {"custom_id": custom_id, "component_type": component_type}
             if values is not None:
                 data["values"] = values
+        elif type == 5:
+            if custom_id is None:
+                raise ValueError("modal submits need the modal's custom_id")
+            data = {"custom_id": custom_id, "components": components or []}
+            if message_id is not None:
+                source = self._stored(channel["id"], _sid(message_id))
         else:
             raise ValueError(f"unsupported interaction type {type}")
         iid, token = self._ids.next(), "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(120)
+        private = context != Context.GUILD
         payload: dict[str, Any] = {
             "id": iid,
             "application_id": self.application_id,
@@ -82,9 +129,13 @@ class InteractionsMixin:
             "channel_id": channel["id"],
             "channel": copy.deepcopy(channel),
             "locale": locale,
-            "app_permissions": str(self.permissions_for(self.bot_user, channel)),
+            "app_permissions": str(
+                self.permissions_for(self.bot_user, channel) if present and not private else PRIVATE_APP_PERMISSIONS
+            ),
             "entitlements": [],
             "attachment_size_limit": 10 * 1024 * 1024,
+            "context": context,
+            "authorizing_integration_owners": owners,
         }
         if gid:
             member = self.members[gid].get(u["id"])
@@ -96,11 +147,9 @@ class InteractionsMixin:
                 guild={"id": gid, "locale": "en-US", "features": []},
                 guild_locale="en-US",
                 member={**copy.deepcopy(member), "permissions": str(perms)},
-                context=0,
-                authorizing_integration_owners={"0": gid},
             )
         else:
-            payload.update(user=copy.deepcopy(u), context=1, authorizing_integration_owners={"0": "0"})
+            payload.update(user=copy.deepcopy(u))
         if source is not None:
             payload["message"] = copy.deepcopy(source.data)
         inter = FakeInteraction(
@@ -113,10 +162,58 @@ class InteractionsMixin:
             payload,
             time.monotonic(),
             source_message_id=source.id if source else None,
+            bot_present=present,
+            followup_limit=None if present else USER_INSTALL_FOLLOWUPS,
+            context=context,
         )
         self.interactions[iid] = self._interactions_by_token[token] = inter
         await self.dispatch("INTERACTION_CREATE", payload)
         return inter
+
+    @staticmethod
+    def _check_usable(command: dict, context: int, owners: dict[str, str]) -> None:
+        """What Discord's client allows: a command shows only in the contexts it declares, and for the installs it
+        declares (null: servers and the bot's DMs, server installs only)."""
+        contexts = command.get("contexts")
+        if contexts is None:
+            contexts = [Context.GUILD] + ([Context.BOT_DM] if command.get("dm_permission", True) else [])
+        if context not in contexts:
+            raise ValueError(f"/{command['name']} is not offered in context {context} (contexts {contexts})")
+        installs = {int(k) for k in owners}
+        if not installs & set(command.get("integration_types") or [Install.GUILD]):
+            raise ValueError(f"/{command['name']} is not offered to installs {sorted(installs)}")
+
+    async def message_command(self, channel_id: Any, user: Any, name: str, target: Any, **kw: Any) -> FakeInteraction:
+        """A person picks a message's context-menu command `name`."""
+        return await self.interaction_create(2, channel_id, user, name=name, command_type=3, target=target, **kw)
+
+    async def submit_modal(self, shown: FakeInteraction, values: dict[str, Any], **kw: Any) -> FakeInteraction:
+        """The person fills the modal the bot showed in answer to `shown` and submits it: {custom_id: value} (a
+        select takes a list of values)."""
+        modal = shown.modal
+        if modal is None:
+            raise ValueError("the bot showed no modal")
+        rows = []
+        for row in modal.get("components") or []:
+            children = [row["component"]] if row.get("type") == 18 else row.get("components") or []
+            submitted = []
+            for child in children:
+                if child.get("custom_id") not in values:
+                    continue
+                value = values[child["custom_id"]]
+                entry = {"type": child["type"], "custom_id": child["custom_id"]}
+                entry.update({"values": list(value)} if child["type"] == 3 else {"value": value})
+                submitted.append(entry)
+            if row.get("type") == 18:
+                rows += [{"type": 18, "id": row.get("id", 0), "component": item} for item in submitted]
+            elif submitted:
+                rows.append({"type": 1, "components": submitted})
+        user = shown.user_id
+        kw.setdefault("user_install", Install.USER_KEY in shown.payload["authorizing_integration_owners"])
+        kw.setdefault("message_id", shown.source_message_id)
+        return await self.interaction_create(
+            5, shown.channel_id, user, custom_id=modal["custom_id"], components=rows, **kw
+        )
 
     async def slash_command(
         self, channel_id: Any, user: Any, name: str, options: Any = None, **kw: Any
@@ -242,8 +339,8 @@ class InteractionsMixin:
         inter = self._interactions_by_token.get(ctx.params["webhook_token"])
         if inter is None or ctx.params["webhook_id"] != self.application_id:
             raise UNKNOWN_WEBHOOK()
-        if time.monotonic() - inter.created_at > 15 * 60:
-            raise DiscordHTTPError(401, 50027, "Invalid Webhook Token")
+        if time.monotonic() - inter.created_at > self.interaction_token_seconds:
+            raise INVALID_WEBHOOK_TOKEN()
         return inter
 
     def _interaction_message_id(self, inter: FakeInteraction, raw_id: str) -> str:
@@ -259,6 +356,9 @@ class InteractionsMixin:
             raise UNKNOWN_WEBHOOK()  # follow-ups need an initial response first
         body = ctx.json or {}
         self._check_message_body(body, ctx.files, creating=True)
+        if inter.followup_limit is not None and inter.followups_sent >= inter.followup_limit:
+            raise MAX_FOLLOWUPS()
+        inter.followups_sent += 1
         original = self.original_response(inter)
         if original is not None and not original.deleted and original.data["flags"] & FLAG_LOADING:
             # The first follow-up after a deferred ("thinking") response replaces that message.

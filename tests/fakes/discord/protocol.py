@@ -65,6 +65,7 @@ class Perm:
 class ChannelType:
     GUILD_TEXT = 0
     DM = 1
+    GROUP_DM = 3
     GUILD_CATEGORY = 4
     ANNOUNCEMENT_THREAD = 10
     PUBLIC_THREAD = 11
@@ -75,6 +76,30 @@ class ChannelType:
 # Message flags used below.
 FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
+
+
+class Context:
+    """Where an interaction was used (interaction `context`, a command's `contexts`)."""
+
+    GUILD = 0
+    BOT_DM = 1
+    PRIVATE_CHANNEL = 2  # group DMs, and DMs other than with the app's bot user
+
+
+class Install:
+    """How the app was installed (`integration_types`, `authorizing_integration_owners` keys)."""
+
+    GUILD = 0
+    USER = 1
+    USER_KEY = "1"
+
+
+# A command of a user-installed app used where the bot is not present may create at most this many follow-ups
+# (Discord changelog, "User-Installed Apps General Availability", June 2024); the next one is refused with 40094.
+USER_INSTALL_FOLLOWUPS = 5
+INTERACTION_TOKEN_SECONDS = 15 * 60  # an interaction token (follow-ups, edits) is valid this long
+# In a DM or group DM the app's permissions are these (Discord: interaction `app_permissions`)
+PRIVATE_APP_PERMISSIONS = (1 << 15) | (1 << 14) | (1 << 17)  # ATTACH_FILES, EMBED_LINKS, MENTION_EVERYONE
 
 
 # Routes authenticated by the token in the URL (or not at all) rather than "Authorization: Bot".
@@ -120,6 +145,8 @@ CANNOT_EDIT_OTHERS = _err(403, 50005, "Cannot edit a message authored by another
 EMPTY_MESSAGE = _err(400, 50006, "Cannot send an empty message")
 WRONG_CHANNEL_TYPE = _err(400, 50024, "Cannot execute action on this channel type")
 ALREADY_ACKNOWLEDGED = _err(400, 40060, "Interaction has already been acknowledged.")
+MAX_FOLLOWUPS = _err(400, 40094, "This interaction has hit the maximum number of follow up messages")
+INVALID_WEBHOOK_TOKEN = _err(401, 50027, "Invalid Webhook Token")
 THREAD_EXISTS = _err(400, 160004, "A thread has already been created for this message")
 INVALID_JSON = _err(400, 50109, "The request body contains invalid JSON.")
 UNAUTHORIZED = _err(401, 0, "401: Unauthorized")

@@ -92,6 +92,18 @@ class FakeInteraction:
     original_message_id: str | None = None
     followup_message_ids: list[str] = field(default_factory=list)
     source_message_id: str | None = None  # the message a component was clicked on
+    bot_present: bool = True  # the bot is a member where it was used (else only a user install could answer it)
+    followup_limit: int | None = None  # Discord's cap on follow-ups (a user install where the bot is not present)
+    followups_sent: int = 0
+    context: int = 0
+
+    @property
+    def modal(self) -> dict | None:
+        """The modal the bot answered with (callback type 9), if any."""
+        for cb in self.callbacks:
+            if cb.type == 9:
+                return cb.data
+        return None
 
     @property
     def acknowledged(self) -> bool:

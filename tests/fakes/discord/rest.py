@@ -108,16 +108,17 @@ class RestMixin:
     # ------------------------------------------------------------------ REST: channels and messages
 
     def _require(self, channel: dict, needed: int) -> None:
+        self._visible(channel)  # no token of the bot works where it is not present
         if "guild_id" in channel and self.permissions_for(self.bot_user, channel) & needed != needed:
             raise MISSING_PERMISSIONS()
 
     @_route("GET", "/channels/{channel_id}")
     async def _h_get_channel(self, ctx: _Ctx) -> web.Response:
-        return _json(self._channel(ctx.params["channel_id"]))
+        return _json(self._visible(self._channel(ctx.params["channel_id"])))
 
     @_route("PATCH", "/channels/{channel_id}")
     async def _h_edit_channel(self, ctx: _Ctx) -> web.Response:
-        channel = self._channel(ctx.params["channel_id"])
+        channel = self._visible(self._channel(ctx.params["channel_id"]))
         body = ctx.json or {}
         if channel["type"] in ChannelType.THREADS:
             # A thread's owner may rename/archive it; anything else needs Manage Threads.
@@ -214,7 +215,7 @@ class RestMixin:
 
     @_route("PATCH", "/channels/{channel_id}/messages/{message_id}")
     async def _h_edit_message(self, ctx: _Ctx) -> web.Response:
-        channel = self._channel(ctx.params["channel_id"])
+        channel = self._visible(self._channel(ctx.params["channel_id"]))
         stored = self._stored(channel["id"], ctx.params["message_id"])
         body = ctx.json or {}
         if stored.author_id != self.bot_user["id"]:
@@ -228,7 +229,7 @@ class RestMixin:
 
     @_route("DELETE", "/channels/{channel_id}/messages/{message_id}")
     async def _h_delete_message(self, ctx: _Ctx) -> web.Response:
-        channel = self._channel(ctx.params["channel_id"])
+        channel = self._visible(self._channel(ctx.params["channel_id"]))
         stored = self._stored(channel["id"], ctx.params["message_id"])
         if stored.author_id != self.bot_user["id"]:
             if channel["type"] == ChannelType.DM:
@@ -242,7 +243,7 @@ class RestMixin:
         data = {"id": stored.id, "channel_id": stored.channel_id}
         if "guild_id" in stored.data:
             data["guild_id"] = stored.data["guild_id"]
-        if not stored.data["flags"] & FLAG_EPHEMERAL:
+        if not stored.data["flags"] & FLAG_EPHEMERAL and self.bot_sees(stored.channel_id):
             await self.dispatch("MESSAGE_DELETE", data)
 
     @_route("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me")

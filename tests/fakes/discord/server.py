@@ -20,6 +20,7 @@ from tests.fakes.discord.protocol import (
     _NO_AUTH_ROUTES,
     API_PREFIX,
     CDN_ROUTE,
+    INTERACTION_TOKEN_SECONDS,
     INVALID_JSON,
     NOT_FOUND,
     UNAUTHORIZED,
@@ -65,6 +66,7 @@ class FakeDiscord(WorldMixin, GatewayMixin, RestMixin, InteractionsMixin, RateLi
         global_rate_limit: tuple[int, float] | None = (50, 1.0),
         max_content_length: int = 2000,
         interaction_response_timeout: float = 3.0,
+        interaction_token_seconds: float = INTERACTION_TOKEN_SECONDS,
         bot_permissions: int = Perm.DEFAULT_BOT,
         host: str = "127.0.0.1",
         shard_count: int = 1,
@@ -82,6 +84,8 @@ class FakeDiscord(WorldMixin, GatewayMixin, RestMixin, InteractionsMixin, RateLi
             `X-RateLimit-Global: true` and `X-RateLimit-Scope: global`. None turns it off.
         max_content_length: message content limit for bots (Discord: 2000) -> 400 50035 beyond.
         interaction_response_timeout: initial interaction callbacks later than this -> 404 10062.
+        interaction_token_seconds: how long an interaction's token takes follow-ups and edits (Discord: 15 minutes;
+            a test may shorten it) -> 401 50027 after.
         shard_count: what GET /gateway/bot recommends. A session that IDENTIFYs with shard [id, count] gets
             only the guilds (READY, GUILD_CREATE) and guild events of shard id = (guild_id >> 22) % count,
             and DM events only when id == 0; one without `shard` gets everything, as on Discord.
@@ -92,6 +96,7 @@ class FakeDiscord(WorldMixin, GatewayMixin, RestMixin, InteractionsMixin, RateLi
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.max_content_length = max_content_length
         self.interaction_response_timeout = interaction_response_timeout
+        self.interaction_token_seconds = interaction_token_seconds
         self.bot_permissions = bot_permissions
         self.host = host
         self.shard_count = shard_count

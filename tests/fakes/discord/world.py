@@ -15,6 +15,7 @@ from tests.fakes.discord.protocol import (
     EMPTY_MESSAGE,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
+    MISSING_ACCESS,
     UNKNOWN_CHANNEL,
     UNKNOWN_GUILD,
     UNKNOWN_MESSAGE,
@@ -50,7 +51,10 @@ class WorldMixin:
         self.users[uid] = user
         return user
 
-    def add_guild(self, name: str, *, owner: Any = None, guild_id: int | str | None = None) -> dict:
+    def add_guild(
+        self, name: str, *, owner: Any = None, guild_id: int | str | None = None, with_bot: bool = True
+    ) -> dict:
+        """with_bot=False: a server the bot is not in (its people may still use a user-installed app there)."""
         gid = str(guild_id) if guild_id is not None else self._ids.next()
         owner_id = _sid(owner) if owner is not None else self.bot_user["id"]
         guild = {
@@ -89,9 +93,10 @@ class WorldMixin:
         self.guilds[gid] = guild
         self.members[gid] = {}
         self.add_role(gid, "@everyone", permissions=Perm.DEFAULT_EVERYONE, role_id=gid)
-        bot_role = self.add_role(gid, self.bot_user["username"], permissions=self.bot_permissions)
-        bot_role.update(managed=True, tags={"bot_id": self.bot_user["id"]})
-        self.add_member(gid, self.bot_user, roles=[bot_role])
+        if with_bot:
+            bot_role = self.add_role(gid, self.bot_user["username"], permissions=self.bot_permissions)
+            bot_role.update(managed=True, tags={"bot_id": self.bot_user["id"]})
+            self.add_member(gid, self.bot_user, roles=[bot_role])
         if owner_id != self.bot_user["id"]:
             self.add_member(gid, owner_id)
         return guild
@@ -208,7 +213,7 @@ class WorldMixin:
     def add_dm_channel(self, user: Any) -> dict:
         u = self._user(user)
         for ch in self.channels.values():
-            if ch["type"] == ChannelType.DM and ch["recipients"][0]["id"] == u["id"]:
+            if ch["type"] == ChannelType.DM and len(ch["recipients"]) == 1 and ch["recipients"][0]["id"] == u["id"]:
                 return ch
         channel = {
             "id": self._ids.next(),
@@ -219,6 +224,43 @@ class WorldMixin:
         }
         self.channels[channel["id"]] = channel
         return channel
+
+    def add_group_dm(self, *users: Any, name: str | None = None) -> dict:
+        """A group DM of these people; the bot is not in it (a user-installed app can still be used there)."""
+        members = [self._user(u) for u in users]
+        channel = {
+            "id": self._ids.next(),
+            "type": ChannelType.GROUP_DM,
+            "last_message_id": None,
+            "flags": 0,
+            "name": name,
+            "icon": None,
+            "owner_id": members[0]["id"],
+            "recipients": members,
+        }
+        self.channels[channel["id"]] = channel
+        return channel
+
+    def add_dm_between(self, user: Any, other: Any) -> dict:
+        """A DM between two people (not with the bot): like a group DM, a user-installed app works there."""
+        channel = {
+            "id": self._ids.next(),
+            "type": ChannelType.DM,
+            "last_message_id": None,
+            "flags": 0,
+            "recipients": [self._user(user), self._user(other)],
+        }
+        self.channels[channel["id"]] = channel
+        return channel
+
+    def bot_sees(self, channel: Any) -> bool:
+        """Whether the bot is present where `channel` is: its own DMs, a group DM it is in, a server it is in."""
+        ch = self._channel(channel)
+        if ch["type"] == ChannelType.DM:
+            return len(ch["recipients"]) == 1 or any(u["id"] == self.bot_user["id"] for u in ch["recipients"])
+        if ch["type"] == ChannelType.GROUP_DM:
+            return any(u["id"] == self.bot_user["id"] for u in ch["recipients"])
+        return self.bot_user["id"] in self.members.get(ch.get("guild_id") or "", {})
 
     def close_dms(self, user: Any) -> None:
         """The user accepts no DM from the bot (privacy settings, or no server in common): the bot's posts in
@@ -279,6 +321,18 @@ class WorldMixin:
         if cid not in self.channels:
             raise UNKNOWN_CHANNEL()
         return self.channels[cid]
+
+    def _visible(self, channel: dict) -> dict:
+        """The channel, if the bot may act there with its token; Missing Access where it is not present."""
+        if not self.bot_sees(channel["id"]):
+            raise MISSING_ACCESS()
+        return channel
+
+    def _snapshot(self, source: dict) -> dict:
+        """A forwarded message's copy of its source, as Discord's message_snapshots carry it (no author, no id)."""
+        keys = ("type", "content", "embeds", "attachments", "timestamp", "edited_timestamp", "flags", "mentions",
+                "mention_roles", "components")  # fmt: skip
+        return {"message": {k: copy.deepcopy(source[k]) for k in keys if k in source}}
 
     def _stored(self, channel_id: str, message_id: str) -> StoredMessage:
         stored = self._messages.get(channel_id, {}).get(message_id)
@@ -397,6 +451,13 @@ class WorldMixin:
             msg["referenced_message"] = (
                 {k: v for k, v in ref_msg.data.items() if k != "referenced_message"} if ref_msg else None
             )
+        forward = body.get("_forward")  # set by the fake's simulated users only
+        if forward is not None:
+            source = self._stored(forward[0], forward[1]).data
+            msg["message_reference"] = {"type": 1, "channel_id": forward[0], "message_id": forward[1]}
+            if source.get("guild_id"):
+                msg["message_reference"]["guild_id"] = source["guild_id"]
+            msg["message_snapshots"] = [self._snapshot(source)]
         if channel["type"] in ChannelType.THREADS:
             msg["position"] = channel["total_message_sent"]
         msg.update(extra or {})
@@ -434,5 +495,6 @@ class WorldMixin:
         return msg
 
     async def _dispatch_message(self, event: str, msg: dict) -> None:
-        if not msg["flags"] & FLAG_EPHEMERAL:  # ephemeral messages never reach the gateway
+        # ephemeral messages never reach the gateway, nor anything where the bot is not present
+        if not msg["flags"] & FLAG_EPHEMERAL and self.bot_sees(msg["channel_id"]):
             await self.dispatch(event, msg)
