@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
+import pytest
+
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
-from tests.support.slack import ALICE, CHANNEL, DM, visible
+from tests.fakes.slack import FakeSlack
+from tests.support.slack import ALICE, CHANNEL, DM, running_bot, visible
 from tests.support.waits import wait_for
 
 ANSWER = "Paris is the capital of France. It sits on the Seine."
@@ -162,3 +167,20 @@ async def test_own_echoes_are_ignored_and_user_edits_reach_the_core(bot):
     await bot.settle()
     assert await bot.core.store.find_by_platform_message("slack", f"{DM}/{post.ts}") is None
     assert len(bot.router.requests) == 1
+
+
+@pytest.mark.parametrize(("allow", "answered"), [("none", 0), ("mentions", 1)])
+async def test_another_apps_bot_is_answered_only_as_allow_bots_says(core_factory, fake_router, allow, answered):
+    core_factory_with = functools.partial(_with_settings, core_factory, allow_bots=allow)
+    async with FakeSlack() as fake, running_bot(core_factory_with, fake_router, fake) as bot:
+        fake_router.queue(text_script("Hello, bot."))
+        other = {"user": "U0OTHERBOT", "bot_id": "B0OTHER001"}
+        mention = {**fake.build_app_mention("hello from a bot", channel=CHANNEL), **other}
+        await bot.send(mention)
+        await bot.settle()
+        assert len(bot.router.requests) == answered
+        assert [visible(m) for m in bot.answers(CHANNEL, mention["ts"])] == ["Hello, bot."] * answered
+
+
+async def _with_settings(core_factory, url, **settings):
+    return await core_factory(url, **settings)
