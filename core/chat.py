@@ -104,6 +104,8 @@ class ChatService:
         title: str = "",
         earlier: EarlierMessages | None = None,
         attachments: list[Attachment] | None = None,
+        extra: dict | None = None,
+        on_transcript: Callable[[str], Awaitable[None]] | None = None,
     ) -> Submitted:
         """Store a user message and answer it (now, or right after the reply in progress).
 
@@ -113,13 +115,18 @@ class ChatService:
         `earlier` reads what a thread the bot is adopting held before this message (a first mention in
         someone else's thread); it is asked only when no conversation exists here yet, and never for what
         the thread held before its conversation was erased.
+
+        Audio among the files (a voice message) is transcribed (core.voice) and its transcript is the message's
+        text; `on_transcript(text)` shows it, before the answer starts. `extra` is kept with the stored message.
         """
         if self.replies.shutting_down:
             raise ShuttingDown()
         stored = await self.intake.take(
             key, actor, text, platform_message_id=platform_message_id, title=title, earlier=earlier,
-            attachments=attachments,
+            attachments=attachments, extra=extra,
         )  # fmt: skip
+        if stored.transcript and on_transcript is not None:
+            await on_transcript(stored.transcript)
         return self.replies.answer(stored.conversation, stored.message_id, sink, actor)
 
     async def check_message(self, key: ConversationKey, actor: Actor, text: str, model: str | None = None) -> None:
