@@ -31,6 +31,8 @@ from core.replies.pipeline import ReplyPipeline, Throttles
 from core.replies.scheduler import ReplyScheduler, Submitted
 from core.replies.titles import Titler
 from core.router.client import RouterClient
+from core.schedules.runner import ScheduleRunner
+from core.schedules.service import ScheduleConfig, ScheduleService
 from core.settings.assistants import AssistantService
 from core.settings.service import ModelChoice, SettingsService
 from core.store.base import Store
@@ -71,6 +73,10 @@ class ChatService:
         self.bot_state = BotState(store)
         self.routing = MessageRouter(self.conversations, self.dms, self.policy)
         self.comparer = Comparer(settings, catalog, self.limits, self.pipeline)
+        self.schedules = ScheduleService(
+            store, ScheduleConfig(settings.schedule_timezone, settings.schedule_min_interval_minutes)
+        )
+        self.scheduled_runs = ScheduleRunner(store, settings.schedule_check_seconds)  # front ends serve it
 
     # the process this is, and how often a streaming answer is saved (bench and tests set them)
     @property
@@ -164,6 +170,10 @@ class ChatService:
         on_start: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> list[Compared]:
         return await self.comparer.compare(key, actor, prompt, models, sink_factory, on_start)
+
+    async def schedule(self, actor: Actor, key: ConversationKey, text: str) -> str:
+        """`/schedule ...` typed in a channel: create, list or delete its scheduled prompts (core.schedules)."""
+        return await self.schedules.command(actor, key, text)
 
     async def about(self, key: ConversationKey, user_id: str) -> str:
         """What `/about` says here: the version, the model in use and how data is kept and erased."""

@@ -67,7 +67,7 @@ def split_prompt(text: str) -> tuple[str, str]:
         end = text.find(closing, 1)
         if end == -1 and closing != '"':
             end = text.find('"', 1)
-        if end > 1:
+        if end >= 1:
             return text[1:end].strip(), text[end + 1 :].strip()
     match = re.search(r"\s(every\s.*)$", text, flags=re.IGNORECASE)
     if match:
