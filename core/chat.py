@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from core.bot_state import BotState
+from core.catchup import CatchUps, Digest, HistorySource
 from core.commands.about import about_text
 from core.config import Settings
 from core.conversations.claims import EventClaims
@@ -25,6 +26,7 @@ from core.records import Assistant, Conversation, Scope, StoredMessage
 from core.replies.actions import ReplyActions
 from core.replies.attachments import Attachment
 from core.replies.compare import Compared, Comparer, SinkFactory
+from core.replies.context import answer_budget
 from core.replies.intake import EarlierMessages, Intake
 from core.replies.interrupted import InterruptedAnswer, interrupted_answer
 from core.replies.pipeline import ReplyPipeline, Throttles
@@ -77,6 +79,7 @@ class ChatService:
             store, ScheduleConfig(settings.schedule_timezone, settings.schedule_min_interval_minutes)
         )
         self.scheduled_runs = ScheduleRunner(store, settings.schedule_check_seconds)  # front ends serve it
+        self.catchups = CatchUps()
 
     # the process this is, and how often a streaming answer is saved (bench and tests set them)
     @property
@@ -170,6 +173,26 @@ class ChatService:
         on_start: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> list[Compared]:
         return await self.comparer.compare(key, actor, prompt, models, sink_factory, on_start)
+
+    async def catch_up(
+        self,
+        actor: Actor,
+        source: HistorySource,
+        since: str,
+        open_conversation: Callable[[Digest], Awaitable[tuple[ConversationKey, ReplySink]]],
+    ) -> Submitted:
+        """Catch the person up on a channel or thread (core.catchup): what they may read of it, within the platform's
+        limits, becomes the first message of a conversation only they see, opened by `open_conversation(digest)`
+        (which shows `digest.header` and returns where the summary goes); the answer links back to the messages."""
+        here = ConversationKey(source.platform, source.workspace, source.channel, "")
+        model = (await self.preferences.model_choice(here, actor.user_id)).model
+        window = self.catalog.context_window(model)
+        room_chars = int((window - answer_budget(window, self.settings.max_tokens)) * 3 * 0.8)
+        max_chars = min(self.settings.max_prompt_chars, room_chars)
+        digest = await self.catchups.read(actor, source, since, max_chars=max_chars)
+        await self.intake.check(here, actor, digest.prompt, model)
+        key, sink = await open_conversation(digest)
+        return await self.submit(key, actor, digest.prompt, sink, title=digest.title, extra=digest.extra)
 
     async def schedule(self, actor: Actor, key: ConversationKey, text: str) -> str:
         """`/schedule ...` typed in a channel: create, list or delete its scheduled prompts (core.schedules)."""
