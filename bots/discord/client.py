@@ -13,8 +13,10 @@ import discord
 from bots.discord import PLATFORM
 from bots.discord.buttons import ReplyButton
 from bots.discord.commands import register_commands
+from bots.discord.scheduled import DiscordSchedules
 from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
 from bots.discord.tree import OnceCommandTree
+from bots.discord.voice import as_attachment, download_limit, show_transcript
 from core.app import Core
 from core.chat import Submitted
 from core.keys import Actor, ConversationKey
@@ -51,20 +53,22 @@ def _tolerant_parser(event: str, parse: Any) -> Any:
     return run
 
 
-async def download_attachments(message: discord.Message, limits: AttachmentLimits | None = None) -> list[Attachment]:
+async def download_attachments(
+    message: discord.Message, limits: AttachmentLimits | None = None, voice_mb: float = 25.0
+) -> list[Attachment]:
     """Fetch a message's files now: Discord's attachment URLs expire. Too large ones are not fetched."""
     limits = limits or AttachmentLimits()
     files: list[Attachment] = []
     for item in message.attachments[: limits.max_files + 1]:
-        if item.size > limits.max_file_bytes:
-            files.append(Attachment(item.filename, item.content_type or "", b"", size=item.size))
+        if item.size > download_limit(item, limits.max_file_bytes, voice_mb):
+            files.append(as_attachment(item, b"", size=item.size))
             continue
         try:
             data = await item.read()
         except (discord.HTTPException, discord.NotFound) as exc:
             log.warning("attachment download failed: %s", type(exc).__name__)
             data = b""
-        files.append(Attachment(item.filename, item.content_type or "", data))
+        files.append(as_attachment(item, data))
     return files
 
 
@@ -108,6 +112,7 @@ class ChatClient:
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ReplyButton)
         self.core.on_interrupted(self.show_interrupted)
+        self.chat.scheduled_runs.serve(PLATFORM, DiscordSchedules(self))
         self.commands_synced = await self.tree.sync_if_changed()
         self.invite_url = invite_url(self.application_id)
         if self.print_invite:
@@ -171,10 +176,13 @@ class ChatClient:
         title: str = "",
         message: discord.Message | None = None,
     ) -> Submitted:
-        files = await download_attachments(message) if message is not None and message.attachments else None
+        files = None
+        if message is not None and message.attachments:
+            files = await download_attachments(message, voice_mb=self.core.settings.voice_max_mb)
         submitted = await self.chat.submit(
-            key, actor, text, sink, platform_message_id=platform_message_id, title=title, attachments=files
-        )
+            key, actor, text, sink, platform_message_id=platform_message_id, title=title, attachments=files,
+            on_transcript=show_transcript(message, sink.channel) if files else None,
+        )  # fmt: skip
         # the reply task has not run yet: its first post already carries the buttons
         sink.conversation_id = submitted.conversation.id
         return submitted

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from discord import app_commands
 
-from bots.discord.commands import assistants, chat, conversations, delete_from, models, settings, usage
+from bots.discord.commands import (
+    assistants,
+    catchup,
+    chat,
+    conversations,
+    delete_from,
+    models,
+    schedule,
+    settings,
+    usage,
+)
 
-FAMILIES = (chat, models, conversations, delete_from, settings, assistants, usage)
+FAMILIES = (chat, models, conversations, delete_from, settings, assistants, usage, catchup, schedule)
 
 
 def register_commands(tree: app_commands.CommandTree) -> None:

@@ -45,6 +45,7 @@ class InteractionsMixin:
         message_id: Any = None,
         permissions: int | None = None,
         locale: str = "en-US",
+        target: Any = None,
     ) -> FakeInteraction:
         """Dispatch INTERACTION_CREATE: type 2 (command), 4 (autocomplete, `focused` option) or 3 (component).
 
@@ -57,11 +58,20 @@ class InteractionsMixin:
         if type in (2, 4):
             if name is None:
                 raise ValueError("application command interactions need a name")
-            data: dict[str, Any] = {"name": name, "type": command_type, "options": self._options(options, focused)}
+            data: dict[str, Any] = {"name": name, "type": command_type}
+            if command_type == 1:
+                data["options"] = self._options(options, focused)
             command = self._find_command(name, command_type, gid)
             data["id"] = command["id"] if command else self._ids.next()
             if command and command.get("guild_id"):
                 data["guild_id"] = command["guild_id"]
+            if command_type == 3:  # a message command: the message picked comes resolved
+                if target is None:
+                    raise ValueError("message commands need a target message")
+                picked = self._stored(channel["id"], _sid(target))
+                data["target_id"] = picked.id
+                data["resolved"] = {"messages": {picked.id: copy.deepcopy(picked.data)}}
+            self._resolve_channel_options(data, u)
         elif type == 3:
             if custom_id is None or message_id is None:
                 raise ValueError("component interactions need custom_id and message_id")
@@ -148,6 +158,26 @@ class InteractionsMixin:
                 opt["focused"] = True
             out.append(opt)
         return out
+
+    def _resolve_channel_options(self, data: dict, user: dict) -> None:
+        """Channel options (type 7) come with the channel resolved, its `permissions` being those of the person who
+        invoked the command in that channel, as Discord computes them (overwrites included)."""
+        for option in data.get("options") or []:
+            if option.get("type") != 7:
+                continue
+            channel = self._channel(option["value"])
+            partial = {
+                k: channel[k]
+                for k in ("id", "name", "type", "parent_id", "thread_metadata", "owner_id", "member_count",
+                          "message_count", "last_message_id", "rate_limit_per_user", "flags")
+                if k in channel
+            }  # fmt: skip
+            partial["permissions"] = str(self.permissions_for(user, channel))
+            data.setdefault("resolved", {}).setdefault("channels", {})[channel["id"]] = partial
+
+    async def message_command(self, channel_id: Any, user: Any, name: str, target: Any, **kw: Any) -> FakeInteraction:
+        """A person picks a message's context-menu command `name` on the message `target`."""
+        return await self.interaction_create(2, channel_id, user, name=name, command_type=3, target=target, **kw)
 
     def _find_command(self, name: str, command_type: int, guild_id: str | None) -> dict | None:
         for scope in ([guild_id] if guild_id else []) + [None]:
