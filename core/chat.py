@@ -194,9 +194,10 @@ class ChatService:
         key, sink = await open_conversation(digest)
         return await self.submit(key, actor, digest.prompt, sink, title=digest.title, extra=digest.extra)
 
-    async def schedule(self, actor: Actor, key: ConversationKey, text: str) -> str:
-        """`/schedule ...` typed in a channel: create, list or delete its scheduled prompts (core.schedules)."""
-        return await self.schedules.command(actor, key, text)
+    async def schedule(self, actor: Actor, key: ConversationKey, text: str, *, direct: bool = False) -> str:
+        """`/schedule ...` typed in a channel: create, list or delete its scheduled prompts (core.schedules);
+        `direct`: it was typed in a direct message."""
+        return await self.schedules.command(actor, key, text, direct=direct)
 
     async def about(self, key: ConversationKey, user_id: str) -> str:
         """What `/about` says here: the version, the model in use and how data is kept and erased."""

@@ -34,8 +34,13 @@ class ScheduleService:
         self.store = store
         self.config = config
 
-    async def command(self, actor: Actor, key: ConversationKey, text: str, *, now: float | None = None) -> str:
-        """What `/schedule TEXT` typed at `key` does, and the answer to show (only to the one who typed it)."""
+    async def command(
+        self, actor: Actor, key: ConversationKey, text: str, *, direct: bool = False, now: float | None = None
+    ) -> str:
+        """What `/schedule TEXT` typed at `key` does, and the answer to show (only to the one who typed it).
+        `direct`: typed in a direct message (where there is no channel to run in)."""
+        if direct:
+            _in_channel(ConversationKey(key.platform, "", key.channel))
         words = text.strip().split()
         first = words[0].lower() if words else ""
         if not words or first in ("help", "?"):
