@@ -75,11 +75,13 @@ class ScheduleRunner:
 
     async def loop(self) -> None:
         while True:
+            # on the clock's multiples of check_seconds: every process looks at the same moments, so a run due
+            # starts as soon in each, and the claim alone decides which one runs it
+            await asyncio.sleep(self.check_seconds - time.time() % self.check_seconds)
             try:
                 await self.tick()
             except Exception as exc:
                 log.warning("looking for scheduled prompts failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.check_seconds)
 
     async def wait_idle(self) -> None:
         while self._running:
