@@ -19,7 +19,7 @@ from core.voice.speech import SpeechClient, SpeechFailed, router_speech_url, sam
 log = logging.getLogger(__name__)
 
 NEEDS_ROUTER = (
-    "🎙️ Voice messages need the Hugging Face router for speech recognition: this bot runs a local model without "
+    "Voice messages need the Hugging Face router for speech recognition: this bot runs a local model without "
     "it. Set HF_TOKEN (or point SPEECH_URL at a local speech model) to have them transcribed; until then, type it."
 )
 
@@ -46,8 +46,13 @@ class Heard:
     transcript: str
     seconds: float
     others: list[Any] = field(default_factory=list)  # the files that are not audio
-    notes: list[str] = field(default_factory=list)  # audio that was not transcribed, one line each
+    problems: list[str] = field(default_factory=list)  # why audio was not transcribed, one sentence each
     names: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """The problems as notes under the answer."""
+        return [f"🎙️ *{problem}*" for problem in self.problems]
 
     def as_extra(self) -> dict:
         """What the stored message keeps: that it was spoken, how long, and its files' names (not the audio)."""
@@ -144,7 +149,7 @@ class Voice:
                     try:
                         text = await speech.transcribe(attachment.data, found.mime, label)
                     except SpeechFailed as exc:
-                        text, problem = "", f"🎙️ *`{label}` was not transcribed: {exc}*"
+                        text, problem = "", f"`{label}` was not transcribed: {exc}"
                     if problem is not None:
                         pass
                     elif text:
@@ -152,14 +157,14 @@ class Voice:
                         heard.seconds += seconds or 0.0
                         heard.names.append(label)
                     else:
-                        problem = f"🎙️ *I heard nothing I could write down in `{label}`.*"
+                        problem = f"I heard nothing I could write down in `{label}`."
             if problem is not None:
-                heard.notes.append(problem)
+                heard.problems.append(problem)
         heard.transcript = "\n\n".join(texts)
         if not heard.transcript and not has_text and not others:
-            raise VoiceRefused("\n".join(n.strip("*") for n in heard.notes))
-        if heard.notes:
-            log.info("voice: %d of %d audio files not transcribed", len(heard.notes), len(spoken))
+            raise VoiceRefused("\n".join(f"🎙️ {problem}" for problem in heard.problems))
+        if heard.problems:
+            log.info("voice: %d of %d audio files not transcribed", len(heard.problems), len(spoken))
         return heard
 
     def _problem(self, attachment: Attachment, found: AudioFile, label: str) -> str | None:
@@ -167,16 +172,16 @@ class Voice:
         limit_mb = self.config.max_mb
         if size > self.max_bytes:
             mb = size / 1024 / 1024
-            return f"🎙️ *`{label}` is too large to transcribe ({mb:.1f} MB; the limit is {limit_mb:g} MB).*"
+            return f"`{label}` is too large to transcribe ({mb:.1f} MB; the limit is {limit_mb:g} MB)."
         if found.seconds is not None and found.seconds > self.config.max_seconds + 0.5:
             return self._too_long(label, found.seconds)
         if not attachment.data or found.kind is None:
-            return f"🎙️ *`{label}` could not be downloaded, so it was not transcribed. Send it again.*"
+            return f"`{label}` could not be downloaded, so it was not transcribed. Send it again."
         return None
 
     def _too_long(self, label: str, seconds: float) -> str:
         limit = self.config.max_seconds
         return (
-            f"🎙️ *`{label}` is {seconds:.0f} seconds long; voice messages up to {limit:g} seconds are transcribed. "
-            "Send a shorter one, or type it.*"
+            f"`{label}` is {seconds:.0f} seconds long; voice messages up to {limit:g} seconds are transcribed. "
+            "Send a shorter one, or type it."
         )

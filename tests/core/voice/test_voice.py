@@ -114,7 +114,10 @@ async def test_speech_service_errors_are_told(core, fake_router):
     fake_router.speech.fail_with = [503]
     with pytest.raises(VoiceRefused) as refused:
         await say(core, [Attachment("voice-message.ogg", "audio/ogg", audio, voice=True)])
-    assert "loading or unavailable" in str(refused.value)
+    assert str(refused.value) == (
+        "🎙️ `voice-message.ogg` was not transcribed: The speech recognition model is loading or unavailable. "
+        "Try again in a minute."
+    )
 
 
 async def test_bytes_that_are_not_what_they_claim_are_refused_by_the_model(core, fake_router):
