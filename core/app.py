@@ -88,7 +88,9 @@ class Core:
     async def close(self, grace: float | None = None) -> None:
         """Let answers in flight finish (`grace` seconds, default SHUTDOWN_GRACE_SECONDS), stop the rest,
         then mark whatever is still unfinished INTERRUPTED before letting go of the database."""
+        self.chat.scheduled_runs.stopped = True  # no run is begun while shutting down
         await self.chat.shutdown(self.settings.shutdown_grace_seconds if grace is None else grace)
+        await self.chat.scheduled_runs.close()
         await self.chat.tools.close()  # MCP server processes and sessions
         for task in self._tasks:
             task.cancel()
@@ -151,6 +153,7 @@ async def build_core(settings: Settings) -> Core:
     if local is not None:
         router.revive = core.revive_local_model
     core._tasks.append(asyncio.create_task(_worker_loop(core), name="worker-heartbeat"))
+    core._tasks.append(asyncio.create_task(core.chat.scheduled_runs.loop(), name="scheduled-prompts"))
     if settings.retention_days:
         core._tasks.append(
             asyncio.create_task(

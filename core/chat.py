@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from core.bot_state import BotState
+from core.catchup import CatchUps, Digest, HistorySource
 from core.commands.about import about_text
 from core.config import Settings
 from core.conversations.claims import EventClaims
@@ -26,6 +27,7 @@ from core.replies.actions import ReplyActions
 from core.replies.attachments import Attachment
 from core.replies.clarify import Clarifier
 from core.replies.compare import Compared, Comparer, SinkFactory
+from core.replies.context import answer_budget
 from core.replies.intake import EarlierMessages, Intake
 from core.replies.interrupted import InterruptedAnswer, interrupted_answer
 from core.replies.picked import Request, prompt_for
@@ -34,6 +36,8 @@ from core.replies.scheduler import ReplyScheduler, Submitted
 from core.replies.sharing import Shared, shared_answer
 from core.replies.titles import Titler
 from core.router.client import RouterClient
+from core.schedules.runner import ScheduleRunner
+from core.schedules.service import ScheduleConfig, ScheduleService
 from core.settings.assistants import AssistantService
 from core.settings.service import ModelChoice, SettingsService
 from core.store.base import Store
@@ -75,6 +79,11 @@ class ChatService:
         self.bot_state = BotState(store)
         self.routing = MessageRouter(self.conversations, self.dms, self.policy, allow_bots=settings.allow_bots)
         self.comparer = Comparer(settings, catalog, self.limits, self.pipeline)
+        self.schedules = ScheduleService(
+            store, ScheduleConfig(settings.schedule_timezone, settings.schedule_min_interval_minutes)
+        )
+        self.scheduled_runs = ScheduleRunner(store, settings.schedule_check_seconds)  # front ends serve it
+        self.catchups = CatchUps()
 
     # the process this is, and how often a streaming answer is saved (bench and tests set them)
     @property
@@ -108,6 +117,8 @@ class ChatService:
         title: str = "",
         earlier: EarlierMessages | None = None,
         attachments: list[Attachment] | None = None,
+        extra: dict | None = None,
+        on_transcript: Callable[[str], Awaitable[None]] | None = None,
     ) -> Submitted:
         """Store a user message and answer it (now, or right after the reply in progress).
 
@@ -117,13 +128,18 @@ class ChatService:
         `earlier` reads what a thread the bot is adopting held before this message (a first mention in
         someone else's thread); it is asked only when no conversation exists here yet, and never for what
         the thread held before its conversation was erased.
+
+        Audio among the files (a voice message) is transcribed (core.voice) and its transcript is the message's
+        text; `on_transcript(text)` shows it, before the answer starts. `extra` is kept with the stored message.
         """
         if self.replies.shutting_down:
             raise ShuttingDown()
         stored = await self.intake.take(
             key, actor, text, platform_message_id=platform_message_id, title=title, earlier=earlier,
-            attachments=attachments,
+            attachments=attachments, extra=extra,
         )  # fmt: skip
+        if stored.transcript and on_transcript is not None:
+            await on_transcript(stored.transcript)
         return self.replies.answer(stored.conversation, stored.message_id, sink, actor)
 
     def picked_prompt(self, request: Request) -> str:
@@ -165,6 +181,31 @@ class ChatService:
         on_start: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> list[Compared]:
         return await self.comparer.compare(key, actor, prompt, models, sink_factory, on_start)
+
+    async def catch_up(
+        self,
+        actor: Actor,
+        source: HistorySource,
+        since: str,
+        open_conversation: Callable[[Digest], Awaitable[tuple[ConversationKey, ReplySink]]],
+    ) -> Submitted:
+        """Catch the person up on a channel or thread (core.catchup): what they may read of it, within the platform's
+        limits, becomes the first message of a conversation only they see, opened by `open_conversation(digest)`
+        (which shows `digest.header` and returns where the summary goes); the answer links back to the messages."""
+        here = ConversationKey(source.platform, source.workspace, source.channel, "")
+        model = (await self.preferences.model_choice(here, actor.user_id)).model
+        window = self.catalog.context_window(model)
+        room_chars = int((window - answer_budget(window, self.settings.max_tokens)) * 3 * 0.8)
+        max_chars = min(self.settings.max_prompt_chars, room_chars)
+        digest = await self.catchups.read(actor, source, since, max_chars=max_chars)
+        await self.intake.check(here, actor, digest.prompt, model)
+        key, sink = await open_conversation(digest)
+        return await self.submit(key, actor, digest.prompt, sink, title=digest.title, extra=digest.extra)
+
+    async def schedule(self, actor: Actor, key: ConversationKey, text: str, *, direct: bool = False) -> str:
+        """`/schedule ...` typed in a channel: create, list or delete its scheduled prompts (core.schedules);
+        `direct`: it was typed in a direct message."""
+        return await self.schedules.command(actor, key, text, direct=direct)
 
     async def about(self, key: ConversationKey, user_id: str) -> str:
         """What `/about` says here: the version, the model in use and how data is kept and erased."""

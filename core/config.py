@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     model_overrides_file: Path | None = Field(
         Path("config/models.json"), description="curated facts the router does not report"
     )
+    # Voice messages: transcribed by a speech-recognition model, then answered as text
+    speech_model: str = Field("openai/whisper-large-v3-turbo", description="speech recognition model (hf-inference)")
+    speech_url: str | None = Field(
+        None, description="speech endpoint; default: the router's hf-inference route for SPEECH_MODEL (local: yours)"
+    )
+    voice_max_seconds: float = Field(60.0, gt=0, description="longest voice message transcribed, in seconds")
+    voice_max_mb: float = Field(25.0, gt=0, description="largest audio file transcribed, in megabytes")
 
     # Fully local mode: llama.cpp serving a GGUF on 127.0.0.1
     local_mode: Literal["auto", "on", "off"] = Field("auto", description="auto = local model when HF_TOKEN is unset")
@@ -68,6 +75,10 @@ class Settings(BaseSettings):
     allow_bots: Literal["none", "mentions", "all"] = Field(
         "none", description="other bots' messages: ignored, answered when they mention the bot, or like a person's"
     )
+    # Scheduled prompts (/schedule): how often due runs are looked for, the default time zone, the tightest cadence
+    schedule_check_seconds: float = Field(20.0, gt=0, description="how often due scheduled prompts are looked for")
+    schedule_timezone: str = Field("UTC", description="time zone of schedules that name none, e.g. Europe/Paris")
+    schedule_min_interval_minutes: float = Field(60.0, gt=0, description="shortest time between two runs")
 
     # Omni, the virtual model "omni": one ordered list of models per route, comma-separated
     omni_default_models: str = Field(
@@ -133,11 +144,14 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = Field(None, description="the app's Client Secret, for OAuth installs")
     slack_scopes: str = Field(
         "app_mentions:read,assistant:write,channels:history,groups:history,im:history,mpim:history,"
-        "chat:write,commands,files:read,files:write,users:read,im:write",
+        "chat:write,commands,files:read,files:write,users:read,im:write,channels:read,groups:read",
         description="bot scopes asked for at install, comma-separated (config/slack-manifest.yaml's)",
     )
     slack_install_path: str = Field("/slack/install", description="path that starts an install")
     slack_redirect_path: str = Field("/slack/oauth_redirect", description="path of the OAuth redirect URL")
+    # conversations.history and .replies for apps distributed outside the Marketplace (since 2025): 1 a minute, 15 items
+    slack_history_per_minute: int = Field(1, ge=1, le=100, description="history reads a minute (catch-up)")
+    slack_history_items: int = Field(15, ge=1, le=999, description="messages one history read returns (catch-up)")
 
     @field_validator("database_url")
     @classmethod
@@ -160,6 +174,21 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://") if rest else ("ws://", "wss://")):
             raise ValueError("expected an http(s):// URL" if rest else "expected a ws(s):// URL")
         return value.rstrip("/") if value else value
+
+    @field_validator("speech_url")
+    @classmethod
+    def _speech_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s):// URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from core.schedules.spec import zone  # the names the schedules understand
+
+        zone(value)
+        return value
 
     @field_validator("mcp_servers")
     @classmethod

@@ -103,3 +103,23 @@ class UsageRow:
     completion_tokens: int
     requests: int
     estimated: int = 0  # of those requests, how many the provider reported no usage for (counted from the text)
+
+
+@dataclass(slots=True)
+class Schedule:
+    """A prompt answered on a schedule in a channel (core.schedules): each run opens a fresh thread there."""
+
+    platform: str
+    workspace: str
+    channel: str
+    owner_id: str  # whose prompt it is: runs answer as them, within their limits, and go with their data
+    prompt: str
+    cron: str  # five fields, in `zone`
+    zone: str
+    described: str  # for people: "every Monday at 09:00 (UTC)"
+    next_run: float  # epoch seconds; the claim of a run moves it on (core.schedules.runner)
+    owner_name: str = ""
+    last_run: float | None = None
+    runs: int = 0
+    created_at: float = 0.0
+    id: int | None = None

@@ -16,9 +16,11 @@ from bots.discord.buttons import ReplyButton
 from bots.discord.commands import register_commands
 from bots.discord.interaction_sink import TOKEN_SECONDS, InteractionSink
 from bots.discord.questions import ChoiceButton, show_in_channel
+from bots.discord.scheduled import DiscordSchedules
 from bots.discord.sharing import ShareButton
 from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
 from bots.discord.tree import OnceCommandTree
+from bots.discord.voice import as_attachment, download_limit, show_transcript
 from core.app import Core
 from core.chat import Submitted
 from core.keys import Actor, ConversationKey
@@ -64,23 +66,25 @@ def _tolerant_parser(event: str, parse: Any) -> Any:
 
 
 async def download_attachments(
-    message: discord.Message | list[discord.Attachment], limits: AttachmentLimits | None = None
+    message: discord.Message | list[discord.Attachment],
+    limits: AttachmentLimits | None = None,
+    voice_mb: float = 25.0,
 ) -> list[Attachment]:
     """Fetch a message's files (or these files) now: Discord's attachment URLs expire. Too large ones are not
-    fetched."""
+    fetched (a voice message or audio file may be as large as `voice_mb`)."""
     limits = limits or AttachmentLimits()
     items = message if isinstance(message, list) else message.attachments
     files: list[Attachment] = []
     for item in items[: limits.max_files + 1]:
-        if item.size > limits.max_file_bytes:
-            files.append(Attachment(item.filename, item.content_type or "", b"", size=item.size))
+        if item.size > download_limit(item, limits.max_file_bytes, voice_mb):
+            files.append(as_attachment(item, b"", size=item.size))
             continue
         try:
             data = await item.read()
         except (discord.HTTPException, discord.NotFound) as exc:
             log.warning("attachment download failed: %s", type(exc).__name__)
             data = b""
-        files.append(Attachment(item.filename, item.content_type or "", data))
+        files.append(as_attachment(item, data))
     return files
 
 
@@ -128,6 +132,7 @@ class ChatClient:
         self.add_dynamic_items(ReplyButton, ChoiceButton, ShareButton)
         self.core.on_interrupted(self.show_interrupted)
         self.chat.questions.show_with(PLATFORM, show_in_channel)
+        self.chat.scheduled_runs.serve(PLATFORM, DiscordSchedules(self))
         self.commands_synced = await self.tree.sync_if_changed()
         self.invite_url = invite_url(self.application_id)
         self.user_install_url = user_install_url(self.application_id)
@@ -226,10 +231,14 @@ class ChatClient:
         """`attachments`: files to read with the text (default: the message's own)."""
         if attachments is None and message is not None:
             attachments = list(message.attachments)
-        files = await download_attachments(attachments) if attachments else None
+        voice_mb = self.core.settings.voice_max_mb
+        files = await download_attachments(attachments, voice_mb=voice_mb) if attachments else None
+        channel = getattr(sink, "channel", None)  # an interaction's answer has no channel to show a transcript in
+        transcript = show_transcript(message, channel) if files and message is not None and channel else None
         submitted = await self.chat.submit(
-            key, actor, text, sink, platform_message_id=platform_message_id, title=title, attachments=files
-        )
+            key, actor, text, sink, platform_message_id=platform_message_id, title=title, attachments=files,
+            on_transcript=transcript,
+        )  # fmt: skip
         # the reply task has not run yet: its first post already carries the buttons
         sink.conversation_id = submitted.conversation.id
         return submitted

@@ -119,6 +119,10 @@ class SlackAdapter:
         sets its own before its listener starts."""
         _WORKSPACE.set(_Workspace(context.client or self._client, context.get("bot_user_id"), context.get("bot_id")))
 
+    def bind_client(self, client: AsyncWebClient) -> None:
+        """Outside any request (a scheduled run): this task, and the replies it starts, talk to one workspace."""
+        _WORKSPACE.set(_Workspace(client, self._bot_user_id, self._bot_id))
+
     def learn_identity(self, context: Any) -> None:
         self.bot_user_id = context.get("bot_user_id") or self.bot_user_id
         self.bot_id = context.get("bot_id") or self.bot_id

@@ -24,13 +24,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.actions import Actions
 from bots.slack.adapter import PLATFORM, SlackAdapter
+from bots.slack.catchup import SHORTCUT, summarize_thread_shortcut
 from bots.slack.commands import Commands
 from bots.slack.events import Events
 from bots.slack.home import Home
 from bots.slack.http import serve_http
-from bots.slack.middleware import RequestMiddleware, count_event
+from bots.slack.middleware import ACK_FIRST, RequestMiddleware, count_event
 from bots.slack.oauth import build_oauth_settings, oauth_configured
 from bots.slack.questions import Questions
+from bots.slack.schedule import wire_schedules
 from bots.slack.sink import slack_error
 from bots.slack.views import controls
 from core.app import Core
@@ -56,6 +58,12 @@ def wire(slack: SlackAdapter) -> SlackAdapter:
     runner.listener_completion_handler = AsyncCustomListenerCompletionHandler(log, slack.listener_finished)
     for listeners in (Events(slack), Commands(slack), Actions(slack), Home(slack), Questions(slack)):
         listeners.register(app)
+
+    async def on_summarize_thread(body: dict) -> None:
+        await summarize_thread_shortcut(slack, body)
+
+    app.shortcut(SHORTCUT, middleware=ACK_FIRST)(on_summarize_thread)
+    wire_schedules(slack, app)
     return slack
 
 

@@ -11,10 +11,12 @@ from slack_bolt.async_app import AsyncApp
 
 from bots.slack.adapter import PLATFORM, SlackAdapter
 from bots.slack.assistants import assistant
+from bots.slack.catchup import catchup_command
 from bots.slack.compare import compare
 from bots.slack.conversations import DELETED, conversations, delete_thread, export
 from bots.slack.invocation import Invocation, slash_invocation, thread_invocation
 from bots.slack.middleware import ACK_FIRST
+from bots.slack.schedule import schedule_command
 from bots.slack.settings import settings
 from bots.slack.usage import limits, usage
 from bots.slack.views import delete_all_confirmation, markdown_blocks, model_lines
@@ -39,6 +41,8 @@ TEXT_COMMANDS: dict[str, TextCommand] = {
     "compare": compare,
     "conversations": conversations,
     "export": export,
+    "catchup": catchup_command,
+    "schedule": schedule_command,
 }
 # Slack's slash commands are the registry's (core/commands/registry.py), as the manifest lists them; `hfchat help`
 # there is a word of /hfchat, not a command of its own

@@ -19,6 +19,7 @@ from bots.slack.commands import message_command
 from bots.slack.files import download_files
 from bots.slack.sink import message_id, slack_error
 from bots.slack.text import strip_mention
+from bots.slack.voice import show_transcript
 from core.chat import NOT_SAVED
 from core.conversations.routing import IncomingMessage, Route
 from core.errors import StoreUnavailable, UserFacingError
@@ -170,7 +171,8 @@ class Events:
                 "assistant.threads.setStatus", channel_id=channel, thread_ts=thread, status=THINKING
             )
         # fetched now, with the bot token: what cannot be used gets a note under the answer
-        attachments = await download_files(slack.client, files) if files else None
+        voice_mb = slack.core.settings.voice_max_mb
+        attachments = await download_files(slack.client, files, voice_mb=voice_mb) if files else None
         try:
             submitted = await self.chat.submit(
                 key,
@@ -180,6 +182,7 @@ class Events:
                 platform_message_id=message_id(channel, ts),
                 earlier=earlier,
                 attachments=attachments,
+                on_transcript=show_transcript(slack.client, channel, thread, files),
             )
         except UserFacingError as exc:
             if assistant:

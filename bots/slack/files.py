@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlparse
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots.slack.voice import download_limit, marked
 from core.replies.attachments import Attachment, AttachmentLimits
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ async def _fetch(
 
 
 async def download_files(
-    client: AsyncWebClient, files: list[dict], limits: AttachmentLimits | None = None
+    client: AsyncWebClient, files: list[dict], limits: AttachmentLimits | None = None, voice_mb: float = 25.0
 ) -> list[Attachment]:
     """The message's files as Attachments: too large ones (by Slack's size) are not fetched, and a file
     that could not be fetched comes empty (the core then says it was skipped)."""
@@ -89,8 +90,9 @@ async def download_files(
             name = str(item.get("name") or item.get("title") or "file")
             content_type = str(item.get("mimetype") or "")
             size = item.get("size") if isinstance(item.get("size"), int) else None
-            if size is not None and size > limits.max_file_bytes:
-                attachments.append(Attachment(name, content_type, b"", size=size))
+            most = download_limit(item, limits.max_file_bytes, voice_mb)
+            if size is not None and size > most:
+                attachments.append(marked(Attachment(name, content_type, b"", size=size), item))
                 continue
             url = str(item.get("url_private_download") or item.get("url_private") or "")
             data = b""
@@ -101,11 +103,11 @@ async def download_files(
                         url,
                         token,
                         hosts,
-                        limits.max_file_bytes,
+                        most,
                         client.proxy,
                         html_expected=content_type.startswith("text/html"),
                     )
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     log.warning("file download failed: %s", type(exc).__name__)
-            attachments.append(Attachment(name, content_type, data))
+            attachments.append(marked(Attachment(name, content_type, data), item))
     return attachments

@@ -205,6 +205,23 @@ COMMANDS: tuple[Command, ...] = (
         names={DISCORD: "Delete from here"},
         kind=ON_A_MESSAGE,
     ),
+    Command(
+        "catchup",
+        "Catch me up: what you can read in a channel since a time, summarized with links, only for you",
+        usage="[#channel] [2h | 3d | yesterday | monday | 2026-12-01]",
+        arguments=(
+            _a("channel", "Which channel (default: this one)"),
+            _a("since", "Since when: 2h, 3d, yesterday, monday or a date (default: the last 24 hours)"),
+        ),
+        front_ends=frozenset({DISCORD, SLACK}),
+    ),
+    Command(
+        "schedule",
+        "Schedule a prompt in this channel: each run opens a new thread with the answer",
+        usage='"PROMPT" every monday 09:00 | "PROMPT" 0 9 * * 1 | list | delete N | allow members|admins|off',
+        arguments=(_a("what", '"prompt" every monday 09:00 · "prompt" 0 9 * * 1 · list · delete N · allow admins'),),
+        front_ends=frozenset({DISCORD, SLACK}),  # the terminal has no channel to post runs in (README)
+    ),
     # the terminal's own
     Command("open", "Go back to conversation N (its last turns are shown)", "N", front_ends=frozenset({CONSOLE})),
     Command(

@@ -54,6 +54,8 @@ class Attachment:
     content_type: str
     data: bytes
     size: int | None = None  # as the platform reported it, when the bytes were not fetched (too large)
+    seconds: float | None = None  # audio: how long it plays, as the platform reported it (core.voice)
+    voice: bool = False  # the platform marks it a voice message or an audio clip (core.voice)
 
 
 @dataclass(slots=True)

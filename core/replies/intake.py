@@ -21,6 +21,7 @@ from core.settings.service import SettingsService
 from core.settings.snapshot import reading
 from core.store.base import Store
 from core.usage.limits import LimitsService
+from core.voice import Voice, VoiceConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def refuse_too_long(settings: Settings, catalog: ModelCatalog, text: str, model:
 class Stored:
     conversation: Conversation
     message_id: int
+    transcript: str = ""  # what the message's voice recording said (stored as its text)
 
 
 class Intake:
@@ -67,6 +69,7 @@ class Intake:
         self.preferences = preferences
         self.assistants = assistants
         self.limits = limits
+        self.voice = Voice(VoiceConfig.of(settings))
 
     async def check(self, key: ConversationKey, actor: Actor, text: str, model: str | None = None) -> None:
         """Raise what `take` would refuse this message with (too long for the limit or the model, or past the
@@ -86,6 +89,7 @@ class Intake:
         title: str = "",
         earlier: EarlierMessages | None = None,
         attachments: list[Attachment] | None = None,
+        extra: dict | None = None,
     ) -> Stored:
         """Store a user message (refusing it first when it must be). See ChatService.submit."""
         try:
@@ -94,6 +98,12 @@ class Intake:
             if not attachments:
                 raise
             text = ""
+        # a voice message is what it said: its transcript is the message's text, answered like typed text
+        heard = await self.voice.hear(attachments, has_text=bool(text)) if attachments else None
+        if heard is not None:
+            spoken = clean_prompt(heard.transcript) if heard.transcript else ""
+            text = "\n\n".join(part for part in (text, spoken) if part)
+            attachments = heard.others
         refuse_too_long(self.settings, self.catalog, text)
         conversation = await self.store.get_conversation(key)
         conversation_id = conversation.id if conversation else None
@@ -101,12 +111,17 @@ class Intake:
         choice = await self.preferences.model_choice(key, actor.user_id, conversation=conversation, reads=reads)
         room = refuse_too_long(self.settings, self.catalog, text, choice.model)
         await reading(self.limits, reads).check_message(key, actor, text, choice.model)
-        extra: dict = {}
+        extra = dict(extra or {})
         if attachments:
             files = await process_attachments(attachments, limits_for_room(room - estimate_tokens(text)))
             if not text and not files.usable:
                 raise NothingReadable("\n".join(files.notes) or "None of the files could be read.")
-            extra = files.as_extra()
+            extra |= files.as_extra()
+        if heard is not None:
+            if heard.transcript:
+                extra |= heard.as_extra()
+            if heard.notes:
+                extra["attachment_notes"] = [*heard.notes, *extra.get("attachment_notes", [])]
         created: Conversation | None = None
         adopted = 0
         try:
@@ -142,7 +157,7 @@ class Intake:
                 await self.store.set_title(created.id, title)
             except StoreUnavailable:  # the message is stored: answer it; an auto title may come later
                 log.warning("conversation %s stays untitled: the database is unavailable", created.id)
-        return Stored(conversation, message_id)
+        return Stored(conversation, message_id, heard.transcript if heard is not None else "")
 
     async def _adoptable(self, key: ConversationKey, earlier: EarlierMessages | None) -> list[StoredMessage]:
         """What a new conversation at `key` takes in from its thread: nothing from before an erasure there."""

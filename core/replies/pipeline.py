@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
+from core.catchup.citations import sources_of, with_links
 from core.config import Settings
 from core.keys import Actor, ConversationKey
 from core.models.catalog import ModelCatalog
@@ -59,6 +60,7 @@ class Planned:
     tools: object | None  # the tool registry when tools run
     notes: list[str] = field(default_factory=list)
     continue_from: StoredMessage | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # citation number -> link (core.catchup.citations)
 
     @property
     def model(self) -> str:
@@ -181,7 +183,9 @@ class ReplyPipeline:
             tools = tools or ToolRegistry()
             tools.add(asking)
         request = request_for(plan, model, fitted)
-        return Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
+        planned = Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
+        planned.sources = sources_of(history)
+        return planned
 
     # run
     async def run(
@@ -236,6 +240,8 @@ class ReplyPipeline:
             )
         else:
             events = failover_stream(self.router, planned.request, planned.models, on_failover)
+        if planned.sources:  # a summary cites what it read: each [n] links to that message
+            events = with_links(events, planned.sources)
         metrics.ACTIVE_STREAMS.labels(key.platform).inc()
         try:
             state = await stream.run(events)

@@ -14,6 +14,7 @@ from core.records import (  # noqa: F401  (the records the backends hand back, i
     Conversation,
     MessageStatus,
     Place,
+    Schedule,
     Scope,
     StoredMessage,
     UsageRow,
@@ -88,6 +89,28 @@ def assistant_values(a: Assistant) -> tuple:
         a.created_at,
         a.updated_at,
     )
+
+
+SCHEDULE_FIELDS = (
+    "platform",
+    "workspace",
+    "channel",
+    "owner_id",
+    "owner_name",
+    "prompt",
+    "cron",
+    "zone",
+    "described",
+    "next_run",
+    "last_run",
+    "runs",
+    "created_at",
+)
+
+
+def schedule_from(row) -> Schedule:
+    """A schedule from its id and SCHEDULE_FIELDS values, in that order."""
+    return Schedule(id=row[0], **dict(zip(SCHEDULE_FIELDS, row[1:], strict=True)))
 
 
 class Store(abc.ABC):
@@ -282,3 +305,29 @@ class Store(abc.ABC):
         within one process, PostgreSQL's (a session advisory lock) across every process sharing
         the database.
         """
+
+    # scheduled prompts (core.schedules)
+    @abc.abstractmethod
+    async def add_schedule(self, schedule: Schedule) -> Schedule:
+        """Store a new schedule; sets and returns it with its `id` and `created_at`."""
+
+    @abc.abstractmethod
+    async def get_schedule(self, schedule_id: int) -> Schedule | None: ...
+
+    @abc.abstractmethod
+    async def list_schedules(
+        self, platform: str, workspace: str, channel: str | None = None, owner_id: str | None = None
+    ) -> list[Schedule]:
+        """A workspace's schedules (in one channel, or of one owner, if given), oldest first."""
+
+    @abc.abstractmethod
+    async def delete_schedule(self, schedule_id: int) -> None: ...
+
+    @abc.abstractmethod
+    async def due_schedules(self, now: float, platforms: list[str], limit: int = 50) -> list[Schedule]:
+        """Schedules of these platforms whose next run is at or before `now`, soonest first."""
+
+    @abc.abstractmethod
+    async def claim_schedule_run(self, schedule_id: int, expected_next: float, next_run: float, now: float) -> bool:
+        """Take the run due at `expected_next`: moves the schedule's next run to `next_run` if it still was
+        `expected_next`, in one statement. True for exactly one caller, whatever the number of processes."""

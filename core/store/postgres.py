@@ -28,10 +28,12 @@ from core.store import migrator as migrations
 from core.store.base import (
     ASSISTANT_FIELDS,
     MESSAGE_FIELDS,
+    SCHEDULE_FIELDS,
     Assistant,
     Conversation,
     MessageStatus,
     Place,
+    Schedule,
     Scope,
     Store,
     StoredMessage,
@@ -39,6 +41,7 @@ from core.store.base import (
     assistant_values,
     encode_field,
     message_from,
+    schedule_from,
 )
 from core.store.retry import retried
 
@@ -346,6 +349,7 @@ class PostgresStore(Store):
             await conn.execute(
                 "DELETE FROM assistants WHERE platform=$1 AND owner_id=$2 AND NOT shared", platform, user_id
             )
+            await conn.execute("DELETE FROM schedules WHERE platform=$1 AND owner_id=$2", platform, user_id)
         return len(owned)
 
     @retried
@@ -819,3 +823,62 @@ class PostgresStore(Store):
         if lost:
             log.warning("%d conversation locks were taken by another process while the lock session was down", lost)
         return session
+
+    # scheduled prompts
+    @retried
+    async def add_schedule(self, schedule: Schedule) -> Schedule:
+        schedule.created_at = schedule.created_at or time.time()
+        placeholders = ", ".join(f"${i}" for i in range(1, len(SCHEDULE_FIELDS) + 1))
+        schedule.id = await self.pool.fetchval(
+            f"INSERT INTO schedules ({', '.join(SCHEDULE_FIELDS)}) VALUES ({placeholders}) RETURNING id",
+            *(getattr(schedule, name) for name in SCHEDULE_FIELDS),
+        )
+        return schedule
+
+    @retried
+    async def get_schedule(self, schedule_id: int) -> Schedule | None:
+        row = await self.pool.fetchrow(
+            f"SELECT id, {', '.join(SCHEDULE_FIELDS)} FROM schedules WHERE id=$1", schedule_id
+        )
+        return schedule_from(tuple(row)) if row else None
+
+    @retried
+    async def list_schedules(
+        self, platform: str, workspace: str, channel: str | None = None, owner_id: str | None = None
+    ) -> list[Schedule]:
+        rows = await self.pool.fetch(
+            f"SELECT id, {', '.join(SCHEDULE_FIELDS)} FROM schedules WHERE platform=$1 AND workspace=$2"
+            " AND ($3::text IS NULL OR channel=$3) AND ($4::text IS NULL OR owner_id=$4) ORDER BY id",
+            platform,
+            workspace,
+            channel,
+            owner_id,
+        )
+        return [schedule_from(tuple(row)) for row in rows]
+
+    @retried
+    async def delete_schedule(self, schedule_id: int) -> None:
+        await self.pool.execute("DELETE FROM schedules WHERE id=$1", schedule_id)
+
+    @retried
+    async def due_schedules(self, now: float, platforms: list[str], limit: int = 50) -> list[Schedule]:
+        rows = await self.pool.fetch(
+            f"SELECT id, {', '.join(SCHEDULE_FIELDS)} FROM schedules WHERE next_run<=$1 AND platform = ANY($2::text[])"
+            " ORDER BY next_run, id LIMIT $3",
+            now,
+            platforms,
+            limit,
+        )
+        return [schedule_from(tuple(row)) for row in rows]
+
+    @retried
+    async def claim_schedule_run(self, schedule_id: int, expected_next: float, next_run: float, now: float) -> bool:
+        # one statement: of any number of processes comparing the same next_run, exactly one matches it
+        status = await self.pool.execute(
+            "UPDATE schedules SET next_run=$1, last_run=$2, runs=runs+1 WHERE id=$3 AND next_run=$4",
+            next_run,
+            now,
+            schedule_id,
+            expected_next,
+        )
+        return _count(status) == 1

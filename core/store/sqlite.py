@@ -22,10 +22,12 @@ from core.store import migrator as migrations
 from core.store.base import (
     ASSISTANT_FIELDS,
     MESSAGE_FIELDS,
+    SCHEDULE_FIELDS,
     Assistant,
     Conversation,
     MessageStatus,
     Place,
+    Schedule,
     Scope,
     Store,
     StoredMessage,
@@ -33,6 +35,7 @@ from core.store.base import (
     assistant_values,
     encode_field,
     message_from,
+    schedule_from,
 )
 from core.store.retry import retried
 
@@ -268,6 +271,7 @@ class SQLiteStore(Store):
             ),
             ("DELETE FROM usage WHERE platform=? AND user_id=?", (platform, user_id)),
             ("DELETE FROM assistants WHERE platform=? AND owner_id=? AND shared=0", (platform, user_id)),
+            ("DELETE FROM schedules WHERE platform=? AND owner_id=?", (platform, user_id)),
         ]
         await self._erase(statements)
         return len(owned)
@@ -575,3 +579,59 @@ class SQLiteStore(Store):
             entry[1] -= 1
             if entry[1] == 0:
                 del self._conversation_locks[conversation_id]
+
+    # scheduled prompts
+    @retried
+    async def add_schedule(self, schedule: Schedule) -> Schedule:
+        schedule.created_at = schedule.created_at or time.time()
+        cur = await self._write(
+            f"INSERT INTO schedules ({', '.join(SCHEDULE_FIELDS)}) VALUES ({', '.join('?' * len(SCHEDULE_FIELDS))})",
+            tuple(getattr(schedule, name) for name in SCHEDULE_FIELDS),
+        )
+        schedule.id = cur.lastrowid
+        return schedule
+
+    @retried
+    async def get_schedule(self, schedule_id: int) -> Schedule | None:
+        rows = await self.db.execute_fetchall(
+            f"SELECT id, {', '.join(SCHEDULE_FIELDS)} FROM schedules WHERE id=?", (schedule_id,)
+        )
+        return schedule_from(rows[0]) if rows else None
+
+    @retried
+    async def list_schedules(
+        self, platform: str, workspace: str, channel: str | None = None, owner_id: str | None = None
+    ) -> list[Schedule]:
+        sql = f"SELECT id, {', '.join(SCHEDULE_FIELDS)} FROM schedules WHERE platform=? AND workspace=?"
+        params: list = [platform, workspace]
+        if channel is not None:
+            sql += " AND channel=?"
+            params.append(channel)
+        if owner_id is not None:
+            sql += " AND owner_id=?"
+            params.append(owner_id)
+        rows = await self.db.execute_fetchall(sql + " ORDER BY id", params)
+        return [schedule_from(row) for row in rows]
+
+    @retried
+    async def delete_schedule(self, schedule_id: int) -> None:
+        await self._erase([("DELETE FROM schedules WHERE id=?", (schedule_id,))])
+
+    @retried
+    async def due_schedules(self, now: float, platforms: list[str], limit: int = 50) -> list[Schedule]:
+        if not platforms:
+            return []
+        rows = await self.db.execute_fetchall(
+            f"SELECT id, {', '.join(SCHEDULE_FIELDS)} FROM schedules WHERE next_run<=?"
+            f" AND platform IN ({', '.join('?' * len(platforms))}) ORDER BY next_run, id LIMIT ?",
+            (now, *platforms, limit),
+        )
+        return [schedule_from(row) for row in rows]
+
+    @retried
+    async def claim_schedule_run(self, schedule_id: int, expected_next: float, next_run: float, now: float) -> bool:
+        cur = await self._write(
+            "UPDATE schedules SET next_run=?, last_run=?, runs=runs+1 WHERE id=? AND next_run=?",
+            (next_run, now, schedule_id, expected_next),
+        )
+        return cur.rowcount == 1

@@ -123,21 +123,6 @@ async def test_ask_about_a_message_in_a_thread_where_the_bot_can_open_one(discor
     fake.assert_clean()
 
 
-async def test_summarize_thread_reads_the_thread_the_message_is_in(discord_core, fake_router, fake):
-    thread = fake.add_thread(fake.default_channel, "release planning", owner=fake.default_user)
-    for line in ("Ship on Friday?", "QA needs one more day.", "Then Monday."):
-        last = await fake.message_create(thread["id"], fake.default_user, line)
-    await fake.message_create(fake.default_channel["id"], fake.default_user, OTHER_TALK)
-    fake_router.queue(text_script("- Release moved to Monday for QA."))
-    async with running_client(fake, make_bot(discord_core)):
-        used = await fake.message_command(thread["id"], fake.default_user, "Summarize thread", last)
-        await fake.wait_until(answered(fake, used, "- Release moved to Monday for QA."), within=10)
-    prompt = user_prompt(fake_router.requests[-1])
-    assert prompt.index("Ship on Friday?") < prompt.index("QA needs one more day.") < prompt.index("Then Monday.")
-    assert OTHER_TALK not in prompt
-    fake.assert_clean()
-
-
 async def test_summarize_where_the_bot_is_not_present_reads_only_the_picked_message(discord_core, fake_router, fake):
     group = fake.group["id"]
     await fake.message_create(group, fake.bob, OTHER_TALK)

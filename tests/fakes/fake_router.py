@@ -17,6 +17,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.fakes.speech import FakeSpeech
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "provider_streams"
 
 
@@ -257,6 +259,7 @@ class FakeRouter:
         # optional: picks the script from the request body (e.g. by a marker in the prompt); None = the queues
         self.script_for: Callable[[dict], list | None] | None = None
         self.model_list_calls = 0
+        self.speech = FakeSpeech()  # speech recognition beside the router, as Hugging Face serves it
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -267,6 +270,7 @@ class FakeRouter:
         app = web.Application()
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
+        self.speech.add_routes(app)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -14,16 +14,18 @@ from discord import app_commands
 from bots.discord.commands import (
     ask,
     assistants,
+    catchup,
     chat,
     conversations,
     delete_from,
     messages,
     models,
+    schedule,
     settings,
     usage,
 )
 
-FAMILIES = (chat, models, conversations, delete_from, settings, assistants, usage, ask, messages)
+FAMILIES = (chat, models, conversations, delete_from, settings, assistants, usage, ask, messages, catchup, schedule)
 
 
 def register_commands(tree: app_commands.CommandTree) -> None:

@@ -23,7 +23,6 @@ from core.replies.picked import ASK_DEFAULT, Picked, Request, Task
 
 log = logging.getLogger(__name__)
 
-THREAD_MESSAGES = 100  # the newest messages of a thread read for its summary
 ONLY_ME, IN_A_THREAD = "me", "thread"
 TITLES = {Task.SUMMARIZE: "Summary", Task.EXPLAIN: "Explained", Task.TRANSLATE: "Translation"}
 
@@ -61,29 +60,6 @@ async def answer_privately(
     if not interaction.response.is_done():
         await interaction.response.defer(ephemeral=True, thinking=True)
     await answer_here(interaction, key, actor, text, private=True, title=title, attachments=files_of(message))
-
-
-async def thread_messages(interaction: discord.Interaction[Any], message: discord.Message) -> list[discord.Message]:
-    """The thread the picked message is in (or that it started), oldest first, where the bot can read it; else the
-    message alone."""
-    bot = interaction.client
-    if not bot.is_present(interaction):
-        return [message]
-    thread = message.channel if isinstance(message.channel, discord.Thread) else message.thread
-    if thread is None and message.guild is not None:
-        started = message.guild.get_thread(message.id)  # a thread started from a message shares its id
-        thread = started
-    if not isinstance(thread, discord.Thread):
-        return [message]
-    try:
-        found = [m async for m in thread.history(limit=THREAD_MESSAGES)]
-    except discord.HTTPException as exc:
-        log.info("thread history not readable: %s", exc.status)
-        return [message]
-    found.reverse()
-    if thread.id == message.id and all(m.id != message.id for m in found):
-        found.insert(0, message)  # the message that started the thread lives in the channel
-    return found
 
 
 class AskAbout(discord.ui.Modal, title="Ask HuggingChat"):
@@ -153,17 +129,17 @@ async def answer_in_thread(
     await interaction.edit_original_response(content=f"Answering in {thread.mention}")
 
 
+async def summarize_picked(interaction: discord.Interaction[Any], message: discord.Message) -> None:
+    """"Summarize thread" where the bot cannot read the thread (a user install where it is not present): the message
+    picked, alone. Where it can, the thread is summarized with links (bots.discord.commands.catchup)."""
+    request = Request(Task.SUMMARIZE, [picked(message)])
+    await answer_privately(interaction, request, f"Summary: {first_line(message)}", message)
+
+
 def register(tree: app_commands.CommandTree) -> None:
     @on_message(tree, "ask_message")
     async def ask_message(interaction: discord.Interaction[Any], message: discord.Message) -> None:
         await interaction.response.send_modal(AskAbout(message, can_open_thread(interaction, message)))
-
-    @on_message(tree, "summarize_thread")
-    async def summarize_thread(interaction: discord.Interaction[Any], message: discord.Message) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)  # reading a thread takes a moment
-        found = await thread_messages(interaction, message)
-        request = Request(Task.SUMMARIZE, [picked(m) for m in found])
-        await answer_privately(interaction, request, f"Summary: {first_line(message)}", message)
 
     @on_message(tree, "explain_code")
     async def explain_code(interaction: discord.Interaction[Any], message: discord.Message) -> None:

@@ -102,6 +102,7 @@ class InteractionsMixin:
                 picked = self._stored(channel["id"], _sid(target))
                 data["target_id"] = picked.id
                 data["resolved"] = {"messages": {picked.id: copy.deepcopy(picked.data)}}
+            self._resolve_channel_options(data, u)
         elif type == 3:
             if custom_id is None or message_id is None:
                 raise ValueError("component interactions need custom_id and message_id")
@@ -245,6 +246,23 @@ class InteractionsMixin:
                 opt["focused"] = True
             out.append(opt)
         return out
+
+    def _resolve_channel_options(self, data: dict, user: dict) -> None:
+        """Channel options (type 7) come with the channel resolved, its `permissions` being those of the person who
+        invoked the command in that channel, as Discord computes them (overwrites included)."""
+        for option in data.get("options") or []:
+            if option.get("type") != 7:
+                continue
+            channel = self._channel(option["value"])
+            partial = {
+                k: channel[k]
+                for k in ("id", "name", "type", "parent_id", "thread_metadata", "owner_id", "member_count",
+                          "message_count", "last_message_id", "rate_limit_per_user", "flags")
+                if k in channel
+            }  # fmt: skip
+            partial["permissions"] = str(self.permissions_for(user, channel))
+            data.setdefault("resolved", {}).setdefault("channels", {})[channel["id"]] = partial
+
 
     def _find_command(self, name: str, command_type: int, guild_id: str | None) -> dict | None:
         for scope in ([guild_id] if guild_id else []) + [None]:

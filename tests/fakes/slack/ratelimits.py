@@ -68,6 +68,17 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "chat.stopStream": tier_limit("chat.stopStream"),
     # special: about 1 per second per channel, short bursts allowed
     "chat.postMessage": RateLimit(per_second=1.0, burst=3, per_channel=True),
+    # reading history: Tier 3, and far less for apps distributed outside the Marketplace (COMMERCIAL_HISTORY)
+    "conversations.history": tier_limit("conversations.history"),
+    "conversations.replies": tier_limit("conversations.replies"),
+    "conversations.members": tier_limit("conversations.members"),
+}
+# Since 2025, apps distributed commercially outside the Slack Marketplace get conversations.history and
+# conversations.replies at 1 request a minute, and at most 15 items a request (PLATFORM-FACTS.md)
+COMMERCIAL_HISTORY_ITEMS = 15
+COMMERCIAL_HISTORY = {
+    "conversations.history": RateLimit.per_minute(1, burst=1),
+    "conversations.replies": RateLimit.per_minute(1, burst=1),
 }
 
 

@@ -88,6 +88,7 @@ class Channel:
     name: str = ""
     user: str | None = None  # the other party of an im
     messages: dict[str, StoredMessage] = field(default_factory=dict)
+    members: list[str] | None = None  # who is in it (conversations.members); None: every user of the workspace
 
 
 @dataclass

@@ -17,7 +17,14 @@ from aiohttp import web
 from tests.fakes.slack.chat_api import ChatApiMixin
 from tests.fakes.slack.events import EventBuildersMixin
 from tests.fakes.slack.protocol import _JSON_FIELDS, _ApiError
-from tests.fakes.slack.ratelimits import DEFAULT_RATE_LIMITS, RateLimit, RateLimitsMixin, _Injection
+from tests.fakes.slack.ratelimits import (
+    COMMERCIAL_HISTORY,
+    COMMERCIAL_HISTORY_ITEMS,
+    DEFAULT_RATE_LIMITS,
+    RateLimit,
+    RateLimitsMixin,
+    _Injection,
+)
 from tests.fakes.slack.records import Call, Channel, StoredMessage, StreamState
 from tests.fakes.slack.signed import SignedHttpMixin
 from tests.fakes.slack.socket_mode import SocketModeMixin
@@ -62,14 +69,19 @@ class FakeSlack(
         echo_events: bool = False,
         auto_create: bool = True,
         server_ping_interval: float | None = None,
+        commercial_distribution: bool = False,
     ):
+        """`commercial_distribution`: the app is distributed outside the Marketplace, so history reads are held to
+        1 request a minute and 15 items (an internal or Marketplace app keeps Tier 3 and 999 items)."""
         self.bot_token, self.app_token = bot_token, app_token
         self.signing_secret, self.verification_token = signing_secret, verification_token
         self.team_id, self.team_domain, self.app_id = team_id, team_domain, app_id
         self.bot_id, self.bot_user_id, self.bot_name = bot_id, bot_user_id, bot_name
         self.default_user_id = default_user_id
         self.default_channel_id, self.default_dm_id = default_channel_id, default_dm_id
-        limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
+        history = COMMERCIAL_HISTORY if commercial_distribution else {}
+        limits = {**DEFAULT_RATE_LIMITS, **history, **(rate_limits or {})}
+        self.history_max_items = COMMERCIAL_HISTORY_ITEMS if commercial_distribution else 999
         self.rate_limits: dict[str, RateLimit] = {k: v for k, v in limits.items() if v is not None}
         self.max_text_len, self.max_markdown_len = max_text_len, max_markdown_len
         self.max_blocks, self.max_section_text_len = max_blocks, max_section_text_len
@@ -140,6 +152,7 @@ class FakeSlack(
             "conversations.history": self._conversations_history,
             "conversations.info": self._conversations_info,
             "conversations.open": self._conversations_open,
+            "conversations.members": self._conversations_members,
             "users.info": self._users_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,

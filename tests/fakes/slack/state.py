@@ -28,6 +28,7 @@ class StateMixin:
         is_bot: bool = False,
         real_name: str | None = None,
         tz: str = "Europe/Paris",
+        is_restricted: bool = False,
     ) -> dict:
         real = real_name or name.title()
         self.users[user_id] = {
@@ -41,7 +42,7 @@ class StateMixin:
             "is_admin": is_admin,
             "is_owner": is_owner,
             "is_primary_owner": False,
-            "is_restricted": False,
+            "is_restricted": is_restricted,  # a guest: sees only the channels they were invited to
             "is_ultra_restricted": False,
             "is_bot": is_bot,
             "is_app_user": False,
@@ -51,11 +52,18 @@ class StateMixin:
         return self.users[user_id]
 
     def add_channel(
-        self, channel_id: str, type: str = "channel", *, name: str = "", user: str | None = None
+        self,
+        channel_id: str,
+        type: str = "channel",
+        *,
+        name: str = "",
+        user: str | None = None,
+        members: list[str] | None = None,
     ) -> Channel:
-        """type: "channel" (public), "private", "im" (give `user`) or "mpim"."""
+        """type: "channel" (public), "private", "im" (give `user`) or "mpim". `members`: who is in it (the bot
+        reads it only if it is among them); None: everyone."""
         assert type in _EVENT_CHANNEL_TYPE, type
-        self.channels[channel_id] = Channel(channel_id, type, name or channel_id.lower(), user)
+        self.channels[channel_id] = Channel(channel_id, type, name or channel_id.lower(), user, members=members)
         return self.channels[channel_id]
 
     def add_user_file(
@@ -82,6 +90,20 @@ class StateMixin:
             "url_private_download": f"{url}?download=1",
             "permalink": f"https://{self.team_domain}.slack.com/files/{user or self.default_user_id}/{file_id}/{name}",
         }
+
+    def add_audio_clip(self, content: bytes, seconds: float, *, user: str | None = None) -> dict:
+        """An audio clip recorded in Slack, as its `files` entry: an MP4 container (AAC) whose `subtype` is
+        `slack_audio`, named `audio_message.mp4` and typed `audio/mp4` (clips recorded on some clients are labelled
+        `video/mp4` although they hold only audio), with its length in `duration_ms`."""
+        file = self.add_user_file("audio_message.mp4", content, "audio/mp4", user=user)
+        file.update(
+            subtype="slack_audio",
+            filetype="mp4",
+            pretty_type="MPEG 4 Video",
+            media_display_type="audio",
+            duration_ms=int(seconds * 1000),
+        )
+        return file
 
     def add_user_message(
         self,

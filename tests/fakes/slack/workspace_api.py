@@ -81,8 +81,32 @@ class WorkspaceApiMixin:
             return False
         return True
 
+    def _history_page(self, p: dict) -> dict:
+        """The request's `limit` as Slack applies it: default 100 (replies: 1000), at most `history_max_items`."""
+        asked = int(p.get("limit") or 100)
+        return {**p, "limit": max(1, min(asked, self.history_max_items))}
+
+    def _check_reader(self, ch: Channel) -> None:
+        if ch.members is not None and self.bot_user_id not in ch.members:
+            raise _ApiError("not_in_channel")
+
+    def _conversations_members(self, p: dict) -> dict:
+        ch = self._channel(p.get("channel"))
+        members = ch.members if ch.members is not None else [u for u in self.users if not u.startswith("B")]
+        if ch.type == "im":
+            members = [self.bot_user_id, ch.user]
+        limit = int(p.get("limit") or 100)
+        cursor = p.get("cursor")
+        start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+        page = members[start : start + limit]
+        more = start + limit < len(members)
+        nxt = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"members": page, "response_metadata": {"next_cursor": nxt}}
+
     def _conversations_replies(self, p: dict) -> dict:
         ch = self._channel(p.get("channel"))
+        self._check_reader(ch)
+        p = self._history_page(p)
         ts = p.get("ts")
         msgs = [m for m in self._thread_messages(ch, ts) if not m.deleted]
         if not msgs and (ch.id, ts) not in self.assistant_threads:
@@ -95,6 +119,8 @@ class WorkspaceApiMixin:
 
     def _conversations_history(self, p: dict) -> dict:
         ch = self._channel(p.get("channel"))
+        self._check_reader(ch)
+        p = self._history_page(p)
         top = [m for m in ch.messages.values() if not m.deleted and (not m.is_reply or m.broadcast)]
         top = [m for m in sorted(top, key=lambda m: m.ts, reverse=True) if self._in_range(m.ts, p)]
         meta = _flag(p.get("include_all_metadata"))
@@ -115,7 +141,8 @@ class WorkspaceApiMixin:
         if ch.type == "im":
             d.update(user=ch.user, is_open=True, is_user_deleted=False)
         else:
-            d.update(name=ch.name, is_member=True, is_general=ch.id == self.default_channel_id)
+            member = ch.members is None or self.bot_user_id in ch.members
+            d.update(name=ch.name, is_member=member, is_general=ch.id == self.default_channel_id)
         return d
 
     def _conversations_info(self, p: dict) -> dict:

@@ -1,0 +1,1 @@
+"""Scheduled prompts: a prompt answered on a schedule in a channel, each run in a fresh thread."""
