@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -32,6 +33,9 @@ from core.router.client import RouterClient
 from core.startup import open_configured_store
 from core.store import Store
 
+if TYPE_CHECKING:
+    from core.streaming.shared_budget import RedisBudgets
+
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +54,7 @@ class Core:
     _interrupt_handlers: list[Callable[[list[StoredMessage]], Awaitable[None]]] = field(default_factory=list)
     _local_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _local_restarted: str | None = None  # said to the person whose message comes next, whoever restarted it
+    budgets: RedisBudgets | None = None  # the rate budgets shared with the bot's other processes (REDIS_URL)
 
     async def ensure_local_model(self) -> str | None:
         """Start the local model server again if it died. Returns a notice for the person whose message
@@ -100,6 +105,8 @@ class Core:
                 left = await self.store.retire_worker(self.worker_id)
                 if left:
                     log.info("marked %d unfinished answers interrupted at shutdown", left)
+        if self.budgets is not None:
+            await self.budgets.close()
         await self.catalog.stop()
         await self.router.close()
         await self.store.close()
@@ -150,6 +157,15 @@ async def build_core(settings: Settings) -> Core:
     await catalog.start()
     core = Core(settings, store, router, catalog, ChatService(settings, store, router, catalog), local)
     core.worker_id, core.chat.worker_id, core.interrupted = worker_id, worker_id, interrupted
+    if settings.redis_url is not None:  # the platforms' budgets are the bot's, whichever process spends them
+        from core.streaming.shared_budget import RedisBudgets
+
+        core.budgets = core.chat.throttles.sharing = RedisBudgets(
+            settings.redis_url.get_secret_value(),
+            worker_id=worker_id,
+            live_workers=store.live_workers,
+            namespace=settings.redis_namespace,
+        )
     if local is not None:
         router.revive = core.revive_local_model
     core._tasks.append(asyncio.create_task(_worker_loop(core), name="worker-heartbeat"))

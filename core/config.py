@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     metrics_host: str = Field(
         "127.0.0.1", description="address the metrics server listens on; 0.0.0.0 for a scraper on another host"
     )
+    redis_url: SecretStr | None = Field(
+        None, description="redis://host:6379/0: the platforms' rate budgets shared by every process of the bot"
+    )
+    redis_namespace: str = Field("hfchat", min_length=1, description="prefix of this bot's keys in Redis")
 
     # Conversations
     max_prompt_chars: int = Field(16_000, ge=1, description="longest message a user may send")

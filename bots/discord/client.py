@@ -18,7 +18,7 @@ from bots.discord.interaction_sink import TOKEN_SECONDS, InteractionSink
 from bots.discord.questions import ChoiceButton, show_in_channel
 from bots.discord.scheduled import DiscordSchedules
 from bots.discord.sharing import ShareButton
-from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink, rate_limit_trace
+from bots.discord.sink import DISCORD_LIMITS, GLOBAL_BUCKET, NO_MENTIONS, DiscordSink, budget_trace
 from bots.discord.tree import OnceCommandTree
 from bots.discord.voice import as_attachment, download_limit, show_transcript
 from core.app import Core
@@ -105,7 +105,9 @@ class ChatClient:
         intents.message_content = message_content
         options.setdefault("intents", intents)
         options.setdefault("allowed_mentions", NO_MENTIONS)
-        options.setdefault("http_trace", rate_limit_trace())
+        self.limits = limits or DISCORD_LIMITS
+        # every request discord.py sends waits for its share of the bot's global budget, the streamed answers' one
+        options.setdefault("http_trace", budget_trace(core.chat.throttles.for_limits(self.limits), GLOBAL_BUCKET))
         # discord.py's minimum: a bucket wait longer than this errors (mapped to RateLimited) instead of stalling
         options.setdefault("max_ratelimit_timeout", 30.0)
         super().__init__(**options)
@@ -116,7 +118,6 @@ class ChatClient:
             parsers[event] = _tolerant_parser(event, parse)
         self.core = core
         self.chat = core.chat
-        self.limits = limits or DISCORD_LIMITS
         self.print_invite = print_invite
         self.interaction_token_seconds = interaction_token_seconds  # Discord's 15 minutes (tests shorten it)
         self.tree = OnceCommandTree(self)

@@ -16,7 +16,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, SlackSink, slack_error
+from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, START_STREAM_LIMITS, STOP_STREAM_LIMITS, SlackSink, slack_error
 from bots.slack.text import domain_of, neutralize, parse_thread_link
 from bots.slack.views import clip, markdown_blocks
 from core.app import Core
@@ -238,6 +238,12 @@ class SlackAdapter:
             limits=self.native_limits if native else self.edit_limits,
             on_stream_refused=self._no_stream.add,
             assistant_thread=assistant_thread,
+            stream_budgets=(
+                self.chat.throttles.for_limits(START_STREAM_LIMITS),
+                self.chat.throttles.for_limits(STOP_STREAM_LIMITS),
+            )
+            if native
+            else None,
         )
 
     async def tell(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bots.slack.text import neutralize, unsafe_tail
 from bots.slack.views import controls
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable, Undeliverable
+from core.streaming.throttle import Priority, Throttle
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -38,10 +39,27 @@ NATIVE_LIMITS = PlatformLimits(
     posts_use_bucket=False,
     post_burst=3,  # chat.startStream's own limit is not published: as chat.postMessage's, a little bolder
     stops_use_bucket=False,  # chat.stopStream has its own budget (one call per answer, like startStream)
+    budget="slack-chat.appendStream",
 )
 # chat.update is Tier 3 (50+ per minute per workspace)
 EDIT_LIMITS = PlatformLimits(
-    max_chars=3_900, edit_interval=1.0, bucket_rate=0.75, bucket_burst=40, posts_use_bucket=False, post_burst=2
+    max_chars=3_900,
+    edit_interval=1.0,
+    bucket_rate=0.75,
+    bucket_burst=40,
+    posts_use_bucket=False,
+    post_burst=2,
+    budget="slack-chat.update",
+)
+
+# chat.startStream and chat.stopStream are Tier 2 (20+ per minute per workspace), each a budget of its own: a
+# native answer starts only while the start budget has room (else it is posted and edited, with no 429 first),
+# and its stop waits for the stop budget (every stream started must be stopped)
+START_STREAM_LIMITS = PlatformLimits(
+    edit_interval=0.0, bucket_rate=19 / 60, bucket_burst=18, budget="slack-chat.startStream"
+)
+STOP_STREAM_LIMITS = PlatformLimits(
+    edit_interval=0.0, bucket_rate=19 / 60, bucket_burst=18, budget="slack-chat.stopStream"
 )
 
 # errors that mean "this message cannot (or can no longer) be streamed natively: finish with edits"
@@ -123,6 +141,7 @@ class SlackSink:
         limits: PlatformLimits,
         on_stream_refused: Any = None,
         assistant_thread: bool = False,
+        stream_budgets: tuple[Throttle, Throttle] | None = None,
     ):
         self.client = client
         self.team, self.channel, self.thread_ts, self.user = team, channel, thread_ts, user
@@ -135,6 +154,7 @@ class SlackSink:
         self.lane = (team, channel, thread_ts)
         self.bucket = team
         self._on_stream_refused = on_stream_refused
+        self.stream_budgets = stream_budgets  # chat.startStream's and chat.stopStream's (START/STOP_STREAM_LIMITS)
         self._held: dict[str, str] = {}  # ts -> raw text a native stream holds back (a possible mention)
 
     # plumbing
@@ -233,6 +253,8 @@ class SlackSink:
             self._held.pop(ts, None)
 
     async def stream_start(self, text: str, view: ReplyView) -> SlackRef:
+        if self.stream_budgets is not None and not await self.stream_budgets[0].try_take_now(self.team):
+            raise StreamUnavailable("chat.startStream budget spent")  # posted and edited instead, no 429 first
         hold = unsafe_tail(text)
         kwargs: dict[str, Any] = {}
         if not self.channel.startswith("D"):  # outside DMs Slack must know who watches the stream
@@ -269,5 +291,7 @@ class SlackSink:
         blocks = controls(view) if view.is_last else []
         if blocks:
             kwargs["blocks"] = blocks
+        if self.stream_budgets is not None:
+            await self.stream_budgets[1].take(self.team, Priority.URGENT)
         await self._call(self.client.chat_stopStream(channel=ref.channel, ts=ref.ts, **kwargs), ref, streaming=True)
         self._commit(ref.ts, "")

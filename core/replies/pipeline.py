@@ -27,7 +27,7 @@ from core.settings.service import SettingsService
 from core.settings.snapshot import reading
 from core.store.base import Store
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
-from core.streaming.throttle import Throttle
+from core.streaming.throttle import BudgetSharing, Throttle
 from core.tools.base import Tool, ToolRegistry
 from core.tools.service import ToolService
 from core.usage.accounting import Used, answer_usage
@@ -72,16 +72,22 @@ class Planned:
 
 
 class Throttles:
-    """One throttle per kind of limits (in practice, per platform), shared by all its streams."""
+    """One throttle per kind of limits (in practice, per platform), shared by all its streams. `sharing` counts
+    their budgets with the bot's other processes (set before the first answer; None: this process alone)."""
 
     def __init__(self) -> None:
         self._throttles: dict[Hashable, Throttle] = {}
+        self.sharing: BudgetSharing | None = None
 
     def for_limits(self, limits: PlatformLimits) -> Throttle:
         throttle = self._throttles.get(limits)
         if throttle is None:
             throttle = self._throttles[limits] = Throttle(
-                limits.edit_interval, bucket_rate=limits.bucket_rate, bucket_burst=limits.bucket_burst
+                limits.edit_interval,
+                bucket_rate=limits.bucket_rate,
+                bucket_burst=limits.bucket_burst,
+                name=limits.budget,
+                sharing=self.sharing,
             )
         return throttle
 

@@ -220,6 +220,11 @@ class Store(abc.ABC):
         """A clean exit: its replies still STREAMING become INTERRUPTED (returns how many); it is forgotten."""
 
     @abc.abstractmethod
+    async def live_workers(self, stale_before: float) -> int:
+        """How many processes share this database now: those whose last heartbeat is at `stale_before` (epoch
+        seconds) or later (the budgets shared through Redis divide by it when Redis is out of reach)."""
+
+    @abc.abstractmethod
     async def interrupt_orphans(self, stale_before: float, *, keep: str = "") -> list[StoredMessage]:
         """Replies left STREAMING by dead workers become INTERRUPTED; returns them (with the new status).
 

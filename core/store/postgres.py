@@ -498,6 +498,10 @@ class PostgresStore(Store):
         )
 
     @retried
+    async def live_workers(self, stale_before: float) -> int:
+        return int(await self.pool.fetchval("SELECT COUNT(*) FROM workers WHERE heartbeat_at >= $1", stale_before))
+
+    @retried
     async def retire_worker(self, worker_id: str) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             status = await conn.execute(

@@ -383,6 +383,12 @@ class SQLiteStore(Store):
         await self._write("UPDATE workers SET heartbeat_at=? WHERE id=?", (time.time(), worker_id))
 
     @retried
+    async def live_workers(self, stale_before: float) -> int:
+        async with self.db.execute("SELECT COUNT(*) FROM workers WHERE heartbeat_at >= ?", (stale_before,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    @retried
     async def retire_worker(self, worker_id: str) -> int:
         async with self._transaction() as db:
             cur = await db.execute(

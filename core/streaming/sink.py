@@ -30,6 +30,9 @@ class PlatformLimits:
     # at most this many messages of text per answer (0 = no limit): past it the last one stops growing and the whole
     # answer comes as a file (a Discord interaction where the bot is not present: 5 follow-ups, one kept for the file)
     max_messages: int = 0
+    # which of the platform's limits the shared budget is (the same name in every process: budgets shared across
+    # processes are keyed by it and the bucket, e.g. "discord-global" and the bot, "slack-chat.update" and the team)
+    budget: str = ""
 
 
 class RateLimited(Exception):

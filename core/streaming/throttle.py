@@ -9,14 +9,24 @@ When many answers share a budget, each one's updates are spaced by its fair shar
 streaming on the budget, over what the budget gives in `HORIZON` seconds): the budget is spent evenly
 instead of by whoever asked first, a burst lasts beyond the first second, and an answer's first message
 and its final text (urgent: they skip the fair spacing and the queue) always find room.
+
+Everything else the bot asks of the platform can draw on the same budget (`Throttle.take`), in its class
+(`Priority`): opening a place for a new answer (a Discord thread) waits until the answers already streaming
+leave room for one more at the lane's cadence, because a thread that opens only to share a budget that is
+spent makes every answer staler; what can wait (a rename, a reaction) waits for what nobody else wants.
+A budget counts in this process (`LocalPacer`) or, through `BudgetSharing`, with every process of the bot
+(core.streaming.shared_budget: Redis).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
 
 
 class Clock:
@@ -30,6 +40,105 @@ class Clock:
 
 
 HORIZON = 30.0  # seconds: about how long an answer streams; a budget's burst is spread over this much
+STREAMS_RECHECK = 0.1  # seconds: how often a waiting start looks again whether an answer ended (here or elsewhere)
+# a start counts as an answer streaming from the moment it goes until the answer joins (its model has been asked
+# meanwhile), or this many seconds if it never does: starts granted back to back must not all see the same room
+START_RESERVED = 10.0
+# new answers start while the answers streaming use at most this much of the budget at the lane's cadence: the
+# rest is for first and final texts, and keeps the queue short (a budget used to the full makes every wait long)
+START_UTILIZATION = 0.8
+
+
+class Priority(IntEnum):
+    """Who goes first when a budget's requests wait: the lower, the sooner (FIFO within a class)."""
+
+    URGENT = 0  # an answer's first text and its final text; a message a person is waiting for
+    UPDATE = 1  # a streaming answer's next update (after its fair share), and whatever is not classed
+    START = 2  # opening a place for a new answer: only when the answers streaming leave room
+    BACKGROUND = 3  # what can wait: a rename, typing, reactions, command sync
+
+
+class Pacer(Protocol):
+    """One budget's count of requests: `rate` a second with bursts of `burst` (GCRA, a token bucket)."""
+
+    async def try_take(self, priority: Priority) -> float:
+        """Take one request now (0.0), or the seconds until asking again may succeed."""
+        ...
+
+    def block(self, seconds: float) -> None:
+        """The platform said 429 for the whole budget: nothing goes for `seconds`."""
+        ...
+
+
+class StreamCount(Protocol):
+    """How many answers stream on a budget: in this process, or in every process of the bot."""
+
+    def add(self, delta: int) -> None: ...
+
+    def total(self) -> int: ...
+
+
+class BudgetSharing(Protocol):
+    """Makes the pacer and the stream count of a budget (`name`: which limit, `key`: whose budget), and the shared
+    side of a lane (a channel's cadence, when other processes may write there too; None: the lane is this
+    process's alone)."""
+
+    def pacer(self, name: str, key: Hashable, rate: float, burst: int, clock: Clock) -> Pacer: ...
+
+    def streams(self, name: str, key: Hashable) -> StreamCount: ...
+
+    def lane(self, name: str, key: Hashable, interval: float, burst: int, clock: Clock) -> Pacer | None: ...
+
+
+class LocalPacer:
+    """GCRA in this process: `tat` is when the budget would be empty again at its rate."""
+
+    def __init__(self, rate: float, burst: int, clock: Clock):
+        self.rate, self.burst, self.clock = rate, max(1, burst), clock
+        self.tat = clock.now()
+        self.blocked_until = 0.0
+
+    def set_rate(self, rate: float) -> None:
+        self.rate = rate
+
+    async def try_take(self, priority: Priority = Priority.UPDATE) -> float:
+        now = self.clock.now()
+        if self.blocked_until > now:
+            return self.blocked_until - now
+        interval = 1 / self.rate
+        tat = max(self.tat, now)
+        allowed_at = tat - (self.burst - 1) * interval
+        if allowed_at > now + 1e-9:
+            return max(allowed_at - now, 1e-6)
+        self.tat = tat + interval
+        return 0.0
+
+    def block(self, seconds: float) -> None:
+        self.blocked_until = max(self.blocked_until, self.clock.now() + seconds)
+
+
+class LocalStreams:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def add(self, delta: int) -> None:
+        self.count = max(0, self.count + delta)
+
+    def total(self) -> int:
+        return self.count
+
+
+class LocalBudgets:
+    """Budgets counted in this process alone: right for one process, the default."""
+
+    def pacer(self, name: str, key: Hashable, rate: float, burst: int, clock: Clock) -> Pacer:
+        return LocalPacer(rate, burst, clock)
+
+    def streams(self, name: str, key: Hashable) -> StreamCount:
+        return LocalStreams()
+
+    def lane(self, name: str, key: Hashable, interval: float, burst: int, clock: Clock) -> Pacer | None:
+        return None
 
 
 @dataclass(slots=True)
@@ -41,50 +150,101 @@ class _Lane:
     waiters: int = 0
 
 
-class _Bucket:
-    """A token bucket shared by many lanes; waiters are served in arrival order, except urgent ones (an answer's
-    first message or final text), which take the next token ahead of the queue."""
+class _Waiter:
+    __slots__ = ("priority", "turn")
 
-    def __init__(self, rate: float, burst: int, clock: Clock):
+    def __init__(self, priority: Priority):
+        self.priority = priority
+        self.turn = asyncio.Event()  # set when this waiter is at the head of the queue
+
+
+class _Bucket:
+    """A budget shared by many lanes. Its waiters queue by `Priority`, first come first served within a class;
+    the head of the queue asks the pacer, so whoever waits in a higher class goes before the rest."""
+
+    def __init__(self, rate: float, burst: int, clock: Clock, pacer: Pacer, streams: StreamCount, start_pace: float):
         self.rate, self.burst, self.clock = rate, burst, clock
-        self.tokens = float(burst)
-        self.updated = clock.now()
-        self.lock = asyncio.Lock()  # the queue of ordinary requests
-        self.urgent_lock = asyncio.Lock()  # the queue of urgent ones, served first
-        self.urgent_waiting = 0
-        self.blocked_until = 0.0
-        self.streams = 0  # answers streaming on this budget now (Throttle.join / leave)
+        self.pacer = pacer
+        self.stream_count = streams  # answers streaming on this budget now (Throttle.join / leave)
+        # a new answer opens while the answers streaming, it included, are at most rate * start_pace
+        self.start_pace = start_pace
+        self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Priority)
+        self._reserved: deque[float] = deque()  # starts granted whose answers have not joined yet: until when
+        self._started: deque[float] = deque()  # when the starts of the last second went (each owes a first text)
+
+    def join(self) -> None:
+        """An answer streams: it takes the place its start reserved, if one is waiting for it."""
+        self._expire_reservations()
+        if self._reserved:
+            self._reserved.popleft()
+        else:
+            self.stream_count.add(1)
+
+    def leave(self) -> None:
+        self.stream_count.add(-1)
+
+    def _expire_reservations(self) -> None:
+        now = self.clock.now()
+        while self._reserved and self._reserved[0] <= now:
+            self._reserved.popleft()
+            self.stream_count.add(-1)
+
+    @property
+    def streams(self) -> int:
+        return self.stream_count.total()
 
     def fair_interval(self) -> float:
         """Seconds between one answer's ordinary updates when the budget is shared evenly."""
         budget = self.burst + self.rate * HORIZON
         return self.streams * HORIZON / budget
 
-    def _try(self) -> float:
-        """Take a token if one is there (0.0), else the seconds until one may be."""
-        now = self.clock.now()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        wait = max(self.blocked_until - now, 0.0)
-        if not wait and self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return max(wait, (1 - self.tokens) / self.rate, 1e-6)
+    def waiting(self, priority: Priority) -> int:
+        return len(self._queues[priority])
 
-    async def take(self, urgent: bool = False) -> None:
-        if urgent:
-            self.urgent_waiting += 1
-            try:
-                async with self.urgent_lock:
-                    while wait := self._try():
-                        await self.clock.sleep(wait)
-            finally:
-                self.urgent_waiting -= 1
-            return
-        async with self.lock:
-            # the head of the ordinary queue lets every urgent request go first
-            while wait := (1 / self.rate if self.urgent_waiting else self._try()):
+    def _head(self) -> _Waiter | None:
+        for queue in self._queues:
+            if queue:
+                return queue[0]
+        return None
+
+    def _room_to_start(self) -> bool:
+        """Room for one more answer: the answers streaming (starts included) and the first texts the starts of the
+        last second still owe (a start is soon two requests: its place, then its first text) leave room for it."""
+        self._expire_reservations()
+        now = self.clock.now()
+        while self._started and self._started[0] <= now - 1.0:
+            self._started.popleft()
+        streams = self.streams
+        return not streams or streams + len(self._started) + 1 <= self.rate * self.start_pace + 1e-9
+
+    async def take(self, priority: Priority = Priority.UPDATE) -> None:
+        waiter = _Waiter(priority)
+        self._queues[priority].append(waiter)
+        head = self._head()
+        if head is waiter:
+            waiter.turn.set()
+        try:
+            while True:
+                await waiter.turn.wait()
+                if self._head() is not waiter:  # someone of a higher class came meanwhile
+                    waiter.turn.clear()
+                    continue
+                if priority == Priority.START and not self._room_to_start():
+                    wait = STREAMS_RECHECK
+                else:
+                    wait = await self.pacer.try_take(priority)
+                    if not wait:
+                        if priority == Priority.START:
+                            self._reserved.append(self.clock.now() + START_RESERVED)
+                            self._started.append(self.clock.now())
+                            self.stream_count.add(1)
+                        return
                 await self.clock.sleep(wait)
+        finally:
+            self._queues[priority].remove(waiter)
+            head = self._head()
+            if head is not None:
+                head.turn.set()
 
 
 class Throttle:
@@ -96,14 +256,24 @@ class Throttle:
         bucket_burst: int = 1,
         clock: Clock | None = None,
         max_slowdown: float = 4.0,
+        name: str = "",
+        sharing: BudgetSharing | None = None,
+        start_pace: float | None = None,
     ):
+        """`name` says which limit the budgets are (the same in every process: `sharing` keys them by it);
+        `start_pace`: a new answer starts (Priority.START) only while the answers streaming, it included, are at
+        most `bucket_rate * start_pace` (default: the lane's interval times START_UTILIZATION)."""
         self.base_interval = interval
         self.bucket_rate = bucket_rate
         self.bucket_burst = max(1, bucket_burst)
         self.clock = clock or Clock()
         self.max_slowdown = max_slowdown
+        self.name = name or f"{bucket_rate}/{self.bucket_burst}"
+        self.sharing: BudgetSharing = sharing or LocalBudgets()
+        self.start_pace = start_pace if start_pace is not None else max(interval, 1e-3) * START_UTILIZATION
         self._lanes: dict[Hashable, _Lane] = {}
         self._buckets: dict[Hashable, _Bucket] = {}
+        self._shared_lanes: dict[tuple[Hashable, int], Pacer | None] = {}
         self.rate_limited = 0  # how many 429s the platform answered, for metrics and benchmarks
         self._acquired = 0
 
@@ -118,19 +288,27 @@ class Throttle:
             return None
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(self.bucket_rate, self.bucket_burst, self.clock)
+            rate, burst = self.bucket_rate, self.bucket_burst
+            pacer = self.sharing.pacer(self.name, key, rate, burst, self.clock)
+            streams = self.sharing.streams(self.name, key)
+            bucket = self._buckets[key] = _Bucket(rate, burst, self.clock, pacer, streams, self.start_pace)
         return bucket
 
     def join(self, bucket_key: Hashable | None) -> None:
         """An answer starts streaming on `bucket_key`'s budget (every answer's fair share shrinks)."""
         bucket = self._bucket(bucket_key)
         if bucket is not None:
-            bucket.streams += 1
+            bucket.join()
 
     def leave(self, bucket_key: Hashable | None) -> None:
         bucket = self._bucket(bucket_key)
         if bucket is not None:
-            bucket.streams = max(0, bucket.streams - 1)
+            bucket.leave()
+
+    def streams(self, bucket_key: Hashable | None) -> int:
+        """Answers streaming on `bucket_key`'s budget (in every process, when the budget is shared)."""
+        bucket = self._bucket(bucket_key)
+        return bucket.streams if bucket is not None else 0
 
     def share_from_now(self, lane_key: Hashable, bucket_key: Hashable | None) -> None:
         """The lane's next ordinary update waits its fair share of `bucket_key`'s budget from now (after a request
@@ -147,13 +325,34 @@ class Throttle:
         lane = self._lane(lane_key)
         return max(0.0, lane.next_at - self.clock.now(), lane.blocked_until - self.clock.now())
 
+    async def take(self, bucket_key: Hashable | None, priority: Priority = Priority.UPDATE) -> None:
+        """One request of `priority` on `bucket_key`'s budget that no lane paces (a request the engine does not
+        make: a thread opened, a rename, a command's message)."""
+        bucket = self._bucket(bucket_key)
+        if bucket is not None:
+            await bucket.take(priority)
+
+    async def try_take_now(self, bucket_key: Hashable | None, priority: Priority = Priority.URGENT) -> bool:
+        """One request of `bucket_key`'s budget if it has one right now, without queueing: False when it is spent
+        (the caller takes another way, e.g. a Slack answer that cannot start a native stream posts instead)."""
+        bucket = self._bucket(bucket_key)
+        return bucket is None or not await bucket.pacer.try_take(priority)
+
     async def acquire(
-        self, lane_key: Hashable, bucket_key: Hashable | None = None, *, burst: int = 1, urgent: bool = False
+        self,
+        lane_key: Hashable,
+        bucket_key: Hashable | None = None,
+        *,
+        burst: int = 1,
+        urgent: bool = False,
+        priority: Priority | None = None,
     ) -> None:
         """Wait for this lane's turn, then for the shared budget. `burst` lets that many requests go back to back
         before the lane's cadence applies (the lane is then a token bucket of that size: GCRA). `urgent` goes ahead
-        of the shared budget's queue (an answer's first message or final text). The caller waits `fair_delay`
-        before an ordinary update (it knows when the update turns urgent)."""
+        of the shared budget's queue (an answer's first message or final text); `priority` says so in full. The
+        caller waits `fair_delay` before an ordinary update (it knows when the update turns urgent)."""
+        if priority is None:
+            priority = Priority.URGENT if urgent else Priority.UPDATE
         lane = self._lane(lane_key)
         lane.waiters += 1
         slack = (max(1, burst) - 1) * lane.interval
@@ -163,10 +362,18 @@ class Throttle:
             # reserve the slot before waiting on the bucket so two senders in one lane never collide
             reserved_from = lane.next_at
             lane.next_at = max(lane.next_at, self.clock.now()) + lane.interval
+            shared = self._shared_lane(lane_key, burst)
+            if shared is not None:  # the channel's cadence counts the other processes' requests there too
+                try:
+                    while wait := await shared.try_take(priority):
+                        await self.clock.sleep(wait)
+                except asyncio.CancelledError:
+                    lane.next_at = reserved_from
+                    raise
             bucket = self._bucket(bucket_key)
             if bucket is not None:
                 try:
-                    await bucket.take(urgent)
+                    await bucket.take(priority)
                 except asyncio.CancelledError:  # nothing was sent: the slot is free again
                     lane.next_at = reserved_from
                     raise
@@ -180,6 +387,16 @@ class Throttle:
             if self._acquired % 1024 == 0:
                 self._forget_idle_lanes()
 
+    def _shared_lane(self, lane_key: Hashable, burst: int) -> Pacer | None:
+        key = (lane_key, max(1, burst))
+        if key not in self._shared_lanes:
+            if self.base_interval <= 0:
+                self._shared_lanes[key] = None
+            else:
+                made = self.sharing.lane(self.name, lane_key, self.base_interval, max(1, burst), self.clock)
+                self._shared_lanes[key] = made
+        return self._shared_lanes[key]
+
     def _forget_idle_lanes(self, idle: float = 300.0) -> None:
         """Lanes (one per channel or thread) come and go; one quiet for `idle` seconds holds nothing worth keeping."""
         before = self.clock.now() - idle
@@ -188,6 +405,9 @@ class Throttle:
         ]
         for key in quiet:
             del self._lanes[key]
+        gone = set(quiet)
+        for key in [k for k in self._shared_lanes if k[0] in gone]:
+            del self._shared_lanes[key]
 
     def succeeded(self, lane_key: Hashable) -> None:
         lane = self._lane(lane_key)
@@ -202,6 +422,12 @@ class Throttle:
         lane = self._lane(lane_key)
         lane.interval = min(self.base_interval * self.max_slowdown, max(lane.interval, self.base_interval) * 1.5)
         lane.blocked_until = max(lane.blocked_until, now + max(retry_after, 0.0))
+        if scope_global:
+            self.budget_limited(bucket_key, retry_after)
+
+    def budget_limited(self, bucket_key: Hashable | None, retry_after: float) -> None:
+        """The platform said 429 for the whole budget (Discord's global limit): nothing on it goes before
+        `retry_after` (in every process, when the budget is shared)."""
         bucket = self._bucket(bucket_key)
-        if bucket is not None and scope_global:
-            bucket.blocked_until = max(bucket.blocked_until, now + retry_after)
+        if bucket is not None:
+            bucket.pacer.block(max(retry_after, 0.0))

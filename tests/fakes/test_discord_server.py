@@ -531,6 +531,29 @@ async def _webhook_posts(fake: FakeDiscord, interaction, count: int) -> list[tup
     return statuses
 
 
+class _Clock:
+    """The fake's clock for its global limit, moved by hand: which window a request falls in is exact."""
+
+    def __init__(self, now: float = 100.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _global_statuses(fake: FakeDiscord, clock: _Clock, times: list[float]) -> list[int]:
+    """POST a message at each of `times` (the fake's clock) and return the statuses, in order."""
+    headers = {"Authorization": f"Bot {fake.token}", "Content-Type": "application/json"}
+    url = f"{fake.api_base}/channels/{fake.default_channel['id']}/messages"
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        for i, at in enumerate(times):
+            clock.now = at
+            async with session.post(url, headers=headers, json={"content": str(i)}) as response:
+                statuses.append(response.status)
+    return statuses
+
+
 @pytest.mark.asyncio
 async def test_a_user_install_where_the_bot_is_not_present_gets_five_follow_ups():
     from tests.fakes.discord import USER_INSTALL_FOLLOWUPS
@@ -603,3 +626,33 @@ async def test_message_commands_and_forwards_carry_what_discord_sends():
         data = used.payload["data"]
         assert data["type"] == 3 and data["target_id"] == source["id"]
         assert data["resolved"]["messages"][source["id"]]["content"] == "original"
+
+
+async def test_global_limit_in_fixed_windows_counts_afresh_at_each_second():
+    # 3 a second for the whole bot; the per-channel limit lifted so only the global one speaks
+    limits = {("POST", CREATE_ROUTE): (100, 1.0)}
+    async with FakeDiscord(global_rate_limit=(3, 1.0), global_window="fixed", rate_limits=limits) as fake:
+        fake.clock = clock = _Clock()
+        # three at the end of one window and three at the start of the next all go; a fourth in a window does not
+        statuses = await _global_statuses(fake, clock, [100.7, 100.8, 100.9, 101.0, 101.1, 101.2, 101.95, 102.0])
+        assert statuses == [200, 200, 200, 200, 200, 200, 429, 200]
+        assert fake.rate_limited_requests[-1].response["retry_after"] == pytest.approx(0.05, abs=0.002)
+
+
+@pytest.mark.asyncio
+async def test_global_limit_in_a_sliding_window_refuses_what_a_fixed_window_lets_through():
+    limits = {("POST", CREATE_ROUTE): (100, 1.0)}
+    async with FakeDiscord(global_rate_limit=(3, 1.0), rate_limits=limits) as fake:
+        assert fake.global_window == "sliding"  # the default: the strictest reading
+        fake.clock = clock = _Clock()
+        # the same requests: across the boundary the sliding window still holds the three before it
+        statuses = await _global_statuses(fake, clock, [100.7, 100.8, 100.9, 101.0, 101.1, 101.2, 101.75, 101.95])
+        assert statuses == [200, 200, 200, 429, 429, 429, 200, 200]
+        # refused at 101.0 until the oldest of the three (100.7) is a second old
+        assert fake.rate_limited_requests[0].response["retry_after"] == pytest.approx(0.7, abs=0.002)
+        assert fake.global_counted == [100.7, 100.8, 100.9, 101.75, 101.95]
+
+
+def test_global_window_must_be_known():
+    with pytest.raises(ValueError):
+        FakeDiscord(global_window="leaky")

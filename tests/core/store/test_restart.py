@@ -90,3 +90,19 @@ async def test_the_first_message_id_is_stored_while_streaming(core, fake_router)
     await submitted.reply
     final = (await core.store.recent_messages(submitted.conversation.id, 5))[-1]
     assert (final.status, final.platform_message_id) == (MessageStatus.COMPLETE, "m1")
+
+
+async def test_live_workers_are_those_heard_from_recently(store):
+    # what the budgets shared through Redis divide by when Redis is out of reach
+    other = same_place(store)
+    await other.open()
+    try:
+        assert await store.live_workers(time.time() - 60) == 0
+        await store.register_worker("me", "host", 1)
+        await other.register_worker("neighbour", "host", 2)
+        assert await store.live_workers(time.time() - 60) == 2
+        assert await store.live_workers(time.time() + 1) == 0  # nobody since then
+        await store.retire_worker("me")
+        assert await other.live_workers(time.time() - 60) == 1
+    finally:
+        await other.close()

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from core.streaming.throttle import Throttle
+from core.streaming.throttle import LocalPacer, LocalStreams, Priority, Throttle
 
 
 class FakeClock:
@@ -115,3 +115,130 @@ async def test_fair_share_spaces_each_answer_by_the_answers_on_the_budget():
         throttle.leave("ws")
     await throttle.acquire("thread", "ws")
     assert throttle.fair_delay("thread") == 0.0
+
+
+async def test_a_budget_paces_evenly_without_a_burst():
+    clock = FakeClock()
+    throttle = Throttle(0.0, bucket_rate=5.0, bucket_burst=1, clock=clock)
+    times = []
+    for lane in range(6):
+        await throttle.acquire(f"lane{lane}", "bot")
+        times.append(clock.now())
+    assert [round(t - times[0], 6) for t in times] == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+
+
+async def test_classes_go_in_order_when_all_wait_and_in_arrival_order_within_one():
+    throttle = Throttle(0.0, bucket_rate=20.0, bucket_burst=1)  # a request every 50 ms
+    await throttle.take("bot")  # the budget is spent for the next 50 ms
+    order = []
+
+    async def ask(name, priority):
+        await throttle.take("bot", priority)
+        order.append(name)
+
+    asks = [
+        ("rename", Priority.BACKGROUND),
+        ("thread 1", Priority.START),
+        ("update 1", Priority.UPDATE),
+        ("thread 2", Priority.START),
+        ("update 2", Priority.UPDATE),
+        ("final text", Priority.URGENT),
+    ]
+    tasks = []
+    for name, priority in asks:
+        tasks.append(asyncio.create_task(ask(name, priority)))
+        await asyncio.sleep(0)  # they arrive in this order
+    await asyncio.gather(*tasks)
+    assert order == ["final text", "update 1", "update 2", "thread 1", "thread 2", "rename"]
+
+
+async def test_a_new_answer_starts_only_while_the_answers_streaming_leave_room_for_it():
+    # 4 requests a second and a lane cadence of 1 s: room for 4 answers each updated every second
+    throttle = Throttle(1.0, bucket_rate=4.0, bucket_burst=1, start_pace=1.0)
+    for _ in range(4):
+        throttle.join("bot")
+    start = asyncio.create_task(throttle.take("bot", Priority.START))
+    other = asyncio.create_task(throttle.take("bot", Priority.BACKGROUND))
+    await asyncio.sleep(0.3)
+    assert not start.done() and not other.done()  # a fifth would make every answer staler: it waits
+    update = asyncio.create_task(throttle.take("bot", Priority.UPDATE))
+    await asyncio.wait_for(update, 1)  # while the start waits, updates still go
+    throttle.leave("bot")  # an answer ended
+    await asyncio.wait_for(start, 1)
+    await asyncio.wait_for(other, 1)
+    # the start holds its answer's place at once, so a start right behind it does not see the same room
+    assert throttle.streams("bot") == 4
+    again = asyncio.create_task(throttle.take("bot", Priority.START))
+    await asyncio.sleep(0.3)
+    assert not again.done()
+    throttle.join("bot")  # the started answer streams: it takes the place its start held
+    assert throttle.streams("bot") == 4
+    again.cancel()
+
+
+async def test_a_waiting_request_given_up_leaves_the_queue_to_the_next():
+    throttle = Throttle(0.0, bucket_rate=10.0, bucket_burst=1)
+    await throttle.take("bot")
+    first = asyncio.create_task(throttle.take("bot", Priority.UPDATE))
+    second = asyncio.create_task(throttle.take("bot", Priority.UPDATE))
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.wait_for(second, 1)
+    assert first.cancelled()
+
+
+async def test_a_429_for_the_whole_budget_holds_every_class():
+    clock = FakeClock()
+    throttle = Throttle(0.0, bucket_rate=100.0, bucket_burst=1, clock=clock)
+    throttle.budget_limited("bot", 2.0)
+    start = clock.now()
+    await throttle.take("bot", Priority.URGENT)
+    assert clock.now() - start >= 2.0
+
+
+class CountingSharing:
+    """A BudgetSharing that records what the throttle asks of it (the shape RedisBudgets has)."""
+
+    def __init__(self):
+        self.asked = []
+
+    def pacer(self, name, key, rate, burst, clock):
+        self.asked.append(("pacer", name, key, rate, burst))
+        return LocalPacer(rate, burst, clock)
+
+    def streams(self, name, key):
+        self.asked.append(("streams", name, key))
+        return LocalStreams()
+
+
+async def test_budgets_are_made_by_the_sharing_named_for_their_limit():
+    sharing = CountingSharing()
+    throttle = Throttle(1.0, bucket_rate=47.0, bucket_burst=1, name="discord-global", sharing=sharing)
+    throttle.join(("discord", "bot"))
+    await throttle.take(("discord", "bot"))
+    assert sharing.asked == [
+        ("pacer", "discord-global", ("discord", "bot"), 47.0, 1),
+        ("streams", "discord-global", ("discord", "bot")),
+    ]
+
+
+async def test_starts_ramp_up_since_each_owes_a_first_text_soon():
+    clock = FakeClock()
+    # room for 10 answers; each start counts twice for a second (its place, then its first text)
+    throttle = Throttle(1.0, bucket_rate=10.0, bucket_burst=1, clock=clock, start_pace=1.0)
+    begin = clock.now()
+    went = []
+
+    async def start():
+        await throttle.take("bot", Priority.START)
+        went.append(clock.now() - begin)
+
+    await asyncio.gather(*(start() for _ in range(10)))
+    assert len([t for t in went if t < 0.9]) == 5  # 0 + 1 + ... : half the room at first
+    assert max(went) < 4.0  # then the rest, as the first starts' texts are no longer owed
+    assert throttle.streams("bot") == 10
+
+
+def test_by_default_a_fifth_of_the_budget_stays_free_of_streaming_answers():
+    throttle = Throttle(1.0, bucket_rate=45.0)
+    assert throttle.start_pace * throttle.bucket_rate == pytest.approx(36.0)

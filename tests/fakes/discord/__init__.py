@@ -55,7 +55,7 @@ from tests.fakes.discord.protocol import (
     Intents,
     Perm,
 )
-from tests.fakes.discord.ratelimits import DEFAULT_RATE_LIMITS, RateLimitRule
+from tests.fakes.discord.ratelimits import DEFAULT_RATE_LIMITS, GLOBAL_WINDOWS, RateLimitRule
 from tests.fakes.discord.records import (
     FakeInteraction,
     GatewayConnection,
@@ -76,6 +76,7 @@ __all__ = [
     "DEFAULT_RATE_LIMITS",
     "FLAG_EPHEMERAL",
     "FLAG_LOADING",
+    "GLOBAL_WINDOWS",
     "USER_INSTALL_FOLLOWUPS",
     "ChannelType",
     "Context",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,11 @@ DEFAULT_RATE_LIMITS: dict[tuple[str, str], tuple[int, float]] = {
     ("POST", "/channels/{channel_id}/messages"): (5, 5.0),
     ("PATCH", "/channels/{channel_id}/messages/{message_id}"): (5, 5.0),
 }
+# How the global limit counts: "sliding" (no `per` seconds ever hold more than `limit` requests: the strictest
+# reading, stricter than any fixed window) or "fixed" (windows of `per` seconds aligned on the clock, the count
+# starting afresh at each: a bot can get 2 x limit through around a boundary, and one that paces only for a
+# kinder alignment is caught by the other mode)
+GLOBAL_WINDOWS = ("sliding", "fixed")
 _MAJOR_PARAMS = ("channel_id", "guild_id", "webhook_id", "webhook_token", "interaction_id", "interaction_token")
 
 
@@ -126,13 +132,23 @@ class RateLimitsMixin:
         if self.global_rate_limit is None:
             return None
         limit, per = self.global_rate_limit
-        now = time.monotonic()
-        window = self._global_window
-        if window is None or now >= window.reset_at:
-            window = self._global_window = _Window(now + per, limit)
-        if window.remaining <= 0:
-            return window.reset_at - now
-        window.remaining -= 1
+        now = self.clock()
+        if self.global_window == "fixed":
+            start = math.floor(now / per) * per
+            if start != self._global_fixed_start:
+                self._global_fixed_start, self._global_fixed_count = start, 0
+            if self._global_fixed_count >= limit:
+                return start + per - now
+            self._global_fixed_count += 1
+            self.global_counted.append(now)
+            return None
+        recent: deque[float] = self._global_recent
+        while recent and recent[0] <= now - per:
+            recent.popleft()
+        if len(recent) >= limit:
+            return recent[0] + per - now
+        recent.append(now)
+        self.global_counted.append(now)
         return None
 
     @staticmethod

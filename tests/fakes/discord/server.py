@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,14 @@ from tests.fakes.discord.protocol import (
     Perm,
     _form_error,
 )
-from tests.fakes.discord.ratelimits import DEFAULT_RATE_LIMITS, RateLimitRule, RateLimitsMixin, _Injection, _Window
+from tests.fakes.discord.ratelimits import (
+    DEFAULT_RATE_LIMITS,
+    GLOBAL_WINDOWS,
+    RateLimitRule,
+    RateLimitsMixin,
+    _Injection,
+    _Window,
+)
 from tests.fakes.discord.records import (
     FakeInteraction,
     GatewayConnection,
@@ -64,6 +72,7 @@ class FakeDiscord(WorldMixin, GatewayMixin, RestMixin, InteractionsMixin, RateLi
         rate_limits: dict[tuple[str, str], tuple[int, float]] | None = None,
         default_rate_limit: tuple[int, float] = (50, 1.0),
         global_rate_limit: tuple[int, float] | None = (50, 1.0),
+        global_window: str = "sliding",
         max_content_length: int = 2000,
         interaction_response_timeout: float = 3.0,
         interaction_token_seconds: float = INTERACTION_TOKEN_SECONDS,
@@ -82,6 +91,9 @@ class FakeDiscord(WorldMixin, GatewayMixin, RestMixin, InteractionsMixin, RateLi
         global_rate_limit: (requests, per seconds) for all of the bot's requests together, as Discord's global
             limit (50/s; interaction callbacks and webhooks are exempt): beyond it a 429 with `"global": true`,
             `X-RateLimit-Global: true` and `X-RateLimit-Scope: global`. None turns it off.
+        global_window: how the global limit counts (ratelimits.GLOBAL_WINDOWS): "sliding", no `per` seconds
+            hold more than `limit` requests (the default, and stricter than any fixed window), or "fixed",
+            windows of `per` seconds aligned on the clock. A request counts when the fake receives it.
         max_content_length: message content limit for bots (Discord: 2000) -> 400 50035 beyond.
         interaction_response_timeout: initial interaction callbacks later than this -> 404 10062.
         interaction_token_seconds: how long an interaction's token takes follow-ups and edits (Discord: 15 minutes;
@@ -106,6 +118,10 @@ class FakeDiscord(WorldMixin, GatewayMixin, RestMixin, InteractionsMixin, RateLi
             self.set_rate_limit(method, route, limit, per)
         self.default_rate_limit = default_rate_limit
         self.global_rate_limit = global_rate_limit
+        if global_window not in GLOBAL_WINDOWS:
+            raise ValueError(f"global_window must be one of {GLOBAL_WINDOWS}")
+        self.global_window = global_window
+        self.clock: Callable[[], float] = time.monotonic  # what the global limit counts by; tests may replace it
 
         templates = [t for _, t in _ROUTES] + (self.spec.templates if self.spec else [])
         self._matcher = _RouteMatcher(templates)
@@ -129,7 +145,9 @@ class FakeDiscord(WorldMixin, GatewayMixin, RestMixin, InteractionsMixin, RateLi
 
         # Runtime state
         self._windows: dict[tuple[str, str], _Window] = {}
-        self._global_window: _Window | None = None
+        self._global_recent: deque[float] = deque()  # sliding: when the requests of the last `per` seconds came
+        self._global_fixed_start, self._global_fixed_count = -1.0, 0  # fixed: the current window and its count
+        self.global_counted: list[float] = []  # when each request the global limit let through came (clock())
         self._injections: list[_Injection] = []
         self._conns: set[_Conn] = set()
         self.sessions: dict[str, _Session] = {}

@@ -1,0 +1,133 @@
+"""Discord's global limit (50 requests/s per bot) over everything the bot does: the streamed answers and every
+other request discord.py sends (threads opened, renames, a command's messages) share one budget, each in its class.
+
+The fake Discord counts the global limit in a sliding second (the default) or in fixed one-second windows; both
+are tried. The limits here are scaled down (10 a second instead of 50) to keep the tests short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import discord
+import pytest
+
+from bots.discord.app import build_bot
+from bots.discord.sink import GLOBAL_BUCKET, budget_trace, request_priority
+from core.streaming import PlatformLimits
+from core.streaming.throttle import Priority, Throttle
+from tests.fakes.discord import FakeDiscord, running_client
+from tests.fakes.fake_router import profile_script
+
+WINDOWS = ("sliding", "fixed")
+GLOBAL = (10, 1.0)  # the fake's global limit, scaled down from 50 a second
+SCALED_RATE_LIMITS = {  # 5 creates and 5 edits per 1 s per channel (Discord: per 5 s)
+    ("POST", "/channels/{channel_id}/messages"): (5, 1.0),
+    ("PATCH", "/channels/{channel_id}/messages/{message_id}"): (5, 1.0),
+}
+
+
+def global_429s(fake: FakeDiscord) -> int:
+    return sum(1 for r in fake.rate_limited_requests if isinstance(r.response, dict) and r.response.get("global"))
+
+
+def test_every_request_has_its_class_and_interactions_and_webhooks_none():
+    assert request_priority("POST", "/interactions/1/tok/callback") is None
+    assert request_priority("POST", "/webhooks/1/tok") is None
+    assert request_priority("PATCH", "/webhooks/1/tok/messages/@original") is None
+    assert request_priority("POST", "/channels/1/messages/2/threads") == Priority.START
+    assert request_priority("POST", "/channels/1/threads") == Priority.START
+    assert request_priority("PATCH", "/channels/1") == Priority.BACKGROUND  # a rename
+    assert request_priority("POST", "/channels/1/typing") == Priority.BACKGROUND
+    assert request_priority("PUT", "/channels/1/messages/2/reactions/%F0%9F%91%8D/@me") == Priority.BACKGROUND
+    assert request_priority("PUT", "/applications/1/commands") == Priority.BACKGROUND
+    assert request_priority("POST", "/channels/1/messages") == Priority.URGENT
+    assert request_priority("PATCH", "/channels/1/messages/2") == Priority.UPDATE
+    assert request_priority("GET", "/channels/1/messages/2") == Priority.UPDATE
+
+
+async def _send_many(fake: FakeDiscord, client: discord.Client, count: int) -> None:
+    channels = [fake.add_text_channel(fake.default_guild, f"room-{i}") for i in range(count)]
+    async with running_client(fake, client):
+        await fake.wait_until(lambda: all(client.get_channel(int(c["id"])) for c in channels))
+        sends = [client.get_channel(int(c["id"])).send(f"notice {i}") for i, c in enumerate(channels)]
+        await asyncio.wait_for(asyncio.gather(*sends), 30)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+async def test_discord_py_requests_wait_for_the_global_budget(window):
+    # 25 messages in 25 channels at once (each channel's own limit allows them): the global limit does not
+    async with FakeDiscord(global_rate_limit=GLOBAL, global_window=window) as fake:
+        throttle = Throttle(1.0, bucket_rate=9.0, bucket_burst=1)
+        trace = budget_trace(throttle, GLOBAL_BUCKET)
+        client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05, http_trace=trace)
+        await _send_many(fake, client, 25)
+        assert global_429s(fake) == 0
+        sent = [r for r in fake.requests_for("POST", "/channels/{channel_id}/messages") if r.status == 200]
+        assert len(sent) == 25
+        span = sent[-1].time - sent[0].time
+        assert span >= 24 / 9 - 0.1  # paced at the budget's rate, not in a burst
+
+
+async def test_without_the_budget_discord_py_meets_the_global_limit():
+    # the same requests with nothing holding them: the fake answers global 429s (so the test above can fail)
+    async with FakeDiscord(global_rate_limit=GLOBAL) as fake:
+        client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        await _send_many(fake, client, 25)
+        assert global_429s(fake) > 0
+
+
+def _answers(count: int):
+    """The router's script: answer i for `[q i]` (2 s of text), a title for a title request."""
+    words = [f"w{j}" for j in range(40)]
+
+    def script_for(body: dict):
+        messages = body.get("messages") or []
+        text = json.dumps(messages)
+        for i in range(count):
+            if f"[q {i}]" in text:
+                if (
+                    messages
+                    and messages[0].get("role") == "system"
+                    and "You name conversations" in str(messages[0].get("content"))
+                ):
+                    return profile_script([f"Title {i}"], ttft=0.01, tokens_per_second=100, jitter=0)
+                tokens = [f"Answer{i}"] + [" " + w for w in words]
+                return profile_script(tokens, ttft=0.05, tokens_per_second=20, jitter=0)
+        return None
+
+    return script_for
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+async def test_threads_answers_and_renames_share_the_budget_without_a_global_429(core_factory, fake_router, window):
+    # 6 mentions at once: 6 threads, 6 answers streamed at the lanes' cadence, 6 renames, in 10 requests a second
+    count = 6
+    fake_router.script_for = _answers(count)
+    core = await core_factory(fake_router.url, auto_titles=True)
+    limits = PlatformLimits(max_chars=2000, edit_interval=0.2, bucket_rate=8.0, budget="discord-global")
+    async with FakeDiscord(global_rate_limit=GLOBAL, global_window=window, rate_limits=SCALED_RATE_LIMITS) as fake:
+        bot_id, channel = fake.bot_user["id"], fake.default_channel["id"]
+        bot = build_bot(core, limits=limits, print_invite=False, guild_ready_timeout=0.05)
+        async with running_client(fake, bot):
+            asks = [fake.message_create(channel, fake.default_user, f"<@{bot_id}> [q {i}] go") for i in range(count)]
+            mentions = await asyncio.gather(*asks)
+            expected = {m["id"]: f"Answer{i}" + "".join(f" w{j}" for j in range(40)) for i, m in enumerate(mentions)}
+
+            def done() -> bool:
+                for thread, text in expected.items():
+                    shown = [m.content for m in fake.channel_messages(thread) if m.author_id == bot_id]
+                    if shown != [text] or not fake.channels[thread]["name"].startswith("Title"):
+                        return False
+                return True
+
+            await fake.wait_until(lambda: all(t in fake.channels for t in expected) and done(), within=40)
+        assert global_429s(fake) == 0
+        for i, thread in enumerate(expected):
+            renames = [r for r in fake.requests_for("PATCH", f"/channels/{thread}") if "name" in (r.json or {})]
+            assert len(renames) == 1 and fake.channels[thread]["name"] == f"Title {i}"
+        # the budget held: no second (sliding) saw more than the limit, however the windows are counted
+        counted = fake.global_counted
+        assert all(sum(1 for t in counted if a <= t < a + 1.0) <= GLOBAL[0] for a in counted)
+        fake.assert_clean()
