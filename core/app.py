@@ -156,7 +156,7 @@ async def build_core(settings: Settings) -> Core:
         catalog.overrides.setdefault(local.model, {})["context_length"] = local.context
     await catalog.start()
     core = Core(settings, store, router, catalog, ChatService(settings, store, router, catalog), local)
-    core.worker_id, core.chat.worker_id, core.interrupted = worker_id, worker_id, interrupted
+    core.worker_id, core.chat.pipeline.worker_id, core.interrupted = worker_id, worker_id, interrupted
     if settings.redis_url is not None:  # the platforms' budgets are the bot's, whichever process spends them
         from core.streaming.shared_budget import RedisBudgets
 
