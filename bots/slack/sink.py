@@ -13,7 +13,15 @@ from slack_sdk.errors import SlackApiError
 
 from bots.slack.text import neutralize, unsafe_tail
 from bots.slack.views import controls
-from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable, Undeliverable
+from core.streaming import (
+    MessageGone,
+    PlatformLimits,
+    RateLimited,
+    ReplyView,
+    StoppedByUser,
+    StreamUnavailable,
+    Undeliverable,
+)
 from core.streaming.throttle import Priority, Throttle
 
 if TYPE_CHECKING:
@@ -173,6 +181,8 @@ class SlackSink:
                 raise MessageGone() from None
             if error in UNDELIVERABLE_ERRORS:
                 raise Undeliverable(error, code=error) from None
+            if streaming and error == "stopped_by_user":
+                raise StoppedByUser() from None  # Slack's native Stop was pressed: agent_session_stopped follows
             if streaming and error in STREAM_ERRORS:
                 if error == "channel_type_not_supported" and self._on_stream_refused:
                     self._on_stream_refused(self.channel)

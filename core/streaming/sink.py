@@ -59,6 +59,12 @@ class StreamUnavailable(Exception):
         self.ref = ref
 
 
+class StoppedByUser(Exception):
+    """Raised by a sink when the platform says the person stopped the answer there (Slack's native Stop: an append
+    refused with `stopped_by_user`). The engine stops generating and closes the message with what was written;
+    the answer ends STOPPED, as with the Stop button."""
+
+
 class Undeliverable(Exception):
     """Raised by a sink when the platform refuses the answer for good: the bot may not (or can no longer) write
     where it goes, e.g. Discord's 403/404 on the channel. Final: the engine sends nothing more, stops generating,
