@@ -104,6 +104,9 @@ class ReplySink(Protocol):
     # optional: `expires_at`, a time.monotonic() after which the sink can no longer write (Discord's interaction
     # token lives 15 minutes): the answer is stopped in time for its final text to go out
     # optional: `async ask(question)`, shows a clarifying question (core.replies.clarify) where the answer goes
+    # optional: `async working()`, called once as the answer starts (before the model is asked): the platform shows
+    # the answer is being worked on (Slack: the agent session's `processing`); the final message's view
+    # (phase "done", is_last) is where it shows the work is over
 
     async def post(self, text: str, view: ReplyView) -> Any: ...
 

@@ -84,6 +84,8 @@ async def test_native_stop_event_stops_generating_and_marks_the_answer_stopped(c
             # what the person sees is what was stored (the stream closed with what was written)
             assert visible(answer).startswith(stored.content)
             assert fake.warnings == []  # the manifest subscribes to agent_session_stopped
+            # the session left `processing` in the call that closed the stream
+            assert fake.session(CHANNEL, post.ts).statuses[-1][1:] == ("active", "chat.stopStream")
 
             # Continue picks it up, as after the Stop button
             fake_router.queue(text_script(" and the rest."))
@@ -140,6 +142,84 @@ async def test_fake_warns_like_slack_when_the_stop_subscription_is_missing(core_
             await bot.settle()
             assert ("chat.startStream", "missing_agent_session_stopped_event_subscription") in fake.warnings
             assert await fake.user_stops(CHANNEL, post.ts) is None  # no event is sent
+
+
+async def test_session_is_processing_while_working_and_active_in_the_closing_call(core_factory, fake_router):
+    async with FakeSlack(echo_events=True, subscribed_events=manifest_events()) as fake:
+        async with running_bot(core_factory, fake_router, fake) as bot:
+            fake_router.queue(text_script("Working on it, and done.", pieces=5, delay=0.1))
+            post = await fake.user_posts("work", channel=CHANNEL, user=ALICE)
+            await wait_for(lambda: bot.answers(CHANNEL, post.ts), what="the answer to start")
+            assert fake.session(CHANNEL, post.ts).status == "processing"
+            await bot.settle()
+            session = fake.session(CHANNEL, post.ts)
+            assert [(status, how) for _, status, how in session.statuses] == [
+                ("processing", "agents.sessions.setStatus"),
+                ("active", "chat.stopStream"),
+            ]
+            # processing was set before the model was asked, and the end cost no call of its own
+            [working] = fake.calls("agents.sessions.setStatus")
+            assert working.params["status"] == "processing" and working.at < fake.calls("chat.startStream")[0].at
+            assert fake.calls("chat.stopStream")[-1].params["session_status"] == "active"
+
+
+async def test_on_the_edit_path_the_session_goes_active_after_the_final_edit(core_factory, fake_router):
+    async with FakeSlack(echo_events=True, subscribed_events=manifest_events()) as fake:
+        async with running_bot(core_factory, fake_router, fake, native_streaming=False) as bot:
+            fake_router.queue(text_script("Edited into place.", pieces=4, delay=0.05))
+            post = await fake.user_posts("work", channel=CHANNEL, user=ALICE)
+            await bot.settle()
+            statuses = [c.params["status"] for c in fake.calls("agents.sessions.setStatus")]
+            assert statuses == ["processing", "active"]
+            assert fake.session(CHANNEL, post.ts).status == "active"
+            final_edit = [c for c in fake.calls("chat.update")][-1]
+            assert final_edit.at <= fake.calls("agents.sessions.setStatus")[-1].at
+
+
+async def test_a_stop_with_nothing_being_written_still_leaves_processing(core_factory, fake_router):
+    async with FakeSlack(echo_events=True, subscribed_events=manifest_events()) as fake:
+        async with running_bot(core_factory, fake_router, fake) as bot:
+            fake_router.queue(text_script("Done already."))
+            post = await fake.user_posts("work", channel=CHANNEL, user=ALICE)
+            await bot.settle()
+            await bot.send(fake.build_agent_session_stopped(CHANNEL, post.ts, [], user=ALICE))
+            await bot.settle()
+            assert fake.calls("agents.sessions.setStatus")[-1].params["status"] == "active"
+
+
+async def test_session_titles_from_the_auto_titler_and_the_users_title_is_kept(core_factory, fake_router):
+    async def titled(url: str):
+        return await core_factory(url, auto_titles=True)
+
+    async with FakeSlack(echo_events=True, subscribed_events=manifest_events()) as fake:
+        async with running_bot(titled, fake_router, fake) as bot:
+            fake_router.queue(text_script("Attention is all you need."))
+            fake_router.queue(text_script("Attention Explained"))  # the title request
+            post = await fake.user_posts("Explain transformers", channel=CHANNEL, user=ALICE)
+            await bot.settle()
+            await bot.core.chat.wait_idle()
+            await wait_for(lambda: fake.calls("agents.sessions.rename"), what="the session title")
+            assert [c.params["title"] for c in fake.calls("agents.sessions.rename")] == ["Attention Explained"]
+            assert fake.session(CHANNEL, post.ts).title == "Attention Explained"
+
+            # a second thread: the person renames its session while the first answer streams
+            fake_router.queue(text_script("Paris is the capital of France.", pieces=6, delay=0.1))
+            fake_router.queue(text_script("Capital Of France"))
+            second = await fake.user_posts("Capital of France?", channel=CHANNEL, user=ALICE)
+            await wait_for(lambda: bot.answers(CHANNEL, second.ts), what="the second answer")
+            await bot.send(fake.build_agent_session_title_changed(CHANNEL, second.ts, "My  geography notes"))
+            await bot.settle()
+            await bot.core.chat.wait_idle()
+            key = ConversationKey("slack", fake.team_id, CHANNEL, second.ts)
+            assert (await bot.core.chat.conversation_for(key)).title == "My geography notes"
+            assert fake.session(CHANNEL, second.ts).title == "My  geography notes"
+            assert len(fake.calls("agents.sessions.rename")) == 1  # the auto-title did not replace theirs
+
+            # renamed after the auto-title: theirs replaces it
+            await bot.send(fake.build_agent_session_title_changed(CHANNEL, post.ts, "Transformers 101"))
+            await bot.settle()
+            key = ConversationKey("slack", fake.team_id, CHANNEL, post.ts)
+            assert (await bot.core.chat.conversation_for(key)).title == "Transformers 101"
 
 
 def test_the_manifest_subscribes_to_the_session_events():
