@@ -14,7 +14,7 @@ from core.keys import ConversationKey
 from core.records import MessageStatus
 from tests.fakes.fake_router import Raw, Sleep, chunk, text_script
 from tests.fakes.slack import FakeSlack
-from tests.support.slack import ALICE, CHANNEL, running_bot, visible
+from tests.support.slack import ALICE, CHANNEL, DM, running_bot, visible
 from tests.support.waits import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,6 +220,40 @@ async def test_session_titles_from_the_auto_titler_and_the_users_title_is_kept(c
             await bot.settle()
             key = ConversationKey("slack", fake.team_id, CHANNEL, post.ts)
             assert (await bot.core.chat.conversation_for(key)).title == "Transformers 101"
+
+
+async def test_agent_view_dm_answered_in_its_thread_with_status_title_and_stop(core_factory, fake_router):
+    """The agent messaging experience: no assistant_thread_started, the person writes in the app's Messages tab
+    (a top-level DM message), and the answer streams in that message's thread, a session with its status and
+    title; a second thread is a conversation of its own, and the native Stop works there too."""
+
+    async def titled(url: str):
+        return await core_factory(url, auto_titles=True)
+
+    async with FakeSlack(echo_events=True, subscribed_events=manifest_events()) as fake:
+        async with running_bot(titled, fake_router, fake) as bot:
+            fake_router.queue(text_script("Transformers use attention.", pieces=4, delay=0.05))
+            fake_router.queue(text_script("Attention Explained"))
+            post = await fake.user_posts("Explain transformers", channel=DM, user=ALICE)
+            await bot.settle()
+            await bot.core.chat.wait_idle()
+            [answer] = bot.answers(DM, post.ts)
+            assert answer.thread_ts == post.ts and answer.stream.state == "stopped"
+            assert visible(answer) == "Transformers use attention."
+            session = fake.session(DM, post.ts)
+            assert [s for _, s, _ in session.statuses] == ["processing", "active"]
+            await wait_for(lambda: session.title == "Attention Explained", what="the session's title")
+
+            fake_router.queue(pausing_script(LONG))
+            post2 = await fake.user_posts("Write a lot", channel=DM, user=ALICE)
+            await wait_for(lambda: bot.answers(DM, post2.ts), what="the second answer")
+            [streaming] = bot.answers(DM, post2.ts)
+            await wait_for(lambda: len(streaming.stream.text) >= 280, what="the first part")
+            await fake.wait_ack(await fake.user_stops(DM, post2.ts, user=ALICE))
+            await bot.settle()
+            assert "Stopped" in visible(streaming) and fake.session(DM, post2.ts).status == "active"
+            asked = [str(r["messages"]) for r in bot.router.requests if "Write a lot" in str(r["messages"])]
+            assert asked and not any("Explain transformers" in a for a in asked)  # a conversation of its own
 
 
 def test_the_manifest_subscribes_to_the_session_events():
