@@ -131,6 +131,36 @@ class AgentSessionsMixin:
         if session is not None:
             session.set_status(status, "chat.stopStream")
 
+    # Block Kit's context_actions block (slack-sdk ContextActionsBlock, FeedbackButtonsElement; docs.slack.dev
+    # block-kit reference): feedback_buttons only inside it, at most 5 elements, button text <= 75, value <= 2000
+    def _check_context_actions(self, blocks: list) -> None:
+        for block in blocks:
+            if not isinstance(block, dict):
+                continue
+            elements = block.get("elements") or []
+            if block.get("type") != "context_actions":
+                if any(isinstance(e, dict) and e.get("type") == "feedback_buttons" for e in elements):
+                    raise _ApiError("invalid_blocks")
+                continue
+            if not 1 <= len(elements) <= 5:
+                raise _ApiError("invalid_blocks")
+            for element in elements:
+                if element.get("type") not in ("feedback_buttons", "icon_button"):
+                    raise _ApiError("invalid_blocks")
+                if element["type"] != "feedback_buttons":
+                    continue
+                for side in ("positive_button", "negative_button"):
+                    button = element.get(side) or {}
+                    text, value = (button.get("text") or {}).get("text"), button.get("value")
+                    if (
+                        not isinstance(text, str)
+                        or not 0 < len(text) <= 75
+                        or (button["text"].get("type") != "plain_text")
+                    ):
+                        raise _ApiError("invalid_blocks")
+                    if not isinstance(value, str) or not 0 < len(value) <= 2000:
+                        raise _ApiError("invalid_blocks")
+
     # what people do
     async def user_stops(
         self, channel: str, thread_ts: str, *, user: str | None = None, deliver: bool = True

@@ -322,6 +322,7 @@ class FakeSlack(
             raise _ApiError("invalid_blocks_format")
         if len(blocks) > self.max_blocks:
             raise _ApiError("invalid_blocks")
+        self._check_context_actions(blocks)  # agents.py
         for block in blocks:
             text_obj = block.get("text") if isinstance(block, dict) and block.get("type") == "section" else None
             if isinstance(text_obj, dict) and len(text_obj.get("text", "")) > self.max_section_text_len:
