@@ -237,6 +237,14 @@ class ChatService:
         await self.dms.use(platform, workspace, channel, thread)
 
     # conversations
+    async def title_set_by_user(self, key: ConversationKey, title: str) -> str | None:
+        """The person renamed the conversation on the platform (Slack: the agent session's title): it keeps that
+        title, and no auto-title replaces it. None when there is no such conversation (or the title is blank)."""
+        conversation = await self.conversations.for_key(key)
+        if conversation is None:
+            return None
+        return await self.replies.titler.user_titled(conversation, title)
+
     async def conversation_for(self, key: ConversationKey) -> Conversation | None:
         return await self.conversations.for_key(key)
 
