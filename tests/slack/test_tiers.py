@@ -14,6 +14,7 @@ from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS
 from tests.fakes.slack import DEFAULT_RATE_LIMITS, FakeSlack, RateLimit
 from tests.support.router import EchoRouter
 from tests.support.slack import running_bot, visible
+from tests.support.waits import wait_for
 
 ANSWERS = 30
 
@@ -36,6 +37,15 @@ async def test_thirty_answers_at_once_each_finished_exactly_once(core_factory):
             posts = await asyncio.gather(
                 *(fake.user_posts(f"question {i}", channel=channel) for i, channel in enumerate(channels))
             )
+
+            def all_finished() -> bool:  # settle alone can return before a loaded machine delivered every event
+                return all(
+                    any(b.get("block_id", "").startswith("hfchat_done_") for m in bot.answers(c, p.ts)
+                        for b in m.blocks or [])
+                    for c, p in zip(channels, posts, strict=True)
+                )  # fmt: skip
+
+            await wait_for(all_finished, within=120, what="every answer finished")
             await bot.settle(within=120)
 
     # more answers at once than the tier lets start natively: the rest never asked (no 429 for a start)
