@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from core.accounts import AccountNeeded, AccountService, HubClient
 from core.bot_state import BotState
 from core.catchup import CatchUps, Digest, HistorySource
 from core.commands.about import about_text
@@ -84,6 +85,9 @@ class ChatService:
         )
         self.scheduled_runs = ScheduleRunner(store, settings.schedule_check_seconds)  # front ends serve it
         self.catchups = CatchUps()
+        keys = settings.accounts_key.get_secret_value() if settings.accounts_key else None
+        self.accounts = AccountService(store, keys, HubClient(settings.hf_hub_url))  # each person's own HF account
+        self.pipeline.accounts = self.accounts
 
     # the process this is, and how often a streaming answer is saved (bench and tests set them)
     @property
@@ -134,6 +138,15 @@ class ChatService:
         """
         if self.replies.shutting_down:
             raise ShuttingDown()
+        try:
+            await self.accounts.credentials(actor, key)
+        except AccountNeeded:  # asked again, as it was, once they have connected
+            resume = lambda: self.submit(  # noqa: E731
+                key, actor, text, sink, platform_message_id=platform_message_id, title=title, earlier=earlier,
+                attachments=attachments, extra=extra, on_transcript=on_transcript,
+            )  # fmt: skip
+            self.accounts.hold(actor, resume)
+            raise
         stored = await self.intake.take(
             key, actor, text, platform_message_id=platform_message_id, title=title, earlier=earlier,
             attachments=attachments, extra=extra,
@@ -277,7 +290,8 @@ class ChatService:
         return await self.conversations.forget(key, actor, turns)
 
     async def delete_user_data(self, actor: Actor) -> int:
-        return await self.conversations.delete_user_data(actor)
+        self.accounts.forget_waiting(actor)  # a question held for connecting is theirs too
+        return await self.conversations.delete_user_data(actor)  # the store erases their account with the rest
 
     async def export_markdown(self, conversation_id: int, actor: Actor) -> str:
         return await self.conversations.export_markdown(conversation_id, actor)

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     model_overrides_file: Path | None = Field(
         Path("config/models.json"), description="curated facts the router does not report"
     )
+    # Each person's own Hugging Face account (/account): their token pays for their answers
+    accounts_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s) encrypting people's tokens, comma-separated (newest first); unset: /account is off",
+    )
+    hf_hub_url: str = Field("https://huggingface.co", description="the Hub: whoami and OAuth (a test double in tests)")
     # Voice messages: transcribed by a speech-recognition model, then answered as text
     speech_model: str = Field("openai/whisper-large-v3-turbo", description="speech recognition model (hf-inference)")
     speech_url: str | None = Field(
@@ -209,6 +215,22 @@ class Settings(BaseSettings):
         if field and not getattr(self, field):
             raise ValueError(f"WEB_SEARCH_PROVIDER={self.web_search_provider} needs {field.upper()}")
         return self
+
+    @field_validator("accounts_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        from core.accounts.sealing import TokenSeal  # the key's format lives with the code that uses it
+
+        if value is not None and value.get_secret_value():
+            TokenSeal(value.get_secret_value())
+        return value
+
+    @field_validator("hf_hub_url")
+    @classmethod
+    def _hub_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s):// URL such as https://huggingface.co")
+        return value.rstrip("/")
 
     @field_validator("web_fetch_allow_networks")
     @classmethod
