@@ -14,6 +14,7 @@ from core.accounts import AccountNeeded, AccountService, HubClient
 from core.bot_state import BotState
 from core.catchup import CatchUps, Digest, HistorySource
 from core.commands.about import about_text
+from core.commands.account import account_command
 from core.config import Settings
 from core.conversations.claims import EventClaims
 from core.conversations.dm import DirectMessages
@@ -87,7 +88,7 @@ class ChatService:
         self.catchups = CatchUps()
         keys = settings.accounts_key.get_secret_value() if settings.accounts_key else None
         self.accounts = AccountService(store, keys, HubClient(settings.hf_hub_url))  # each person's own HF account
-        self.pipeline.accounts = self.accounts
+        self.pipeline.accounts = self.intake.accounts = self.accounts
 
     # the process this is, and how often a streaming answer is saved (bench and tests set them)
     @property
@@ -139,18 +140,17 @@ class ChatService:
         if self.replies.shutting_down:
             raise ShuttingDown()
         try:
-            await self.accounts.credentials(actor, key)
-        except AccountNeeded:  # asked again, as it was, once they have connected
+            stored = await self.intake.take(
+                key, actor, text, platform_message_id=platform_message_id, title=title, earlier=earlier,
+                attachments=attachments, extra=extra,
+            )  # fmt: skip
+        except AccountNeeded:  # nothing was stored: asked again, as it was, once they have connected
             resume = lambda: self.submit(  # noqa: E731
                 key, actor, text, sink, platform_message_id=platform_message_id, title=title, earlier=earlier,
                 attachments=attachments, extra=extra, on_transcript=on_transcript,
             )  # fmt: skip
             self.accounts.hold(actor, resume)
             raise
-        stored = await self.intake.take(
-            key, actor, text, platform_message_id=platform_message_id, title=title, earlier=earlier,
-            attachments=attachments, extra=extra,
-        )  # fmt: skip
         if stored.transcript and on_transcript is not None:
             await on_transcript(stored.transcript)
         return self.replies.answer(stored.conversation, stored.message_id, sink, actor)
@@ -224,6 +224,15 @@ class ChatService:
         """What `/about` says here: the version, the model in use and how data is kept and erased."""
         conversation = await self.conversations.here(key)
         return about_text(self.settings, await self.preferences.model_choice(key, user_id, conversation=conversation))
+
+    # each person's own Hugging Face account (core.accounts)
+    async def account(self, actor: Actor, key: ConversationKey, text: str) -> str:
+        """`/account status | disconnect | bill ORG | shared on|off`: the text to show."""
+        return await account_command(self.accounts, actor, key, text)
+
+    async def connect_account(self, actor: Actor, token: str) -> str:
+        """The token from a front end's private form, checked and kept; a question held for it is answered."""
+        return (await self.accounts.connect(actor, token)).text
 
     # settings
     def default_model(self) -> str:

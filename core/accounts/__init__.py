@@ -3,12 +3,20 @@ bill-to organization a request carries, and the workspace's rule for people who 
 
 from core.accounts.hub import HubClient, HubIdentity
 from core.accounts.sealing import TokenSeal
-from core.accounts.service import AccountNeeded, AccountService, AccountStatus, Credentials, TokenRefused
+from core.accounts.service import (
+    AccountNeeded,
+    AccountService,
+    AccountStatus,
+    Connected,
+    Credentials,
+    TokenRefused,
+)
 
 __all__ = [
     "AccountNeeded",
     "AccountService",
     "AccountStatus",
+    "Connected",
     "Credentials",
     "HubClient",
     "HubIdentity",

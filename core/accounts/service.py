@@ -24,7 +24,15 @@ from core.keys import Actor, ConversationKey
 from core.records import Account, Scope
 from core.store.base import Store
 
-__all__ = ["AccountNeeded", "AccountService", "AccountStatus", "Credentials", "HubUnavailable", "TokenRefused"]
+__all__ = [
+    "AccountNeeded",
+    "AccountService",
+    "AccountStatus",
+    "Connected",
+    "Credentials",
+    "HubUnavailable",
+    "TokenRefused",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,17 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
+class Connected:
+    identity: HubIdentity
+    resumed: bool = False  # a question held until they connected is being answered
+
+    @property
+    def text(self) -> str:
+        then = " I'm answering the question you asked before." if self.resumed else ""
+        return f"✅ Connected to Hugging Face as {self.identity.described()}. Your answers now use your account.{then}"
+
+
+@dataclass(frozen=True, slots=True)
 class AccountStatus:
     identity: HubIdentity | None  # None: not connected
     shared_token: bool  # whether people without an account may use the workspace's token here
@@ -89,7 +108,7 @@ class AccountService:
         return self.seal is not None
 
     # a person's own account
-    async def connect(self, actor: Actor, token: str) -> HubIdentity:
+    async def connect(self, actor: Actor, token: str) -> Connected:
         """Check `token` with the Hub and keep it (encrypted) for `actor`; a held question is answered now."""
         if self.seal is None:
             raise AccountsOff()
@@ -99,8 +118,7 @@ class AccountService:
         identity = await self.hub.whoami(token)
         await self.store.save_account(Account(actor.platform, actor.user_id, identity.name, self.seal.seal(token)))
         log.info("account connected on %s", actor.platform)  # neither the token nor who
-        await self._resume(actor)
-        return identity
+        return Connected(identity, resumed=await self._resume(actor))
 
     async def disconnect(self, actor: Actor) -> bool:
         """Erase the person's token; True if one was connected."""
@@ -154,14 +172,17 @@ class AccountService:
     def forget_waiting(self, actor: Actor) -> None:
         self._waiting.pop((actor.platform, actor.user_id), None)
 
-    async def _resume(self, actor: Actor) -> None:
+    async def _resume(self, actor: Actor) -> bool:
+        """Ask the question held for `actor` again; True if there was one and it was taken."""
         waiting = self._waiting.pop((actor.platform, actor.user_id), None)
         if waiting is None or time.monotonic() - waiting.since >= WAITING_SECONDS:
-            return
+            return False
         try:
             await waiting.resume()
         except Exception as exc:  # connecting succeeded whatever happens to the held question
             log.warning("the question held until connecting could not be answered: %s", type(exc).__name__)
+            return False
+        return True
 
     # the workspace's rules (admins)
     async def set_shared_token(self, actor: Actor, key: ConversationKey, allowed: bool) -> None:

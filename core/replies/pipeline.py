@@ -192,7 +192,7 @@ class ReplyPipeline:
             tools.add(asking)
         request = request_for(plan, model, fitted)
         if self.accounts is not None:  # the asker's own token and the org billed (AccountNeeded if they must connect)
-            credentials = await self.accounts.credentials(actor, key)
+            credentials = await reading(self.accounts, reads).credentials(actor, key)
             request.token, request.bill_to = credentials.token, credentials.bill_to
         planned = Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
         planned.sources = sources_of(history)

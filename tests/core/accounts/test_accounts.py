@@ -35,8 +35,8 @@ def auth_of(request: dict) -> str:
 
 
 async def test_connected_person_answers_with_their_token_others_with_the_workspaces(core, fake_router, hub):
-    identity = await core.chat.accounts.connect(ALICE, f"  {ALICE_TOKEN}\n")  # as pasted
-    assert identity.name == "alice-hf" and hub.whoami_calls == [ALICE_TOKEN]
+    connected = await core.chat.accounts.connect(ALICE, f"  {ALICE_TOKEN}\n")  # as pasted
+    assert connected.identity.name == "alice-hf" and hub.whoami_calls == [ALICE_TOKEN] and not connected.resumed
     status = await core.chat.accounts.status(ALICE, KEY)
     assert "alice-hf" in status.text and "Alice Liddell" in status.text
     await ask(core, "hi", actor=ALICE)
@@ -98,7 +98,7 @@ async def test_without_the_workspace_token_the_question_waits_for_the_connection
     assert "/account connect" in str(needed.value)
     assert fake_router.requests == [] and await core.store.get_conversation(KEY) is None  # nothing sent, nothing kept
     fake_router.queue(text_script("Paris."))
-    await core.chat.accounts.connect(ALICE, ALICE_TOKEN)
+    assert (await core.chat.accounts.connect(ALICE, ALICE_TOKEN)).resumed
     await core.chat.wait_idle()
     assert fake_router.requests[-1]["messages"][-1]["content"] == "What is the capital of France?"
     assert auth_of(fake_router.requests[-1]) == f"Bearer {ALICE_TOKEN}"
@@ -143,3 +143,20 @@ async def test_without_a_key_connecting_is_off(core_factory, fake_router, hub):
     with pytest.raises(Exception, match="ACCOUNTS_KEY"):
         await core.chat.accounts.connect(ALICE, ALICE_TOKEN)
     assert hub.whoami_calls == []
+
+
+async def test_the_account_command_in_words(core, fake_router):
+    chat = core.chat
+    assert "Not connected" in await chat.account(ALICE, KEY, "")
+    assert "private form" in await chat.account(ALICE, KEY, "connect hf_typed_in_the_open")
+    assert "Connected to Hugging Face as **alice-hf**" in await chat.connect_account(ALICE, ALICE_TOKEN)
+    assert "alice-hf" in await chat.account(ALICE, KEY, "status")
+    with pytest.raises(NotAllowed):
+        await chat.account(ALICE, KEY, "shared off")
+    assert "own Hugging Face account" in await chat.account(ADMIN, KEY, "shared off")
+    assert "**wonderland**" in await chat.account(ADMIN, KEY, "bill wonderland")
+    assert "no longer billed" in await chat.account(ADMIN, KEY, "bill off")
+    assert "Disconnected" in await chat.account(ALICE, KEY, "disconnect")
+    assert "No Hugging Face account" in await chat.account(ALICE, KEY, "disconnect")
+    with pytest.raises(Exception, match="not something I know"):
+        await chat.account(ALICE, KEY, "frobnicate")
