@@ -50,9 +50,8 @@ class HubClient:
             ):
                 if response.status == 401:
                     raise TokenRefused(
-                        "Hugging Face refused that token (401): it is revoked, expired or mistyped. Create one at "
-                        f"{TOKENS_PAGE} (fine-grained, with “Make calls to Inference Providers”) and connect again "
-                        "with `/account connect`."
+                        "Hugging Face refused that token (401): it is revoked, expired or mistyped. Make a new one at "
+                        f"{TOKENS_PAGE} and connect again with `/account connect`."
                     )
                 if response.status != 200:
                     log.warning("whoami answered %s", response.status)
