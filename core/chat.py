@@ -9,8 +9,10 @@ order), core.assistants, core.limits, core.usage, core.tools.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlparse
 
-from core.accounts import AccountNeeded, AccountService, HubClient
+from core.accounts import AccountNeeded, AccountService, HubClient, HubSignIn, SignIn
+from core.accounts.oauth import callback_handler
 from core.bot_state import BotState
 from core.catchup import CatchUps, Digest, HistorySource
 from core.commands.about import about_text
@@ -55,6 +57,19 @@ __all__ = ["ChatService", "DeletedFrom", "ModelChoice", "Submitted"]
 NOT_SAVED = "⚠️ I couldn't save your message (the database is unavailable), so I can't answer it. Please send it again."
 
 
+def accounts_for(settings: Settings, store: Store) -> AccountService:
+    """People's own Hugging Face accounts as the settings set them up: pasted tokens with ACCOUNTS_KEY, and
+    signing in with Hugging Face when its OAuth app is configured too."""
+    keys = settings.accounts_key.get_secret_value() if settings.accounts_key else None
+    sign_in = None
+    if keys and settings.hf_oauth_client_id and settings.hf_oauth_client_secret and settings.hf_oauth_redirect_url:
+        secret = settings.hf_oauth_client_secret.get_secret_value()
+        sign_in = HubSignIn(
+            keys, settings.hf_hub_url, settings.hf_oauth_client_id, secret, settings.hf_oauth_redirect_url
+        )
+    return AccountService(store, keys, HubClient(settings.hf_hub_url), sign_in)
+
+
 class ChatService:
     def __init__(self, settings: Settings, store: Store, router: RouterClient, catalog: ModelCatalog):
         self.settings = settings
@@ -86,8 +101,7 @@ class ChatService:
         )
         self.scheduled_runs = ScheduleRunner(store, settings.schedule_check_seconds)  # front ends serve it
         self.catchups = CatchUps()
-        keys = settings.accounts_key.get_secret_value() if settings.accounts_key else None
-        self.accounts = AccountService(store, keys, HubClient(settings.hf_hub_url))  # each person's own HF account
+        self.accounts = accounts_for(settings, store)  # each person's own Hugging Face account
         self.pipeline.accounts = self.intake.accounts = self.accounts
 
     # the process this is, and how often a streaming answer is saved (bench and tests set them)
@@ -233,6 +247,18 @@ class ChatService:
     async def connect_account(self, actor: Actor, token: str) -> str:
         """The token from a front end's private form, checked and kept; a question held for it is answered."""
         return (await self.accounts.connect(actor, token)).text
+
+    def sign_in_url(self, actor: Actor, where: dict | None = None) -> str | None:
+        """Where `actor` signs in with Hugging Face instead of pasting a token (None: not set up on this bot)."""
+        return self.accounts.sign_in_url(actor, where)
+
+    def sign_in_route(self, told: Callable[[SignIn, str], Awaitable[None]]) -> tuple[str, Callable] | None:
+        """(path, aiohttp handler) of the sign-in redirect, for a front end's HTTP server to serve; `told(sign_in,
+        text)` says the result where the person started. None when signing in is not set up."""
+        if self.accounts.sign_in is None or not self.settings.hf_oauth_redirect_url:
+            return None
+        path = urlparse(self.settings.hf_oauth_redirect_url).path or "/"
+        return path, callback_handler(self.accounts.finish_sign_in, told)
 
     # settings
     def default_model(self) -> str:

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         description="Fernet key(s) encrypting people's tokens, comma-separated (newest first); unset: /account is off",
     )
     hf_hub_url: str = Field("https://huggingface.co", description="the Hub: whoami and OAuth (a test double in tests)")
+    # "Sign in with Hugging Face" (an OAuth app on huggingface.co); its redirect is served by the bot's HTTP endpoint
+    hf_oauth_client_id: str | None = Field(None, description="the Hugging Face OAuth app's client id")
+    hf_oauth_client_secret: SecretStr | None = Field(None, description="the Hugging Face OAuth app's client secret")
+    hf_oauth_redirect_url: str | None = Field(
+        None, description="public URL of the bot's sign-in callback, e.g. https://bot.example.com/hf/oauth/callback"
+    )
     # Voice messages: transcribed by a speech-recognition model, then answered as text
     speech_model: str = Field("openai/whisper-large-v3-turbo", description="speech recognition model (hf-inference)")
     speech_url: str | None = Field(
@@ -207,6 +213,23 @@ class Settings(BaseSettings):
 
         parse_servers(value)
         return value
+
+    @model_validator(mode="after")
+    def _sign_in_configured(self) -> Settings:
+        oauth = {
+            "HF_OAUTH_CLIENT_ID": self.hf_oauth_client_id,
+            "HF_OAUTH_CLIENT_SECRET": self.hf_oauth_client_secret,
+            "HF_OAUTH_REDIRECT_URL": self.hf_oauth_redirect_url,
+        }
+        given = [name for name, value in oauth.items() if value]
+        if given and len(given) < len(oauth):
+            missing = ", ".join(name for name in oauth if name not in given)
+            raise ValueError(f"signing in with Hugging Face needs {missing} too")
+        if given and not self.accounts_key:
+            raise ValueError("signing in with Hugging Face needs ACCOUNTS_KEY (people's tokens are kept encrypted)")
+        if self.hf_oauth_redirect_url and not self.hf_oauth_redirect_url.startswith(("http://", "https://")):
+            raise ValueError("HF_OAUTH_REDIRECT_URL: expected the callback's http(s):// URL")
+        return self
 
     @model_validator(mode="after")
     def _search_provider_configured(self) -> Settings:

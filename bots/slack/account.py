@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bots.slack.adapter import SlackAdapter
 from bots.slack.invocation import Invocation
+from core.accounts import SignIn
 from core.commands.account import TOKEN_HINT, action_of
 from core.errors import UserFacingError
 
@@ -18,7 +19,28 @@ CONNECT_FORM = "hfchat_account_connect"
 FIELD = "hf_token"
 
 
-def connect_form(channel: str) -> dict:
+SIGN_IN = "hfchat_account_sign_in"
+
+
+def connect_form(channel: str, sign_in_url: str | None = None) -> dict:
+    """The private form for a token; with signing in set up, a button to sign in with Hugging Face instead."""
+    sign_in = []
+    if sign_in_url:
+        sign_in = [
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": SIGN_IN,
+                        "text": {"type": "plain_text", "text": "Sign in with Hugging Face"},
+                        "url": sign_in_url,
+                        "style": "primary",
+                    }
+                ],
+            },
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Or paste a token:"}]},
+        ]
     return {
         "type": "modal",
         "callback_id": CONNECT_FORM,
@@ -27,6 +49,7 @@ def connect_form(channel: str) -> dict:
         "submit": {"type": "plain_text", "text": "Connect"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
+            *sign_in,
             {"type": "section", "text": {"type": "mrkdwn", "text": TOKEN_HINT}},
             {
                 "type": "input",
@@ -50,7 +73,11 @@ async def account_command(slack: SlackAdapter, inv: Invocation, text: str) -> No
         if not inv.trigger_id:  # `@me account connect` in a message: no form can open from there
             await inv.reply("Use the `/account connect` slash command: it opens a private form for your token.")
             return
-        await slack.client.views_open(trigger_id=inv.trigger_id, view=connect_form(inv.channel))
+        actor = await slack.actor(inv.team, inv.user)
+        # signing in comes back to the bot's HTTP endpoint (bots.slack.http): only in HTTP mode is there one
+        serves = slack.core.settings.slack_mode == "http"
+        url = slack.chat.sign_in_url(actor, {"channel": inv.channel}) if serves else None
+        await slack.client.views_open(trigger_id=inv.trigger_id, view=connect_form(inv.channel, url))
         return
     fresh = action in ("bill", "shared")  # admin rights decide those
     actor = await slack.actor(inv.team, inv.user, fresh=fresh)
@@ -63,6 +90,16 @@ class AccountForm:
 
     def register(self, app: AsyncApp) -> None:
         app.view(CONNECT_FORM)(self.on_connect)  # the form acks itself: a refused token is shown in its field
+        app.action(SIGN_IN)(self.on_sign_in_clicked)  # a link button still sends its click: acked, nothing to do
+
+    async def on_sign_in_clicked(self, ack: Any) -> None:
+        await ack()
+
+    async def told(self, signed_in: SignIn, text: str) -> None:
+        """A sign-in finished in the browser: said in the channel where `/account connect` was typed."""
+        channel = signed_in.where.get("channel")
+        if channel:
+            await self.slack.ephemeral(channel, signed_in.actor.user_id, text)
 
     async def on_connect(self, ack: Any, body: dict, view: dict) -> None:
         slack = self.slack

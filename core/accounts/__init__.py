@@ -2,6 +2,7 @@
 bill-to organization a request carries, and the workspace's rule for people who have not connected."""
 
 from core.accounts.hub import HubClient, HubIdentity
+from core.accounts.oauth import HubSignIn, SignIn
 from core.accounts.sealing import TokenSeal
 from core.accounts.service import (
     AccountNeeded,
@@ -20,6 +21,8 @@ __all__ = [
     "Credentials",
     "HubClient",
     "HubIdentity",
+    "HubSignIn",
+    "SignIn",
     "TokenRefused",
     "TokenSeal",
 ]

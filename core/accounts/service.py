@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.accounts.hub import HubClient, HubIdentity, HubUnavailable, TokenRefused
+from core.accounts.oauth import HubSignIn, SignIn
 from core.accounts.sealing import TokenSeal
 from core.errors import NotAllowed, UserFacingError
 from core.keys import Actor, ConversationKey
@@ -96,11 +97,12 @@ class _Waiting:
 
 
 class AccountService:
-    def __init__(self, store: Store, keys: str | None, hub: HubClient):
-        """`keys`: ACCOUNTS_KEY (None or empty: connecting is off)."""
+    def __init__(self, store: Store, keys: str | None, hub: HubClient, sign_in: HubSignIn | None = None):
+        """`keys`: ACCOUNTS_KEY (None or empty: connecting is off); `sign_in`: OAuth, where it is set up."""
         self.store = store
         self.hub = hub
         self.seal = TokenSeal(keys) if keys else None
+        self.sign_in = sign_in if self.seal is not None else None
         self._waiting: dict[tuple[str, str], _Waiting] = {}
 
     @property
@@ -113,12 +115,24 @@ class AccountService:
         if self.seal is None:
             raise AccountsOff()
         token = token.strip().removeprefix("Bearer ").strip()
-        if not _TOKEN.fullmatch(token):
+        if not _TOKEN.fullmatch(token):  # a pasted line that is not a token is not sent anywhere
             raise TokenRefused("That does not look like a Hugging Face token (they start with `hf_`). Paste it again.")
         identity = await self.hub.whoami(token)
         await self.store.save_account(Account(actor.platform, actor.user_id, identity.name, self.seal.seal(token)))
         log.info("account connected on %s", actor.platform)  # neither the token nor who
         return Connected(identity, resumed=await self._resume(actor))
+
+    def sign_in_url(self, actor: Actor, where: dict | None = None) -> str | None:
+        """Where `actor` signs in with Hugging Face (OAuth with PKCE), or None when the bot has no sign-in set up.
+        `where` (front-end data: the channel to tell) comes back with the sign-in."""
+        return self.sign_in.start(actor, where) if self.sign_in is not None else None
+
+    async def finish_sign_in(self, code: str, state: str) -> tuple[SignIn, Connected]:
+        """The Hub's redirect: the code exchanged for a token, which is then connected like a pasted one."""
+        if self.sign_in is None:
+            raise AccountsOff()
+        signed_in = await self.sign_in.finish(code, state)
+        return signed_in, await self.connect(signed_in.actor, signed_in.token)
 
     async def disconnect(self, actor: Actor) -> bool:
         """Erase the person's token; True if one was connected."""

@@ -160,3 +160,15 @@ async def test_the_account_command_in_words(core, fake_router):
     assert "No Hugging Face account" in await chat.account(ALICE, KEY, "disconnect")
     with pytest.raises(Exception, match="not something I know"):
         await chat.account(ALICE, KEY, "frobnicate")
+
+
+def test_signing_in_needs_its_three_settings_and_the_key():
+    with pytest.raises(ConfigError, match="HF_OAUTH_CLIENT_SECRET, HF_OAUTH_REDIRECT_URL"):
+        load_settings(hf_oauth_client_id="client", _env_file=None)
+    with pytest.raises(ConfigError, match="ACCOUNTS_KEY"):
+        load_settings(
+            hf_oauth_client_id="client",
+            hf_oauth_client_secret="secret",
+            hf_oauth_redirect_url="https://bot.example.com/hf/oauth/callback",
+            _env_file=None,
+        )
