@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-from core.accounts import AccountService
+from core.accounts import AccountService, Credentials
 from core.catchup.citations import sources_of, with_links
 from core.config import Settings
 from core.keys import Actor, ConversationKey
@@ -46,6 +46,7 @@ class ReplyOutcome:
     reply_id: int
     state: ReplyState
     conversation_id: int
+    credentials: Credentials | None = None  # whose token answered (the title request after it carries it too)
 
 
 @dataclass(slots=True)
@@ -135,7 +136,8 @@ class ReplyPipeline:
         planned = await self.plan(conversation, actor, continue_from, asking=asking)
         stream, state, used_tools = await self.run(planned, sink, on_stream)
         await self.finish(planned, stream, state, used_tools)
-        return ReplyOutcome(stream.reply_id, state, conversation.id)
+        credentials = Credentials(planned.request.token, planned.request.bill_to)
+        return ReplyOutcome(stream.reply_id, state, conversation.id, credentials)
 
     # plan
     async def plan(

@@ -172,3 +172,17 @@ def test_signing_in_needs_its_three_settings_and_the_key():
             hf_oauth_redirect_url="https://bot.example.com/hf/oauth/callback",
             _env_file=None,
         )
+
+
+async def test_the_title_request_after_an_answer_carries_the_askers_token(core_factory, fake_router, hub):
+    core = await core_factory(fake_router.url, auto_titles=True, **accounts_settings(hub.url))
+    await core.chat.accounts.connect(ALICE, ALICE_TOKEN)
+    await core.chat.accounts.set_bill_to(ADMIN, KEY, "wonderland")
+    fake_router.queue(text_script("Paris."))
+    fake_router.queue(text_script("Capital of France"))
+    await ask(core, "What is the capital of France?", actor=ALICE)
+    await core.chat.replies.titler.wait()
+    answer, title = fake_router.requests
+    assert title["messages"][0]["content"].startswith("You name conversations")
+    for request in (answer, title):
+        assert request["_headers"] == {"authorization": f"Bearer {ALICE_TOKEN}", "x-hf-bill-to": "wonderland"}
