@@ -8,11 +8,13 @@ import pytest
 from core.accounts import AccountNeeded, TokenRefused
 from core.config import ConfigError, load_settings
 from core.errors import NotAllowed
+from core.replies.attachments import Attachment
 from core.router.client import TOKEN_REFUSED
 from tests.fakes.fake_hub import FakeHub, HubUser
 from tests.fakes.fake_router import text_script
 from tests.support.accounts import CANARY, accounts_settings, database_holds
-from tests.support.chat import ADMIN, ALICE, BOB, KEY, ask
+from tests.support.audio import make_audio
+from tests.support.chat import ADMIN, ALICE, BOB, KEY, ask, sink
 
 ALICE_TOKEN = "hf_alice_0123456789abcdef"
 
@@ -186,3 +188,17 @@ async def test_the_title_request_after_an_answer_carries_the_askers_token(core_f
     assert title["messages"][0]["content"].startswith("You name conversations")
     for request in (answer, title):
         assert request["_headers"] == {"authorization": f"Bearer {ALICE_TOKEN}", "x-hf-bill-to": "wonderland"}
+
+
+async def test_a_voice_message_is_heard_with_the_speakers_token(core, fake_router):
+    fake_router.speech.token = None  # the fake accepts any token: which one came is what is checked
+    await core.chat.accounts.connect(ALICE, ALICE_TOKEN)
+    await core.chat.accounts.set_bill_to(ADMIN, KEY, "wonderland")
+    audio = make_audio("ogg", seconds=2.0)
+    fake_router.speech.says(audio, "What is the capital of France?")
+    submitted = await core.chat.submit(
+        KEY, ALICE, "", sink(), attachments=[Attachment("v.ogg", "audio/ogg", audio, voice=True)]
+    )
+    await submitted.reply
+    assert fake_router.speech.requests[-1].authorization == f"Bearer {ALICE_TOKEN}"
+    assert fake_router.requests[-1]["_headers"]["authorization"] == f"Bearer {ALICE_TOKEN}"
