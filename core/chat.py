@@ -326,7 +326,11 @@ class ChatService:
 
     async def delete_user_data(self, actor: Actor) -> int:
         self.accounts.forget_waiting(actor)  # a question held for connecting is theirs too
-        return await self.conversations.delete_user_data(actor)  # the store erases their account with the rest
+        connected = await self.accounts.connected(actor)
+        count = await self.conversations.delete_user_data(actor)  # the store erases their account with the rest
+        if connected:
+            await self.accounts.erased(actor)
+        return count
 
     async def export_markdown(self, conversation_id: int, actor: Actor) -> str:
         return await self.conversations.export_markdown(conversation_id, actor)

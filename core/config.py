@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     # conversations.history and .replies for apps distributed outside the Marketplace (since 2025): 1 a minute, 15 items
     slack_history_per_minute: int = Field(1, ge=1, le=100, description="history reads a minute (catch-up)")
     slack_history_items: int = Field(15, ge=1, le=999, description="messages one history read returns (catch-up)")
+    # Slack's per-user account connection (2026): the app's manifest has features.user_connections (the Hub's host in
+    # auth_hosts) and the users:write scope; Slack then shows each person's Hugging Face connection as its own
+    slack_user_connections: bool = Field(False, description="tell Slack who connected (apps.user.connection.update)")
 
     @field_validator("database_url")
     @classmethod

@@ -9,17 +9,20 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bots.slack.adapter import SlackAdapter
+from bots.slack.adapter import PLATFORM, SlackAdapter
 from bots.slack.invocation import Invocation
+from bots.slack.views import markdown_blocks
 from core.accounts import SignIn
 from core.commands.account import TOKEN_HINT, action_of
 from core.errors import UserFacingError
+from core.keys import Actor, ConversationKey
 
 CONNECT_FORM = "hfchat_account_connect"
 FIELD = "hf_token"
 
 
 SIGN_IN = "hfchat_account_sign_in"
+PROVIDER = "huggingface"  # the auth_provider block's value (its Connect button: auth_provider_connect_huggingface)
 
 
 def connect_form(channel: str, sign_in_url: str | None = None) -> dict:
@@ -81,7 +84,34 @@ async def account_command(slack: SlackAdapter, inv: Invocation, text: str) -> No
         return
     fresh = action in ("bill", "shared")  # admin rights decide those
     actor = await slack.actor(inv.team, inv.user, fresh=fresh)
-    await inv.reply(await slack.chat.account(actor, inv.key, text))
+    said = await slack.chat.account(actor, inv.key, text)
+    if action == "status" and slack.core.settings.slack_user_connections:
+        await inv.reply(said, await connection_blocks(slack, actor))
+        return
+    await inv.reply(said)
+
+
+async def connection_blocks(slack: SlackAdapter, actor: Actor) -> list[dict]:
+    """Slack's own way to show a connected account (the `auth_provider` block), for apps set up with user
+    connections: who is connected, and Connect (signing in, where the bot serves its callback)."""
+    status = await slack.chat.accounts.status(actor, ConversationKey(PLATFORM, actor.workspace, "", ""))
+    block: dict = {
+        "type": "auth_provider",
+        "value": PROVIDER,
+        "name": {"type": "plain_text", "text": "Hugging Face"},
+        "description": {"type": "plain_text", "text": "Answers use your own Hugging Face account and credits"},
+        "is_connected": status.identity is not None,
+        "fallback": markdown_blocks(status.text),
+    }
+    if status.identity is not None:
+        block["connected_identity"] = {"type": "plain_text", "text": status.identity.name[:75]}
+        if status.bill_to:
+            block["connected_context"] = {"type": "plain_text", "text": f"billed to {status.bill_to}"[:75]}
+    elif slack.core.settings.slack_mode == "http":
+        url = slack.chat.sign_in_url(actor)
+        if url:
+            block["auth_url"] = url
+    return [block]
 
 
 class AccountForm:
@@ -90,10 +120,20 @@ class AccountForm:
 
     def register(self, app: AsyncApp) -> None:
         app.view(CONNECT_FORM)(self.on_connect)  # the form acks itself: a refused token is shown in its field
+        if self.slack.core.settings.slack_user_connections:
+            self.slack.chat.accounts.watchers.append(self.show_connection)
         app.action(SIGN_IN)(self.on_sign_in_clicked)  # a link button still sends its click: acked, nothing to do
 
     async def on_sign_in_clicked(self, ack: Any) -> None:
         await ack()
+
+    async def show_connection(self, actor: Actor, connected: bool) -> None:
+        """Slack's user connections: Slack shows the person's connection as the app says it is."""
+        if actor.platform != PLATFORM:
+            return
+        client = await self.slack.client_for(actor.workspace)
+        status = "connected" if connected else "disconnected"
+        await client.apps_user_connection_update(user_id=actor.user_id, status=status)
 
     async def told(self, signed_in: SignIn, text: str) -> None:
         """A sign-in finished in the browser: said in the channel where `/account connect` was typed."""

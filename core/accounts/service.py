@@ -104,6 +104,8 @@ class AccountService:
         self.seal = TokenSeal(keys) if keys else None
         self.sign_in = sign_in if self.seal is not None else None
         self._waiting: dict[tuple[str, str], _Waiting] = {}
+        # front ends that show a connection themselves (Slack's user connections): told (actor, connected)
+        self.watchers: list[Callable[[Actor, bool], Awaitable[None]]] = []
 
     @property
     def enabled(self) -> bool:
@@ -120,6 +122,7 @@ class AccountService:
         identity = await self.hub.whoami(token)
         await self.store.save_account(Account(actor.platform, actor.user_id, identity.name, self.seal.seal(token)))
         log.info("account connected on %s", actor.platform)  # neither the token nor who
+        await self._tell_watchers(actor, True)
         return Connected(identity, resumed=await self._resume(actor))
 
     def sign_in_url(self, actor: Actor, where: dict | None = None) -> str | None:
@@ -140,6 +143,7 @@ class AccountService:
         erased = await self.store.delete_account(actor.platform, actor.user_id)
         if erased:
             log.info("account disconnected on %s", actor.platform)
+            await self._tell_watchers(actor, False)
         return erased
 
     async def status(self, actor: Actor, key: ConversationKey) -> AccountStatus:
@@ -173,8 +177,23 @@ class AccountService:
 
     async def token_refused(self, actor: Actor) -> None:
         """The router or the Hub refused the person's token (401): it is useless, so it goes."""
-        await self.store.delete_account(actor.platform, actor.user_id)
-        log.info("a connected token was refused (401) on %s; erased", actor.platform)
+        if await self.store.delete_account(actor.platform, actor.user_id):
+            log.info("a connected token was refused (401) on %s; erased", actor.platform)
+            await self._tell_watchers(actor, False)
+
+    async def connected(self, actor: Actor) -> bool:
+        return await self.store.get_account(actor.platform, actor.user_id) is not None
+
+    async def erased(self, actor: Actor) -> None:
+        """The person's account went with all their data (the store erased it): front ends that show it are told."""
+        await self._tell_watchers(actor, False)
+
+    async def _tell_watchers(self, actor: Actor, connected: bool) -> None:
+        for watcher in list(self.watchers):
+            try:
+                await watcher(actor, connected)
+            except Exception as exc:  # the connection stands (or is gone) whatever a front end's display says
+                log.warning("a front end could not show the connection: %s", type(exc).__name__)
 
     # a question held until its asker connects
     def hold(self, actor: Actor, resume: Callable[[], Awaitable[object]]) -> None:

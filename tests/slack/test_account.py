@@ -104,3 +104,24 @@ async def test_delete_all_erases_the_token(bot, hub):
     sealed = (await bot.core.store.get_account("slack", ALICE)).token
     await bot.core.chat.delete_user_data(await bot.adapter.actor(bot.fake.team_id, ALICE))
     assert await database_holds(bot.core.store, CANARY, sealed) == []
+
+
+async def test_slacks_user_connection_follows_the_account_and_status_draws_its_block(core_factory, fake_router, hub):
+    async def with_connections(url: str):
+        return await core_factory(url, slack_user_connections=True, **accounts_settings(hub.url))
+
+    async with FakeSlack(echo_events=True) as fake, running_bot(with_connections, fake_router, fake) as bot:
+        await bot.command("/account", "status")
+        [block] = [b for b in bot.fake.response_url_posts[-1]["body"]["blocks"] if b["type"] == "auth_provider"]
+        assert block["is_connected"] is False and block["value"] == "huggingface"
+        assert block["fallback"][0]["text"].startswith("Not connected")
+        await submit_token(bot, TOKEN)
+        assert bot.fake.user_connections == {ALICE: "connected"}
+        await bot.command("/account", "status")
+        [block] = [b for b in bot.fake.response_url_posts[-1]["body"]["blocks"] if b["type"] == "auth_provider"]
+        assert block["is_connected"] is True and block["connected_identity"]["text"] == "alice-hf"
+        await bot.command("/account", "disconnect")
+        assert bot.fake.user_connections == {ALICE: "disconnected"}
+        await submit_token(bot, TOKEN)
+        await bot.core.chat.delete_user_data(await bot.adapter.actor(bot.fake.team_id, ALICE))  # "delete all"
+        assert bot.fake.user_connections == {ALICE: "disconnected"}
