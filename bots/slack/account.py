@@ -72,7 +72,7 @@ def connect_form(channel: str, sign_in_url: str | None = None) -> dict:
 
 async def account_command(slack: SlackAdapter, inv: Invocation, text: str) -> None:
     action, _ = action_of(text)
-    if action == "connect":
+    if action == "connect" and slack.chat.accounts.enabled:
         if not inv.trigger_id:  # `@me account connect` in a message: no form can open from there
             await inv.reply("Use the `/account connect` slash command: it opens a private form for your token.")
             return

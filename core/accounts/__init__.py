@@ -7,6 +7,7 @@ from core.accounts.sealing import TokenSeal
 from core.accounts.service import (
     AccountNeeded,
     AccountService,
+    AccountsOff,
     AccountStatus,
     Connected,
     Credentials,
@@ -17,6 +18,7 @@ __all__ = [
     "AccountNeeded",
     "AccountService",
     "AccountStatus",
+    "AccountsOff",
     "Connected",
     "Credentials",
     "HubClient",

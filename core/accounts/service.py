@@ -29,6 +29,7 @@ __all__ = [
     "AccountNeeded",
     "AccountService",
     "AccountStatus",
+    "AccountsOff",
     "Connected",
     "Credentials",
     "HubUnavailable",

@@ -4,7 +4,7 @@ modal, the terminal's prompt that does not echo), which hands the token to `Acco
 
 from __future__ import annotations
 
-from core.accounts import AccountService
+from core.accounts import AccountService, AccountsOff
 from core.errors import InvalidSetting
 from core.keys import Actor, ConversationKey
 
@@ -31,6 +31,8 @@ def action_of(text: str) -> tuple[str, str]:
 async def account_command(accounts: AccountService, actor: Actor, key: ConversationKey, text: str) -> str:
     """Every `/account` action but `connect` (which needs the front end's private form)."""
     action, rest = action_of(text)
+    if not accounts.enabled and action in ("status", "connect", "disconnect"):
+        return str(AccountsOff())
     if action == "status":
         return (await accounts.status(actor, key)).text
     if action == "disconnect":

@@ -22,7 +22,7 @@ def is_connect(line: str) -> bool:
 
 
 async def account(app: ConsoleApp, arg: str) -> None:
-    if action_of(arg)[0] == "connect":
+    if action_of(arg)[0] == "connect" and app.chat.accounts.enabled:
         app.say(TOKEN_HINT, "dim")
         token = await app.read_secret(SECRET_PROMPT)
         app.console.print(Markdown(await app.chat.connect_account(app.actor, token)))

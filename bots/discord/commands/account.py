@@ -46,7 +46,7 @@ def register(tree: app_commands.CommandTree) -> None:
     ) -> None:
         bot = interaction.client
         chosen = action.value if action else "status"
-        if chosen == "connect":
+        if chosen == "connect" and bot.chat.accounts.enabled:
             await interaction.response.send_modal(ConnectAccount())
             return
         text = f"{chosen} {value or ''}"

@@ -144,6 +144,8 @@ async def test_without_a_key_connecting_is_off(core_factory, fake_router, hub):
     core = await core_factory(fake_router.url, hf_hub_url=hub.url)
     with pytest.raises(Exception, match="ACCOUNTS_KEY"):
         await core.chat.accounts.connect(ALICE, ALICE_TOKEN)
+    for action in ("status", "connect", "disconnect"):
+        assert "not set up on this bot" in await core.chat.account(ALICE, KEY, action)
     assert hub.whoami_calls == []
 
 
