@@ -99,7 +99,8 @@ class HubSignIn:
             "code_verifier": opened["v"],
             "client_id": self.client_id,
         }
-        auth = {"Authorization": aiohttp.BasicAuth(self.client_id, self._client_secret).encode()}  # client_secret_basic
+        basic = base64.b64encode(f"{self.client_id}:{self._client_secret}".encode()).decode()
+        auth = {"Authorization": f"Basic {basic}"}  # client_secret_basic (RFC 6749 §2.3.1)
         try:
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
