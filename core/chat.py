@@ -9,10 +9,14 @@ order), core.assistants, core.limits, core.usage, core.tools.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlparse
 
+from core.accounts import AccountNeeded, AccountService, HubClient, HubSignIn, SignIn
+from core.accounts.oauth import callback_handler
 from core.bot_state import BotState
 from core.catchup import CatchUps, Digest, HistorySource
 from core.commands.about import about_text
+from core.commands.account import account_command
 from core.config import Settings
 from core.conversations.claims import EventClaims
 from core.conversations.dm import DirectMessages
@@ -52,6 +56,19 @@ __all__ = ["ChatService", "DeletedFrom", "ModelChoice", "Submitted"]
 NOT_SAVED = "⚠️ I couldn't save your message (the database is unavailable), so I can't answer it. Please send it again."
 
 
+def accounts_for(settings: Settings, store: Store) -> AccountService:
+    """People's own Hugging Face accounts as the settings set them up: pasted tokens with ACCOUNTS_KEY, and
+    signing in with Hugging Face when its OAuth app is configured too."""
+    keys = settings.accounts_key.get_secret_value() if settings.accounts_key else None
+    sign_in = None
+    if keys and settings.hf_oauth_client_id and settings.hf_oauth_client_secret and settings.hf_oauth_redirect_url:
+        secret = settings.hf_oauth_client_secret.get_secret_value()
+        sign_in = HubSignIn(
+            keys, settings.hf_hub_url, settings.hf_oauth_client_id, secret, settings.hf_oauth_redirect_url
+        )
+    return AccountService(store, keys, HubClient(settings.hf_hub_url), sign_in)
+
+
 class ChatService:
     def __init__(self, settings: Settings, store: Store, router: RouterClient, catalog: ModelCatalog):
         self.settings = settings
@@ -83,6 +100,8 @@ class ChatService:
         )
         self.scheduled_runs = ScheduleRunner(store, settings.schedule_check_seconds)  # front ends serve it
         self.catchups = CatchUps()
+        self.accounts = accounts_for(settings, store)  # each person's own Hugging Face account
+        self.pipeline.accounts = self.intake.accounts = self.accounts
 
     # answering
     async def submit(
@@ -113,10 +132,18 @@ class ChatService:
         """
         if self.replies.shutting_down:
             raise ShuttingDown()
-        stored = await self.intake.take(
-            key, actor, text, platform_message_id=platform_message_id, title=title, earlier=earlier,
-            attachments=attachments, extra=extra,
-        )  # fmt: skip
+        try:
+            stored = await self.intake.take(
+                key, actor, text, platform_message_id=platform_message_id, title=title, earlier=earlier,
+                attachments=attachments, extra=extra,
+            )  # fmt: skip
+        except AccountNeeded:  # nothing was stored: asked again, as it was, once they have connected
+            resume = lambda: self.submit(  # noqa: E731
+                key, actor, text, sink, platform_message_id=platform_message_id, title=title, earlier=earlier,
+                attachments=attachments, extra=extra, on_transcript=on_transcript,
+            )  # fmt: skip
+            self.accounts.hold(actor, resume)
+            raise
         if stored.transcript and on_transcript is not None:
             await on_transcript(stored.transcript)
         return self.replies.answer(stored.conversation, stored.message_id, sink, actor)
@@ -191,6 +218,27 @@ class ChatService:
         conversation = await self.conversations.here(key)
         return about_text(self.settings, await self.preferences.model_choice(key, user_id, conversation=conversation))
 
+    # each person's own Hugging Face account (core.accounts)
+    async def account(self, actor: Actor, key: ConversationKey, text: str) -> str:
+        """`/account status | disconnect | bill ORG | shared on|off`: the text to show."""
+        return await account_command(self.accounts, actor, key, text)
+
+    async def connect_account(self, actor: Actor, token: str) -> str:
+        """The token from a front end's private form, checked and kept; a question held for it is answered."""
+        return (await self.accounts.connect(actor, token)).text
+
+    def sign_in_url(self, actor: Actor, where: dict | None = None) -> str | None:
+        """Where `actor` signs in with Hugging Face instead of pasting a token (None: not set up on this bot)."""
+        return self.accounts.sign_in_url(actor, where)
+
+    def sign_in_route(self, told: Callable[[SignIn, str], Awaitable[None]]) -> tuple[str, Callable] | None:
+        """(path, aiohttp handler) of the sign-in redirect, for a front end's HTTP server to serve; `told(sign_in,
+        text)` says the result where the person started. None when signing in is not set up."""
+        if self.accounts.sign_in is None or not self.settings.hf_oauth_redirect_url:
+            return None
+        path = urlparse(self.settings.hf_oauth_redirect_url).path or "/"
+        return path, callback_handler(self.accounts.finish_sign_in, told)
+
     # settings
     async def model_choice(self, key: ConversationKey, user_id: str, conversation_id: int | None = None, **kw):
         return await self.preferences.model_choice(key, user_id, conversation_id, **kw)
@@ -261,7 +309,12 @@ class ChatService:
         return await self.conversations.forget(key, actor, turns)
 
     async def delete_user_data(self, actor: Actor) -> int:
-        return await self.conversations.delete_user_data(actor)
+        self.accounts.forget_waiting(actor)  # a question held for connecting is theirs too
+        connected = await self.accounts.connected(actor)
+        count = await self.conversations.delete_user_data(actor)  # the store erases their account with the rest
+        if connected:
+            await self.accounts.erased(actor)
+        return count
 
     async def export_markdown(self, conversation_id: int, actor: Actor) -> str:
         return await self.conversations.export_markdown(conversation_id, actor)

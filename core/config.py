@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     model_overrides_file: Path | None = Field(
         Path("config/models.json"), description="curated facts the router does not report"
     )
+    # Each person's own Hugging Face account (/account): their token pays for their answers
+    accounts_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s) encrypting people's tokens, comma-separated (newest first); unset: /account is off",
+    )
+    hf_hub_url: str = Field("https://huggingface.co", description="the Hub: whoami and OAuth (a test double in tests)")
+    # "Sign in with Hugging Face" (an OAuth app on huggingface.co); its redirect is served by the bot's HTTP endpoint
+    hf_oauth_client_id: str | None = Field(None, description="the Hugging Face OAuth app's client id")
+    hf_oauth_client_secret: SecretStr | None = Field(None, description="the Hugging Face OAuth app's client secret")
+    hf_oauth_redirect_url: str | None = Field(
+        None, description="public URL of the bot's sign-in callback, e.g. https://bot.example.com/hf/oauth/callback"
+    )
     # Voice messages: transcribed by a speech-recognition model, then answered as text
     speech_model: str = Field("openai/whisper-large-v3-turbo", description="speech recognition model (hf-inference)")
     speech_url: str | None = Field(
@@ -156,6 +168,9 @@ class Settings(BaseSettings):
     # conversations.history and .replies for apps distributed outside the Marketplace (since 2025): 1 a minute, 15 items
     slack_history_per_minute: int = Field(1, ge=1, le=100, description="history reads a minute (catch-up)")
     slack_history_items: int = Field(15, ge=1, le=999, description="messages one history read returns (catch-up)")
+    # Slack's per-user account connection (2026): the app's manifest has features.user_connections (the Hub's host in
+    # auth_hosts) and the users:write scope; Slack then shows each person's Hugging Face connection as its own
+    slack_user_connections: bool = Field(False, description="tell Slack who connected (apps.user.connection.update)")
 
     @field_validator("database_url")
     @classmethod
@@ -203,12 +218,45 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _sign_in_configured(self) -> Settings:
+        oauth = {
+            "HF_OAUTH_CLIENT_ID": self.hf_oauth_client_id,
+            "HF_OAUTH_CLIENT_SECRET": self.hf_oauth_client_secret,
+            "HF_OAUTH_REDIRECT_URL": self.hf_oauth_redirect_url,
+        }
+        given = [name for name, value in oauth.items() if value]
+        if given and len(given) < len(oauth):
+            missing = ", ".join(name for name in oauth if name not in given)
+            raise ValueError(f"signing in with Hugging Face needs {missing} too")
+        if given and not self.accounts_key:
+            raise ValueError("signing in with Hugging Face needs ACCOUNTS_KEY (people's tokens are kept encrypted)")
+        if self.hf_oauth_redirect_url and not self.hf_oauth_redirect_url.startswith(("http://", "https://")):
+            raise ValueError("HF_OAUTH_REDIRECT_URL: expected the callback's http(s):// URL")
+        return self
+
+    @model_validator(mode="after")
     def _search_provider_configured(self) -> Settings:
         needs = {"searxng": "searxng_url", "tavily": "tavily_api_key", "brave": "brave_api_key"}
         field = needs.get(self.web_search_provider)
         if field and not getattr(self, field):
             raise ValueError(f"WEB_SEARCH_PROVIDER={self.web_search_provider} needs {field.upper()}")
         return self
+
+    @field_validator("accounts_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        from core.accounts.sealing import TokenSeal  # the key's format lives with the code that uses it
+
+        if value is not None and value.get_secret_value():
+            TokenSeal(value.get_secret_value())
+        return value
+
+    @field_validator("hf_hub_url")
+    @classmethod
+    def _hub_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s):// URL such as https://huggingface.co")
+        return value.rstrip("/")
 
     @field_validator("web_fetch_allow_networks")
     @classmethod

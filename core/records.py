@@ -123,3 +123,14 @@ class Schedule:
     runs: int = 0
     created_at: float = 0.0
     id: int | None = None
+
+
+@dataclass(slots=True)
+class Account:
+    """A person's connected Hugging Face account (core.accounts). `token` is the encrypted token, never the token."""
+
+    platform: str
+    user_id: str
+    hub_name: str
+    token: str  # Fernet ciphertext (ACCOUNTS_KEY); the key is never stored
+    connected_at: float = 0.0

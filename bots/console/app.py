@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bots.console.commands import run_command
+from bots.console.commands.account import is_connect
 from bots.console.keys import AnswerKeys
 from bots.console.repl import LineReader, PromptReader
 from bots.console.screen import Screen
@@ -215,6 +216,10 @@ class ConsoleApp:
         except OSError:
             pass
 
+    async def read_secret(self, prompt: str) -> str:
+        """A secret (a token) typed at a prompt that does not show it."""
+        return await self._reader().read_secret(prompt)
+
     def _reader(self) -> PromptReader | LineReader:
         if self.reader is None:
             interactive = sys.stdin.isatty() and self.console.is_terminal
@@ -241,7 +246,9 @@ class ConsoleApp:
                 except (EOFError, KeyboardInterrupt):
                     break
                 typed = ""  # it was the prompt's to finish, and went out with this line
-            if reader.interactive:
+            if reader.interactive and is_connect(line):  # the token prompt takes the keyboard alone
+                await self.handle_line(line)
+            elif reader.interactive:
                 keep_going, keys = await self._handle_with_keys(line, reader, typed)
                 waiting.extend(keys.lines)
                 typed = keys.typed

@@ -70,6 +70,11 @@ class PromptReader:
     async def read(self, default: str = "") -> str:
         return await self.session.prompt_async(PROMPT, default=default)
 
+    async def read_secret(self, prompt: str) -> str:
+        """A line typed without echo (shown as stars), in a session of its own: never in the input history."""
+        secret: PromptSession[str] = PromptSession(is_password=True, input=self.keyboard, output=self.session.output)
+        return await secret.prompt_async(prompt)
+
     def forget_history(self) -> None:
         """`/delete all` erases what was typed too."""
         if self.history_path is not None:
@@ -90,6 +95,9 @@ class LineReader:
         if not line:
             raise EOFError
         return line.rstrip("\n")
+
+    async def read_secret(self, prompt: str) -> str:
+        return await self.read()  # piped: nothing is echoed but what the program prints
 
     def forget_history(self) -> None:
         return None

@@ -22,6 +22,7 @@ from slack_bolt.listener.async_listener_start_handler import AsyncCustomListener
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots.slack.account import AccountForm
 from bots.slack.actions import Actions
 from bots.slack.adapter import PLATFORM, SlackAdapter
 from bots.slack.catchup import SHORTCUT, summarize_thread_shortcut
@@ -57,7 +58,7 @@ def wire(slack: SlackAdapter) -> SlackAdapter:
     runner = app.listener_runner
     runner.listener_start_handler = AsyncCustomListenerStartHandler(log, slack.listener_started)
     runner.listener_completion_handler = AsyncCustomListenerCompletionHandler(log, slack.listener_finished)
-    listening = (Events, Commands, Actions, Home, Questions, AgentSessions)
+    listening = (Events, Commands, Actions, Home, Questions, AgentSessions, AccountForm)
     for listeners in (listen(slack) for listen in listening):
         listeners.register(app)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bots.slack.account import account_command
 from bots.slack.adapter import PLATFORM, SlackAdapter
 from bots.slack.assistants import assistant
 from bots.slack.catchup import catchup_command
@@ -43,6 +44,7 @@ TEXT_COMMANDS: dict[str, TextCommand] = {
     "export": export,
     "catchup": catchup_command,
     "schedule": schedule_command,
+    "account": account_command,
 }
 # Slack's slash commands are the registry's (core/commands/registry.py), as the manifest lists them; `hfchat help`
 # there is a word of /hfchat, not a command of its own

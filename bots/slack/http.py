@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from bots.slack.account import AccountForm
 from bots.slack.adapter import SlackAdapter
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 def web_app(slack: SlackAdapter, path: str = "/slack/events") -> web.Application:
     app = slack.app.web_app(path=path)
     app.middlewares.append(_malformed_refused(SignatureVerifier(slack.signing_secret)))
+    sign_in = slack.chat.sign_in_route(AccountForm(slack).told)  # "Sign in with Hugging Face" comes back here
+    if sign_in is not None:
+        app.router.add_get(*sign_in)
     return app
 
 

@@ -152,6 +152,15 @@ COMMANDS: tuple[Command, ...] = (
         usage="[messages_per_minute | tokens_per_day | max_message_chars | allowed_models VALUE]",
         arguments=(_a("limit", "Which limit (empty: show them)"), _a("value", "New value; 0 or none removes it")),
     ),
+    Command(
+        "account",
+        "Connect your Hugging Face account (your credits, your limits), see who is connected, or disconnect",
+        usage="[connect | status | disconnect | bill ORG|off | shared on|off]",
+        arguments=(
+            _a("action", "connect (a private form) · status · disconnect · admins: bill, shared"),
+            _a("value", "bill: the organization billed here (off: none) · shared: on or off"),
+        ),
+    ),
     Command("about", "What this bot is: its version, the model in use here, how your data is kept and erased"),
     Command(
         "hfchat",

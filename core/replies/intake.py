@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from core.accounts import AccountService, Credentials
 from core.config import Settings
 from core.errors import EmptyPrompt, PromptTooLong, StoreUnavailable
 from core.keys import Actor, ConversationKey
@@ -70,6 +71,7 @@ class Intake:
         self.assistants = assistants
         self.limits = limits
         self.voice = Voice(VoiceConfig.of(settings))
+        self.accounts: AccountService | None = None  # whether the asker must connect their own account first
 
     async def check(self, key: ConversationKey, actor: Actor, text: str, model: str | None = None) -> None:
         """Raise what `take` would refuse this message with (too long for the limit or the model, or past the
@@ -98,16 +100,23 @@ class Intake:
             if not attachments:
                 raise
             text = ""
+        conversation = await self.store.get_conversation(key)
+        conversation_id = conversation.id if conversation else None
+        reads = await self.preferences.here(key, actor.user_id, conversation_id)
+        credentials = Credentials()  # the asker's token (None: HF_TOKEN) and the org billed, for hearing too
+        if self.accounts is not None:  # AccountNeeded before anything is heard or stored (the question is held)
+            credentials = await reading(self.accounts, reads).credentials(actor, key)
         # a voice message is what it said: its transcript is the message's text, answered like typed text
-        heard = await self.voice.hear(attachments, has_text=bool(text)) if attachments else None
+        heard = None
+        if attachments:
+            heard = await self.voice.hear(
+                attachments, has_text=bool(text), token=credentials.token, bill_to=credentials.bill_to
+            )
         if heard is not None:
             spoken = clean_prompt(heard.transcript) if heard.transcript else ""
             text = "\n\n".join(part for part in (text, spoken) if part)
             attachments = heard.others
         refuse_too_long(self.settings, self.catalog, text)
-        conversation = await self.store.get_conversation(key)
-        conversation_id = conversation.id if conversation else None
-        reads = await self.preferences.here(key, actor.user_id, conversation_id)
         choice = await self.preferences.model_choice(key, actor.user_id, conversation=conversation, reads=reads)
         room = refuse_too_long(self.settings, self.catalog, text, choice.model)
         await reading(self.limits, reads).check_message(key, actor, text, choice.model)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
+from core.accounts import AccountService, Credentials
 from core.catchup.citations import sources_of, with_links
 from core.config import Settings
 from core.keys import Actor, ConversationKey
@@ -45,6 +46,7 @@ class ReplyOutcome:
     reply_id: int
     state: ReplyState
     conversation_id: int
+    credentials: Credentials | None = None  # whose token answered (the title request after it carries it too)
 
 
 @dataclass(slots=True)
@@ -118,6 +120,7 @@ class ReplyPipeline:
         self.throttles = throttles
         self.clarifier = clarifier  # clarifying questions, where the front end can show them
         self.worker_id = ""  # this process among those sharing the store; stamped on replies it writes
+        self.accounts: AccountService | None = None  # whose token each answer carries (None: always HF_TOKEN)
         self.checkpoint_seconds = CHECKPOINT_SECONDS
 
     async def answer(
@@ -133,7 +136,8 @@ class ReplyPipeline:
         planned = await self.plan(conversation, actor, continue_from, asking=asking)
         stream, state, used_tools = await self.run(planned, sink, on_stream)
         await self.finish(planned, stream, state, used_tools)
-        return ReplyOutcome(stream.reply_id, state, conversation.id)
+        credentials = Credentials(planned.request.token, planned.request.bill_to)
+        return ReplyOutcome(stream.reply_id, state, conversation.id, credentials)
 
     # plan
     async def plan(
@@ -189,6 +193,9 @@ class ReplyPipeline:
             tools = tools or ToolRegistry()
             tools.add(asking)
         request = request_for(plan, model, fitted)
+        if self.accounts is not None:  # the asker's own token and the org billed (AccountNeeded if they must connect)
+            credentials = await reading(self.accounts, reads).credentials(actor, key)
+            request.token, request.bill_to = credentials.token, credentials.bill_to
         planned = Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
         planned.sources = sources_of(history)
         return planned
@@ -261,6 +268,8 @@ class ReplyPipeline:
             metrics.ACTIVE_STREAMS.labels(key.platform).dec()
             await checkpoints.finish()
         metrics.answer_finished(key.platform, state, stream.stats)
+        if state.error is not None and state.error.kind == "account_refused" and self.accounts is not None:
+            await self.accounts.token_refused(planned.actor)
         return stream, state, used_tools
 
     async def _reply_row(self, planned: Planned) -> int:

@@ -112,7 +112,9 @@ class ReplyScheduler:
                             conversation, sink, actor, continue_from, lambda s, who=actor.user_id: streaming(s, who)
                         )
                         if continue_from is None and not self.shutting_down:  # no new work while shutting down
-                            self.titler.after_answer(conversation, sink, outcome.reply_id, outcome.state.answer)
+                            self.titler.after_answer(
+                                conversation, sink, outcome.reply_id, outcome.state.answer, outcome.credentials
+                            )
                 continue_from = None
                 if not lane.pending or lane.pending_sink is None:
                     return outcome

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 
+from core.accounts import Credentials
 from core.config import Settings
 from core.errors import RouterError
 from core.prompts import first_line_title
@@ -39,7 +40,9 @@ USER_TITLED = "user_titled"  # a conversation-scoped mark: the person named it; 
 USER_TITLE_MAX_CHARS = 200
 
 
-def title_request(model: str, prompt: str, answer: str) -> ChatRequest:
+def title_request(model: str, prompt: str, answer: str, credentials: Credentials | None = None) -> ChatRequest:
+    """`credentials`: the answer's (its asker's own token, the organization billed), which the title's request uses
+    too."""
     conversation = f"User: {prompt[:_PROMPT_CHARS]}\n\nAssistant: {answer[:_PROMPT_CHARS]}"
     return ChatRequest(
         model=model,
@@ -47,6 +50,8 @@ def title_request(model: str, prompt: str, answer: str) -> ChatRequest:
         max_tokens=TITLE_MAX_TOKENS,
         temperature=0.2,
         max_retries=0,
+        token=credentials.token if credentials else None,
+        bill_to=credentials.bill_to if credentials else None,
     )
 
 
@@ -66,11 +71,11 @@ def clean_title(raw: str) -> str:
     return title
 
 
-async def generate_title(router, model: str, prompt: str, answer: str) -> str:
+async def generate_title(router, model: str, prompt: str, answer: str, credentials: Credentials | None = None) -> str:
     """A short title from the first exchange, or "" when the model fails or says nothing usable."""
     text: list[str] = []
     try:
-        async for event in router.stream_chat(title_request(model, prompt, answer)):
+        async for event in router.stream_chat(title_request(model, prompt, answer, credentials)):
             if isinstance(event, TextDelta):
                 text.append(event.text)
     except RouterError as error:
@@ -89,10 +94,18 @@ class Titler:
         self.router = router
         self.background: set[asyncio.Task] = set()  # titles being written
 
-    def after_answer(self, conversation: Conversation, sink: ReplySink, reply_id: int, answer: str) -> None:
+    def after_answer(
+        self,
+        conversation: Conversation,
+        sink: ReplySink,
+        reply_id: int,
+        answer: str,
+        credentials: Credentials | None = None,
+    ) -> None:
         if not self.settings.auto_titles or not answer.strip():
             return
-        task = asyncio.create_task(self.write(conversation, sink, reply_id), name=f"title-{conversation.id}")
+        writing = self.write(conversation, sink, reply_id, credentials)
+        task = asyncio.create_task(writing, name=f"title-{conversation.id}")
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
@@ -104,7 +117,9 @@ class Titler:
         if self.background:
             await asyncio.gather(*self.background, return_exceptions=True)
 
-    async def write(self, conversation: Conversation, sink: ReplySink, reply_id: int) -> str | None:
+    async def write(
+        self, conversation: Conversation, sink: ReplySink, reply_id: int, credentials: Credentials | None = None
+    ) -> str | None:
         try:
             messages = await self.store.recent_messages(conversation.id, 50)
             answers = [m for m in messages if m.role == "assistant" and m.content.strip()]
@@ -114,7 +129,7 @@ class Titler:
                 return None  # a first answer again (regenerated): the conversation keeps its name
             prompt = "\n\n".join(m.content for m in messages if m.role == "user" and m.id < reply_id)
             title = await generate_title(
-                self.router, self.settings.title_model or answers[0].model, prompt, answers[0].content
+                self.router, self.settings.title_model or answers[0].model, prompt, answers[0].content, credentials
             )
             title = title or first_line_title(prompt) or conversation.title
             if not title or await self._user_titled(conversation):

@@ -82,6 +82,16 @@ class ChatRequest:
     max_retries: int | None = None  # None: the client's default; 0 when a fallback model is waiting
     tools: list[dict] | None = None  # OpenAI function-calling specs
     tool_choice: str | None = None
+    # a person's own Hugging Face token (core.accounts); None: the client's (HF_TOKEN). Never in a repr or a log.
+    token: str | None = field(default=None, repr=False)
+    bill_to: str | None = None  # the organization billed (X-HF-Bill-To)
+
+
+# a person's own token refused: said to them, with the way back (core.accounts erases it)
+TOKEN_REFUSED = (
+    "Hugging Face refused your token (401): it was revoked or has expired, so I've disconnected it. "
+    "Connect again with `/account connect`."
+)
 
 
 class ThinkSplitter:
@@ -294,10 +304,18 @@ class RouterClient:
         client = self.client
         if request.max_retries is not None:
             client = client.with_options(max_retries=request.max_retries)
+        if request.token is not None or request.bill_to:
+            # the person's token as the client's own key (sent in the auth header, kept out of request options)
+            client = client.with_options(
+                api_key=request.token or client.api_key,
+                default_headers={"X-HF-Bill-To": request.bill_to} if request.bill_to else None,
+            )
         try:
             raw = await client.chat.completions.with_raw_response.create(**params)
         except Exception as exc:
             error = map_error(exc, request.model)
+            if error.kind == "auth" and request.token is not None:
+                raise RouterError("account_refused", TOKEN_REFUSED, status=401) from exc
             if error.kind != "unreachable" or self.revive is None:
                 raise error from exc
             await self.revive()  # the local server died a moment ago: it is started again, and asked once more

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from core.keys import ConversationKey
 from core.records import (  # noqa: F401  (the records the backends hand back, importable from here too)
+    Account,
     Assistant,
     Conversation,
     MessageStatus,
@@ -349,3 +350,15 @@ class Store(abc.ABC):
     async def claim_schedule_run(self, schedule_id: int, expected_next: float, next_run: float, now: float) -> bool:
         """Take the run due at `expected_next`: moves the schedule's next run to `next_run` if it still was
         `expected_next`, in one statement. True for exactly one caller, whatever the number of processes."""
+
+    # people's Hugging Face accounts (core.accounts): the token arrives and leaves encrypted
+    @abc.abstractmethod
+    async def get_account(self, platform: str, user_id: str) -> Account | None: ...
+
+    @abc.abstractmethod
+    async def save_account(self, account: Account) -> None:
+        """Connect (or reconnect) a person's account; the one before is overwritten, not kept."""
+
+    @abc.abstractmethod
+    async def delete_account(self, platform: str, user_id: str) -> bool:
+        """Erase a person's account (its encrypted token included) where no old page keeps it; True if one was."""

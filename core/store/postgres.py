@@ -31,6 +31,7 @@ from core.store.base import (
     ASSISTANT_FIELDS,
     MESSAGE_FIELDS,
     SCHEDULE_FIELDS,
+    Account,
     Assistant,
     Conversation,
     MessageStatus,
@@ -426,6 +427,7 @@ class PostgresStore(Store):
                 "DELETE FROM assistants WHERE platform=$1 AND owner_id=$2 AND NOT shared", platform, user_id
             )
             await conn.execute("DELETE FROM schedules WHERE platform=$1 AND owner_id=$2", platform, user_id)
+            await conn.execute("DELETE FROM accounts WHERE platform=$1 AND user_id=$2", platform, user_id)
         return len(owned)
 
     @retried
@@ -962,3 +964,30 @@ class PostgresStore(Store):
             expected_next,
         )
         return _count(status) == 1
+
+    # accounts
+    @retried
+    async def get_account(self, platform: str, user_id: str) -> Account | None:
+        row = await self.pool.fetchrow(
+            "SELECT hub_name, token, connected_at FROM accounts WHERE platform=$1 AND user_id=$2", platform, user_id
+        )
+        return Account(platform, user_id, *row) if row else None
+
+    @retried
+    async def save_account(self, account: Account) -> None:
+        account.connected_at = account.connected_at or time.time()
+        await self.pool.execute(
+            "INSERT INTO accounts (platform, user_id, hub_name, token, connected_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (platform, user_id) DO UPDATE SET hub_name=EXCLUDED.hub_name, token=EXCLUDED.token,"
+            " connected_at=EXCLUDED.connected_at",
+            account.platform,
+            account.user_id,
+            account.hub_name,
+            account.token,
+            account.connected_at,
+        )
+
+    @retried
+    async def delete_account(self, platform: str, user_id: str) -> bool:
+        status = await self.pool.execute("DELETE FROM accounts WHERE platform=$1 AND user_id=$2", platform, user_id)
+        return status != "DELETE 0"

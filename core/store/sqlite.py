@@ -23,6 +23,7 @@ from core.store.base import (
     ASSISTANT_FIELDS,
     MESSAGE_FIELDS,
     SCHEDULE_FIELDS,
+    Account,
     Assistant,
     Conversation,
     MessageStatus,
@@ -272,6 +273,7 @@ class SQLiteStore(Store):
             ("DELETE FROM usage WHERE platform=? AND user_id=?", (platform, user_id)),
             ("DELETE FROM assistants WHERE platform=? AND owner_id=? AND shared=0", (platform, user_id)),
             ("DELETE FROM schedules WHERE platform=? AND owner_id=?", (platform, user_id)),
+            ("DELETE FROM accounts WHERE platform=? AND user_id=?", (platform, user_id)),  # core.accounts
         ]
         await self._erase(statements)
         return len(owned)
@@ -641,3 +643,31 @@ class SQLiteStore(Store):
             (next_run, now, schedule_id, expected_next),
         )
         return cur.rowcount == 1
+
+    # accounts
+    @retried
+    async def get_account(self, platform: str, user_id: str) -> Account | None:
+        rows = await self.db.execute_fetchall(
+            "SELECT hub_name, token, connected_at FROM accounts WHERE platform=? AND user_id=?", (platform, user_id)
+        )
+        return Account(platform, user_id, *rows[0]) if rows else None
+
+    @retried
+    async def save_account(self, account: Account) -> None:
+        account.connected_at = account.connected_at or time.time()
+        await self._erase(  # the replaced token's pages are zeroed and the WAL emptied, as for an erasure
+            [
+                (
+                    "INSERT INTO accounts (platform, user_id, hub_name, token, connected_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (platform, user_id) DO UPDATE SET hub_name=excluded.hub_name,"
+                    " token=excluded.token, connected_at=excluded.connected_at",
+                    (account.platform, account.user_id, account.hub_name, account.token, account.connected_at),
+                )
+            ]
+        )
+
+    @retried
+    async def delete_account(self, platform: str, user_id: str) -> bool:
+        had = await self.get_account(platform, user_id)
+        await self._erase([("DELETE FROM accounts WHERE platform=? AND user_id=?", (platform, user_id))])
+        return had is not None

@@ -97,17 +97,21 @@ class Voice:
     def max_bytes(self) -> int:
         return int(self.config.max_mb * 1024 * 1024)
 
-    def speech(self) -> SpeechClient | None:
-        """The speech model to use, or None in local mode when none is configured."""
+    def speech(self, token: str | None = None, bill_to: str | None = None) -> SpeechClient | None:
+        """The speech model to use, or None in local mode when none is configured. `token`, `bill_to`: the
+        speaker's own Hugging Face token and the organization billed (core.accounts), sent where HF_TOKEN would be."""
         config = self.config
+        token = token or config.token
         if config.speech_url:
             # a configured speech server gets the token only when it is the router's own host
             same = not config.local and same_host(config.speech_url, config.router_url)
-            return SpeechClient(config.speech_url, config.speech_model, config.token if same else None)
+            return SpeechClient(
+                config.speech_url, config.speech_model, token if same else None, bill_to if same else None
+            )
         if config.local:
             return None
         url = router_speech_url(config.router_url, config.speech_model)
-        return SpeechClient(url, config.speech_model, config.token)
+        return SpeechClient(url, config.speech_model, token, bill_to)
 
     @staticmethod
     def audio_of(attachment: Attachment) -> AudioFile | None:
@@ -124,7 +128,9 @@ class Voice:
             return None
         return AudioFile(kind, attachment.seconds)
 
-    async def hear(self, attachments: list[Attachment], *, has_text: bool) -> Heard | None:
+    async def hear(
+        self, attachments: list[Attachment], *, has_text: bool, token: str | None = None, bill_to: str | None = None
+    ) -> Heard | None:
         """Transcribe the audio among `attachments`; None when there is none. A message made only of audio that
         cannot be transcribed is refused (VoiceRefused, saying why); with text or other files beside it, the audio
         gets a note and the rest is answered."""
@@ -134,7 +140,7 @@ class Voice:
             return None
         others = [a for a, found in audio if found is None]
         heard = Heard("", 0.0, others)
-        speech = self.speech()
+        speech = self.speech(token, bill_to)
         texts: list[str] = []
         for attachment, found in spoken:
             label = _label(attachment.name)

@@ -39,10 +39,11 @@ def same_host(a: str, b: str) -> bool:
 
 
 class SpeechClient:
-    def __init__(self, url: str, model: str, token: str | None):
+    def __init__(self, url: str, model: str, token: str | None, bill_to: str | None = None):
         self.url = url
         self.model = model
         self.token = token
+        self.bill_to = bill_to  # X-HF-Bill-To: the organization an admin bills (core.accounts)
 
     @property
     def openai_style(self) -> bool:
@@ -50,6 +51,8 @@ class SpeechClient:
 
     async def transcribe(self, data: bytes, mime: str, filename: str = "audio") -> str:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if self.bill_to:
+            headers["X-HF-Bill-To"] = self.bill_to
         try:
             async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
                 if self.openai_style:

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from tests.fakes.speech import FakeSpeech
 
+RECORDED_HEADERS = ("authorization", "x-hf-bill-to")  # which token, and which organization pays
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "provider_streams"
 
 
@@ -260,6 +261,7 @@ class FakeRouter:
         # optional: picks the script from the request body (e.g. by a marker in the prompt); None = the queues
         self.script_for: Callable[[dict], list | None] | None = None
         self.model_list_calls = 0
+        self.refused_tokens: set[str] = set()  # tokens answered 401, as revoked or expired ones are
         self.speech = FakeSpeech()  # speech recognition beside the router, as Hugging Face serves it
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -296,8 +298,11 @@ class FakeRouter:
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        body["_headers"] = {k.lower(): v for k, v in request.headers.items() if k.lower() == "authorization"}
+        body["_headers"] = {k.lower(): v for k, v in request.headers.items() if k.lower() in RECORDED_HEADERS}
         self.requests.append(body)
+        if request.headers.get("Authorization", "").removeprefix("Bearer ") in self.refused_tokens:
+            # what the router answers a revoked or expired token
+            return web.json_response({"error": "Invalid credentials in Authorization header"}, status=401)
         script = (self.script_for and self.script_for(body)) or self._next_script(body.get("model", ""))
         if script and isinstance(script[0], Status):
             status = script[0]

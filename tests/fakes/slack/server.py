@@ -120,6 +120,7 @@ class FakeSlack(
         self.files: dict[str, dict] = {}
         self.file_downloads: list[dict] = []  # GETs of url_private: {"file", "authorized"}
         self.views: dict[str, dict] = {}
+        self.user_connections: dict[str, str] = {}  # user -> connected | disconnected (apps.user.connection.update)
         self.home_views: dict[str, str] = {}  # user_id -> view_id
         self.assistant_threads: dict[tuple[str, str], dict] = {}
         self.response_url_posts: list[dict] = []
@@ -165,6 +166,7 @@ class FakeSlack(
             "conversations.open": self._conversations_open,
             "conversations.members": self._conversations_members,
             "users.info": self._users_info,
+            "apps.user.connection.update": self._apps_user_connection_update,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
             "views.update": self._views_update,

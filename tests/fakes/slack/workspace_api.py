@@ -175,6 +175,18 @@ class WorkspaceApiMixin:
     def _users_info(self, p: dict) -> dict:
         return {"user": self._user(p.get("user"))}
 
+    def _apps_user_connection_update(self, p: dict) -> dict:
+        """Per-user account connection (specs: apps.user.connection.update): user_id and status are required,
+        status is connected or disconnected; the user must exist."""
+        status = p.get("status")
+        if not p.get("user_id") or not status:
+            raise _ApiError("invalid_arguments")
+        if status not in ("connected", "disconnected"):
+            raise _ApiError("invalid_arguments")
+        self._user(p["user_id"])
+        self.user_connections[p["user_id"]] = status
+        return {}
+
     # ----- views
 
     def _store_view(self, view: Any, *, view_id: str | None = None, **extra: Any) -> dict:
