@@ -123,3 +123,15 @@ class Schedule:
     runs: int = 0
     created_at: float = 0.0
     id: int | None = None
+
+
+@dataclass(slots=True)
+class Memory:
+    """A fact a person asked the bot to keep (core.memory): theirs alone, in one workspace."""
+
+    platform: str
+    workspace: str
+    user_id: str
+    fact: str
+    created_at: float = 0.0
+    id: int | None = None

@@ -12,6 +12,7 @@ from core.keys import ConversationKey
 from core.records import (  # noqa: F401  (the records the backends hand back, importable from here too)
     Assistant,
     Conversation,
+    Memory,
     MessageStatus,
     Place,
     Schedule,
@@ -336,3 +337,17 @@ class Store(abc.ABC):
     async def claim_schedule_run(self, schedule_id: int, expected_next: float, next_run: float, now: float) -> bool:
         """Take the run due at `expected_next`: moves the schedule's next run to `next_run` if it still was
         `expected_next`, in one statement. True for exactly one caller, whatever the number of processes."""
+
+    # memory the person controls (core.memory)
+    @abc.abstractmethod
+    async def add_memory(self, memory: Memory) -> Memory:
+        """Store a fact the person said yes to; sets and returns it with its `id` and `created_at`."""
+
+    @abc.abstractmethod
+    async def list_memories(self, platform: str, workspace: str, user_id: str) -> list[Memory]:
+        """The person's facts in one workspace, oldest first."""
+
+    @abc.abstractmethod
+    async def delete_memories(self, platform: str, workspace: str, user_id: str, memory_id: int | None = None) -> int:
+        """Erase one of the person's facts (`memory_id`), or all of them in the workspace (None), for real;
+        returns how many went. Another person's fact is never touched, whatever its id."""

@@ -25,6 +25,7 @@ from core.store.base import (
     SCHEDULE_FIELDS,
     Assistant,
     Conversation,
+    Memory,
     MessageStatus,
     Place,
     Schedule,
@@ -272,6 +273,7 @@ class SQLiteStore(Store):
             ("DELETE FROM usage WHERE platform=? AND user_id=?", (platform, user_id)),
             ("DELETE FROM assistants WHERE platform=? AND owner_id=? AND shared=0", (platform, user_id)),
             ("DELETE FROM schedules WHERE platform=? AND owner_id=?", (platform, user_id)),
+            ("DELETE FROM memories WHERE platform=? AND user_id=?", (platform, user_id)),
         ]
         await self._erase(statements)
         return len(owned)
@@ -641,3 +643,31 @@ class SQLiteStore(Store):
             (next_run, now, schedule_id, expected_next),
         )
         return cur.rowcount == 1
+
+    # memory the person controls
+    @retried
+    async def add_memory(self, memory: Memory) -> Memory:
+        memory.created_at = memory.created_at or time.time()
+        cur = await self._write(
+            "INSERT INTO memories (platform, workspace, user_id, fact, created_at) VALUES (?, ?, ?, ?, ?)",
+            (memory.platform, memory.workspace, memory.user_id, memory.fact, memory.created_at),
+        )
+        memory.id = cur.lastrowid
+        return memory
+
+    @retried
+    async def list_memories(self, platform: str, workspace: str, user_id: str) -> list[Memory]:
+        rows = await self.db.execute_fetchall(
+            "SELECT id, fact, created_at FROM memories WHERE platform=? AND workspace=? AND user_id=? ORDER BY id",
+            (platform, workspace, user_id),
+        )
+        return [Memory(platform, workspace, user_id, row[1], row[2], row[0]) for row in rows]
+
+    @retried
+    async def delete_memories(self, platform: str, workspace: str, user_id: str, memory_id: int | None = None) -> int:
+        where, params = "platform=? AND workspace=? AND user_id=?", (platform, workspace, user_id)
+        if memory_id is not None:
+            where, params = where + " AND id=?", (*params, memory_id)
+        rows = await self.db.execute_fetchall(f"SELECT COUNT(*) FROM memories WHERE {where}", params)
+        await self._erase([(f"DELETE FROM memories WHERE {where}", params)])
+        return rows[0][0]
