@@ -29,6 +29,7 @@ from bots.slack.commands import Commands
 from bots.slack.events import Events
 from bots.slack.home import Home
 from bots.slack.http import serve_http
+from bots.slack.memory import MemoryButtons
 from bots.slack.middleware import ACK_FIRST, RequestMiddleware, count_event
 from bots.slack.oauth import build_oauth_settings, oauth_configured
 from bots.slack.questions import Questions
@@ -56,7 +57,8 @@ def wire(slack: SlackAdapter) -> SlackAdapter:
     runner = app.listener_runner
     runner.listener_start_handler = AsyncCustomListenerStartHandler(log, slack.listener_started)
     runner.listener_completion_handler = AsyncCustomListenerCompletionHandler(log, slack.listener_finished)
-    for listeners in (Events(slack), Commands(slack), Actions(slack), Home(slack), Questions(slack)):
+    listening = (Events(slack), Commands(slack), Actions(slack), Home(slack), Questions(slack), MemoryButtons(slack))
+    for listeners in listening:
         listeners.register(app)
 
     async def on_summarize_thread(body: dict) -> None:

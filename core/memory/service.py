@@ -57,14 +57,17 @@ class Listing:
     on: bool
     facts: list[Memory]
 
-    def text(self) -> str:
+    def header(self) -> str:
         state = "on" if self.on else "off"
         if not self.facts:
-            return f"🧠 Memory is **{state}** for you here, and I keep nothing for you. {USAGE}"
-        lines = [f"🧠 Memory is **{state}** for you here. What I keep for you:"]
-        lines += [f"{n}. {m.fact}" for n, m in enumerate(self.facts, 1)]
-        lines.append(USAGE)
-        return "\n".join(lines)
+            return f"🧠 Memory is **{state}** for you here, and I keep nothing for you."
+        return f"🧠 Memory is **{state}** for you here. What I keep for you:"
+
+    def numbered(self) -> list[str]:
+        return [f"{n}. {m.fact}" for n, m in enumerate(self.facts, 1)]
+
+    def text(self) -> str:
+        return "\n".join([self.header(), *self.numbered(), USAGE])
 
 
 def _clean(fact: str) -> str:
