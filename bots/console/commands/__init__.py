@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.markdown import Markdown
 
-from bots.console.commands import assistants, conversations, models, settings, usage
+from bots.console.commands import assistants, conversations, memory, models, settings, usage
 from core.commands.registry import CONSOLE, commands_on
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ HANDLERS: dict[str, Handler] = {
     **models.HANDLERS,
     **assistants.HANDLERS,
     **usage.HANDLERS,
+    **memory.HANDLERS,
 }
 
 
