@@ -14,20 +14,29 @@ from bots.discord import PLATFORM
 from core.errors import UserFacingError
 from core.keys import ConversationKey
 from core.memory import Proposal
-from core.memory.service import USAGE, Listing
+from core.memory.service import Listing
 
 TEMPLATE = r"hfchat:mem:(?P<action>del|all|keep|drop)(?::(?P<target>[A-Za-z0-9_-]{1,32}))?"
 ROW_WIDTH, ROWS = 5, 5  # Discord: 5 buttons a row, 5 rows a message
+FOOTER = "🗑 N deletes fact N · `/memory on` · `/memory off` · `/memory clear`. Yours alone, in this server."
 
 
 def _escaped(text: str) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
+LINE_CHARS = 70  # a fact's line in the list: 24 of them, the header and the help fit one message (2000)
+
+
+def _clipped(line: str) -> str:
+    """A line of the list at most LINE_CHARS long, escapes counted (a dangling backslash would escape the "…")."""
+    return line if len(line) <= LINE_CHARS else line[: LINE_CHARS - 1].rstrip("\\") + "…"
+
+
 def listing_text(listing: Listing, said: str = "") -> str:
     lines = ([said] if said else []) + [listing.header()]
-    lines += [_escaped(line) for line in listing.numbered()]
-    lines.append(f"-# {USAGE}")
+    lines += [_clipped(_escaped(line)) for line in listing.numbered()]
+    lines.append(f"-# {FOOTER}")
     return "\n".join(lines)[:2000]
 
 

@@ -11,6 +11,7 @@ from tests.fakes.fake_router import text_script, tool_calls_script
 from tests.support.discord import make_bot, open_threads
 
 CANARY = "canary-discord-3b8f-plays-oboe"
+USAGE_TAIL = "Yours alone, in this server."
 
 
 def system_prompt(request: dict) -> str:
@@ -172,3 +173,18 @@ async def test_dont_keeps_nothing(discord_core, fake_router):
             assert await facts(discord_core, fake) == []
             assert fake.message(thread["id"], suggestion.id).content.startswith("🧠 Not kept")
         fake.assert_clean()
+
+
+def test_a_full_list_of_long_facts_fits_one_message_with_a_button_each():
+    from bots.discord.memory import listing_text, listing_view
+    from core.memory import MAX_FACTS
+    from core.memory.service import Listing
+    from core.records import Memory
+
+    facts = [Memory("discord", "g", "u", f"fact {n} " + "*" * 290, id=n + 1) for n in range(MAX_FACTS)]
+    listing = Listing(True, facts)
+    text, view = listing_text(listing, "Deleted."), listing_view(listing)
+    assert len(text) <= 2000 and f"{MAX_FACTS}. fact {MAX_FACTS - 1}" in text and text.endswith(USAGE_TAIL)
+    labels = [item.item.label for item in view.children]
+    assert labels == [f"🗑 {n}" for n in range(1, MAX_FACTS + 1)] + ["Delete all"]
+    assert len(view.children) <= 25  # Discord: 5 rows of 5
