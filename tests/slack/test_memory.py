@@ -115,3 +115,15 @@ async def test_dont_keeps_nothing(bot):
         )
     )
     assert await facts(bot) == [] and "Not kept" in last_response(bot)["text"]
+
+
+async def test_delete_all_my_data_erases_the_memory_and_turns_it_off(bot):
+    await bot.command("/memory", "on", user=ALICE)
+    await ask(bot, f"remember that {CANARY}")
+    await bot.command("/memory", "on", user=BOB)
+    await ask(bot, "remember that Bob keeps this", user=BOB)
+    await bot.command("/delete", "all", user=ALICE)
+    await bot.interact(bot.fake.build_block_actions(action_id="hfchat_delete_all_confirm", value="all", user=ALICE))
+    assert await facts(bot) == []
+    assert not await bot.core.chat.memory.is_on("slack", bot.fake.team_id, ALICE)
+    assert await facts(bot, BOB) == ["Bob keeps this"]
