@@ -13,7 +13,15 @@ from slack_sdk.errors import SlackApiError
 
 from bots.slack.text import neutralize, unsafe_tail
 from bots.slack.views import controls
-from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable, Undeliverable
+from core.streaming import (
+    MessageGone,
+    PlatformLimits,
+    RateLimited,
+    ReplyView,
+    StoppedByUser,
+    StreamUnavailable,
+    Undeliverable,
+)
 from core.streaming.throttle import Priority, Throttle
 
 if TYPE_CHECKING:
@@ -173,6 +181,8 @@ class SlackSink:
                 raise MessageGone() from None
             if error in UNDELIVERABLE_ERRORS:
                 raise Undeliverable(error, code=error) from None
+            if streaming and error == "stopped_by_user":
+                raise StoppedByUser() from None  # Slack's native Stop was pressed: agent_session_stopped follows
             if streaming and error in STREAM_ERRORS:
                 if error == "channel_type_not_supported" and self._on_stream_refused:
                     self._on_stream_refused(self.channel)
@@ -202,6 +212,8 @@ class SlackSink:
                 unfurl_media=False,
             )
         )
+        if _finished(view):
+            await self._session_status("active")
         return SlackRef(response.get("channel") or self.channel, response["ts"])
 
     async def edit(self, ref: SlackRef, text: str, view: ReplyView) -> None:
@@ -213,6 +225,8 @@ class SlackSink:
             ref,
             shared=True,
         )
+        if _finished(view):
+            await self._session_status("active")
 
     async def upload(self, filename: str, content: str, view: ReplyView) -> None:
         await self._call(
@@ -229,7 +243,14 @@ class SlackSink:
         return message_id(ref.channel, ref.ts)
 
     async def set_title(self, title: str) -> None:
-        """The core named the conversation: an AI-app thread shows it in the side panel's history."""
+        """The core named the conversation: its agent session takes the title, and an AI-app thread shows it in
+        the side panel's history."""
+        try:
+            await self.client.agents_sessions_rename(
+                channel_id=self.channel, thread_ts=self.thread_ts, title=title.strip()[:200]
+            )
+        except SlackApiError as exc:
+            log.debug("agents.sessions.rename failed: %s", slack_error(exc))
         if not self.assistant_thread:
             return
         try:
@@ -291,7 +312,28 @@ class SlackSink:
         blocks = controls(view) if view.is_last else []
         if blocks:
             kwargs["blocks"] = blocks
+        if _finished(view):
+            kwargs["session_status"] = "active"  # the session leaves `processing` in the same call
         if self.stream_budgets is not None:
             await self.stream_budgets[1].take(self.team, Priority.URGENT)
         await self._call(self.client.chat_stopStream(channel=ref.channel, ts=ref.ts, **kwargs), ref, streaming=True)
         self._commit(ref.ts, "")
+
+    # agent sessions: `processing` while the answer is worked on, `active` once it is done (on the native path in
+    # the chat.stopStream that ends it; on the edit path with the final edit)
+    async def working(self) -> None:
+        await self._session_status("processing")
+
+    async def _session_status(self, status: str) -> None:
+        try:
+            await self.client.agents_sessions_setStatus(
+                channel_id=self.channel, thread_ts=self.thread_ts, status=status
+            )
+        except Exception as exc:  # a status is a nicety: the answer is what matters
+            why = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.debug("agents.sessions.setStatus failed: %s", why)
+
+
+def _finished(view: ReplyView) -> bool:
+    """The answer's last message in its final form: the work is over."""
+    return view.is_last and view.phase == "done"

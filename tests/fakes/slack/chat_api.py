@@ -215,10 +215,12 @@ class ChatApiMixin:
             text=text,
             chunks=chunks,
         )
-        return {"channel": ch.id, "ts": msg.ts}
+        return {"channel": ch.id, "ts": msg.ts, **self._stream_started(ch.id, msg.thread_ts or msg.ts)}
 
     def _chat_append_stream(self, p: dict) -> dict:
         ch, msg = self._streaming_message(p)
+        if msg.stream is not None and msg.stream.stopped_by_user:
+            raise _ApiError("stopped_by_user")  # the person pressed Slack's Stop (tests/fakes/slack/agents.py)
         self._check_lengths(markdown_text=p.get("markdown_text"))
         self._stream_add(msg, p, "chat.appendStream")
         assert msg.stream is not None
@@ -228,6 +230,7 @@ class ChatApiMixin:
     def _chat_stop_stream(self, p: dict) -> dict:
         ch, msg = self._streaming_message(p)
         self._check_lengths(markdown_text=p.get("markdown_text"), blocks=p.get("blocks"))
+        self._stream_stopped(ch.id, msg.thread_ts, p)  # session_status=…
         before = self._api_message(msg)
         if p.get("blocks") is not None:
             msg.blocks = p["blocks"]  # rendered below the streamed text
