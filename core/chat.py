@@ -25,6 +25,7 @@ from core.conversations.routing import IncomingMessage, MessageRouter, Route
 from core.conversations.service import ConversationService, DeletedFrom
 from core.errors import ShuttingDown
 from core.keys import Actor, ConversationKey
+from core.memory import MemoryService
 from core.models.catalog import ModelCatalog
 from core.records import Assistant, Conversation, Scope, StoredMessage
 from core.replies.actions import ReplyActions
@@ -34,6 +35,7 @@ from core.replies.compare import Compared, Comparer, SinkFactory
 from core.replies.context import answer_budget
 from core.replies.intake import EarlierMessages, Intake
 from core.replies.interrupted import InterruptedAnswer, interrupted_answer
+from core.replies.memory import MemoryProposals
 from core.replies.picked import Request, prompt_for
 from core.replies.pipeline import ReplyPipeline, Throttles
 from core.replies.scheduler import ReplyScheduler, Submitted
@@ -82,9 +84,12 @@ class ChatService:
         self.preferences = SettingsService(settings, store, catalog, self.assistants, self.limits)
         self.throttles = Throttles()
         self.questions = Clarifier()  # clarifying questions waiting for a click
+        self.memory = MemoryService(store, settings.memory_prompt_tokens)  # what each person asked to keep
+        self.memory_proposals = MemoryProposals(self.memory)  # how each front end shows "Remember this?"
         self.pipeline = ReplyPipeline(
-            settings, store, router, catalog, self.preferences, self.limits, self.tools, self.throttles, self.questions
-        )
+            settings, store, router, catalog, self.preferences, self.limits, self.tools, self.throttles, self.questions,
+            self.memory_proposals,
+        )  # fmt: skip
         self.replies = ReplyScheduler(store, self.pipeline, Titler(settings, store, router))
         self.intake = Intake(settings, store, catalog, self.preferences, self.assistants, self.limits)
         self.conversations = ConversationService(store, self.replies.stop_and_wait)
@@ -146,7 +151,19 @@ class ChatService:
             raise
         if stored.transcript and on_transcript is not None:
             await on_transcript(stored.transcript)
+        await self._remember_if_asked(key, actor, stored.transcript or text, stored.message_id)
         return self.replies.answer(stored.conversation, stored.message_id, sink, actor)
+
+    async def _remember_if_asked(self, key: ConversationKey, actor: Actor, text: str, message_id: int) -> None:
+        """A message asking to remember something (core.memory.rules): kept when the person's memory is on here, and
+        a note under the answer says what happened."""
+        note = await self.memory.heard(actor, key, text)
+        if note is None:
+            return
+        message = await self.store.get_message(message_id)
+        extra = dict(message.extra) if message is not None else {}
+        extra["attachment_notes"] = [*extra.get("attachment_notes", []), note]
+        await self.store.update_message(message_id, extra=extra)
 
     def picked_prompt(self, request: Request) -> str:
         """The prompt for a task on messages a person picked (core.replies.picked), within the prompt limit."""
@@ -207,6 +224,10 @@ class ChatService:
         await self.intake.check(here, actor, digest.prompt, model)
         key, sink = await open_conversation(digest)
         return await self.submit(key, actor, digest.prompt, sink, title=digest.title, extra=digest.extra)
+
+    async def memory_command(self, actor: Actor, key: ConversationKey, text: str) -> str:
+        """`/memory ...` as words (list, on, off, forget N, clear), for the person who typed it (core.memory)."""
+        return await self.memory.command(actor, key, text)
 
     async def schedule(self, actor: Actor, key: ConversationKey, text: str, *, direct: bool = False) -> str:
         """`/schedule ...` typed in a channel: create, list or delete its scheduled prompts (core.schedules);

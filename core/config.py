@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     schedule_check_seconds: float = Field(20.0, gt=0, description="how often due scheduled prompts are looked for")
     schedule_timezone: str = Field("UTC", description="time zone of schedules that name none, e.g. Europe/Paris")
     schedule_min_interval_minutes: float = Field(60.0, gt=0, description="shortest time between two runs")
+    # Memory the person controls (/memory): the most its facts may take of an answer's system prompt
+    memory_prompt_tokens: int = Field(
+        400, ge=0, le=100_000, description="tokens of a person's memory added to the system prompt (at most)"
+    )
 
     # Omni, the virtual model "omni": one ordered list of models per route, comma-separated
     omni_default_models: str = Field(

@@ -134,3 +134,15 @@ class Account:
     hub_name: str
     token: str  # Fernet ciphertext (ACCOUNTS_KEY); the key is never stored
     connected_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Memory:
+    """A fact a person asked the bot to keep (core.memory): theirs alone, in one workspace."""
+
+    platform: str
+    workspace: str
+    user_id: str
+    fact: str
+    created_at: float = 0.0
+    id: int | None = None

@@ -23,6 +23,7 @@ from bots.console.sink import ConsoleSink
 from core.app import Core
 from core.errors import UserFacingError
 from core.keys import Actor, ConversationKey
+from core.memory import Proposal
 from core.models.local import TINY_MODEL_NOTICE, LocalModelUnavailable
 from core.replies.clarify import Question
 
@@ -65,6 +66,7 @@ class ConsoleApp:
         self.reader = reader
         self.screen: Screen | None = None  # while one input is handled
         self.question: Question | None = None  # a clarifying question the answer waits on: the next line answers it
+        self.proposal: Proposal | None = None  # a fact the model suggested keeping: asked y/n after its answer
         self._answering: set[asyncio.Task] = set()
 
     @property
@@ -82,7 +84,31 @@ class ConsoleApp:
         self.console.print(text, style=style or None, markup=False, highlight=False)
 
     def sink(self) -> ConsoleSink:
-        return ConsoleSink(self.screen or Screen(self.console), ask=self.ask_question)
+        return ConsoleSink(self.screen or Screen(self.console), ask=self.ask_question, propose=self.suggested)
+
+    # memory suggestions: "Remember this? (y/n)" once the answer is written; only y keeps it
+    async def suggested(self, proposal: Proposal) -> None:
+        self.proposal = proposal
+
+    def _ask_about_proposal(self) -> None:
+        if self.proposal is not None:
+            self.say(f"🧠 Remember this? “{self.proposal.fact}” (y/n)", "bold")
+
+    async def _answer_proposal(self, line: str) -> bool:
+        """The line after "Remember this?": y keeps it, n does not; anything else leaves it unkept and is handled as
+        it is. True when the line was the answer."""
+        proposal, self.proposal = self.proposal, None
+        word = line.strip().lower()
+        if proposal is None or word not in ("y", "yes", "n", "no"):
+            return False
+        keep = word in ("y", "yes")
+        try:
+            await self.chat.memory.decide(proposal.id, self.actor, keep)
+        except UserFacingError as exc:
+            self.say(str(exc), "bold red")
+            return True
+        self.say("🧠 Kept. /memory shows what I keep." if keep else "🧠 Not kept.", "dim")
+        return True
 
     # clarifying questions: a numbered prompt, answered by the next line (a number or one's own words)
     async def ask_question(self, question: Question) -> None:
@@ -144,6 +170,8 @@ class ConsoleApp:
             return True
         with self._on_screen():
             try:
+                if self.proposal is not None and await self._answer_proposal(line):
+                    return True
                 if line.lstrip().startswith("/") and "\n" not in line.strip():
                     return await run_command(self, line.strip())
                 await self._message(line)
@@ -163,6 +191,7 @@ class ConsoleApp:
             self._submitting = False
             raise
         await self.await_reply(self.chat.submit(self.key, self.actor, text, self.sink()))
+        self._ask_about_proposal()
         notice = await self.core.ensure_local_model()  # restarted while this message was being answered
         if notice:
             self.say(notice, "yellow")

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bots.console.screen import Block, Screen
+from core.memory import Proposal
 from core.replies.clarify import Question
 from core.streaming import PlatformLimits, ReplyView
 
@@ -24,13 +25,20 @@ class ConsoleSink:
     limits = PlatformLimits(max_chars=1_000_000, edit_interval=1 / 12, file_after_messages=0)
     bucket = None
 
-    def __init__(self, screen: Screen, ask: Callable[[Question], Awaitable[None]] | None = None):
+    def __init__(
+        self,
+        screen: Screen,
+        ask: Callable[[Question], Awaitable[None]] | None = None,
+        propose: Callable[[Proposal], Awaitable[None]] | None = None,
+    ):
         self.screen = screen
         self.lane = ("console", id(screen))
         self._block: Block | None = None
         self.final_text = ""
         if ask is not None:  # the core asks clarifying questions through a sink's `ask`, where it has one
             self.ask = ask
+        if propose is not None:  # and shows memory suggestions through its `propose` (core.replies.memory)
+            self.propose = propose
 
     async def post(self, text: str, view: ReplyView) -> Any:
         self._block = self.screen.block()

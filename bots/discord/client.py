@@ -15,6 +15,8 @@ from bots.discord import PLATFORM
 from bots.discord.buttons import ReplyButton
 from bots.discord.commands import register_commands
 from bots.discord.interaction_sink import TOKEN_SECONDS, InteractionSink
+from bots.discord.memory import MemoryButton
+from bots.discord.memory import show_in_channel as show_proposal
 from bots.discord.questions import ChoiceButton, show_in_channel
 from bots.discord.scheduled import DiscordSchedules
 from bots.discord.sharing import ShareButton
@@ -130,9 +132,10 @@ class ChatClient:
 
     # start-up
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(ReplyButton, ChoiceButton, ShareButton)
+        self.add_dynamic_items(ReplyButton, ChoiceButton, ShareButton, MemoryButton)
         self.core.on_interrupted(self.show_interrupted)
         self.chat.questions.show_with(PLATFORM, show_in_channel)
+        self.chat.memory_proposals.show_with(PLATFORM, show_proposal)
         self.chat.scheduled_runs.serve(PLATFORM, DiscordSchedules(self))
         self.commands_synced = await self.tree.sync_if_changed()
         self.invite_url = invite_url(self.application_id)

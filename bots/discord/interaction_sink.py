@@ -122,6 +122,10 @@ class InteractionSink:
         with fail_fast_on_429():
             await self._followup(question_text(question), view=question_view(question))
 
+    propose = (
+        None  # no memory suggestions here: its follow-ups are kept for a question and the file (core.replies.memory)
+    )
+
     def ref_id(self, ref: Any) -> str:
         return str(ref.id)
 

@@ -30,6 +30,7 @@ from bots.slack.commands import Commands
 from bots.slack.events import Events
 from bots.slack.home import Home
 from bots.slack.http import serve_http
+from bots.slack.memory import MemoryButtons
 from bots.slack.middleware import ACK_FIRST, RequestMiddleware, count_event
 from bots.slack.oauth import build_oauth_settings, oauth_configured
 from bots.slack.questions import Questions
@@ -58,7 +59,7 @@ def wire(slack: SlackAdapter) -> SlackAdapter:
     runner = app.listener_runner
     runner.listener_start_handler = AsyncCustomListenerStartHandler(log, slack.listener_started)
     runner.listener_completion_handler = AsyncCustomListenerCompletionHandler(log, slack.listener_finished)
-    listening = (Events, Commands, Actions, Home, Questions, AgentSessions, AccountForm)
+    listening = (Events, Commands, Actions, Home, Questions, AgentSessions, AccountForm, MemoryButtons)
     for listeners in (listen(slack) for listen in listening):
         listeners.register(app)
 

@@ -16,6 +16,7 @@ from bots.slack.catchup import catchup_command
 from bots.slack.compare import compare
 from bots.slack.conversations import DELETED, conversations, delete_thread, export
 from bots.slack.invocation import Invocation, slash_invocation, thread_invocation
+from bots.slack.memory import memory_command
 from bots.slack.middleware import ACK_FIRST
 from bots.slack.schedule import schedule_command
 from bots.slack.settings import settings
@@ -45,6 +46,7 @@ TEXT_COMMANDS: dict[str, TextCommand] = {
     "catchup": catchup_command,
     "schedule": schedule_command,
     "account": account_command,
+    "memory": memory_command,
 }
 # Slack's slash commands are the registry's (core/commands/registry.py), as the manifest lists them; `hfchat help`
 # there is a word of /hfchat, not a command of its own

@@ -37,5 +37,7 @@ def about_text(settings: Settings, choice: ModelChoice) -> str:
             "• Logs hold ids, counts and timings, never what you write or the answers.",
             "• `/delete` erases a conversation for real, `/delete all` everything stored about you; "
             "an erased thread starts fresh.",
+            "• Memory is off until you turn it on (`/memory on`); it keeps only what you say yes to, for you alone, "
+            "and `/memory` shows and deletes it.",
         ]
     )

@@ -30,6 +30,7 @@ class Command:
     front_ends: frozenset[str] = EVERYWHERE
     names: dict[str, str] = field(default_factory=dict)  # the name on a front end where it differs
     kind: str = TYPED  # ON_A_MESSAGE: a message's context menu (Discord), named for people ("Ask HuggingChat")
+    subcommands: tuple[Argument, ...] = ()  # where the platform has them (a Discord command group): name, summary
 
     def name_on(self, front_end: str) -> str:
         return self.names.get(front_end, self.name)
@@ -230,6 +231,17 @@ COMMANDS: tuple[Command, ...] = (
         usage='"PROMPT" every monday 09:00 | "PROMPT" 0 9 * * 1 | list | delete N | allow members|admins|off',
         arguments=(_a("what", '"prompt" every monday 09:00 · "prompt" 0 9 * * 1 · list · delete N · allow admins'),),
         front_ends=frozenset({DISCORD, SLACK}),  # the terminal has no channel to post runs in (README)
+    ),
+    Command(
+        "memory",
+        "What I remember about you here (off until you turn it on): list and delete, on, off, clear",
+        usage="[on | off | forget N | clear]",
+        subcommands=(
+            _a("list", "What I keep for you here, with a button to delete each"),
+            _a("on", "Let me keep what you ask me to remember (and suggest things, kept only if you say yes)"),
+            _a("off", "Stop using and keeping memories here (what is kept stays until clear)"),
+            _a("clear", "Erase everything I keep for you here"),
+        ),
     ),
     # the terminal's own
     Command("open", "Go back to conversation N (its last turns are shown)", "N", front_ends=frozenset({CONSOLE})),

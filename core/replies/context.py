@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from core.memory.prompt import memory_block
 from core.models.tokens import estimate_tokens
 from core.records import MessageStatus, StoredMessage
 from core.replies.attachments import IMAGE_TOKENS, document_block, image_part
 
 PER_MESSAGE_OVERHEAD = 4  # role markers and separators in chat templates
+MEMORY_SHARE = 4  # a person's memory takes at most a quarter of what the prompt may hold, whatever its budget
 
 
 @dataclass(slots=True)
@@ -18,6 +20,7 @@ class FittedPrompt:
     dropped: int  # older messages left out to fit
     prompt_tokens: int  # estimated
     max_tokens: int  # room left for the answer
+    memories: int = 0  # the person's kept facts that fit in the system prompt (core.memory)
 
 
 def answer_budget(context_window: int, max_tokens: int) -> int:
@@ -33,6 +36,8 @@ def fit_messages(
     max_tokens: int,
     vision: bool = False,
     tools: bool = False,
+    memory: list[str] | None = None,
+    memory_tokens: int = 0,
 ) -> FittedPrompt:
     """Oldest messages are dropped first; reasoning is never sent back; several authors are named.
 
@@ -40,9 +45,15 @@ def fit_messages(
     The tool calls an answer made (and their results) come before it: as `tool_calls` and `tool`
     messages when the model supports `tools`, else as a short text at the top of the answer.
     An answer and its tool calls are kept or dropped together.
+
+    `memory`, the asker's kept facts (oldest first), ends the system prompt: the newest that fit in `memory_tokens`,
+    and never more than a quarter of the prompt's room, so history still fits; the rest of the fitting counts it.
     """
     reserve = answer_budget(context_window, max_tokens)
     budget = context_window - reserve
+    remembered, memories = memory_block(memory or [], min(memory_tokens, budget // MEMORY_SHARE))
+    if remembered:
+        system_prompt = f"{system_prompt}\n\n{remembered}" if system_prompt else remembered
     used = estimate_tokens(system_prompt) + PER_MESSAGE_OVERHEAD if system_prompt else 0
     usable = [
         m
@@ -83,7 +94,7 @@ def fit_messages(
         picked.pop(0)
     dropped = len(usable) - sum(1 for m in picked if m["role"] != "tool" and "tool_calls" not in m)
     messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + _merge_turns(picked)
-    return FittedPrompt(messages, dropped, used, max(16, min(max_tokens, context_window - used)))
+    return FittedPrompt(messages, dropped, used, max(16, min(max_tokens, context_window - used)), memories)
 
 
 def _tool_turns(calls: list[dict], message_id: int | None) -> list[dict]:

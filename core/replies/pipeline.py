@@ -22,10 +22,11 @@ from core.records import Conversation, MessageStatus, StoredMessage
 from core.replies.checkpoints import CHECKPOINT_SECONDS, AnswerCheckpoints
 from core.replies.clarify import Clarifier
 from core.replies.context import FittedPrompt, fit_messages
+from core.replies.memory import MemoryProposals
 from core.router.client import ChatRequest, RouterClient
 from core.settings.resolver import AnswerPlan
 from core.settings.service import SettingsService
-from core.settings.snapshot import reading
+from core.settings.snapshot import SettingsSnapshot, reading
 from core.store.base import Store
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
 from core.streaming.throttle import BudgetSharing, Throttle
@@ -109,6 +110,7 @@ class ReplyPipeline:
         tools: ToolService,
         throttles: Throttles,
         clarifier: Clarifier | None = None,
+        memory: MemoryProposals | None = None,
     ):
         self.settings = settings
         self.store = store
@@ -119,6 +121,7 @@ class ReplyPipeline:
         self.tools = tools
         self.throttles = throttles
         self.clarifier = clarifier  # clarifying questions, where the front end can show them
+        self.memory = memory  # the asker's memory (core.memory) and the proposals the model may make
         self.worker_id = ""  # this process among those sharing the store; stamped on replies it writes
         self.accounts: AccountService | None = None  # whose token each answer carries (None: always HF_TOKEN)
         self.checkpoint_seconds = CHECKPOINT_SECONDS
@@ -133,7 +136,8 @@ class ReplyPipeline:
     ) -> ReplyOutcome:
         """Plan, run and finish one answer; `on_stream` gets the stream as soon as it exists (to stop it)."""
         asking = self.clarifier.tool_for(conversation, actor, sink) if self.clarifier is not None else None
-        planned = await self.plan(conversation, actor, continue_from, asking=asking)
+        proposing = self.memory.tool_for(conversation.key, actor, sink) if self.memory is not None else None
+        planned = await self.plan(conversation, actor, continue_from, asking=asking, proposing=proposing)
         stream, state, used_tools = await self.run(planned, sink, on_stream)
         await self.finish(planned, stream, state, used_tools)
         credentials = Credentials(planned.request.token, planned.request.bill_to)
@@ -147,14 +151,17 @@ class ReplyPipeline:
         continue_from: StoredMessage | None,
         *,
         asking: Tool | None = None,
+        proposing: Tool | None = None,
     ) -> Planned:
         """`asking`: the clarifying-question tool, offered when the settings allow it and every model that may
-        answer supports tools."""
+        answer supports tools. `proposing`: the memory-proposal tool, offered likewise while the asker's memory is
+        on; their kept facts end the system prompt, within the memory budget the fitting counts."""
         key = conversation.key
         history, reads = await asyncio.gather(
             self.store.recent_messages(conversation.id, HISTORY_LIMIT),
             self.preferences.here(key, actor.user_id, conversation.id),
         )
+        remembered = await self._remembered(key, actor, reads)
         assistant = await self.preferences.assistant_here(key, actor.user_id, conversation, reads)
         plan = await reading(self.preferences.preferences, reads).plan(
             key, actor.user_id, conversation.id, assistant, has_images=any(m.extra.get("images") for m in history)
@@ -171,6 +178,8 @@ class ReplyPipeline:
             max_tokens=plan.generation.max_tokens or self.settings.max_tokens,
             vision=sees_images,
             tools=self.tools.model_supports_tools(self.catalog, model),
+            memory=remembered,
+            memory_tokens=self.memory.memory.prompt_tokens if self.memory is not None else 0,
         )
         notes = list(plan.notes)
         if continue_from is None:
@@ -192,6 +201,9 @@ class ReplyPipeline:
         if asking is not None and plan.clarify and all_use_tools:
             tools = tools or ToolRegistry()
             tools.add(asking)
+        if proposing is not None and remembered is not None and all_use_tools:
+            tools = tools or ToolRegistry()
+            tools.add(proposing)
         request = request_for(plan, model, fitted)
         if self.accounts is not None:  # the asker's own token and the org billed (AccountNeeded if they must connect)
             credentials = await reading(self.accounts, reads).credentials(actor, key)
@@ -199,6 +211,13 @@ class ReplyPipeline:
         planned = Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
         planned.sources = sources_of(history)
         return planned
+
+    async def _remembered(self, key: ConversationKey, actor: Actor, reads: SettingsSnapshot) -> list[str] | None:
+        """The asker's kept facts for this answer, or None while their memory is off here (the switch is read from
+        the answer's settings snapshot: no query of its own)."""
+        if self.memory is None:
+            return None
+        return await reading(self.memory.memory, reads).for_answer(key, actor.user_id)
 
     # run
     async def run(

@@ -30,4 +30,6 @@ def answer_places(key: ConversationKey, user_id: str, conversation_id: int | Non
     for scope in scopes:
         workspace, scope_id = place_of(key, scope, user_id, conversation_id)
         places.append((workspace, scope, scope_id))
+    if key.workspace:  # the person's own place in this workspace: whether their memory is on here (core.memory)
+        places.append((key.workspace, Scope.USER, user_id))
     return places

@@ -13,6 +13,7 @@ from core.records import (  # noqa: F401  (the records the backends hand back, i
     Account,
     Assistant,
     Conversation,
+    Memory,
     MessageStatus,
     Place,
     Schedule,
@@ -362,3 +363,17 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def delete_account(self, platform: str, user_id: str) -> bool:
         """Erase a person's account (its encrypted token included) where no old page keeps it; True if one was."""
+
+    # memory the person controls (core.memory)
+    @abc.abstractmethod
+    async def add_memory(self, memory: Memory) -> Memory:
+        """Store a fact the person said yes to; sets and returns it with its `id` and `created_at`."""
+
+    @abc.abstractmethod
+    async def list_memories(self, platform: str, workspace: str, user_id: str) -> list[Memory]:
+        """The person's facts in one workspace, oldest first."""
+
+    @abc.abstractmethod
+    async def delete_memories(self, platform: str, workspace: str, user_id: str, memory_id: int | None = None) -> int:
+        """Erase one of the person's facts (`memory_id`), or all of them in the workspace (None), for real;
+        returns how many went. Another person's fact is never touched, whatever its id."""

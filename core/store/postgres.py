@@ -34,6 +34,7 @@ from core.store.base import (
     Account,
     Assistant,
     Conversation,
+    Memory,
     MessageStatus,
     Place,
     Schedule,
@@ -428,6 +429,7 @@ class PostgresStore(Store):
             )
             await conn.execute("DELETE FROM schedules WHERE platform=$1 AND owner_id=$2", platform, user_id)
             await conn.execute("DELETE FROM accounts WHERE platform=$1 AND user_id=$2", platform, user_id)
+            await conn.execute("DELETE FROM memories WHERE platform=$1 AND user_id=$2", platform, user_id)
         return len(owned)
 
     @retried
@@ -991,3 +993,44 @@ class PostgresStore(Store):
     async def delete_account(self, platform: str, user_id: str) -> bool:
         status = await self.pool.execute("DELETE FROM accounts WHERE platform=$1 AND user_id=$2", platform, user_id)
         return status != "DELETE 0"
+
+    # memory the person controls
+    async def add_memory(self, memory: Memory) -> Memory:
+        memory.created_at = memory.created_at or time.time()
+        memory.id = await self._next_id("memories")  # taken first: a retried insert never keeps the fact twice
+        await self._insert_memory(memory)
+        return memory
+
+    @retried
+    async def _insert_memory(self, memory: Memory) -> None:
+        await self.pool.execute(
+            "INSERT INTO memories (id, platform, workspace, user_id, fact, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (id) DO NOTHING",
+            memory.id,
+            memory.platform,
+            memory.workspace,
+            memory.user_id,
+            memory.fact,
+            memory.created_at,
+        )
+
+    @retried
+    async def list_memories(self, platform: str, workspace: str, user_id: str) -> list[Memory]:
+        rows = await self.pool.fetch(
+            "SELECT id, fact, created_at FROM memories WHERE platform=$1 AND workspace=$2 AND user_id=$3 ORDER BY id",
+            platform,
+            workspace,
+            user_id,
+        )
+        return [Memory(platform, workspace, user_id, row["fact"], row["created_at"], row["id"]) for row in rows]
+
+    @retried
+    async def delete_memories(self, platform: str, workspace: str, user_id: str, memory_id: int | None = None) -> int:
+        status = await self.pool.execute(
+            "DELETE FROM memories WHERE platform=$1 AND workspace=$2 AND user_id=$3 AND ($4::bigint IS NULL OR id=$4)",
+            platform,
+            workspace,
+            user_id,
+            memory_id,
+        )
+        return _count(status)

@@ -26,6 +26,7 @@ from core.store.base import (
     Account,
     Assistant,
     Conversation,
+    Memory,
     MessageStatus,
     Place,
     Schedule,
@@ -274,6 +275,7 @@ class SQLiteStore(Store):
             ("DELETE FROM assistants WHERE platform=? AND owner_id=? AND shared=0", (platform, user_id)),
             ("DELETE FROM schedules WHERE platform=? AND owner_id=?", (platform, user_id)),
             ("DELETE FROM accounts WHERE platform=? AND user_id=?", (platform, user_id)),  # core.accounts
+            ("DELETE FROM memories WHERE platform=? AND user_id=?", (platform, user_id)),
         ]
         await self._erase(statements)
         return len(owned)
@@ -671,3 +673,31 @@ class SQLiteStore(Store):
         had = await self.get_account(platform, user_id)
         await self._erase([("DELETE FROM accounts WHERE platform=? AND user_id=?", (platform, user_id))])
         return had is not None
+
+    # memory the person controls
+    @retried
+    async def add_memory(self, memory: Memory) -> Memory:
+        memory.created_at = memory.created_at or time.time()
+        cur = await self._write(
+            "INSERT INTO memories (platform, workspace, user_id, fact, created_at) VALUES (?, ?, ?, ?, ?)",
+            (memory.platform, memory.workspace, memory.user_id, memory.fact, memory.created_at),
+        )
+        memory.id = cur.lastrowid
+        return memory
+
+    @retried
+    async def list_memories(self, platform: str, workspace: str, user_id: str) -> list[Memory]:
+        rows = await self.db.execute_fetchall(
+            "SELECT id, fact, created_at FROM memories WHERE platform=? AND workspace=? AND user_id=? ORDER BY id",
+            (platform, workspace, user_id),
+        )
+        return [Memory(platform, workspace, user_id, row[1], row[2], row[0]) for row in rows]
+
+    @retried
+    async def delete_memories(self, platform: str, workspace: str, user_id: str, memory_id: int | None = None) -> int:
+        where, params = "platform=? AND workspace=? AND user_id=?", (platform, workspace, user_id)
+        if memory_id is not None:
+            where, params = where + " AND id=?", (*params, memory_id)
+        rows = await self.db.execute_fetchall(f"SELECT COUNT(*) FROM memories WHERE {where}", params)
+        await self._erase([(f"DELETE FROM memories WHERE {where}", params)])
+        return rows[0][0]

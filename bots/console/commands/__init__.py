@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.markdown import Markdown
 
-from bots.console.commands import account, assistants, conversations, models, settings, usage
+from bots.console.commands import account, assistants, conversations, memory, models, settings, usage
 from core.commands.registry import CONSOLE, commands_on
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ HANDLERS: dict[str, Handler] = {
     **assistants.HANDLERS,
     **usage.HANDLERS,
     **account.HANDLERS,
+    **memory.HANDLERS,
 }
 
 

@@ -4,7 +4,8 @@
 thread, Explain code, Translate), /account (a Hugging Face account, its token in a modal).
 
 The families are modules, not `app_commands.Group`s: a Group is a parent command on Discord (`/conversation
-delete`), which would rename every command people type and the registry defines. Errors go through the tree's
+delete`), which would rename every command people type and the registry defines. `/memory` is the one Group: its
+subcommands are the registry's (`Command.subcommands`). Errors go through the tree's
 `on_error` (bots.discord.tree), so no command wraps its own."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bots.discord.commands import (
     chat,
     conversations,
     delete_from,
+    memory,
     messages,
     models,
     schedule,
@@ -39,6 +41,7 @@ FAMILIES = (
     catchup,
     schedule,
     account,
+    memory,
 )
 
 
