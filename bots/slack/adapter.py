@@ -244,6 +244,7 @@ class SlackAdapter:
             )
             if native
             else None,
+            post_throttle=self.chat.throttles.for_limits(EDIT_LIMITS) if native else None,
         )
 
     async def tell(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:

@@ -96,6 +96,10 @@ UNDELIVERABLE_ERRORS = frozenset(
     }
 )
 FALLBACK_TEXT_CHARS = 3_000  # the notification text next to the markdown block
+# When the start budget is spent, a new answer waits for a start only if it comes no later than the edit path could
+# post its first text (the channel's chat.postMessage cadence) and this much more: a tie goes to the native stream,
+# whose updates then draw on chat.appendStream's Tier 4 rather than chat.update's Tier 3
+START_PATIENCE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +146,7 @@ class SlackSink:
         on_stream_refused: Any = None,
         assistant_thread: bool = False,
         stream_budgets: tuple[Throttle, Throttle] | None = None,
+        post_throttle: Throttle | None = None,
     ):
         self.client = client
         self.team, self.channel, self.thread_ts, self.user = team, channel, thread_ts, user
@@ -155,6 +160,7 @@ class SlackSink:
         self.bucket = team
         self._on_stream_refused = on_stream_refused
         self.stream_budgets = stream_budgets  # chat.startStream's and chat.stopStream's (START/STOP_STREAM_LIMITS)
+        self.post_throttle = post_throttle  # the edit path's (EDIT_LIMITS): when it could post in this channel
         self._held: dict[str, str] = {}  # ts -> raw text a native stream holds back (a possible mention)
 
     # plumbing
@@ -253,7 +259,7 @@ class SlackSink:
             self._held.pop(ts, None)
 
     async def stream_start(self, text: str, view: ReplyView) -> SlackRef:
-        if self.stream_budgets is not None and not await self.stream_budgets[0].try_take_now(self.team):
+        if self.stream_budgets is not None and not await self._start_budget():
             raise StreamUnavailable("chat.startStream budget spent")  # posted and edited instead, no 429 first
         hold = unsafe_tail(text)
         kwargs: dict[str, Any] = {}
@@ -271,6 +277,17 @@ class SlackSink:
         ref = SlackRef(response.get("channel") or self.channel, response["ts"])
         self._commit(ref.ts, text[len(text) - hold :])
         return ref
+
+    async def _start_budget(self) -> bool:
+        """A chat.startStream from the workspace's Tier 2 budget, if one comes before the edit path could show
+        this answer's first text (chat.postMessage in this channel); False: post and edit instead."""
+        assert self.stream_budgets is not None
+        post_wait = (
+            self.post_throttle.ready_in(self.post_lane, EDIT_LIMITS.post_burst)
+            if self.post_throttle is not None
+            else 0.0
+        )
+        return await self.stream_budgets[0].take_within(self.team, post_wait + START_PATIENCE)
 
     async def stream_append(self, ref: SlackRef, delta: str, view: ReplyView) -> None:
         chunk, held = self._release(ref.ts, delta, final=False)

@@ -321,9 +321,11 @@ class Throttle:
         """Seconds until this lane's fair share of its shared budget allows an ordinary update."""
         return max(0.0, self._lane(lane_key).fair_at - self.clock.now())
 
-    def ready_in(self, lane_key: Hashable) -> float:
+    def ready_in(self, lane_key: Hashable, burst: int = 1) -> float:
+        """Seconds until this lane lets a request go (`burst`: as `acquire`'s)."""
         lane = self._lane(lane_key)
-        return max(0.0, lane.next_at - self.clock.now(), lane.blocked_until - self.clock.now())
+        slack = (max(1, burst) - 1) * lane.interval
+        return max(0.0, lane.next_at - slack - self.clock.now(), lane.blocked_until - self.clock.now())
 
     async def take(self, bucket_key: Hashable | None, priority: Priority = Priority.UPDATE) -> None:
         """One request of `priority` on `bucket_key`'s budget that no lane paces (a request the engine does not
@@ -337,6 +339,21 @@ class Throttle:
         (the caller takes another way, e.g. a Slack answer that cannot start a native stream posts instead)."""
         bucket = self._bucket(bucket_key)
         return bucket is None or not await bucket.pacer.try_take(priority)
+
+    async def take_within(
+        self, bucket_key: Hashable | None, seconds: float, priority: Priority = Priority.URGENT
+    ) -> bool:
+        """One request of `bucket_key`'s budget if it has one within `seconds` (waiting for it, without queueing
+        behind anyone): False at once when the budget will not have one by then (the caller takes another way)."""
+        bucket = self._bucket(bucket_key)
+        if bucket is None:
+            return True
+        deadline = self.clock.now() + max(0.0, seconds)
+        while wait := await bucket.pacer.try_take(priority):
+            if self.clock.now() + wait > deadline + 1e-9:
+                return False
+            await self.clock.sleep(wait)
+        return True
 
     async def acquire(
         self,

@@ -63,7 +63,7 @@ class FakeSlack(
         max_blocks: int = 50,
         max_section_text_len: int = 3000,
         streaming_unsupported_types: set[str] | frozenset[str] = frozenset(),
-        stream_ttl: float | None = None,
+        stream_ttl: float | None = 300.0,  # a native stream expires after about 5 minutes (observed); tests shorten it
         stop_latency: float = 0.0,
         trigger_ttl: float = 3.0,
         echo_events: bool = False,
