@@ -40,6 +40,10 @@ NATIVE_LIMITS = PlatformLimits(
     post_burst=3,  # chat.startStream's own limit is not published: as chat.postMessage's, a little bolder
     stops_use_bucket=False,  # chat.stopStream has its own budget (one call per answer, like startStream)
     budget="slack-chat.appendStream",
+    # a native stream expires after about 5 minutes (observed, not documented): end it at a paragraph break from
+    # 4 minutes on, wherever the text is at 4.5, and go on in a new message
+    stream_rotate_after=240.0,
+    stream_max_age=270.0,
 )
 # chat.update is Tier 3 (50+ per minute per workspace)
 EDIT_LIMITS = PlatformLimits(

@@ -29,7 +29,7 @@ from core.streaming.sink import (
     StreamUnavailable,
     Undeliverable,
 )
-from core.streaming.splitting import open_fence_at_end, split_first
+from core.streaming.splitting import open_fence_at_end, rotation_cut, split_first
 from core.streaming.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,7 @@ class ReplyStream:
         self._pos = 0
         self._carry = ""
         self._open = False  # the last posted message is still being written
+        self._opened_at = 0.0  # when the native stream being written started (it expires: limits.stream_max_age)
         self._native = self.limits.native_append
         self._sharing: Throttle | None = None  # the edit path's throttle, once a native stream fell back to it
         self._recording: asyncio.Task | None = None  # on_first_message, under way
@@ -391,6 +392,11 @@ class ReplyStream:
             self._pos += cut - len(self._carry)
             self._carry = reopen
             body = self._carry + self.state.answer[self._pos :]
+        if not final and self._rotation_due() is not None:
+            rotated = await self._rotate(body)
+            if rotated is None:
+                return False
+            body = rotated
         text = body + tail
         if len(text) > limit:  # only on the last message allowed (limits.max_messages)
             self._overflowed = True
@@ -402,6 +408,31 @@ class ReplyStream:
         if final:
             await self._maybe_upload()
         return True
+
+    def _rotation_due(self) -> bool | None:
+        """None: the native stream being written is not yet old enough to end early; else whether it must end now,
+        wherever its text is (True), or at its next paragraph break (False)."""
+        limits = self.limits
+        if not (self._native and self._open and limits.stream_rotate_after) or self._at_last_message():
+            return None
+        age = self.throttle.clock.now() - self._opened_at
+        if age < limits.stream_rotate_after:
+            return None
+        return age >= (limits.stream_max_age or limits.stream_rotate_after)
+
+    async def _rotate(self, body: str) -> str | None:
+        """End the native stream before it expires, at a paragraph break (closing a code fence open there), so
+        the answer goes on in a new message. The body left for the new message; None: try again."""
+        shown = len(self._sent[-1])
+        split = rotation_cut(body, shown, force=bool(self._rotation_due()))
+        if split is None or (split[1] <= len(self._carry) and not self._rotation_due()):
+            return body  # no paragraph break past what the stream shows: wait for one (or for the deadline)
+        head, cut, reopen = split
+        if not await self._deliver(self._index, head, seal=True, last=False):
+            return None
+        self._pos += max(0, cut - len(self._carry))
+        self._carry = reopen if cut >= len(self._carry) else self._carry[cut:]
+        return self._carry + self.state.answer[self._pos :]
 
     def _at_last_message(self) -> bool:
         cap = self.limits.max_messages
@@ -495,6 +526,7 @@ class ReplyStream:
         if index >= len(self._refs):
             if self._native:
                 ref = await sink.stream_start(text, view)
+                self._opened_at = self.throttle.clock.now()
                 self._refs.append(ref)
                 self._sent.append(text)
                 self._open = True

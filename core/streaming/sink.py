@@ -30,6 +30,11 @@ class PlatformLimits:
     # at most this many messages of text per answer (0 = no limit): past it the last one stops growing and the whole
     # answer comes as a file (a Discord interaction where the bot is not present: 5 follow-ups, one kept for the file)
     max_messages: int = 0
+    # a native stream that expires (Slack: about 5 minutes) is ended before it does, once it is this many seconds old
+    # (0 = never): at a paragraph break, and past `stream_max_age` wherever the text is; the answer goes on in a new
+    # message, a code fence open at the cut closed there and reopened with its language
+    stream_rotate_after: float = 0.0
+    stream_max_age: float = 0.0
     # which of the platform's limits the shared budget is (the same name in every process: budgets shared across
     # processes are keyed by it and the bucket, e.g. "discord-global" and the bot, "slack-chat.update" and the team)
     budget: str = ""

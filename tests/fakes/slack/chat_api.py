@@ -170,6 +170,23 @@ class ChatApiMixin:
 
     # ----- native streaming (chat.startStream / appendStream / stopStream)
 
+    def expire_streams_after(self, calls: int) -> None:
+        """The native stream that takes the `calls`-th chat.startStream or chat.appendStream from now expires right
+        after it, as Slack ends a stream about 5 minutes old (`stream_ttl`): its later appends and its stop are
+        refused with message_not_in_streaming_state."""
+        self._expire_countdown: int | None = calls
+
+    def _count_towards_expiry(self, msg: StoredMessage) -> None:
+        left = getattr(self, "_expire_countdown", None)
+        if left is None:
+            return
+        if left <= 1:
+            assert msg.stream is not None
+            msg.stream.state = "expired"
+            self._expire_countdown = None
+        else:
+            self._expire_countdown = left - 1
+
     def _streaming_message(self, p: dict) -> tuple[Channel, StoredMessage]:
         ch = self._channel(p.get("channel"))
         msg = self._get_message(ch, p.get("ts"))
@@ -215,6 +232,7 @@ class ChatApiMixin:
             text=text,
             chunks=chunks,
         )
+        self._count_towards_expiry(msg)
         return {"channel": ch.id, "ts": msg.ts}
 
     def _chat_append_stream(self, p: dict) -> dict:
@@ -223,6 +241,7 @@ class ChatApiMixin:
         self._stream_add(msg, p, "chat.appendStream")
         assert msg.stream is not None
         msg.stream.appends += 1
+        self._count_towards_expiry(msg)
         return {"channel": ch.id, "ts": msg.ts}
 
     def _chat_stop_stream(self, p: dict) -> dict:
