@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
+from bots.slack.progress import TaskLedger, alerts
 from bots.slack.text import neutralize, unsafe_tail
 from bots.slack.views import controls
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable, Undeliverable
@@ -166,6 +167,7 @@ class SlackSink:
         self.stream_budgets = stream_budgets  # chat.startStream's and chat.stopStream's (START/STOP_STREAM_LIMITS)
         self.post_throttle = post_throttle  # the edit path's (EDIT_LIMITS): when it could post in this channel
         self._held: dict[str, str] = {}  # ts -> raw text a native stream holds back (a possible mention)
+        self._tasks = TaskLedger()  # the tool calls each native stream has shown
 
     # plumbing
     async def _call(
@@ -193,7 +195,7 @@ class SlackSink:
     def _blocks(self, text: str, view: ReplyView) -> list[dict]:
         blocks: list[dict] = [{"type": "markdown", "text": neutralize(text)}]
         if view.is_last:
-            blocks += controls(view)
+            blocks += alerts(view.tasks) + controls(view)
         return blocks
 
     @staticmethod
@@ -269,17 +271,19 @@ class SlackSink:
         kwargs: dict[str, Any] = {}
         if not self.channel.startswith("D"):  # outside DMs Slack must know who watches the stream
             kwargs = {"recipient_team_id": self.team, "recipient_user_id": self.user}
+        chunks, states = self._tasks.pending("", view.tasks)
+        markdown = neutralize(text[: len(text) - hold])
+        if chunks:  # the text and the tool calls, in that order, as the stream's chunks
+            kwargs["chunks"] = [{"type": "markdown_text", "text": markdown}, *chunks] if markdown else chunks
+        else:
+            kwargs["markdown_text"] = markdown
         response = await self._call(
-            self.client.chat_startStream(
-                channel=self.channel,
-                thread_ts=self.thread_ts,
-                markdown_text=neutralize(text[: len(text) - hold]),
-                **kwargs,
-            ),
+            self.client.chat_startStream(channel=self.channel, thread_ts=self.thread_ts, **kwargs),
             streaming=True,
         )
         ref = SlackRef(response.get("channel") or self.channel, response["ts"])
         self._commit(ref.ts, text[len(text) - hold :])
+        self._tasks.commit(ref.ts, states)
         return ref
 
     async def _start_budget(self) -> bool:
@@ -295,24 +299,33 @@ class SlackSink:
 
     async def stream_append(self, ref: SlackRef, delta: str, view: ReplyView) -> None:
         chunk, held = self._release(ref.ts, delta, final=False)
-        if chunk:
+        tasks, states = self._tasks.pending(ref.ts, view.tasks)
+        if chunk or tasks:
+            kwargs: dict[str, Any] = {"markdown_text": chunk}
+            if tasks:
+                kwargs = {"chunks": [{"type": "markdown_text", "text": chunk}, *tasks] if chunk else tasks}
             await self._call(
-                self.client.chat_appendStream(channel=ref.channel, ts=ref.ts, markdown_text=chunk),
+                self.client.chat_appendStream(channel=ref.channel, ts=ref.ts, **kwargs),
                 ref,
                 streaming=True,
                 shared=True,
             )
         self._commit(ref.ts, held)
+        self._tasks.commit(ref.ts, states)
 
     async def stream_stop(self, ref: SlackRef, delta: str, view: ReplyView) -> None:
         chunk, _ = self._release(ref.ts, delta, final=True)
         kwargs: dict[str, Any] = {}
-        if chunk:
+        tasks, _states = self._tasks.pending(ref.ts, view.tasks)
+        if tasks:
+            kwargs["chunks"] = [{"type": "markdown_text", "text": chunk}, *tasks] if chunk else tasks
+        elif chunk:
             kwargs["markdown_text"] = chunk
-        blocks = controls(view) if view.is_last else []
+        blocks = alerts(view.tasks) + controls(view) if view.is_last else []
         if blocks:
             kwargs["blocks"] = blocks
         if self.stream_budgets is not None:
             await self.stream_budgets[1].take(self.team, Priority.URGENT)
         await self._call(self.client.chat_stopStream(channel=ref.channel, ts=ref.ts, **kwargs), ref, streaming=True)
         self._commit(ref.ts, "")
+        self._tasks.forget(ref.ts)

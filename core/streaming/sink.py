@@ -89,6 +89,8 @@ class ReplyView:
     reasoning_seconds: float | None = None
     has_reasoning: bool = False
     conversation_id: int | None = None
+    # the answer's tool calls so far, newest state of each (core.router.client.ToolProgress), in the order they began
+    tasks: tuple[Any, ...] = ()
 
 
 class ReplySink(Protocol):

@@ -6,6 +6,7 @@ import time
 import uuid
 from typing import Any
 
+from tests.fakes.slack.blocks import check_chunks
 from tests.fakes.slack.protocol import _ApiError, _chunks_text, _flag
 from tests.fakes.slack.records import Channel, StoredMessage, StreamState
 
@@ -221,6 +222,7 @@ class ChatApiMixin:
             if not p.get("recipient_user_id"):
                 raise _ApiError("missing_recipient_user_id")
         self._check_lengths(markdown_text=p.get("markdown_text"))
+        check_chunks(p.get("chunks"))
         text = (p.get("markdown_text") or "") + _chunks_text(p.get("chunks"))
         msg = self._bot_post(ch, "chat.startStream", thread_ts=p["thread_ts"], text=text, markdown_text=text)
         chunks = list(p["chunks"]) if isinstance(p.get("chunks"), list) else []  # copy: Call keeps params
@@ -238,6 +240,7 @@ class ChatApiMixin:
     def _chat_append_stream(self, p: dict) -> dict:
         ch, msg = self._streaming_message(p)
         self._check_lengths(markdown_text=p.get("markdown_text"))
+        check_chunks(p.get("chunks"))
         self._stream_add(msg, p, "chat.appendStream")
         assert msg.stream is not None
         msg.stream.appends += 1
@@ -247,6 +250,7 @@ class ChatApiMixin:
     def _chat_stop_stream(self, p: dict) -> dict:
         ch, msg = self._streaming_message(p)
         self._check_lengths(markdown_text=p.get("markdown_text"), blocks=p.get("blocks"))
+        check_chunks(p.get("chunks"))
         before = self._api_message(msg)
         if p.get("blocks") is not None:
             msg.blocks = p["blocks"]  # rendered below the streamed text

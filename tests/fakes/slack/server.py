@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.slack.blocks import check_block
 from tests.fakes.slack.chat_api import ChatApiMixin
 from tests.fakes.slack.events import EventBuildersMixin
 from tests.fakes.slack.protocol import _JSON_FIELDS, _ApiError
@@ -311,6 +312,7 @@ class FakeSlack(
         if len(blocks) > self.max_blocks:
             raise _ApiError("invalid_blocks")
         for block in blocks:
+            check_block(block)
             text_obj = block.get("text") if isinstance(block, dict) and block.get("type") == "section" else None
             if isinstance(text_obj, dict) and len(text_obj.get("text", "")) > self.max_section_text_len:
                 raise _ApiError("invalid_blocks")
