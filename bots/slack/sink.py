@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bots.slack.progress import TaskLedger, alerts
+from bots.slack.tables import TABLES_PER_MESSAGE, pieces
 from bots.slack.text import neutralize, unsafe_tail
 from bots.slack.views import controls
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable, Undeliverable
+from core.streaming.tables import open_table_at_end
 from core.streaming.throttle import Priority, Throttle
 
 if TYPE_CHECKING:
@@ -168,6 +170,8 @@ class SlackSink:
         self.post_throttle = post_throttle  # the edit path's (EDIT_LIMITS): when it could post in this channel
         self._held: dict[str, str] = {}  # ts -> raw text a native stream holds back (a possible mention)
         self._tasks = TaskLedger()  # the tool calls each native stream has shown
+        self._streamed: dict[str, str] = {}  # ts -> the raw text a native stream has been sent (to find its tables)
+        self._tables: dict[str, int] = {}  # ts -> table blocks a native stream has been sent
 
     # plumbing
     async def _call(
@@ -193,7 +197,13 @@ class SlackSink:
             raise
 
     def _blocks(self, text: str, view: ReplyView) -> list[dict]:
-        blocks: list[dict] = [{"type": "markdown", "text": neutralize(text)}]
+        if view.phase != "done" and (table := open_table_at_end(text)) is not None and not table[1]:
+            text = text[: table[0]]  # a table's header whose separator row has not come yet: wait for it
+        blocks: list[dict] = [
+            {"type": "markdown", "text": neutralize(piece)} if isinstance(piece, str) else piece
+            for piece in pieces(text)
+            if not isinstance(piece, str) or piece.strip()
+        ] or [{"type": "markdown", "text": "…"}]
         if view.is_last:
             blocks += alerts(view.tasks) + controls(view)
         return blocks
@@ -217,7 +227,7 @@ class SlackSink:
         return SlackRef(response.get("channel") or self.channel, response["ts"])
 
     async def edit(self, ref: SlackRef, text: str, view: ReplyView) -> None:
-        self._held.pop(ref.ts, None)
+        self._forget(ref.ts)
         await self._call(
             self.client.chat_update(
                 channel=ref.channel, ts=ref.ts, text=self._fallback(text), blocks=self._blocks(text, view)
@@ -253,36 +263,66 @@ class SlackSink:
 
     # native streaming
     def _release(self, ts: str, raw: str, final: bool) -> tuple[str, str]:
-        """(what is safe to send now, what to hold back): a possible mention at the end waits for more."""
+        """(raw text to send now, raw text to hold back): a possible mention at the end waits for more, and so does
+        a table still being written (it goes whole, as a table block, once a line after it has begun)."""
         raw = self._held.get(ts, "") + raw
-        hold = 0 if final else unsafe_tail(raw)
-        return neutralize(raw[: len(raw) - hold]), raw[len(raw) - hold :]
+        if final:
+            return raw, ""
+        hold = unsafe_tail(raw)
+        whole = self._streamed.get(ts, "") + raw
+        table = open_table_at_end(whole)
+        if table is not None:
+            hold = max(hold, len(whole) - max(table[0], len(whole) - len(raw)))
+        return raw[: len(raw) - hold], raw[len(raw) - hold :]
 
-    def _commit(self, ts: str, held: str) -> None:
+    def _content(self, ts: str, raw: str, tasks: list[dict]) -> tuple[dict[str, Any], int]:
+        """What a stream call carries of `raw` (released text) and `tasks`: `markdown_text` alone when it can, else
+        `chunks` (the text, its complete tables as table blocks, then the tool calls). And how many tables it drew."""
+        before = self._streamed.get(ts, "")
+        left = TABLES_PER_MESSAGE - self._tables.get(ts, 0)
+        chunks: list[dict] = []
+        for part in pieces(before + raw, after=len(before), tables=left) if raw else []:
+            if isinstance(part, dict):
+                chunks.append({"type": "blocks", "blocks": [part]})
+            elif part:
+                chunks.append({"type": "markdown_text", "text": neutralize(part)})
+        drawn = sum(1 for chunk in chunks if chunk["type"] == "blocks")
+        if tasks or drawn:
+            return {"chunks": chunks + tasks}, drawn
+        text = "".join(chunk["text"] for chunk in chunks)
+        return ({"markdown_text": text} if text else {}), 0
+
+    def _commit(self, ts: str, sent: str, held: str, drawn: int = 0) -> None:
+        self._streamed[ts] = self._streamed.get(ts, "") + sent
+        if drawn:
+            self._tables[ts] = self._tables.get(ts, 0) + drawn
         if held:
             self._held[ts] = held
         else:
             self._held.pop(ts, None)
 
+    def _forget(self, ts: str) -> None:
+        for record in (self._held, self._streamed, self._tables):
+            record.pop(ts, None)
+        self._tasks.forget(ts)
+
     async def stream_start(self, text: str, view: ReplyView) -> SlackRef:
         if self.stream_budgets is not None and not await self._start_budget():
             raise StreamUnavailable("chat.startStream budget spent")  # posted and edited instead, no 429 first
-        hold = unsafe_tail(text)
         kwargs: dict[str, Any] = {}
         if not self.channel.startswith("D"):  # outside DMs Slack must know who watches the stream
             kwargs = {"recipient_team_id": self.team, "recipient_user_id": self.user}
-        chunks, states = self._tasks.pending("", view.tasks)
-        markdown = neutralize(text[: len(text) - hold])
-        if chunks:  # the text and the tool calls, in that order, as the stream's chunks
-            kwargs["chunks"] = [{"type": "markdown_text", "text": markdown}, *chunks] if markdown else chunks
-        else:
-            kwargs["markdown_text"] = markdown
+        sent, held = self._release("", text, final=False)
+        tasks, states = self._tasks.pending("", view.tasks)
+        content, drawn = self._content("", sent, tasks)
         response = await self._call(
-            self.client.chat_startStream(channel=self.channel, thread_ts=self.thread_ts, **kwargs),
+            self.client.chat_startStream(
+                channel=self.channel, thread_ts=self.thread_ts, **(content or {"markdown_text": ""}), **kwargs
+            ),
             streaming=True,
         )
         ref = SlackRef(response.get("channel") or self.channel, response["ts"])
-        self._commit(ref.ts, text[len(text) - hold :])
+        self._commit(ref.ts, sent, held, drawn)
         self._tasks.commit(ref.ts, states)
         return ref
 
@@ -298,34 +338,27 @@ class SlackSink:
         return await self.stream_budgets[0].take_within(self.team, post_wait + START_PATIENCE)
 
     async def stream_append(self, ref: SlackRef, delta: str, view: ReplyView) -> None:
-        chunk, held = self._release(ref.ts, delta, final=False)
+        sent, held = self._release(ref.ts, delta, final=False)
         tasks, states = self._tasks.pending(ref.ts, view.tasks)
-        if chunk or tasks:
-            kwargs: dict[str, Any] = {"markdown_text": chunk}
-            if tasks:
-                kwargs = {"chunks": [{"type": "markdown_text", "text": chunk}, *tasks] if chunk else tasks}
+        content, drawn = self._content(ref.ts, sent, tasks)
+        if content:
             await self._call(
-                self.client.chat_appendStream(channel=ref.channel, ts=ref.ts, **kwargs),
+                self.client.chat_appendStream(channel=ref.channel, ts=ref.ts, **content),
                 ref,
                 streaming=True,
                 shared=True,
             )
-        self._commit(ref.ts, held)
+        self._commit(ref.ts, sent, held, drawn)
         self._tasks.commit(ref.ts, states)
 
     async def stream_stop(self, ref: SlackRef, delta: str, view: ReplyView) -> None:
-        chunk, _ = self._release(ref.ts, delta, final=True)
-        kwargs: dict[str, Any] = {}
+        sent, _ = self._release(ref.ts, delta, final=True)
         tasks, _states = self._tasks.pending(ref.ts, view.tasks)
-        if tasks:
-            kwargs["chunks"] = [{"type": "markdown_text", "text": chunk}, *tasks] if chunk else tasks
-        elif chunk:
-            kwargs["markdown_text"] = chunk
+        kwargs, _drawn = self._content(ref.ts, sent, tasks)
         blocks = alerts(view.tasks) + controls(view) if view.is_last else []
         if blocks:
             kwargs["blocks"] = blocks
         if self.stream_budgets is not None:
             await self.stream_budgets[1].take(self.team, Priority.URGENT)
         await self._call(self.client.chat_stopStream(channel=ref.channel, ts=ref.ts, **kwargs), ref, streaming=True)
-        self._commit(ref.ts, "")
-        self._tasks.forget(ref.ts)
+        self._forget(ref.ts)

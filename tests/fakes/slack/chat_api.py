@@ -199,10 +199,23 @@ class ChatApiMixin:
             raise _ApiError("message_not_in_streaming_state")
         return ch, msg
 
+    @staticmethod
+    def _stream_parts(p: dict) -> list:
+        """What one streaming call adds to the message, in order: its markdown_text, then its chunks' text and
+        blocks (tool progress is drawn apart from the text)."""
+        parts: list = [p["markdown_text"]] if p.get("markdown_text") else []
+        for chunk in p.get("chunks") or []:
+            if chunk.get("type") == "markdown_text" and chunk.get("text"):
+                parts.append(chunk["text"])
+            elif chunk.get("type") == "blocks":
+                parts.extend(chunk["blocks"])
+        return parts
+
     def _stream_add(self, msg: StoredMessage, p: dict, method: str) -> None:
         st = msg.stream
         assert st is not None
         added = (p.get("markdown_text") or "") + _chunks_text(p.get("chunks"))
+        st.parts.extend(self._stream_parts(p))
         if isinstance(p.get("chunks"), list):
             st.chunks.extend(p["chunks"])
         st.text += added
@@ -233,6 +246,7 @@ class ChatApiMixin:
             p.get("recipient_team_id"),
             text=text,
             chunks=chunks,
+            parts=self._stream_parts(p),
         )
         self._count_towards_expiry(msg)
         return {"channel": ch.id, "ts": msg.ts}

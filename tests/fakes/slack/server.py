@@ -311,6 +311,8 @@ class FakeSlack(
             raise _ApiError("invalid_blocks_format")
         if len(blocks) > self.max_blocks:
             raise _ApiError("invalid_blocks")
+        if sum(1 for block in blocks if isinstance(block, dict) and block.get("type") == "table") > 1:
+            raise _ApiError("invalid_blocks")  # one table block a message (the conservative reading of the docs)
         for block in blocks:
             check_block(block)
             text_obj = block.get("text") if isinstance(block, dict) and block.get("type") == "section" else None
