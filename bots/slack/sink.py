@@ -43,6 +43,8 @@ NATIVE_LIMITS = PlatformLimits(
     post_burst=3,  # chat.startStream's own limit is not published: as chat.postMessage's, a little bolder
     stops_use_bucket=False,  # chat.stopStream has its own budget (one call per answer, like startStream)
     budget="slack-chat.appendStream",
+    # answers that begin together after a quiet spell share the burst over as long as they have streamed, from 5 s
+    fair_horizon_min=5.0,
     # a native stream expires after about 5 minutes (observed, not documented): end it at a paragraph break from
     # 4 minutes on, wherever the text is at 4.5, and go on in a new message
     stream_rotate_after=240.0,
@@ -57,6 +59,7 @@ EDIT_LIMITS = PlatformLimits(
     posts_use_bucket=False,
     post_burst=2,
     budget="slack-chat.update",
+    fair_horizon_min=5.0,
 )
 
 # chat.startStream and chat.stopStream are Tier 2 (20+ per minute per workspace), each a budget of its own: a

@@ -33,6 +33,9 @@ class PlatformLimits:
     # a native stream that expires (Slack: about 5 minutes) is ended before it does, once it is this many seconds old
     # (0 = never): at a paragraph break, and past `stream_max_age` wherever the text is; the answer goes on in a new
     # message, a code fence open at the cut closed there and reopened with its language
+    # > 0: a burst of answers after a quiet spell shares what the budget has on hand over as long as they have
+    # streamed (at least this many seconds) rather than over ~30 s (core.streaming.throttle: _Bucket.fair_interval)
+    fair_horizon_min: float = 0.0
     stream_rotate_after: float = 0.0
     stream_max_age: float = 0.0
     # which of the platform's limits the shared budget is (the same name in every process: budgets shared across
