@@ -59,7 +59,7 @@ EDIT_LIMITS = PlatformLimits(
     posts_use_bucket=False,
     post_burst=2,
     budget="slack-chat.update",
-    fair_horizon_min=5.0,
+    # (no fair_horizon_min: the final edits draw on this Tier 3 budget too, and spending it early starves them)
 )
 
 # chat.startStream and chat.stopStream are Tier 2 (20+ per minute per workspace), each a budget of its own: a

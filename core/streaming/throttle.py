@@ -217,15 +217,17 @@ class _Bucket:
 
         By default the burst and what the budget refills in HORIZON seconds, spread over HORIZON. With `horizon_min`,
         online: answers that have streamed for t seconds are taken to stream about as long again, so what the budget
-        has on hand now (not its whole burst: what was spent is gone) is spread over t, between `horizon_min` and
-        HORIZON. A burst of answers after a quiet spell is then updated as often as the budget allows at first, and
-        slows as it ages and drains the budget, never emptying it."""
+        has on hand now (not its whole burst: what was spent is gone), less one request kept for each answer's final
+        text, is spread over t, between `horizon_min` and HORIZON. A burst of answers after a quiet spell is then
+        updated as often as the budget allows at first, and slows as it ages and drains the budget, never spending
+        what their final texts need."""
         if self.horizon_min <= 0:
             return self.streams * HORIZON / (self.burst + self.rate * HORIZON)
         horizon = min(HORIZON, max(self.horizon_min, self.clock.now() - self.busy_since))
         available = getattr(self.pacer, "available", None)  # a shared pacer may not say: its burst, then
         tokens = available() if available is not None else float(self.burst)
-        return self.streams * horizon / (tokens + self.rate * horizon)
+        spare = max(0.0, tokens - self.streams)  # one request kept for each answer's final text
+        return self.streams * horizon / (spare + self.rate * horizon)
 
     def waiting(self, priority: Priority) -> int:
         return len(self._queues[priority])
