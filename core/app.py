@@ -100,6 +100,7 @@ class Core:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.chat.replies.bus.close()
         if self.worker_id:
             with contextlib.suppress(Exception):
                 left = await self.store.retire_worker(self.worker_id)
@@ -156,7 +157,7 @@ async def build_core(settings: Settings) -> Core:
         catalog.overrides.setdefault(local.model, {})["context_length"] = local.context
     await catalog.start()
     core = Core(settings, store, router, catalog, ChatService(settings, store, router, catalog), local)
-    core.worker_id, core.chat.worker_id, core.interrupted = worker_id, worker_id, interrupted
+    core.worker_id, core.chat.pipeline.worker_id, core.interrupted = worker_id, worker_id, interrupted
     if settings.redis_url is not None:  # the platforms' budgets are the bot's, whichever process spends them
         from core.streaming.shared_budget import RedisBudgets
 
@@ -166,6 +167,7 @@ async def build_core(settings: Settings) -> Core:
             live_workers=store.live_workers,
             namespace=settings.redis_namespace,
         )
+    await _start_stop_bus(core, settings, store)
     if local is not None:
         router.revive = core.revive_local_model
     core._tasks.append(asyncio.create_task(_worker_loop(core), name="worker-heartbeat"))
@@ -177,6 +179,27 @@ async def build_core(settings: Settings) -> Core:
             )
         )
     return core
+
+
+async def _start_stop_bus(core: Core, settings: Settings, store: Store) -> None:
+    """A Stop that reaches another process than the one writing the answer is passed on (core.replies.stopbus):
+    through Redis when it is configured, else through PostgreSQL; SQLite has one process, and needs none."""
+    from core.replies.stopbus import RedisStopBus, StopBus, StoreStopBus
+
+    bus: StopBus
+    if settings.redis_url is not None:
+        bus = RedisStopBus(settings.redis_url.get_secret_value(), settings.redis_namespace)
+    elif store.shared_by_processes:
+        bus = StoreStopBus(store)
+    else:
+        return
+    try:
+        await bus.start(core.chat.replies.stop_heard)
+    except Exception as exc:  # a Stop still stops what this process writes
+        log.warning("stop bus unavailable (%s): a Stop reaches only the process it is sent to", type(exc).__name__)
+        await bus.close()
+        return
+    core.chat.replies.bus = bus
 
 
 def settle_memory() -> None:

@@ -42,7 +42,6 @@ from core.settings.assistants import AssistantService
 from core.settings.service import ModelChoice, SettingsService
 from core.store.base import Store
 from core.streaming import ReplySink
-from core.streaming.throttle import Throttle
 from core.tools.service import ToolService
 from core.usage.accounting import UsageService
 from core.usage.limits import LimitsService
@@ -84,26 +83,6 @@ class ChatService:
         )
         self.scheduled_runs = ScheduleRunner(store, settings.schedule_check_seconds)  # front ends serve it
         self.catchups = CatchUps()
-
-    # the process this is, and how often a streaming answer is saved (bench and tests set them)
-    @property
-    def worker_id(self) -> str:
-        return self.pipeline.worker_id
-
-    @worker_id.setter
-    def worker_id(self, value: str) -> None:
-        self.pipeline.worker_id = value
-
-    @property
-    def checkpoint_seconds(self) -> float:
-        return self.pipeline.checkpoint_seconds
-
-    @checkpoint_seconds.setter
-    def checkpoint_seconds(self, value: float) -> None:
-        self.pipeline.checkpoint_seconds = value
-
-    def throttle_for(self, sink: ReplySink) -> Throttle:
-        return self.throttles.for_sink(sink)
 
     # answering
     async def submit(
@@ -213,9 +192,6 @@ class ChatService:
         return about_text(self.settings, await self.preferences.model_choice(key, user_id, conversation=conversation))
 
     # settings
-    def default_model(self) -> str:
-        return self.settings.default_model
-
     async def model_choice(self, key: ConversationKey, user_id: str, conversation_id: int | None = None, **kw):
         return await self.preferences.model_choice(key, user_id, conversation_id, **kw)
 
@@ -261,6 +237,14 @@ class ChatService:
         await self.dms.use(platform, workspace, channel, thread)
 
     # conversations
+    async def title_set_by_user(self, key: ConversationKey, title: str) -> str | None:
+        """The person renamed the conversation on the platform (Slack: the agent session's title): it keeps that
+        title, and no auto-title replaces it. None when there is no such conversation (or the title is blank)."""
+        conversation = await self.conversations.for_key(key)
+        if conversation is None:
+            return None
+        return await self.replies.titler.user_titled(conversation, title)
+
     async def conversation_for(self, key: ConversationKey) -> Conversation | None:
         return await self.conversations.for_key(key)
 

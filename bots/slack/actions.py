@@ -17,7 +17,7 @@ from bots.slack.conversations import DELETED, delete_thread
 from bots.slack.delete_from import delete_from_here
 from bots.slack.home import publish_home
 from bots.slack.middleware import ACK_FIRST
-from bots.slack.views import clip, form_values, starter_buttons, switch_model_modal
+from bots.slack.views import FEEDBACK_ACTION, clip, form_values, starter_buttons, switch_model_modal
 from core.errors import NotFound, UserFacingError
 from core.keys import ConversationKey
 from core.replies.actions import CONTINUE, DELETE, FEEDBACK_DOWN, FEEDBACK_UP, REGENERATE, STOP
@@ -43,6 +43,7 @@ class Actions:
     def register(self, app: AsyncApp) -> None:
         for action in REPLY_BUTTONS:
             app.action(action, middleware=ACK_FIRST)(self.on_reply_button)
+        app.action(FEEDBACK_ACTION, middleware=ACK_FIRST)(self.on_feedback)
         app.action("hfchat_reasoning", middleware=ACK_FIRST)(self.on_reasoning_button)
         app.action(re.compile(r"^hfchat_starter_\d+$"), middleware=ACK_FIRST)(self.on_starter_button)
         app.action("hfchat_delete_all_confirm", middleware=ACK_FIRST)(self.on_delete_all_confirm)
@@ -73,6 +74,18 @@ class Actions:
         note = NOTHING_TO_STOP if not pressed.done else PRESSED_NOTES.get(name, "")
         if note:
             await respond(text=note, response_type="ephemeral", replace_original=False)
+
+    async def on_feedback(self, body: dict) -> None:
+        """Slack's native 👍 / 👎 under an answer (views.feedback_block): the vote is stored with the answer and
+        the voter, and erased with the conversation. Slack shows the pressed state itself: nothing is posted."""
+        vote, _, reply = str(body["actions"][0].get("value") or "").partition(":")
+        if vote not in ("up", "down") or not reply.isdigit():
+            raise NotFound("That answer no longer exists.")
+        team, user = body["team"]["id"], body["user"]["id"]
+        actor = await self.slack.actor(team, user)
+        conversation = await self.chat.conversations.of_reply(reply, actor)
+        action = FEEDBACK_UP if vote == "up" else FEEDBACK_DOWN
+        await self.chat.actions.press(action, conversation, actor, lambda key: None, reply_id=int(reply))
 
     async def on_reasoning_button(self, body: dict) -> None:
         """The reasoning behind an answer, for the person who asked to see it (never in the answer)."""

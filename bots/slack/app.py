@@ -33,6 +33,7 @@ from bots.slack.middleware import ACK_FIRST, RequestMiddleware, count_event
 from bots.slack.oauth import build_oauth_settings, oauth_configured
 from bots.slack.questions import Questions
 from bots.slack.schedule import wire_schedules
+from bots.slack.sessions import AgentSessions
 from bots.slack.sink import slack_error
 from bots.slack.views import controls
 from core.app import Core
@@ -56,7 +57,8 @@ def wire(slack: SlackAdapter) -> SlackAdapter:
     runner = app.listener_runner
     runner.listener_start_handler = AsyncCustomListenerStartHandler(log, slack.listener_started)
     runner.listener_completion_handler = AsyncCustomListenerCompletionHandler(log, slack.listener_finished)
-    for listeners in (Events(slack), Commands(slack), Actions(slack), Home(slack), Questions(slack)):
+    listening = (Events, Commands, Actions, Home, Questions, AgentSessions)
+    for listeners in (listen(slack) for listen in listening):
         listeners.register(app)
 
     async def on_summarize_thread(body: dict) -> None:

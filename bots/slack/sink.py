@@ -15,7 +15,15 @@ from bots.slack.progress import TaskLedger, alerts
 from bots.slack.tables import TABLES_PER_MESSAGE, pieces
 from bots.slack.text import neutralize, unsafe_tail
 from bots.slack.views import controls
-from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, StreamUnavailable, Undeliverable
+from core.streaming import (
+    MessageGone,
+    PlatformLimits,
+    RateLimited,
+    ReplyView,
+    StoppedByUser,
+    StreamUnavailable,
+    Undeliverable,
+)
 from core.streaming.tables import open_table_at_end
 from core.streaming.throttle import Priority, Throttle
 
@@ -70,6 +78,12 @@ START_STREAM_LIMITS = PlatformLimits(
 )
 STOP_STREAM_LIMITS = PlatformLimits(
     edit_interval=0.0, bucket_rate=19 / 60, bucket_burst=18, budget="slack-chat.stopStream"
+)
+
+# agents.sessions.setStatus is Tier 3 (50+ per minute per workspace): a status drawn from its own budget, so a burst
+# of answers never draws a 429 for it ("processing" is skipped when the budget is spent, "active" waits for it)
+SESSION_STATUS_LIMITS = PlatformLimits(
+    edit_interval=0.0, bucket_rate=48 / 60, bucket_burst=45, budget="slack-agents.sessions.setStatus"
 )
 
 # errors that mean "this message cannot (or can no longer) be streamed natively: finish with edits"
@@ -157,6 +171,7 @@ class SlackSink:
         assistant_thread: bool = False,
         stream_budgets: tuple[Throttle, Throttle] | None = None,
         post_throttle: Throttle | None = None,
+        session_budget: Throttle | None = None,
     ):
         self.client = client
         self.team, self.channel, self.thread_ts, self.user = team, channel, thread_ts, user
@@ -171,6 +186,7 @@ class SlackSink:
         self._on_stream_refused = on_stream_refused
         self.stream_budgets = stream_budgets  # chat.startStream's and chat.stopStream's (START/STOP_STREAM_LIMITS)
         self.post_throttle = post_throttle  # the edit path's (EDIT_LIMITS): when it could post in this channel
+        self.session_budget = session_budget  # agents.sessions.setStatus's (SESSION_STATUS_LIMITS)
         self._held: dict[str, str] = {}  # ts -> raw text a native stream holds back (a possible mention)
         self._tasks = TaskLedger()  # the tool calls each native stream has shown
         self._streamed: dict[str, str] = {}  # ts -> the raw text a native stream has been sent (to find its tables)
@@ -192,6 +208,8 @@ class SlackSink:
                 raise MessageGone() from None
             if error in UNDELIVERABLE_ERRORS:
                 raise Undeliverable(error, code=error) from None
+            if streaming and error == "stopped_by_user":
+                raise StoppedByUser() from None  # Slack's native Stop was pressed: agent_session_stopped follows
             if streaming and error in STREAM_ERRORS:
                 if error == "channel_type_not_supported" and self._on_stream_refused:
                     self._on_stream_refused(self.channel)
@@ -227,6 +245,8 @@ class SlackSink:
                 unfurl_media=False,
             )
         )
+        if _finished(view):
+            await self._session_status("active")
         return SlackRef(response.get("channel") or self.channel, response["ts"])
 
     async def edit(self, ref: SlackRef, text: str, view: ReplyView) -> None:
@@ -238,6 +258,8 @@ class SlackSink:
             ref,
             shared=True,
         )
+        if _finished(view):
+            await self._session_status("active")
 
     async def upload(self, filename: str, content: str, view: ReplyView) -> None:
         await self._call(
@@ -254,7 +276,14 @@ class SlackSink:
         return message_id(ref.channel, ref.ts)
 
     async def set_title(self, title: str) -> None:
-        """The core named the conversation: an AI-app thread shows it in the side panel's history."""
+        """The core named the conversation: its agent session takes the title, and an AI-app thread shows it in
+        the side panel's history."""
+        try:
+            await self.client.agents_sessions_rename(
+                channel_id=self.channel, thread_ts=self.thread_ts, title=title.strip()[:200]
+            )
+        except SlackApiError as exc:
+            log.debug("agents.sessions.rename failed: %s", slack_error(exc))
         if not self.assistant_thread:
             return
         try:
@@ -361,7 +390,34 @@ class SlackSink:
         blocks = alerts(view.tasks) + controls(view) if view.is_last else []
         if blocks:
             kwargs["blocks"] = blocks
+        if _finished(view):
+            kwargs["session_status"] = "active"  # the session leaves `processing` in the same call
         if self.stream_budgets is not None:
             await self.stream_budgets[1].take(self.team, Priority.URGENT)
         await self._call(self.client.chat_stopStream(channel=ref.channel, ts=ref.ts, **kwargs), ref, streaming=True)
         self._forget(ref.ts)
+
+    # agent sessions: `processing` while the answer is worked on, `active` once it is done (on the native path in
+    # the chat.stopStream that ends it; on the edit path with the final edit)
+    async def working(self) -> None:
+        await self._session_status("processing")
+
+    async def _session_status(self, status: str) -> None:
+        if self.session_budget is not None:
+            if status == "processing":
+                if not await self.session_budget.try_take_now(self.team):
+                    return  # a nicety that would draw a 429: the answer itself shows the work
+            else:
+                await self.session_budget.take(self.team, Priority.URGENT)
+        try:
+            await self.client.agents_sessions_setStatus(
+                channel_id=self.channel, thread_ts=self.thread_ts, status=status
+            )
+        except Exception as exc:  # a status is a nicety: the answer is what matters
+            why = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.debug("agents.sessions.setStatus failed: %s", why)
+
+
+def _finished(view: ReplyView) -> bool:
+    """The answer's last message in its final form: the work is over."""
+    return view.is_last and view.phase == "done"

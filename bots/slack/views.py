@@ -7,7 +7,7 @@ import json
 
 from core.models.catalog import ModelInfo, describe_model
 from core.records import Assistant
-from core.replies.actions import DELETE, STOP, reply_actions
+from core.replies.actions import DELETE, FEEDBACK_DOWN, FEEDBACK_UP, STOP, reply_actions
 from core.settings.options import REASONING_EFFORTS
 from core.streaming import ReplyView
 
@@ -440,6 +440,7 @@ def controls(view: ReplyView) -> list[dict]:
     value = str(view.reply_id or "")
     if not value:
         return []
+    actions = reply_actions(view)
     buttons = [
         _button(
             REPLY_BUTTON_TEXT[name],
@@ -450,7 +451,8 @@ def controls(view: ReplyView) -> list[dict]:
             if name == DELETE
             else None,
         )
-        for name in reply_actions(view)
+        for name in actions
+        if name not in (FEEDBACK_UP, FEEDBACK_DOWN)  # Slack's own feedback buttons, below
     ]
     if view.phase != "done":
         return [{"type": "actions", "block_id": f"hfchat_streaming_{value}", "elements": buttons}]
@@ -461,4 +463,34 @@ def controls(view: ReplyView) -> list[dict]:
     if footer:
         blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": footer[:150]}]})
     blocks.append({"type": "actions", "block_id": f"hfchat_done_{value}", "elements": buttons})
+    if FEEDBACK_UP in actions:
+        blocks.append(feedback_block(value))
     return blocks
+
+
+FEEDBACK_ACTION = "hfchat_feedback"
+
+
+def feedback_block(reply_id: str) -> dict:
+    """Slack's native 👍 / 👎 under a finished answer (a context_actions block): the pressed one's value says
+    which vote, on which answer."""
+    return {
+        "type": "context_actions",
+        "block_id": f"hfchat_feedback_{reply_id}",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": {
+                    "text": plain(REPLY_BUTTON_TEXT["feedback_up"]),
+                    "value": f"up:{reply_id}",
+                    "accessibility_label": "A good answer",
+                },
+                "negative_button": {
+                    "text": plain(REPLY_BUTTON_TEXT["feedback_down"]),
+                    "value": f"down:{reply_id}",
+                    "accessibility_label": "A bad answer",
+                },
+            }
+        ],
+    }

@@ -249,6 +249,12 @@ class ReplyPipeline:
             events = failover_stream(self.router, planned.request, planned.models, on_failover)
         if planned.sources:  # a summary cites what it read: each [n] links to that message
             events = with_links(events, planned.sources)
+        working = getattr(sink, "working", None)  # optional sink method: show the answer is being worked on
+        if working is not None:
+            try:
+                await working()
+            except Exception as exc:  # a status is a nicety: the answer goes on
+                log.warning("reply %s: the working status failed: %s", reply_id, type(exc).__name__)
         metrics.ACTIVE_STREAMS.labels(key.platform).inc()
         try:
             state = await stream.run(events)

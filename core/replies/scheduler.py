@@ -1,6 +1,8 @@
 """One reply at a time per conversation: a message that arrives while an answer streams is answered next (with
 any others that came meanwhile); Stop, Regenerate and Continue act on that slot; shutdown lets answers finish,
-then stops them with their text kept. Across processes the store's conversation lock serialises the slot."""
+then stops them with their text kept. Across processes the store's conversation lock serialises the slot, and a
+Stop that reaches a process other than the one writing the answer goes to it on the stop bus (core.replies.stopbus).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ import logging
 from dataclasses import dataclass, field
 
 from core.conversations.access import check_may_stop
-from core.errors import NotAllowed
+from core.errors import NotAllowed, UserFacingError
 from core.keys import Actor
 from core.records import Conversation, MessageStatus, StoredMessage
 from core.replies.pipeline import ReplyOutcome, ReplyPipeline
+from core.replies.stopbus import StopBus, StopNote
 from core.replies.titles import Titler
 from core.store.base import Store
 from core.streaming import ReplySink, ReplyStream
@@ -54,6 +57,8 @@ class ReplyScheduler:
         self._lanes: dict[int, _Lane] = {}
         self._shutdown: asyncio.Future | None = None
         self._winding_down = 0  # shutdown: 1 = answers are being stopped, 2 = given up on (abandoned)
+        self.bus = StopBus()  # reaches the bot's other processes (core.app sets it up)
+        self._heard: set[asyncio.Task] = set()  # stops passed on by other processes, being done
 
     @property
     def shutting_down(self) -> bool:
@@ -161,10 +166,45 @@ class ReplyScheduler:
         stored); True if there was one. The asker, the owner or an admin of its workspace only."""
         lane = self._lanes.get(conversation_id)
         if lane is None or lane.current is None:
-            return False
+            return await self._stop_elsewhere(conversation_id, actor)
         check_may_stop(await self.store.get_conversation_by_id(conversation_id), actor, lane.current_requester)
         self._halt(lane)
         return True
+
+    async def _stop_elsewhere(self, conversation_id: int, actor: Actor) -> bool:
+        """The answer being written here is another process's (its STREAMING row says which): check who may stop
+        it and tell that process on the stop bus, which checks again and stops it. False when none is."""
+        if not self.bus.reaches_others:
+            return False
+        newest = await self.store.recent_messages(conversation_id, 2)
+        reply = newest[-1] if newest else None
+        if reply is None or reply.role != "assistant" or reply.status != MessageStatus.STREAMING:
+            return False
+        if not reply.worker_id or reply.worker_id == self.pipeline.worker_id:
+            return False  # ours, and not being written any more (or no longer known)
+        asker = next((m.author_id for m in reversed(newest) if m.role == "user"), "")
+        check_may_stop(await self.store.get_conversation_by_id(conversation_id), actor, asker)
+        await self.bus.publish(StopNote(conversation_id, actor, self.pipeline.worker_id))
+        return True
+
+    def stop_heard(self, note: StopNote) -> None:
+        """A Stop another process passed on (the stop bus): the answer is stopped here if it is written here."""
+        if note.sender == self.pipeline.worker_id:
+            return
+        lane = self._lanes.get(note.conversation_id)
+        if lane is not None and lane.current is not None:
+            task = asyncio.create_task(self._stop_heard(note), name=f"stop-{note.conversation_id}")
+            self._heard.add(task)
+            task.add_done_callback(self._heard.discard)
+
+    async def _stop_heard(self, note: StopNote) -> None:
+        try:
+            stopped = await self.stop(note.conversation_id, note.actor)
+            log.info("stop from another process in conversation %s: %s", note.conversation_id, stopped)
+        except UserFacingError:  # checked there too; not theirs to stop after all
+            log.info("stop from another process refused in conversation %s", note.conversation_id)
+        except Exception as exc:
+            log.warning("stop from another process failed: %s", type(exc).__name__)
 
     async def stop_and_wait(self, conversation_id: int) -> None:
         """Stop the answer being written (and the queued follow-up), and wait until it has stopped: before what

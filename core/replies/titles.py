@@ -4,7 +4,9 @@ title stays the truncated first prompt.
 
 A conversation is named once: a regenerated first answer, or a first answer again after "Delete from here", keeps
 the name it has. Renaming a thread is rationed by the platform (Discord: two renames per 10 minutes per channel), so
-the rename is tried once and never again, whatever the platform answered (a 429 included)."""
+the rename is tried once and never again, whatever the platform answered (a 429 included). A title the person
+gives the conversation on the platform (Slack: renaming the agent session) becomes its title, and the auto-titler
+never writes over it."""
 
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ _PROMPT_CHARS = 1500  # of the question and the answer: enough to know the topic
 _PREFIX = re.compile(r"^\s*(title|titre|título|titel|titolo)\s*[:：-]\s*", re.IGNORECASE)
 _QUOTES = "\"'`“”‘’«»„*_#"
 NAMED = "auto_titled"  # a conversation-scoped mark: named once (erased with the conversation)
+USER_TITLED = "user_titled"  # a conversation-scoped mark: the person named it; no title is written over theirs
+USER_TITLE_MAX_CHARS = 200
 
 
 def title_request(model: str, prompt: str, answer: str) -> ChatRequest:
@@ -113,8 +117,8 @@ class Titler:
                 self.router, self.settings.title_model or answers[0].model, prompt, answers[0].content
             )
             title = title or first_line_title(prompt) or conversation.title
-            if not title:
-                return None
+            if not title or await self._user_titled(conversation):
+                return None  # the person named it while the title was being written
             await self.store.set_title(conversation.id, title)
             conversation.title = title
             rename = getattr(sink, "set_title", None)  # optional sink method: rename the thread
@@ -124,6 +128,24 @@ class Titler:
         except Exception as exc:  # a title is a nicety: never let it break anything
             log.warning("title for conversation %s failed: %s", conversation.id, type(exc).__name__)
             return None
+
+    async def user_titled(self, conversation: Conversation, title: str) -> str | None:
+        """The person named the conversation on the platform: that is its title from now on (stored; the
+        auto-titler leaves it alone). The platform shows it already, so nothing is renamed there."""
+        title = " ".join(title.split())[:USER_TITLE_MAX_CHARS]
+        if not title:
+            return None
+        key, scope_id = conversation.key, str(conversation.id)
+        await self.store.set_setting(key.platform, key.workspace, Scope.CONVERSATION, scope_id, USER_TITLED, "1")
+        await self.store.set_setting(key.platform, key.workspace, Scope.CONVERSATION, scope_id, NAMED, "1")
+        await self.store.set_title(conversation.id, title)
+        conversation.title = title
+        return title
+
+    async def _user_titled(self, conversation: Conversation) -> bool:
+        key, scope_id = conversation.key, str(conversation.id)
+        mark = await self.store.get_setting(key.platform, key.workspace, Scope.CONVERSATION, scope_id, USER_TITLED)
+        return bool(mark)
 
     async def _named_before(self, conversation: Conversation) -> bool:
         """Whether the conversation was named already; marks it named if not (before renaming: a rename that

@@ -300,6 +300,19 @@ class Store(abc.ABC):
     async def release_event(self, platform: str, event_id: str) -> None:
         """Forget a claim whose work could not be stored, so a redelivery of the event is processed."""
 
+    # notes between the processes sharing the database (PostgreSQL: LISTEN/NOTIFY); SQLite serves one process
+    shared_by_processes = False
+
+    async def listen(self, channel: str, on_note: Callable[[str], None]) -> Callable[[], Awaitable[None]] | None:
+        """From now on `on_note(payload)` is called for each note any process sharing the database sends on
+        `channel` (this one's included). Returns what stops listening; None where no other process can share the
+        database (nothing to hear)."""
+        return None
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """Send a short note (no user text) on `channel` to every process listening there (see `listen`)."""
+        return None  # no other process to tell
+
     # concurrency
     @abc.abstractmethod
     def conversation_lock(self, conversation_id: int) -> contextlib.AbstractAsyncContextManager[None]:

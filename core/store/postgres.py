@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import itertools
 import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import asyncpg
 
@@ -138,6 +140,57 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, asyncpg.exceptions.InternalClientError) and "cannot switch to state" in str(error)
 
 
+class _Listener:
+    """One LISTEN on a connection of its own, connected again (and listening again) when it is lost: a note sent
+    while it was away is missed, which its callers allow for."""
+
+    RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+    def __init__(self, store: PostgresStore, channel: str, on_note: Callable[[str], None]):
+        self.store, self.channel, self.on_note = store, channel, on_note
+        self.conn: asyncpg.Connection | None = None
+        self.closed = False
+        self._reconnecting: asyncio.Task | None = None
+
+    def _note(self, _conn, _pid, _channel, payload: str) -> None:
+        try:
+            self.on_note(payload)
+        except Exception as exc:
+            log.warning("a note on %s could not be handled: %s", self.channel, type(exc).__name__)
+
+    def _lost(self, _conn) -> None:
+        if not self.closed and (self._reconnecting is None or self._reconnecting.done()):
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect(), name="pg-listen")
+
+    async def connect(self) -> None:
+        conn = await asyncpg.connect(self.store.database_url, server_settings=self.store.server_settings)
+        conn.add_termination_listener(self._lost)
+        await conn.add_listener(self.channel, self._note)
+        self.conn = conn
+
+    async def _reconnect(self) -> None:
+        for attempt in itertools.count():
+            if self.closed:
+                return
+            await asyncio.sleep(self.RECONNECT_SECONDS[min(attempt, len(self.RECONNECT_SECONDS) - 1)])
+            try:
+                await self.connect()
+                log.info("listening on %s again", self.channel)
+                return
+            except (OSError, asyncpg.PostgresError) as exc:
+                if attempt == 0:
+                    log.warning("could not listen on %s again (%s); retrying", self.channel, type(exc).__name__)
+
+    async def close(self) -> None:
+        self.closed = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+        conn, self.conn = self.conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=2)
+
+
 class PostgresStore(Store):
     backend = "postgres"
 
@@ -170,6 +223,7 @@ class PostgresStore(Store):
         # In-process queue in front of the advisory lock: waiters of this process for one conversation
         # share one lock connection instead of each parking its own. id -> [lock, holders + waiters]
         self._local_locks: dict[int, list] = {}
+        self._listeners: list[_Listener] = []  # LISTEN connections (listen())
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -222,7 +276,29 @@ class PostgresStore(Store):
                     time.time(),
                 )
 
+    # notes between processes: LISTEN/NOTIFY, one channel per schema (NOTIFY reaches the whole database)
+    shared_by_processes = True
+
+    def _note_channel(self, channel: str) -> str:
+        if not self.schema:
+            return channel
+        return f"{channel}_{hashlib.sha1(self.schema.encode()).hexdigest()[:16]}"  # within 63 characters
+
+    async def listen(self, channel: str, on_note: Callable[[str], None]) -> Callable[[], Awaitable[None]]:
+        listener = _Listener(self, self._note_channel(channel), on_note)
+        await listener.connect()
+        self._listeners.append(listener)
+        return listener.close
+
+    async def notify(self, channel: str, payload: str) -> None:
+        await self.retrying(
+            "notify", lambda: self.pool.execute("SELECT pg_notify($1, $2)", self._note_channel(channel), payload)
+        )
+
     async def close(self) -> None:
+        for listener in self._listeners:
+            await listener.close()
+        self._listeners.clear()
         worker_conn, self._worker_conn = self._worker_conn, None
         if worker_conn is not None:
             await worker_conn.close()

@@ -21,6 +21,7 @@ from core.streaming.sink import (
     RateLimited,
     ReplySink,
     ReplyView,
+    StoppedByUser,
     StreamUnavailable,
     Undeliverable,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "ReplyState",
     "ReplyStream",
     "ReplyView",
+    "StoppedByUser",
     "StreamUnavailable",
     "Undeliverable",
     "fence_safe_preview",

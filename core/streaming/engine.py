@@ -34,6 +34,7 @@ from core.streaming.sink import (
     RateLimited,
     ReplySink,
     ReplyView,
+    StoppedByUser,
     StreamUnavailable,
     Undeliverable,
 )
@@ -499,6 +500,13 @@ class ReplyStream:
                 retry_at = self.throttle.clock.now() + exc.retry_after
             except Undeliverable:
                 raise
+            except StoppedByUser:
+                # the person stopped it on the platform (Slack's native Stop): no more text goes in; the stream is
+                # closed with what was written, marked stopped
+                log.info("reply %s stopped on the platform", self.reply_id)
+                self.stop()
+                if not seal:
+                    return False
             except StreamUnavailable as exc:
                 log.info("native stream unavailable (%s); finishing with edits", exc)
                 self._use_edit_path()

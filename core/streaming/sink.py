@@ -67,6 +67,12 @@ class StreamUnavailable(Exception):
         self.ref = ref
 
 
+class StoppedByUser(Exception):
+    """Raised by a sink when the platform says the person stopped the answer there (Slack's native Stop: an append
+    refused with `stopped_by_user`). The engine stops generating and closes the message with what was written;
+    the answer ends STOPPED, as with the Stop button."""
+
+
 class Undeliverable(Exception):
     """Raised by a sink when the platform refuses the answer for good: the bot may not (or can no longer) write
     where it goes, e.g. Discord's 403/404 on the channel. Final: the engine sends nothing more, stops generating,
@@ -108,6 +114,9 @@ class ReplySink(Protocol):
     # optional: `expires_at`, a time.monotonic() after which the sink can no longer write (Discord's interaction
     # token lives 15 minutes): the answer is stopped in time for its final text to go out
     # optional: `async ask(question)`, shows a clarifying question (core.replies.clarify) where the answer goes
+    # optional: `async working()`, called once as the answer starts (before the model is asked): the platform shows
+    # the answer is being worked on (Slack: the agent session's `processing`); the final message's view
+    # (phase "done", is_last) is where it shows the work is over
 
     async def post(self, text: str, view: ReplyView) -> Any: ...
 

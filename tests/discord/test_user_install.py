@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.streaming import NOTICE_EXPIRED, NOTICE_IN_FILE
+from core.streaming import NOTICE_EXPIRED, NOTICE_IN_FILE, NOTICE_STOPPED
 from tests.fakes.discord import FLAG_EPHEMERAL, USER_INSTALL_FOLLOWUPS, Context, FakeDiscord, Install, running_client
 from tests.fakes.fake_router import text_script
 from tests.support.discord import buttons, make_bot
@@ -244,4 +244,39 @@ async def test_new_starts_a_fresh_conversation_for_the_next_ask_there(discord_co
         )
         await fake.wait_until(original_is(fake, second, "Coffee is roasted beans."))
     assert [m["content"] for m in fake_router.requests[-1]["messages"] if m["role"] == "user"] == ["And coffee?"]
+    fake.assert_clean()
+
+
+async def test_stop_on_an_answer_where_the_bot_is_not_keeps_what_it_wrote(discord_core, fake_router, fake, group):
+    fake_router.queue(text_script("word " * 200, pieces=100, delay=0.08))  # 8 s of tokens unless stopped
+    async with running_client(fake, make_bot(discord_core)):
+        ask = await fake.slash_command(group["id"], fake.default_user, "ask", {"prompt": "Go on"}, user_install=True)
+        await fake.wait_until(lambda: content_of(fake.original_response(ask)).count("word") >= 5, within=10)
+        answer = fake.original_response(ask)
+        stop = buttons_ids(answer)["stop"]
+        refused = await fake.component_click(group["id"], fake.bob, answer.id, stop, user_install=True)
+        await fake.wait_until(lambda: refused.acknowledged)
+        assert "Only the person who asked" in refused.callbacks[0].data["content"]  # bob cannot stop alice's answer
+        click = await fake.component_click(group["id"], fake.default_user, answer.id, stop, user_install=True)
+        await fake.wait_until(lambda: NOTICE_STOPPED in content_of(fake.original_response(ask)), within=3)
+        await discord_core.chat.wait_idle()
+        stopped = fake.original_response(ask)
+    assert click.acknowledged and "word" in stopped.content
+    assert set(buttons(stopped)) >= {"regen", "cont"} and "stop" not in buttons(stopped)
+    assert len(fake_router.streams[0].text) < len("word " * 200)  # the router request ended with the stop
+    assert channel_requests(fake, group["id"]) == []
+    fake.assert_clean()
+
+
+async def test_chat_in_a_group_dm_the_bot_is_not_in(discord_core, fake_router, fake, group):
+    fake_router.queue(text_script(ANSWER, pieces=4))
+    async with running_client(fake, make_bot(discord_core)):
+        chat = await fake.slash_command(
+            group["id"], fake.default_user, "chat", {"prompt": "What is tea?"}, user_install=True
+        )
+        await fake.wait_until(lambda: any(m.content == ANSWER for m in followups(fake, chat)), within=10)
+    assert chat.context == Context.PRIVATE_CHANNEL
+    shown = fake.original_response(chat)
+    assert "What is tea?" in shown.content and not shown.data["flags"] & FLAG_EPHEMERAL  # /chat is public
+    assert channel_requests(fake, group["id"]) == []  # nothing with the bot's own token where it is not
     fake.assert_clean()

@@ -18,6 +18,7 @@ from bots.cli import build_parser
 from bots.slack.startup import check_slack
 from core.config import Settings
 from core.startup import StartupFailure
+from tests.fakes.fake_router import Cut, Status, chunk
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,3 +160,21 @@ async def test_the_terminal_chat_logs_to_a_file_and_never_onto_the_screen(tmp_pa
     assert " INFO " not in screen and " WARNING " not in screen, screen[-2000:]
     log = (tmp_path / "data" / "logs" / "hfchat.log").read_text()
     assert " INFO core.replies.pipeline: reply " in log and "hello there" not in log
+
+
+async def test_a_failed_stream_in_the_terminal_chat_logs_to_the_file_only(tmp_path, fake_router):
+    # the provider cuts the stream mid-answer and every stand-in fails too: the log has WARNINGs, the screen none
+    fake_router.queue([chunk(""), chunk("partial ans"), Cut()])
+    fake_router.default_script = [Status(503, {"error": {"message": "overloaded"}})]
+    environment = env(tmp_path, HF_ROUTER_URL=fake_router.url, LOG_LEVEL="INFO", DATA_DIR=str(tmp_path / "data"))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", "run", env=environment, cwd=ROOT,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(b"tell me something\n/quit\n"), 90)
+    screen = out.decode() + err.decode()
+    assert process.returncode == 0, screen[-2000:]
+    assert "partial ans" in screen  # what was written is kept, with a notice
+    assert " WARNING " not in screen and " ERROR " not in screen and "Traceback" not in screen, screen[-2000:]
+    log = (tmp_path / "data" / "logs" / "hfchat.log").read_text()
+    assert " WARNING " in log and "tell me something" not in log and "partial ans" not in log

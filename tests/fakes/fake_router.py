@@ -79,6 +79,7 @@ class StreamLog:
     chunks: list[tuple[float, int]] = field(default_factory=list)  # (monotonic after the write, answer length)
     text: str = ""
     finished: float | None = None
+    closed: float | None = None  # time.monotonic() when the client was found gone mid-stream (a write failed)
 
 
 def chunk(
@@ -307,6 +308,13 @@ class FakeRouter:
         await response.prepare(request)
         log = StreamLog(body, time.monotonic())
         self.streams.append(log)
+        try:
+            return await self._play(request, response, script, log)
+        except (ConnectionError, asyncio.CancelledError):
+            log.closed = time.monotonic()  # the client closed the request (e.g. a Stop cancelled it)
+            raise
+
+    async def _play(self, request: web.Request, response: web.StreamResponse, script: list, log: StreamLog):
         for step in script:
             if isinstance(step, Timed):
                 delay = log.started + step.at - time.monotonic()

@@ -30,7 +30,10 @@ async def test_mention_answers_in_thread_with_native_stream(bot):
     assert not bot.fake.calls("chat.update")
     # the finished answer carries its controls
     actions = [e["action_id"] for b in answer.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert {"hfchat_regenerate", "hfchat_delete", "hfchat_feedback_up", "hfchat_feedback_down"} <= set(actions)
+    assert {"hfchat_regenerate", "hfchat_delete"} <= set(actions)
+    # and Slack's own feedback buttons
+    [feedback] = [e for b in answer.blocks if b["type"] == "context_actions" for e in b["elements"]]
+    assert feedback["type"] == "feedback_buttons" and feedback["action_id"] == "hfchat_feedback"
     # the prompt went to the router without the mention
     assert bot.router.requests[-1]["messages"][-1]["content"] == "What is the capital of France?"
     conversation = await bot.core.chat.conversation_for(ConversationKey("slack", bot.fake.team_id, CHANNEL, post.ts))

@@ -35,3 +35,18 @@ def test_every_slack_command_is_in_the_manifest_with_a_description():
         # turns into its id (<#C123|general>)
         assert command["should_escape"] is (name == "/catchup"), name
     assert "files:read" in manifest["oauth_config"]["scopes"]["bot"]  # url_private downloads need it
+
+
+def test_manifest_uses_the_agent_view():
+    """Slack's agent messaging experience: agent_view (new apps cannot have assistant_view), its description and
+    the general suggested prompts the AI-app threads also offer; the session events, and none of assistant_view's."""
+    from bots.slack.views import SUGGESTED_PROMPTS
+
+    manifest = yaml.safe_load((ROOT / "config" / "slack-manifest.yaml").read_text())
+    features = manifest["features"]
+    assert "assistant_view" not in features
+    assert 0 < len(features["agent_view"]["agent_description"]) <= 300
+    assert features["agent_view"]["suggested_prompts"] == SUGGESTED_PROMPTS
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"agent_session_stopped", "agent_session_title_changed", "message.im", "app_home_opened"} <= events
+    assert not {"assistant_thread_started", "assistant_thread_context_changed"} & events

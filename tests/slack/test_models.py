@@ -60,6 +60,15 @@ async def test_mention_model_switches_the_thread(bot):
     await bot.settle()
     assert bot.router.requests[-1]["model"] == GEMMA
     assert len(bot.router.requests) == 2  # the model commands were not prompts
+    # what the thread shows is what it uses (the conversation scope, over the user's own default)
+    await bot.command("/model", QWEN)
+    await bot.fake.user_posts("model", channel=CHANNEL, thread_ts=post.ts)
+    await bot.settle()
+    assert f"This thread uses `{GEMMA}`" in bot.ephemeral_texts()[-1], bot.ephemeral_texts()[-1]
+    bot.router.queue(text_script("Still Gemma."))
+    await bot.fake.user_posts("and now?", channel=CHANNEL, thread_ts=post.ts, mention=False)
+    await bot.settle()
+    assert bot.router.requests[-1]["model"] == GEMMA
 
 
 async def test_switch_model_shortcut_opens_a_modal(bot):

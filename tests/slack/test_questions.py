@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.fakes.fake_router import text_script
 from tests.support.questions import asking_script
-from tests.support.slack import BOB, CHANNEL, buttons, visible
+from tests.support.slack import ADMIN, BOB, CHANNEL, buttons, visible
 from tests.support.waits import wait_for
 
 ANSWER = "For Python 3.12: pip install it."
@@ -76,3 +76,15 @@ async def test_other_opens_a_form_for_the_persons_own_words(bot):
     assert tool_results(bot.router.requests[-1]) == ["The user's answer: mine"]
     assert "→ mine" in str(bot.fake.message(CHANNEL, question.ts).blocks)
     assert visible(bot.answers(CHANNEL, post.ts)[-1])
+
+
+async def test_a_workspace_admin_turns_questions_off_with_settings(bot):
+    await bot.command("/settings", "workspace clarify off", user=BOB)
+    assert "Only an admin" in bot.responses()[-1]  # a member cannot
+    await bot.command("/settings", "workspace clarify off", user=ADMIN)
+    assert bot.responses()[-1] == "`clarify` is now `off` for the workspace."
+    bot.router.queue(text_script(ANSWER))
+    post = await bot.fake.user_posts("How do I install it?", channel=CHANNEL)
+    await bot.settle()
+    assert "tools" not in bot.router.requests[-1]  # the question tool is not even offered
+    assert question_in(bot, post.ts) is None and visible(bot.fake.bot_messages(CHANNEL, post.ts)[-1]) == ANSWER

@@ -89,3 +89,15 @@ async def test_a_start_later_than_a_post_is_not_waited_for_and_never_asked():
         assert time.monotonic() - began < 0.5  # the channel takes a post now: no waiting for a start in 3 s
         assert refused.value.ref is None
     assert not fake.calls("chat.startStream")  # no 429 drawn to find out
+
+
+async def test_a_session_status_never_draws_a_429_when_its_budget_is_spent():
+    async with FakeSlack(rate_limits={"agents.sessions.setStatus": RateLimit(per_second=1 / 60, burst=1)}) as fake:
+        fake.add_channel(CHANNEL, "channel")
+        budget = Throttle(0.0, bucket_rate=1 / 60, bucket_burst=1, name="test-status")
+        sink = _sink(fake, _budgets(1.0), Throttle(EDIT_LIMITS.edit_interval))
+        sink.session_budget = budget
+        await sink.working()  # the one status the budget has: sent
+        await sink.working()  # spent: skipped rather than refused with a 429
+    calls = fake.calls("agents.sessions.setStatus")
+    assert len(calls) == 1 and calls[0].status == 200 and not fake.rate_limited["agents.sessions.setStatus"]

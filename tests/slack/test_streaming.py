@@ -148,10 +148,11 @@ async def test_regenerate_and_feedback_buttons(bot):
     assert visible(latest) == "Second try."
     assert [m["content"] for m in bot.router.requests[-1]["messages"] if m["role"] != "system"] == ["q"]
 
+    # a message posted before the native feedback buttons still takes a vote from its old button
     await bot.interact(
         bot.fake.build_block_actions(
             action_id="hfchat_feedback_up",
-            value=_value(latest, "hfchat_feedback_up"),
+            value=_value(latest, "hfchat_regenerate"),
             channel=CHANNEL,
             message_ts=latest.ts,
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from core.keys import ConversationKey
 from tests.fakes.fake_router import text_script
 from tests.support.audio import make_audio
-from tests.support.slack import ALICE, DM, visible
+from tests.support.slack import ALICE, CHANNEL, DM, visible
 
 
 def _said(bot, channel, thread):
@@ -63,3 +63,21 @@ async def test_voice_in_local_mode_says_it_needs_the_router(core_factory, fake_r
         await bot.settle()
         [said] = fake.bot_messages(DM, post.ts)
         assert "Voice messages need the Hugging Face router" in said.text
+
+
+async def test_an_audio_file_uploaded_in_the_bots_thread_is_transcribed_and_answered(bot):
+    # not a recorded clip: a file someone uploads (an Ogg/Opus memo, no duration from Slack: the core measures it)
+    bot.router.queue(text_script("First answer."))
+    post = await bot.fake.user_posts("hello", channel=CHANNEL, user=ALICE)
+    await bot.settle()
+    audio = make_audio("ogg", seconds=3.0)
+    bot.router.speech.says(audio, "Summarize the meeting notes")
+    bot.router.queue(text_script("Here is the summary."))
+    memo = bot.fake.add_user_file("memo.ogg", audio, "audio/ogg", user=ALICE)
+    await bot.fake.user_posts("", channel=CHANNEL, thread_ts=post.ts, user=ALICE, files=[memo], mention=False)
+    await bot.settle()
+    texts = [visible(m) for m in _said(bot, CHANNEL, post.ts)]
+    assert any("Summarize the meeting notes" in t for t in texts) and texts[-1] == "Here is the summary."
+    spoken = bot.router.speech.requests[-1]
+    assert spoken.size == len(audio) and 2.9 < spoken.seconds < 3.2
+    assert bot.router.requests[-1]["messages"][-1]["content"] == "Summarize the meeting notes"

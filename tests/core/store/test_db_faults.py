@@ -198,7 +198,7 @@ async def test_pg_connections_terminated_mid_conversation_the_next_message_is_an
 
 async def test_partial_answers_are_saved_every_few_seconds_not_per_token(core_factory, fake_router):
     core = await core_factory(fake_router.url)
-    core.chat.checkpoint_seconds = 0.5
+    core.chat.pipeline.checkpoint_seconds = 0.5
     answer = "".join(f"word{i} " for i in range(120))
     fake_router.queue(text_script(answer, pieces=120, delay=0.025))  # 120 tokens over about 3 s
     platform = "console"

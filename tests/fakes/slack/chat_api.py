@@ -249,10 +249,12 @@ class ChatApiMixin:
             parts=self._stream_parts(p),
         )
         self._count_towards_expiry(msg)
-        return {"channel": ch.id, "ts": msg.ts}
+        return {"channel": ch.id, "ts": msg.ts, **self._stream_started(ch.id, msg.thread_ts or msg.ts)}
 
     def _chat_append_stream(self, p: dict) -> dict:
         ch, msg = self._streaming_message(p)
+        if msg.stream is not None and msg.stream.stopped_by_user:
+            raise _ApiError("stopped_by_user")  # the person pressed Slack's Stop (tests/fakes/slack/agents.py)
         self._check_lengths(markdown_text=p.get("markdown_text"))
         check_chunks(p.get("chunks"))
         self._stream_add(msg, p, "chat.appendStream")
@@ -265,6 +267,7 @@ class ChatApiMixin:
         ch, msg = self._streaming_message(p)
         self._check_lengths(markdown_text=p.get("markdown_text"), blocks=p.get("blocks"))
         check_chunks(p.get("chunks"))
+        self._stream_stopped(ch.id, msg.thread_ts, p)  # session_status=…
         before = self._api_message(msg)
         if p.get("blocks") is not None:
             msg.blocks = p["blocks"]  # rendered below the streamed text

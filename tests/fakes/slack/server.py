@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.slack.agents import AgentSessionsMixin
 from tests.fakes.slack.blocks import check_block
 from tests.fakes.slack.chat_api import ChatApiMixin
 from tests.fakes.slack.events import EventBuildersMixin
@@ -38,7 +39,14 @@ from tests.fakes.slack.workspace_api import WorkspaceApiMixin
 
 
 class FakeSlack(
-    StateMixin, ChatApiMixin, WorkspaceApiMixin, SocketModeMixin, EventBuildersMixin, SignedHttpMixin, RateLimitsMixin
+    StateMixin,
+    ChatApiMixin,
+    WorkspaceApiMixin,
+    SocketModeMixin,
+    EventBuildersMixin,
+    SignedHttpMixin,
+    RateLimitsMixin,
+    AgentSessionsMixin,
 ):
     """Fake Slack workspace served on 127.0.0.1 (use as `async with FakeSlack() as fake`)."""
 
@@ -71,9 +79,12 @@ class FakeSlack(
         auto_create: bool = True,
         server_ping_interval: float | None = None,
         commercial_distribution: bool = False,
+        subscribed_events: set[str] | frozenset[str] | None = None,
     ):
         """`commercial_distribution`: the app is distributed outside the Marketplace, so history reads are held to
-        1 request a minute and 15 items (an internal or Marketplace app keeps Tier 3 and 999 items)."""
+        1 request a minute and 15 items (an internal or Marketplace app keeps Tier 3 and 999 items).
+        `subscribed_events`: the bot events the app's manifest subscribes to (agents.py warns as Slack does when
+        `agent_session_stopped` is missing); None: not checked."""
         self.bot_token, self.app_token = bot_token, app_token
         self.signing_secret, self.verification_token = signing_secret, verification_token
         self.team_id, self.team_domain, self.app_id = team_id, team_domain, app_id
@@ -164,6 +175,7 @@ class FakeSlack(
             "reactions.remove": self._reactions_remove,
             "oauth.v2.access": self._oauth_v2_access,
         }
+        self._init_agent_sessions(subscribed_events)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -313,6 +325,7 @@ class FakeSlack(
             raise _ApiError("invalid_blocks")
         if sum(1 for block in blocks if isinstance(block, dict) and block.get("type") == "table") > 1:
             raise _ApiError("invalid_blocks")  # one table block a message (the conservative reading of the docs)
+        self._check_context_actions(blocks)  # agents.py
         for block in blocks:
             check_block(block)
             text_obj = block.get("text") if isinstance(block, dict) and block.get("type") == "section" else None
