@@ -48,6 +48,9 @@ class Rule:
     kinds: frozenset[str]  # "create" (first message), "edit" (an update while streaming), "final" (the last one)
     scope: str  # "channel" or "global" (the bot, or the workspace)
     limiter: FixedWindow | TokenBucket
+    # rules of one group are alternatives: a request goes when any one of them allows it, and spends that one
+    # (Slack's two ways to show an answer, native streaming or post + update); "" = a rule every request obeys
+    group: str = ""
 
     def describe(self) -> str:
         where = "per channel" if self.scope == "channel" else "shared"
@@ -70,6 +73,21 @@ def platform_rules(
         rules.append(Rule("message edit", frozenset({"edit", "final"}), "channel", FixedWindow(*edit)))
         if discord_global:
             rules.append(Rule("global", frozenset({"create", "edit", "final"}), "global", FixedWindow(*DISCORD_GLOBAL)))
+    elif path == "slack-any":
+        # either way, per request: a relaxation (an answer posted could still be appended to), so what an ideal
+        # scheduler reaches here bounds every scheduler that mixes the two paths under the same tiers
+        ways = {
+            "create": ("chat.startStream", "chat.postMessage"),
+            "edit": ("chat.appendStream", "chat.update"),
+            "final": ("chat.stopStream", "chat.update"),
+        }
+        for kind, methods_of_kind in ways.items():
+            for method in methods_of_kind:
+                limit = SLACK_RATE_LIMITS[method]
+                scope = "channel" if limit.per_channel else "global"
+                burst = 1 if sustained else limit.burst
+                bucket = TokenBucket(limit.per_second, burst)
+                rules.append(Rule(method, frozenset({kind}), scope, bucket, group=kind))
     else:
         methods = (
             {"chat.postMessage": {"create"}, "chat.update": {"edit", "final"}}
@@ -149,7 +167,7 @@ def simulate(
     before the others' updates, instead of strict oldest-token-first."""
     spacing = spacing or {}
     timelines: list[list[tuple[float, int]]] = [[] for _ in streams]
-    limiters: dict[tuple[int, str], _Limiter] = {}
+    limiters: dict[tuple[int | str, str], _Limiter] = {}
     live = [i for i, s in enumerate(streams) if s["tokens"]]
     if not live:
         return timelines
@@ -179,20 +197,28 @@ def simulate(
         for i in waiting:
             tokens = streams[i]["tokens"]
             kind = "create" if i not in posted else ("final" if arrived[i] == len(tokens) else "edit")
-            needed = []
+            groups: dict[str, list[_Limiter]] = {}
             for r, rule in enumerate(rules):
                 if kind in rule.kinds:
-                    key = (r, streams[i]["channel"] if rule.scope == "channel" else "")
+                    # a method that is an alternative for several kinds (chat.update) is one budget for all of them
+                    key = (rule.name if rule.group else r, streams[i]["channel"] if rule.scope == "channel" else "")
                     limiter = limiters.get(key)
                     if limiter is None:
                         default = rule.limiter.per / rule.limiter.limit if isinstance(rule.limiter, FixedWindow) else 0
                         limiter = limiters[key] = _Limiter(rule.limiter, spacing.get(rule.name, default))
-                    needed.append(limiter)
+                    groups.setdefault(rule.group or f"#{r}", []).append(limiter)
             paced = kind != "final"  # an answer's last update goes when the limits allow, not on the pacing
-            if not all(limiter.allows(t, paced) for limiter in needed):
-                blocked_until = min(blocked_until, max(limiter.ready_at(t, paced) for limiter in needed))
+            chosen, ready = [], t
+            for alternatives in groups.values():
+                pick = next((limiter for limiter in alternatives if limiter.allows(t, paced)), None)
+                if pick is None:
+                    ready = max(ready, min(limiter.ready_at(t, paced) for limiter in alternatives))
+                else:
+                    chosen.append(pick)
+            if len(chosen) < len(groups):
+                blocked_until = min(blocked_until, ready)
                 continue
-            for limiter in needed:
+            for limiter in chosen:
                 limiter.take(t)
             posted.add(i)
             shown[i] = tokens[arrived[i] - 1][1]
@@ -217,7 +243,15 @@ def candidates(streams: list[dict], rules: list[Rule]) -> list[dict]:
     arrivals = [t for s in streams for t, _ in s["tokens"][:1] + s["tokens"][-1:]]
     span = (max(arrivals) - min(arrivals)) if arrivals else 0.0
     choices: list[dict[str, float]] = [{}]
+    edits = [r for r in rules if r.group == "edit" and isinstance(r.limiter, TokenBucket)]
+    if edits:  # alternatives: the updates' pace chosen for both ways at once (a fraction of each one's rate)
+        choices = [{r.name: f / r.limiter.rate for r in edits} for f in (0.0, 0.25, 0.5, 1.0)]
+        budget = sum(r.limiter.burst + r.limiter.rate * span for r in edits)
+        even = span / max(1.0, budget - len(streams))  # the two budgets together spent evenly over the run
+        choices.append({r.name: even * len(edits) for r in edits})
     for rule in rules:
+        if rule.group:
+            continue
         if rule.scope == "global" and isinstance(rule.limiter, TokenBucket):
             bucket = rule.limiter
             even = span / max(1.0, bucket.burst + bucket.rate * span - len(streams))

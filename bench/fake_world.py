@@ -304,6 +304,7 @@ class World:
                     "tokens": tokens,
                     "timeline": points,
                     "messages": len(messages),
+                    "native": self._native(target),  # Slack: its first message was a native stream
                     "complete": bool(log) and log.finished is not None and final == expected,
                     "final_chars": len(final),
                 }
@@ -328,6 +329,13 @@ class World:
             return []
         mine = sorted(fake.bot_messages(target["channel"], target["ts"]), key=lambda m: float(m.ts))
         return [[(s["at"], visible_slack(s)) for s in m.history] for m in mine]
+
+    def _native(self, target: dict) -> bool | None:
+        fake = self.platform
+        if not isinstance(fake, FakeSlack) or "ts" not in target:
+            return None
+        mine = sorted(fake.bot_messages(target["channel"], target["ts"]), key=lambda m: float(m.ts))
+        return bool(mine) and mine[0].stream is not None
 
     def _requests(self) -> list[tuple[float, str, str, int, str]]:
         """The bot's platform requests since `go`: (time, name, kind, HTTP status, channel)."""

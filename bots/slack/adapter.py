@@ -16,7 +16,15 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, START_STREAM_LIMITS, STOP_STREAM_LIMITS, SlackSink, slack_error
+from bots.slack.sink import (
+    EDIT_LIMITS,
+    NATIVE_LIMITS,
+    SESSION_STATUS_LIMITS,
+    START_STREAM_LIMITS,
+    STOP_STREAM_LIMITS,
+    SlackSink,
+    slack_error,
+)
 from bots.slack.text import domain_of, neutralize, parse_thread_link
 from bots.slack.views import clip, markdown_blocks
 from core.app import Core
@@ -244,6 +252,8 @@ class SlackAdapter:
             )
             if native
             else None,
+            post_throttle=self.chat.throttles.for_limits(EDIT_LIMITS) if native else None,
+            session_budget=self.chat.throttles.for_limits(SESSION_STATUS_LIMITS),
         )
 
     async def tell(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:

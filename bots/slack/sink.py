@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
+from bots.slack.progress import TaskLedger, alerts
+from bots.slack.tables import TABLES_PER_MESSAGE, pieces
 from bots.slack.text import neutralize, unsafe_tail
 from bots.slack.views import controls
 from core.streaming import (
@@ -22,6 +24,7 @@ from core.streaming import (
     StreamUnavailable,
     Undeliverable,
 )
+from core.streaming.tables import open_table_at_end
 from core.streaming.throttle import Priority, Throttle
 
 if TYPE_CHECKING:
@@ -48,6 +51,12 @@ NATIVE_LIMITS = PlatformLimits(
     post_burst=3,  # chat.startStream's own limit is not published: as chat.postMessage's, a little bolder
     stops_use_bucket=False,  # chat.stopStream has its own budget (one call per answer, like startStream)
     budget="slack-chat.appendStream",
+    # answers that begin together after a quiet spell share the burst over as long as they have streamed, from 5 s
+    fair_horizon_min=5.0,
+    # a native stream expires after about 5 minutes (observed, not documented): end it at a paragraph break from
+    # 4 minutes on, wherever the text is at 4.5, and go on in a new message
+    stream_rotate_after=240.0,
+    stream_max_age=270.0,
 )
 # chat.update is Tier 3 (50+ per minute per workspace)
 EDIT_LIMITS = PlatformLimits(
@@ -58,6 +67,7 @@ EDIT_LIMITS = PlatformLimits(
     posts_use_bucket=False,
     post_burst=2,
     budget="slack-chat.update",
+    # (no fair_horizon_min: the final edits draw on this Tier 3 budget too, and spending it early starves them)
 )
 
 # chat.startStream and chat.stopStream are Tier 2 (20+ per minute per workspace), each a budget of its own: a
@@ -68,6 +78,12 @@ START_STREAM_LIMITS = PlatformLimits(
 )
 STOP_STREAM_LIMITS = PlatformLimits(
     edit_interval=0.0, bucket_rate=19 / 60, bucket_burst=18, budget="slack-chat.stopStream"
+)
+
+# agents.sessions.setStatus is Tier 3 (50+ per minute per workspace): a status drawn from its own budget, so a burst
+# of answers never draws a 429 for it ("processing" is skipped when the budget is spent, "active" waits for it)
+SESSION_STATUS_LIMITS = PlatformLimits(
+    edit_interval=0.0, bucket_rate=48 / 60, bucket_burst=45, budget="slack-agents.sessions.setStatus"
 )
 
 # errors that mean "this message cannot (or can no longer) be streamed natively: finish with edits"
@@ -104,6 +120,10 @@ UNDELIVERABLE_ERRORS = frozenset(
     }
 )
 FALLBACK_TEXT_CHARS = 3_000  # the notification text next to the markdown block
+# When the start budget is spent, a new answer waits for a start only if it comes no later than the edit path could
+# post its first text (the channel's chat.postMessage cadence) and this much more: a tie goes to the native stream,
+# whose updates then draw on chat.appendStream's Tier 4 rather than chat.update's Tier 3
+START_PATIENCE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +170,8 @@ class SlackSink:
         on_stream_refused: Any = None,
         assistant_thread: bool = False,
         stream_budgets: tuple[Throttle, Throttle] | None = None,
+        post_throttle: Throttle | None = None,
+        session_budget: Throttle | None = None,
     ):
         self.client = client
         self.team, self.channel, self.thread_ts, self.user = team, channel, thread_ts, user
@@ -163,7 +185,12 @@ class SlackSink:
         self.bucket = team
         self._on_stream_refused = on_stream_refused
         self.stream_budgets = stream_budgets  # chat.startStream's and chat.stopStream's (START/STOP_STREAM_LIMITS)
+        self.post_throttle = post_throttle  # the edit path's (EDIT_LIMITS): when it could post in this channel
+        self.session_budget = session_budget  # agents.sessions.setStatus's (SESSION_STATUS_LIMITS)
         self._held: dict[str, str] = {}  # ts -> raw text a native stream holds back (a possible mention)
+        self._tasks = TaskLedger()  # the tool calls each native stream has shown
+        self._streamed: dict[str, str] = {}  # ts -> the raw text a native stream has been sent (to find its tables)
+        self._tables: dict[str, int] = {}  # ts -> table blocks a native stream has been sent
 
     # plumbing
     async def _call(
@@ -191,9 +218,15 @@ class SlackSink:
             raise
 
     def _blocks(self, text: str, view: ReplyView) -> list[dict]:
-        blocks: list[dict] = [{"type": "markdown", "text": neutralize(text)}]
+        if view.phase != "done" and (table := open_table_at_end(text)) is not None and not table[1]:
+            text = text[: table[0]]  # a table's header whose separator row has not come yet: wait for it
+        blocks: list[dict] = [
+            {"type": "markdown", "text": neutralize(piece)} if isinstance(piece, str) else piece
+            for piece in pieces(text)
+            if not isinstance(piece, str) or piece.strip()
+        ] or [{"type": "markdown", "text": "…"}]
         if view.is_last:
-            blocks += controls(view)
+            blocks += alerts(view.tasks) + controls(view)
         return blocks
 
     @staticmethod
@@ -217,7 +250,7 @@ class SlackSink:
         return SlackRef(response.get("channel") or self.channel, response["ts"])
 
     async def edit(self, ref: SlackRef, text: str, view: ReplyView) -> None:
-        self._held.pop(ref.ts, None)
+        self._forget(ref.ts)
         await self._call(
             self.client.chat_update(
                 channel=ref.channel, ts=ref.ts, text=self._fallback(text), blocks=self._blocks(text, view)
@@ -262,54 +295,99 @@ class SlackSink:
 
     # native streaming
     def _release(self, ts: str, raw: str, final: bool) -> tuple[str, str]:
-        """(what is safe to send now, what to hold back): a possible mention at the end waits for more."""
+        """(raw text to send now, raw text to hold back): a possible mention at the end waits for more, and so does
+        a table still being written (it goes whole, as a table block, once a line after it has begun)."""
         raw = self._held.get(ts, "") + raw
-        hold = 0 if final else unsafe_tail(raw)
-        return neutralize(raw[: len(raw) - hold]), raw[len(raw) - hold :]
+        if final:
+            return raw, ""
+        hold = unsafe_tail(raw)
+        whole = self._streamed.get(ts, "") + raw
+        table = open_table_at_end(whole)
+        if table is not None:
+            hold = max(hold, len(whole) - max(table[0], len(whole) - len(raw)))
+        return raw[: len(raw) - hold], raw[len(raw) - hold :]
 
-    def _commit(self, ts: str, held: str) -> None:
+    def _content(self, ts: str, raw: str, tasks: list[dict]) -> tuple[dict[str, Any], int]:
+        """What a stream call carries of `raw` (released text) and `tasks`: `markdown_text` alone when it can, else
+        `chunks` (the text, its complete tables as table blocks, then the tool calls). And how many tables it drew."""
+        before = self._streamed.get(ts, "")
+        left = TABLES_PER_MESSAGE - self._tables.get(ts, 0)
+        chunks: list[dict] = []
+        for part in pieces(before + raw, after=len(before), tables=left) if raw else []:
+            if isinstance(part, dict):
+                chunks.append({"type": "blocks", "blocks": [part]})
+            elif part:
+                chunks.append({"type": "markdown_text", "text": neutralize(part)})
+        drawn = sum(1 for chunk in chunks if chunk["type"] == "blocks")
+        if tasks or drawn:
+            return {"chunks": chunks + tasks}, drawn
+        text = "".join(chunk["text"] for chunk in chunks)
+        return ({"markdown_text": text} if text else {}), 0
+
+    def _commit(self, ts: str, sent: str, held: str, drawn: int = 0) -> None:
+        self._streamed[ts] = self._streamed.get(ts, "") + sent
+        if drawn:
+            self._tables[ts] = self._tables.get(ts, 0) + drawn
         if held:
             self._held[ts] = held
         else:
             self._held.pop(ts, None)
 
+    def _forget(self, ts: str) -> None:
+        for record in (self._held, self._streamed, self._tables):
+            record.pop(ts, None)
+        self._tasks.forget(ts)
+
     async def stream_start(self, text: str, view: ReplyView) -> SlackRef:
-        if self.stream_budgets is not None and not await self.stream_budgets[0].try_take_now(self.team):
+        if self.stream_budgets is not None and not await self._start_budget():
             raise StreamUnavailable("chat.startStream budget spent")  # posted and edited instead, no 429 first
-        hold = unsafe_tail(text)
         kwargs: dict[str, Any] = {}
         if not self.channel.startswith("D"):  # outside DMs Slack must know who watches the stream
             kwargs = {"recipient_team_id": self.team, "recipient_user_id": self.user}
+        sent, held = self._release("", text, final=False)
+        tasks, states = self._tasks.pending("", view.tasks)
+        content, drawn = self._content("", sent, tasks)
         response = await self._call(
             self.client.chat_startStream(
-                channel=self.channel,
-                thread_ts=self.thread_ts,
-                markdown_text=neutralize(text[: len(text) - hold]),
-                **kwargs,
+                channel=self.channel, thread_ts=self.thread_ts, **(content or {"markdown_text": ""}), **kwargs
             ),
             streaming=True,
         )
         ref = SlackRef(response.get("channel") or self.channel, response["ts"])
-        self._commit(ref.ts, text[len(text) - hold :])
+        self._commit(ref.ts, sent, held, drawn)
+        self._tasks.commit(ref.ts, states)
         return ref
 
+    async def _start_budget(self) -> bool:
+        """A chat.startStream from the workspace's Tier 2 budget, if one comes before the edit path could show
+        this answer's first text (chat.postMessage in this channel); False: post and edit instead."""
+        assert self.stream_budgets is not None
+        post_wait = (
+            self.post_throttle.ready_in(self.post_lane, EDIT_LIMITS.post_burst)
+            if self.post_throttle is not None
+            else 0.0
+        )
+        return await self.stream_budgets[0].take_within(self.team, post_wait + START_PATIENCE)
+
     async def stream_append(self, ref: SlackRef, delta: str, view: ReplyView) -> None:
-        chunk, held = self._release(ref.ts, delta, final=False)
-        if chunk:
+        sent, held = self._release(ref.ts, delta, final=False)
+        tasks, states = self._tasks.pending(ref.ts, view.tasks)
+        content, drawn = self._content(ref.ts, sent, tasks)
+        if content:
             await self._call(
-                self.client.chat_appendStream(channel=ref.channel, ts=ref.ts, markdown_text=chunk),
+                self.client.chat_appendStream(channel=ref.channel, ts=ref.ts, **content),
                 ref,
                 streaming=True,
                 shared=True,
             )
-        self._commit(ref.ts, held)
+        self._commit(ref.ts, sent, held, drawn)
+        self._tasks.commit(ref.ts, states)
 
     async def stream_stop(self, ref: SlackRef, delta: str, view: ReplyView) -> None:
-        chunk, _ = self._release(ref.ts, delta, final=True)
-        kwargs: dict[str, Any] = {}
-        if chunk:
-            kwargs["markdown_text"] = chunk
-        blocks = controls(view) if view.is_last else []
+        sent, _ = self._release(ref.ts, delta, final=True)
+        tasks, _states = self._tasks.pending(ref.ts, view.tasks)
+        kwargs, _drawn = self._content(ref.ts, sent, tasks)
+        blocks = alerts(view.tasks) + controls(view) if view.is_last else []
         if blocks:
             kwargs["blocks"] = blocks
         if _finished(view):
@@ -317,7 +395,7 @@ class SlackSink:
         if self.stream_budgets is not None:
             await self.stream_budgets[1].take(self.team, Priority.URGENT)
         await self._call(self.client.chat_stopStream(channel=ref.channel, ts=ref.ts, **kwargs), ref, streaming=True)
-        self._commit(ref.ts, "")
+        self._forget(ref.ts)
 
     # agent sessions: `processing` while the answer is worked on, `active` once it is done (on the native path in
     # the chat.stopStream that ends it; on the edit path with the final edit)
@@ -325,6 +403,12 @@ class SlackSink:
         await self._session_status("processing")
 
     async def _session_status(self, status: str) -> None:
+        if self.session_budget is not None:
+            if status == "processing":
+                if not await self.session_budget.try_take_now(self.team):
+                    return  # a nicety that would draw a 429: the answer itself shows the work
+            else:
+                await self.session_budget.take(self.team, Priority.URGENT)
         try:
             await self.client.agents_sessions_setStatus(
                 channel_id=self.channel, thread_ts=self.thread_ts, status=status

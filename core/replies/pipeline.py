@@ -91,6 +91,7 @@ class Throttles:
                 bucket_burst=limits.bucket_burst,
                 name=limits.budget,
                 sharing=self.sharing,
+                horizon_min=limits.fair_horizon_min,
             )
         return throttle
 

@@ -61,11 +61,25 @@ class ToolCallsRequested:
     text: str = ""  # what the model wrote alongside the calls, for the follow-up request
 
 
+@dataclass(frozen=True, slots=True)
+class ToolProgress:
+    """One tool call as it happens, for a platform that shows tasks (Slack's task_update chunks): `status` is
+    "in_progress", "complete" or "error"; `sources` the (title, URL) pairs it read; `detail` why it failed."""
+
+    id: str
+    title: str
+    status: str
+    sources: tuple[tuple[str, str], ...] = ()
+    detail: str = ""
+
+
 @dataclass(slots=True)
 class ToolActivity:
-    """What the tools are doing now ("" when done); shown under the answer while streaming."""
+    """What the tools are doing now ("" when done), a compact line shown under the answer while streaming; `tasks`
+    the same calls one by one, with their status (each ToolActivity says the newest state of the calls it names)."""
 
     text: str
+    tasks: tuple[ToolProgress, ...] = ()
 
 
 StreamEvent = TextDelta | ReasoningDelta | Finished | StreamStarted | ToolCallsRequested | ToolActivity

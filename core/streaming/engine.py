@@ -19,7 +19,15 @@ from typing import Any
 
 from core.errors import RouterError
 from core.records import MessageStatus
-from core.router.client import Finished, ReasoningDelta, StreamEvent, StreamStarted, TextDelta, ToolActivity
+from core.router.client import (
+    Finished,
+    ReasoningDelta,
+    StreamEvent,
+    StreamStarted,
+    TextDelta,
+    ToolActivity,
+    ToolProgress,
+)
 from core.streaming.sink import (
     MessageGone,
     PlatformLimits,
@@ -30,7 +38,7 @@ from core.streaming.sink import (
     StreamUnavailable,
     Undeliverable,
 )
-from core.streaming.splitting import open_fence_at_end, split_first
+from core.streaming.splitting import open_fence_at_end, rotation_cut, split_first
 from core.streaming.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,8 @@ class ReplyState:
     status: str = MessageStatus.STREAMING
     notice: str = ""  # shown under the answer: an error, "stopped", "cut at the length limit"
     activity: str = ""  # what tools are doing right now, shown only while streaming
+    tasks: dict[str, ToolProgress] = field(default_factory=dict)  # every tool call so far, by id, newest state
+    tasks_version: int = 0
     done: bool = False
     model: str = ""
     provider: str = ""
@@ -132,6 +142,8 @@ class ReplyStream:
         self._pos = 0
         self._carry = ""
         self._open = False  # the last posted message is still being written
+        self._opened_at = 0.0  # when the native stream being written started (it expires: limits.stream_max_age)
+        self._tasks_shown = 0  # the state's tasks_version the platform has been sent
         self._native = self.limits.native_append
         self._sharing: Throttle | None = None  # the edit path's throttle, once a native stream fell back to it
         self._recording: asyncio.Task | None = None  # on_first_message, under way
@@ -165,6 +177,10 @@ class ReplyStream:
                     announced = True
                 elif isinstance(event, ToolActivity):
                     state.activity = event.text
+                    for task in event.tasks:
+                        state.tasks[task.id] = task
+                    if event.tasks:
+                        state.tasks_version += 1
                 elif isinstance(event, Finished):
                     state.finish_reason = event.reason
                     state.prompt_tokens, state.completion_tokens = event.prompt_tokens, event.completion_tokens
@@ -281,7 +297,8 @@ class ReplyStream:
                 self._changed.clear()
                 continue
             final = self.state.done
-            if not final and not self.state.answer and not self.state.reasoning and not self.state.activity:
+            idle = not (self.state.answer or self.state.reasoning or self.state.activity or self._tasks_unsent())
+            if not final and idle:
                 self._changed.clear()
                 continue
             # wait for the lane first, then render whatever is newest at that moment
@@ -309,6 +326,7 @@ class ReplyStream:
             reasoning_seconds=self.state.reasoning_seconds,
             has_reasoning=bool(self.state.reasoning),
             conversation_id=self.conversation_id,
+            tasks=tuple(self.state.tasks.values()),
         )
 
     def _tail(self, final: bool) -> str:
@@ -392,17 +410,51 @@ class ReplyStream:
             self._pos += cut - len(self._carry)
             self._carry = reopen
             body = self._carry + self.state.answer[self._pos :]
+        if not final and self._rotation_due() is not None:
+            rotated = await self._rotate(body)
+            if rotated is None:
+                return False
+            body = rotated
         text = body + tail
         if len(text) > limit:  # only on the last message allowed (limits.max_messages)
             self._overflowed = True
             text = self._clipped(body, tail, final)
-        if not text.strip():
+        if not text.strip() and not self._tasks_unsent():
             return True  # nothing to show yet (only whitespace so far)
         if not await self._deliver(self._index, text, seal=final, last=True):
             return False
         if final:
             await self._maybe_upload()
         return True
+
+    def _tasks_unsent(self) -> bool:
+        """Tool progress a native stream shows (as its own chunks) has changed since it was last sent."""
+        return self._native and self.state.tasks_version != self._tasks_shown
+
+    def _rotation_due(self) -> bool | None:
+        """None: the native stream being written is not yet old enough to end early; else whether it must end now,
+        wherever its text is (True), or at its next paragraph break (False)."""
+        limits = self.limits
+        if not (self._native and self._open and limits.stream_rotate_after) or self._at_last_message():
+            return None
+        age = self.throttle.clock.now() - self._opened_at
+        if age < limits.stream_rotate_after:
+            return None
+        return age >= (limits.stream_max_age or limits.stream_rotate_after)
+
+    async def _rotate(self, body: str) -> str | None:
+        """End the native stream before it expires, at a paragraph break (closing a code fence open there), so
+        the answer goes on in a new message. The body left for the new message; None: try again."""
+        shown = len(self._sent[-1])
+        split = rotation_cut(body, shown, force=bool(self._rotation_due()))
+        if split is None or (split[1] <= len(self._carry) and not self._rotation_due()):
+            return body  # no paragraph break past what the stream shows: wait for one (or for the deadline)
+        head, cut, reopen = split
+        if not await self._deliver(self._index, head, seal=True, last=False):
+            return None
+        self._pos += max(0, cut - len(self._carry))
+        self._carry = reopen if cut >= len(self._carry) else self._carry[cut:]
+        return self._carry + self.state.answer[self._pos :]
 
     def _at_last_message(self) -> bool:
         cap = self.limits.max_messages
@@ -425,11 +477,13 @@ class ReplyStream:
         view = self._view(index, "done" if seal else "streaming", is_last=last)
         attempts = self.final_retries if seal else 1
         retry_at = 0.0  # a 429's Retry-After: the message's next attempt waits for it
+        tasks_version = self.state.tasks_version  # what `view` shows of the tool calls
         for attempt in range(attempts):
             lane = self._lane_for_next()  # before sending: a post opens the message
             try:
                 await self._send(index, text, view, seal)
                 self.throttle.succeeded(lane)
+                self._tasks_shown = tasks_version
                 return True
             except RateLimited as exc:
                 self.stats.rate_limited += 1
@@ -503,6 +557,7 @@ class ReplyStream:
         if index >= len(self._refs):
             if self._native:
                 ref = await sink.stream_start(text, view)
+                self._opened_at = self.throttle.clock.now()
                 self._refs.append(ref)
                 self._sent.append(text)
                 self._open = True
@@ -527,7 +582,7 @@ class ReplyStream:
             delta = text[len(previous) :] if text.startswith(previous) else ""
             if seal:
                 await sink.stream_stop(self._refs[index], delta, view)
-            elif delta:
+            elif delta or self._tasks_unsent():
                 await sink.stream_append(self._refs[index], delta, view)
             self.stats.appends += 1
         elif text != previous or seal:

@@ -30,6 +30,14 @@ class PlatformLimits:
     # at most this many messages of text per answer (0 = no limit): past it the last one stops growing and the whole
     # answer comes as a file (a Discord interaction where the bot is not present: 5 follow-ups, one kept for the file)
     max_messages: int = 0
+    # a native stream that expires (Slack: about 5 minutes) is ended before it does, once it is this many seconds old
+    # (0 = never): at a paragraph break, and past `stream_max_age` wherever the text is; the answer goes on in a new
+    # message, a code fence open at the cut closed there and reopened with its language
+    # > 0: a burst of answers after a quiet spell shares what the budget has on hand over as long as they have
+    # streamed (at least this many seconds) rather than over ~30 s (core.streaming.throttle: _Bucket.fair_interval)
+    fair_horizon_min: float = 0.0
+    stream_rotate_after: float = 0.0
+    stream_max_age: float = 0.0
     # which of the platform's limits the shared budget is (the same name in every process: budgets shared across
     # processes are keyed by it and the bucket, e.g. "discord-global" and the bot, "slack-chat.update" and the team)
     budget: str = ""
@@ -90,6 +98,8 @@ class ReplyView:
     reasoning_seconds: float | None = None
     has_reasoning: bool = False
     conversation_id: int | None = None
+    # the answer's tool calls so far, newest state of each (core.router.client.ToolProgress), in the order they began
+    tasks: tuple[Any, ...] = ()
 
 
 class ReplySink(Protocol):

@@ -116,3 +116,31 @@ def split_markdown(text: str, limit: int) -> list[str]:
     if body or not chunks:
         chunks.append(body)
     return chunks
+
+
+def rotation_cut(body: str, shown: int, *, force: bool) -> tuple[str, int, str] | None:
+    """Where to end a message early that cannot take text back (a native stream about to expire), the first
+    `shown` characters of `body` being on screen already: after its last paragraph break, or with `force` its last
+    line break or space, else its end. None when there is no paragraph break to end at yet.
+
+    Returns (head, cut, reopen) as `split_first`: `head` begins with `body[:shown]` unchanged (a code fence open
+    at the cut is closed after it), and the next message's body is `reopen + body[cut:]`."""
+    cut = -1
+    index = body.rfind("\n\n")
+    if index >= 0 and index + 2 >= max(shown, 1):
+        cut = index + 2
+    elif force:
+        for separator in ("\n", " "):
+            index = body.rfind(separator)
+            if index >= 0 and index + 1 >= max(shown, 1):
+                cut = index + 1
+                break
+        else:
+            cut = len(body)
+    if cut < 0:
+        return None
+    head = body[:cut]
+    fence = open_fence_at_end(head)
+    if fence is None:
+        return head, cut, ""
+    return head + ("" if head.endswith("\n") else "\n") + fence.closing, cut, fence.opening

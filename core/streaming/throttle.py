@@ -101,6 +101,10 @@ class LocalPacer:
     def set_rate(self, rate: float) -> None:
         self.rate = rate
 
+    def available(self) -> float:
+        """Requests the budget could take at once now (GCRA: how far `tat` is from the full burst)."""
+        return max(0.0, self.burst - max(0.0, self.tat - self.clock.now()) * self.rate)
+
     async def try_take(self, priority: Priority = Priority.UPDATE) -> float:
         now = self.clock.now()
         if self.blocked_until > now:
@@ -162,8 +166,21 @@ class _Bucket:
     """A budget shared by many lanes. Its waiters queue by `Priority`, first come first served within a class;
     the head of the queue asks the pacer, so whoever waits in a higher class goes before the rest."""
 
-    def __init__(self, rate: float, burst: int, clock: Clock, pacer: Pacer, streams: StreamCount, start_pace: float):
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        clock: Clock,
+        pacer: Pacer,
+        streams: StreamCount,
+        start_pace: float,
+        horizon_min: float = 0.0,
+    ):
         self.rate, self.burst, self.clock = rate, burst, clock
+        # > 0: the fair share spreads what the budget has on hand over as long as the answers have streamed so far
+        # (at least this many seconds, at most HORIZON) instead of its whole burst over HORIZON
+        self.horizon_min = horizon_min
+        self.busy_since = clock.now()  # when answers last began to stream on an idle budget
         self.pacer = pacer
         self.stream_count = streams  # answers streaming on this budget now (Throttle.join / leave)
         # a new answer opens while the answers streaming, it included, are at most rate * start_pace
@@ -178,6 +195,8 @@ class _Bucket:
         if self._reserved:
             self._reserved.popleft()
         else:
+            if self.streams == 0:
+                self.busy_since = self.clock.now()
             self.stream_count.add(1)
 
     def leave(self) -> None:
@@ -194,9 +213,21 @@ class _Bucket:
         return self.stream_count.total()
 
     def fair_interval(self) -> float:
-        """Seconds between one answer's ordinary updates when the budget is shared evenly."""
-        budget = self.burst + self.rate * HORIZON
-        return self.streams * HORIZON / budget
+        """Seconds between one answer's ordinary updates when the budget is shared evenly.
+
+        By default the burst and what the budget refills in HORIZON seconds, spread over HORIZON. With `horizon_min`,
+        online: answers that have streamed for t seconds are taken to stream about as long again, so what the budget
+        has on hand now (not its whole burst: what was spent is gone), less one request kept for each answer's final
+        text, is spread over t, between `horizon_min` and HORIZON. A burst of answers after a quiet spell is then
+        updated as often as the budget allows at first, and slows as it ages and drains the budget, never spending
+        what their final texts need."""
+        if self.horizon_min <= 0:
+            return self.streams * HORIZON / (self.burst + self.rate * HORIZON)
+        horizon = min(HORIZON, max(self.horizon_min, self.clock.now() - self.busy_since))
+        available = getattr(self.pacer, "available", None)  # a shared pacer may not say: its burst, then
+        tokens = available() if available is not None else float(self.burst)
+        spare = max(0.0, tokens - self.streams)  # one request kept for each answer's final text
+        return self.streams * horizon / (spare + self.rate * horizon)
 
     def waiting(self, priority: Priority) -> int:
         return len(self._queues[priority])
@@ -259,6 +290,7 @@ class Throttle:
         name: str = "",
         sharing: BudgetSharing | None = None,
         start_pace: float | None = None,
+        horizon_min: float = 0.0,
     ):
         """`name` says which limit the budgets are (the same in every process: `sharing` keys them by it);
         `start_pace`: a new answer starts (Priority.START) only while the answers streaming, it included, are at
@@ -271,6 +303,7 @@ class Throttle:
         self.name = name or f"{bucket_rate}/{self.bucket_burst}"
         self.sharing: BudgetSharing = sharing or LocalBudgets()
         self.start_pace = start_pace if start_pace is not None else max(interval, 1e-3) * START_UTILIZATION
+        self.horizon_min = horizon_min  # see _Bucket.fair_interval
         self._lanes: dict[Hashable, _Lane] = {}
         self._buckets: dict[Hashable, _Bucket] = {}
         self._shared_lanes: dict[tuple[Hashable, int], Pacer | None] = {}
@@ -291,7 +324,9 @@ class Throttle:
             rate, burst = self.bucket_rate, self.bucket_burst
             pacer = self.sharing.pacer(self.name, key, rate, burst, self.clock)
             streams = self.sharing.streams(self.name, key)
-            bucket = self._buckets[key] = _Bucket(rate, burst, self.clock, pacer, streams, self.start_pace)
+            bucket = self._buckets[key] = _Bucket(
+                rate, burst, self.clock, pacer, streams, self.start_pace, self.horizon_min
+            )
         return bucket
 
     def join(self, bucket_key: Hashable | None) -> None:
@@ -321,9 +356,11 @@ class Throttle:
         """Seconds until this lane's fair share of its shared budget allows an ordinary update."""
         return max(0.0, self._lane(lane_key).fair_at - self.clock.now())
 
-    def ready_in(self, lane_key: Hashable) -> float:
+    def ready_in(self, lane_key: Hashable, burst: int = 1) -> float:
+        """Seconds until this lane lets a request go (`burst`: as `acquire`'s)."""
         lane = self._lane(lane_key)
-        return max(0.0, lane.next_at - self.clock.now(), lane.blocked_until - self.clock.now())
+        slack = (max(1, burst) - 1) * lane.interval
+        return max(0.0, lane.next_at - slack - self.clock.now(), lane.blocked_until - self.clock.now())
 
     async def take(self, bucket_key: Hashable | None, priority: Priority = Priority.UPDATE) -> None:
         """One request of `priority` on `bucket_key`'s budget that no lane paces (a request the engine does not
@@ -337,6 +374,21 @@ class Throttle:
         (the caller takes another way, e.g. a Slack answer that cannot start a native stream posts instead)."""
         bucket = self._bucket(bucket_key)
         return bucket is None or not await bucket.pacer.try_take(priority)
+
+    async def take_within(
+        self, bucket_key: Hashable | None, seconds: float, priority: Priority = Priority.URGENT
+    ) -> bool:
+        """One request of `bucket_key`'s budget if it has one within `seconds` (waiting for it, without queueing
+        behind anyone): False at once when the budget will not have one by then (the caller takes another way)."""
+        bucket = self._bucket(bucket_key)
+        if bucket is None:
+            return True
+        deadline = self.clock.now() + max(0.0, seconds)
+        while wait := await bucket.pacer.try_take(priority):
+            if self.clock.now() + wait > deadline + 1e-9:
+                return False
+            await self.clock.sleep(wait)
+        return True
 
     async def acquire(
         self,

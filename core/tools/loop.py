@@ -23,6 +23,7 @@ from core.router.client import (
     ToolActivity,
     ToolCall,
     ToolCallsRequested,
+    ToolProgress,
 )
 from core.tools.base import SourceBook, ToolRegistry, ToolResult, clip, parse_arguments
 
@@ -84,9 +85,12 @@ async def run_with_tools(
         calls = [
             dataclasses.replace(call, id=call.id or f"call_{round_index}_{i}") for i, call in enumerate(requested.calls)
         ]
-        yield ToolActivity("\n".join(_describe(registry, call) for call in calls))
+        described = [_describe(registry, call) for call in calls]
+        titles = [_plain(text) for text in described]
+        running = tuple(ToolProgress(c.id, t, "in_progress") for c, t in zip(calls, titles, strict=True))
+        yield ToolActivity(" · ".join(described), tasks=running)
         results = await asyncio.gather(*(registry.run(c.name, c.arguments, call_timeout) for c in calls))
-        yield ToolActivity("")
+        yield ToolActivity("", tasks=tuple(_progress(c, t, r) for c, t, r in zip(calls, titles, results, strict=True)))
         messages = [*messages, _assistant_turn(requested.text, calls)]
         messages += [_tool_turn(call, result, result_chars) for call, result in zip(calls, results, strict=True)]
         if record is not None:
@@ -112,6 +116,18 @@ def _describe(registry: ToolRegistry, call: ToolCall) -> str:
     except Exception:
         arguments = {}
     return tool.describe(arguments)
+
+
+def _plain(described: str) -> str:
+    """A tool's progress line as a plain title: "🔎 *Searching the web for “x”…*" -> "🔎 Searching the web for “x”"."""
+    return re.sub(r"[*_`]", "", described).strip().removesuffix("…").strip()
+
+
+def _progress(call: ToolCall, title: str, result: ToolResult) -> ToolProgress:
+    if result.is_error:
+        return ToolProgress(call.id, title, "error", detail=clip(result.text.removeprefix("Error: "), 200))
+    sources = tuple((source.title or source.url, source.url) for source in result.sources)
+    return ToolProgress(call.id, title, "complete", sources=sources)
 
 
 def _assistant_turn(text: str, calls: list[ToolCall]) -> dict:

@@ -50,6 +50,18 @@ def test_bounds_follow_the_platform_rules():
     assert [r.name for r in bounds.platform_rules("slack-native")] == native
 
 
+def test_the_either_way_bound_posts_what_the_start_budget_cannot_start():
+    # 30 answers at once in 30 channels: Tier 2 starts only 20 at once, the rest wait ~3 s each natively;
+    # either way, those are posted at once (chat.postMessage is per channel) and their updates share both tiers
+    many = [uniform_stream(f"C{i}", 3.0) for i in range(30)]
+    native = bounds.best(many, bounds.platform_rules("slack-native"))
+    either = bounds.best(many, bounds.platform_rules("slack-any"))
+    assert native["first_visible_p99"] > 20 and either["first_visible_p99"] < 0.1
+    assert either["staleness_p99"] < native["staleness_p99"]
+    groups = {r.name: r.group for r in bounds.platform_rules("slack-any")}
+    assert groups["chat.startStream"] == groups["chat.postMessage"] == "create"
+
+
 async def test_harness_runs_end_to_end_in_a_tiny_mode(tmp_path):
     rows = await run_rows([Case("discord", "ours", 2, TINY), Case("slack-native", "baseline", 2, TINY)])
     for row in rows:

@@ -17,12 +17,17 @@ def _chunked(text: str, cuts: list[int]) -> str:
     sink = SlackSink(None, team="T", channel="C", thread_ts="1", user="U", limits=NATIVE_LIMITS)
     points = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
     out = []
+
+    def send(raw: str) -> str:  # what the stream call would carry
+        content, _drawn = sink._content("ts", raw, [])
+        return content.get("markdown_text", "") + "".join(c.get("text", "") for c in content.get("chunks", []))
+
     for start, end in itertools.pairwise(points):
         chunk, held = sink._release("ts", text[start:end], final=False)
-        sink._commit("ts", held)
-        out.append(chunk)
+        out.append(send(chunk))
+        sink._commit("ts", chunk, held)
     chunk, _ = sink._release("ts", "", final=True)
-    return "".join(out) + chunk
+    return "".join(out) + send(chunk)
 
 
 @given(st.lists(ALPHABET, max_size=30).map("".join), st.lists(st.integers(0, 200), max_size=10))

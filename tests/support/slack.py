@@ -13,6 +13,7 @@ from bots.slack.adapter import SlackAdapter
 from bots.slack.app import build_adapter
 from core.app import Core
 from core.streaming import PlatformLimits
+from core.streaming.tables import Table, table_source
 from tests.fakes.fake_router import FakeRouter, chunk
 from tests.fakes.slack import FakeSlack, StoredMessage
 
@@ -23,11 +24,31 @@ FAST_NATIVE = PlatformLimits(max_chars=11_000, edit_interval=0.05, native_append
 FAST_EDIT = PlatformLimits(max_chars=3_900, edit_interval=0.05)
 
 
+def _drawn(parts: list) -> str:
+    """Markdown text and table blocks as one text, each table written back as Markdown."""
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif part.get("type") == "markdown":
+            out.append(part["text"])
+        elif part.get("type") == "table":
+            rows = [[cell["text"] for cell in row] for row in part["rows"]]
+            settings = part.get("column_settings") or []
+            align = [s.get("align") if s else None for s in settings] + [None] * len(rows[0])
+            align = [None if a == "left" else a for a in align[: len(rows[0])]]
+            out.append(table_source(Table(rows[0], align, rows[1:])))
+    return "".join(out)
+
+
 def visible(message: StoredMessage) -> str:
-    """What a person sees in a bot message: the markdown block if there is one, else the (streamed) text."""
-    for block in message.blocks or []:
-        if block.get("type") == "markdown":
-            return block["text"]
+    """What a person sees in a bot message: its markdown (and table) blocks if it has any, else the streamed text
+    (with the tables streamed as blocks in their places), each table written back as Markdown."""
+    drawn = [b for b in message.blocks or [] if b.get("type") in ("markdown", "table")]
+    if drawn:
+        return _drawn(drawn)
+    if message.stream is not None and any(isinstance(p, dict) for p in message.stream.parts):
+        return _drawn(message.stream.parts)
     return message.final_text
 
 

@@ -96,3 +96,15 @@ def test_property_fenced_chunks_are_balanced(lines, limit):
     text = "start\n```python\n" + "\n".join(lines) + "\n```\nend"
     for chunk in split_markdown(text, limit):
         assert open_fence_at_end(chunk) is None
+
+
+def test_rotation_cut_ends_at_a_paragraph_break_past_what_is_shown():
+    from core.streaming.splitting import rotation_cut
+
+    body = "one\n\ntwo\n\nthree and mo"
+    assert rotation_cut(body, 4, force=False) == ("one\n\ntwo\n\n", 10, "")
+    assert rotation_cut(body, 12, force=False) is None  # the last break is already on screen: wait for the next
+    assert rotation_cut(body, 12, force=True) == ("one\n\ntwo\n\nthree and ", 20, "")  # the deadline: at a space
+    code = "text\n\n```py\nx = 1\n\ny = 2"
+    head, cut, reopen = rotation_cut(code, 6, force=False)
+    assert head == "text\n\n```py\nx = 1\n\n```" and reopen == "```py\n" and code[cut:] == "y = 2"

@@ -242,3 +242,25 @@ async def test_starts_ramp_up_since_each_owes_a_first_text_soon():
 def test_by_default_a_fifth_of_the_budget_stays_free_of_streaming_answers():
     throttle = Throttle(1.0, bucket_rate=45.0)
     assert throttle.start_pace * throttle.bucket_rate == pytest.approx(36.0)
+
+
+async def test_a_burst_after_a_quiet_spell_shares_what_is_on_hand_over_its_age():
+    clock = FakeClock()
+    aged = Throttle(0.5, bucket_rate=1.5, bucket_burst=80, clock=clock, horizon_min=5.0)
+    fixed = Throttle(0.5, bucket_rate=1.5, bucket_burst=80, clock=clock)
+    for throttle in (aged, fixed):
+        for _ in range(10):
+            throttle.join("T")
+    # ten answers just began: the budget on hand is shared over 5 s (they may end soon), not over 30
+    assert aged._bucket("T").fair_interval() == pytest.approx(10 * 5 / (80 - 10 + 1.5 * 5))  # 10 kept for finals
+    assert fixed._bucket("T").fair_interval() == pytest.approx(10 * 30 / (80 + 1.5 * 30))
+    # 60 updates spent and 20 s on: 50 on hand, shared over the 20 s they have streamed (slower)
+    for _ in range(60):
+        await aged.take("T")
+    clock.t += 20
+    assert aged._bucket("T").fair_interval() == pytest.approx(10 * 20 / (50 - 10 + 1.5 * 20))
+    clock.t += 60  # streaming for longer than HORIZON: the share is the usual one over HORIZON, from what is on hand
+    assert aged._bucket("T").fair_interval() == pytest.approx(10 * 30 / (80 - 10 + 1.5 * 30))
+    for _ in range(80):  # spent to the bone: only the refill is shared, what finals need is not
+        await aged.take("T")
+    assert aged._bucket("T").fair_interval() == pytest.approx(10 * 30 / (1.5 * 30))

@@ -6,6 +6,7 @@ import time
 import uuid
 from typing import Any
 
+from tests.fakes.slack.blocks import check_chunks
 from tests.fakes.slack.protocol import _ApiError, _chunks_text, _flag
 from tests.fakes.slack.records import Channel, StoredMessage, StreamState
 
@@ -170,6 +171,23 @@ class ChatApiMixin:
 
     # ----- native streaming (chat.startStream / appendStream / stopStream)
 
+    def expire_streams_after(self, calls: int) -> None:
+        """The native stream that takes the `calls`-th chat.startStream or chat.appendStream from now expires right
+        after it, as Slack ends a stream about 5 minutes old (`stream_ttl`): its later appends and its stop are
+        refused with message_not_in_streaming_state."""
+        self._expire_countdown: int | None = calls
+
+    def _count_towards_expiry(self, msg: StoredMessage) -> None:
+        left = getattr(self, "_expire_countdown", None)
+        if left is None:
+            return
+        if left <= 1:
+            assert msg.stream is not None
+            msg.stream.state = "expired"
+            self._expire_countdown = None
+        else:
+            self._expire_countdown = left - 1
+
     def _streaming_message(self, p: dict) -> tuple[Channel, StoredMessage]:
         ch = self._channel(p.get("channel"))
         msg = self._get_message(ch, p.get("ts"))
@@ -181,10 +199,23 @@ class ChatApiMixin:
             raise _ApiError("message_not_in_streaming_state")
         return ch, msg
 
+    @staticmethod
+    def _stream_parts(p: dict) -> list:
+        """What one streaming call adds to the message, in order: its markdown_text, then its chunks' text and
+        blocks (tool progress is drawn apart from the text)."""
+        parts: list = [p["markdown_text"]] if p.get("markdown_text") else []
+        for chunk in p.get("chunks") or []:
+            if chunk.get("type") == "markdown_text" and chunk.get("text"):
+                parts.append(chunk["text"])
+            elif chunk.get("type") == "blocks":
+                parts.extend(chunk["blocks"])
+        return parts
+
     def _stream_add(self, msg: StoredMessage, p: dict, method: str) -> None:
         st = msg.stream
         assert st is not None
         added = (p.get("markdown_text") or "") + _chunks_text(p.get("chunks"))
+        st.parts.extend(self._stream_parts(p))
         if isinstance(p.get("chunks"), list):
             st.chunks.extend(p["chunks"])
         st.text += added
@@ -204,6 +235,7 @@ class ChatApiMixin:
             if not p.get("recipient_user_id"):
                 raise _ApiError("missing_recipient_user_id")
         self._check_lengths(markdown_text=p.get("markdown_text"))
+        check_chunks(p.get("chunks"))
         text = (p.get("markdown_text") or "") + _chunks_text(p.get("chunks"))
         msg = self._bot_post(ch, "chat.startStream", thread_ts=p["thread_ts"], text=text, markdown_text=text)
         chunks = list(p["chunks"]) if isinstance(p.get("chunks"), list) else []  # copy: Call keeps params
@@ -214,7 +246,9 @@ class ChatApiMixin:
             p.get("recipient_team_id"),
             text=text,
             chunks=chunks,
+            parts=self._stream_parts(p),
         )
+        self._count_towards_expiry(msg)
         return {"channel": ch.id, "ts": msg.ts, **self._stream_started(ch.id, msg.thread_ts or msg.ts)}
 
     def _chat_append_stream(self, p: dict) -> dict:
@@ -222,14 +256,17 @@ class ChatApiMixin:
         if msg.stream is not None and msg.stream.stopped_by_user:
             raise _ApiError("stopped_by_user")  # the person pressed Slack's Stop (tests/fakes/slack/agents.py)
         self._check_lengths(markdown_text=p.get("markdown_text"))
+        check_chunks(p.get("chunks"))
         self._stream_add(msg, p, "chat.appendStream")
         assert msg.stream is not None
         msg.stream.appends += 1
+        self._count_towards_expiry(msg)
         return {"channel": ch.id, "ts": msg.ts}
 
     def _chat_stop_stream(self, p: dict) -> dict:
         ch, msg = self._streaming_message(p)
         self._check_lengths(markdown_text=p.get("markdown_text"), blocks=p.get("blocks"))
+        check_chunks(p.get("chunks"))
         self._stream_stopped(ch.id, msg.thread_ts, p)  # session_status=…
         before = self._api_message(msg)
         if p.get("blocks") is not None:

@@ -66,6 +66,9 @@ DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     # Tier 2: how many native answers may start, and finish, per minute in a workspace
     "chat.startStream": tier_limit("chat.startStream"),
     "chat.stopStream": tier_limit("chat.stopStream"),
+    # Tier 3: an agent session's status and title
+    "agents.sessions.setStatus": tier_limit("agents.sessions.setStatus"),
+    "agents.sessions.rename": tier_limit("agents.sessions.rename"),
     # special: about 1 per second per channel, short bursts allowed
     "chat.postMessage": RateLimit(per_second=1.0, burst=3, per_channel=True),
     # reading history: Tier 3, and far less for apps distributed outside the Marketplace (COMMERCIAL_HISTORY)

@@ -39,6 +39,7 @@ class StreamState:
     appends: int = 0
     text: str = ""
     chunks: list[dict] = field(default_factory=list)  # every chunk received, in order
+    parts: list = field(default_factory=list)  # what the message shows, in order: text (str) and blocks (dict)
     stopped_by_user: bool = False  # the native Stop: appends are refused (stopped_by_user), stopStream still closes
 
 

@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.fakes.slack.agents import AgentSessionsMixin
+from tests.fakes.slack.blocks import check_block
 from tests.fakes.slack.chat_api import ChatApiMixin
 from tests.fakes.slack.events import EventBuildersMixin
 from tests.fakes.slack.protocol import _JSON_FIELDS, _ApiError
@@ -71,7 +72,7 @@ class FakeSlack(
         max_blocks: int = 50,
         max_section_text_len: int = 3000,
         streaming_unsupported_types: set[str] | frozenset[str] = frozenset(),
-        stream_ttl: float | None = None,
+        stream_ttl: float | None = 300.0,  # a native stream expires after about 5 minutes (observed); tests shorten it
         stop_latency: float = 0.0,
         trigger_ttl: float = 3.0,
         echo_events: bool = False,
@@ -324,8 +325,11 @@ class FakeSlack(
             raise _ApiError("invalid_blocks_format")
         if len(blocks) > self.max_blocks:
             raise _ApiError("invalid_blocks")
+        if sum(1 for block in blocks if isinstance(block, dict) and block.get("type") == "table") > 1:
+            raise _ApiError("invalid_blocks")  # one table block a message (the conservative reading of the docs)
         self._check_context_actions(blocks)  # agents.py
         for block in blocks:
+            check_block(block)
             text_obj = block.get("text") if isinstance(block, dict) and block.get("type") == "section" else None
             if isinstance(text_obj, dict) and len(text_obj.get("text", "")) > self.max_section_text_len:
                 raise _ApiError("invalid_blocks")
