@@ -9,10 +9,8 @@ order), core.assistants, core.limits, core.usage, core.tools.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlparse
 
-from core.accounts import AccountNeeded, AccountService, HubClient, HubSignIn, SignIn
-from core.accounts.oauth import callback_handler
+from core.accounts import AccountNeeded, AccountService, SignIn
 from core.bot_state import BotState
 from core.catchup import CatchUps, Digest, HistorySource
 from core.commands.about import about_text
@@ -32,7 +30,7 @@ from core.replies.actions import ReplyActions
 from core.replies.attachments import Attachment
 from core.replies.clarify import Clarifier
 from core.replies.compare import Compared, Comparer, SinkFactory
-from core.replies.context import answer_budget
+from core.replies.context import prompt_room_chars
 from core.replies.intake import EarlierMessages, Intake
 from core.replies.interrupted import InterruptedAnswer, interrupted_answer
 from core.replies.memory import MemoryProposals
@@ -58,17 +56,8 @@ __all__ = ["ChatService", "DeletedFrom", "ModelChoice", "Submitted"]
 NOT_SAVED = "⚠️ I couldn't save your message (the database is unavailable), so I can't answer it. Please send it again."
 
 
-def accounts_for(settings: Settings, store: Store) -> AccountService:
-    """People's own Hugging Face accounts as the settings set them up: pasted tokens with ACCOUNTS_KEY, and
-    signing in with Hugging Face when its OAuth app is configured too."""
-    keys = settings.accounts_key.get_secret_value() if settings.accounts_key else None
-    sign_in = None
-    if keys and settings.hf_oauth_client_id and settings.hf_oauth_client_secret and settings.hf_oauth_redirect_url:
-        secret = settings.hf_oauth_client_secret.get_secret_value()
-        sign_in = HubSignIn(
-            keys, settings.hf_hub_url, settings.hf_oauth_client_id, secret, settings.hf_oauth_redirect_url
-        )
-    return AccountService(store, keys, HubClient(settings.hf_hub_url), sign_in)
+def secret(value) -> str | None:
+    return value.get_secret_value() if value else None
 
 
 class ChatService:
@@ -105,7 +94,10 @@ class ChatService:
         )
         self.scheduled_runs = ScheduleRunner(store, settings.schedule_check_seconds)  # front ends serve it
         self.catchups = CatchUps()
-        self.accounts = accounts_for(settings, store)  # each person's own Hugging Face account
+        self.accounts = AccountService.configured(
+            store, secret(settings.accounts_key), settings.hf_hub_url, settings.hf_oauth_client_id,
+            secret(settings.hf_oauth_client_secret), settings.hf_oauth_redirect_url,
+        )  # fmt: skip  # each person's own Hugging Face account
         self.pipeline.accounts = self.intake.accounts = self.accounts
 
     # answering
@@ -151,19 +143,8 @@ class ChatService:
             raise
         if stored.transcript and on_transcript is not None:
             await on_transcript(stored.transcript)
-        await self._remember_if_asked(key, actor, stored.transcript or text, stored.message_id)
+        await self.memory.note_if_asked(actor, key, stored.transcript or text, stored.message_id)
         return self.replies.answer(stored.conversation, stored.message_id, sink, actor)
-
-    async def _remember_if_asked(self, key: ConversationKey, actor: Actor, text: str, message_id: int) -> None:
-        """A message asking to remember something (core.memory.rules): kept when the person's memory is on here, and
-        a note under the answer says what happened."""
-        note = await self.memory.heard(actor, key, text)
-        if note is None:
-            return
-        message = await self.store.get_message(message_id)
-        extra = dict(message.extra) if message is not None else {}
-        extra["attachment_notes"] = [*extra.get("attachment_notes", []), note]
-        await self.store.update_message(message_id, extra=extra)
 
     def picked_prompt(self, request: Request) -> str:
         """The prompt for a task on messages a person picked (core.replies.picked), within the prompt limit."""
@@ -218,8 +199,7 @@ class ChatService:
         here = ConversationKey(source.platform, source.workspace, source.channel, "")
         model = (await self.preferences.model_choice(here, actor.user_id)).model
         window = self.catalog.context_window(model)
-        room_chars = int((window - answer_budget(window, self.settings.max_tokens)) * 3 * 0.8)
-        max_chars = min(self.settings.max_prompt_chars, room_chars)
+        max_chars = prompt_room_chars(window, self.settings.max_tokens, self.settings.max_prompt_chars)
         digest = await self.catchups.read(actor, source, since, max_chars=max_chars)
         await self.intake.check(here, actor, digest.prompt, model)
         key, sink = await open_conversation(digest)
@@ -253,12 +233,8 @@ class ChatService:
         return self.accounts.sign_in_url(actor, where)
 
     def sign_in_route(self, told: Callable[[SignIn, str], Awaitable[None]]) -> tuple[str, Callable] | None:
-        """(path, aiohttp handler) of the sign-in redirect, for a front end's HTTP server to serve; `told(sign_in,
-        text)` says the result where the person started. None when signing in is not set up."""
-        if self.accounts.sign_in is None or not self.settings.hf_oauth_redirect_url:
-            return None
-        path = urlparse(self.settings.hf_oauth_redirect_url).path or "/"
-        return path, callback_handler(self.accounts.finish_sign_in, told)
+        """(path, aiohttp handler) of the sign-in redirect for a front end's HTTP server (None: not set up)."""
+        return self.accounts.sign_in_route(told)
 
     # settings
     async def model_choice(self, key: ConversationKey, user_id: str, conversation_id: int | None = None, **kw):

@@ -16,9 +16,10 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from core.accounts.hub import HubClient, HubIdentity, HubUnavailable, TokenRefused
-from core.accounts.oauth import HubSignIn, SignIn
+from core.accounts.oauth import HubSignIn, SignIn, callback_handler
 from core.accounts.sealing import TokenSeal
 from core.errors import NotAllowed, UserFacingError
 from core.keys import Actor, ConversationKey
@@ -108,9 +109,32 @@ class AccountService:
         # front ends that show a connection themselves (Slack's user connections): told (actor, connected)
         self.watchers: list[Callable[[Actor, bool], Awaitable[None]]] = []
 
+    @classmethod
+    def configured(
+        cls,
+        store: Store,
+        keys: str | None,
+        hub_url: str,
+        client_id: str | None,
+        client_secret: str | None,
+        redirect_url: str | None,
+    ) -> AccountService:
+        """Pasted tokens with `keys` (ACCOUNTS_KEY), and signing in with Hugging Face when its OAuth app is set up."""
+        sign_in = None
+        if keys and client_id and client_secret and redirect_url:
+            sign_in = HubSignIn(keys, hub_url, client_id, client_secret, redirect_url)
+        return cls(store, keys, HubClient(hub_url), sign_in)
+
     @property
     def enabled(self) -> bool:
         return self.seal is not None
+
+    def sign_in_route(self, told: Callable[[SignIn, str], Awaitable[None]]) -> tuple[str, Callable] | None:
+        """(path, aiohttp handler) of the sign-in redirect, for a front end's HTTP server to serve; `told(sign_in,
+        text)` says the result where the person started. None when signing in is not set up."""
+        if self.sign_in is None or not self.sign_in.redirect_url:
+            return None
+        return urlparse(self.sign_in.redirect_url).path or "/", callback_handler(self.finish_sign_in, told)
 
     # a person's own account
     async def connect(self, actor: Actor, token: str) -> Connected:

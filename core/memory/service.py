@@ -151,6 +151,17 @@ class MemoryService:
         return await self.store.delete_memories(key.platform, key.workspace, actor.user_id)
 
     # a message that asks
+    async def note_if_asked(self, actor: Actor, key: ConversationKey, text: str, message_id: int) -> None:
+        """A stored message that asks to remember something: kept when the person's memory is on here, and a note
+        for under the answer added to the message (`attachment_notes`) says what happened."""
+        note = await self.heard(actor, key, text)
+        if note is None:
+            return
+        message = await self.store.get_message(message_id)
+        extra = dict(message.extra) if message is not None else {}
+        extra["attachment_notes"] = [*extra.get("attachment_notes", []), note]
+        await self.store.update_message(message_id, extra=extra)
+
     async def heard(self, actor: Actor, key: ConversationKey, text: str) -> str | None:
         """When the person's message asks to remember something (core.memory.rules): keep it if memory is on for
         them here, and return the note to show under the answer; None when it does not ask."""

@@ -28,6 +28,12 @@ def answer_budget(context_window: int, max_tokens: int) -> int:
     return max(16, min(max_tokens, context_window // 2))
 
 
+def prompt_room_chars(context_window: int, max_tokens: int, max_prompt_chars: int) -> int:
+    """How many characters of prompt fit a model's window beside its answer (about 3 characters a token, with a
+    fifth kept spare), never more than the prompt limit."""
+    return min(max_prompt_chars, int((context_window - answer_budget(context_window, max_tokens)) * 3 * 0.8))
+
+
 def fit_messages(
     history: list[StoredMessage],
     *,
