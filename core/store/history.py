@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 from core.records import StoredMessage
 
-HISTORY_WINDOW = 400  # the newest messages kept per conversation (what an answer reads: core.replies.pipeline)
+HISTORY_WINDOW = 400  # the newest messages served from memory (what an answer reads: core.replies.pipeline)
+KEPT = HISTORY_WINDOW + 100  # kept per conversation: room for deletes (regenerate, forget) before reading again
 MAX_CONVERSATIONS = 256  # least recently used entries go first past this
 IDLE_SECONDS = 600.0
 
@@ -84,10 +85,10 @@ class HistoryCache:
         return entry.messages[-limit:] if limit < len(entry.messages) else list(entry.messages)
 
     def put(self, conversation_id: int, version: int, messages: list[StoredMessage]) -> None:
-        """Keep what a read of the newest HISTORY_WINDOW messages (oldest first) returned, read after `version`."""
+        """Keep what a read of the newest KEPT messages (oldest first) returned, read after `version` was."""
         self.drop(conversation_id)
-        kept = list(messages[-HISTORY_WINDOW:])
-        self._entries[conversation_id] = _Entry(version, kept, complete=len(messages) < HISTORY_WINDOW)
+        kept = list(messages[-KEPT:])
+        self._entries[conversation_id] = _Entry(version, kept, complete=len(messages) < KEPT)
         for message in kept:
             if message.id is not None:
                 self._where[message.id] = conversation_id
@@ -117,7 +118,7 @@ class HistoryCache:
         entry.messages.append(message)
         if message.id is not None:
             self._where[message.id] = ticket.conversation_id
-        if len(entry.messages) > HISTORY_WINDOW:
+        if len(entry.messages) > KEPT:
             gone = entry.messages.pop(0)
             self._where.pop(gone.id, None)  # type: ignore[arg-type]
             entry.complete = False

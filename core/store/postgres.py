@@ -45,7 +45,7 @@ from core.store.base import (
     message_from,
     schedule_from,
 )
-from core.store.history import HISTORY_WINDOW, HistoryCache
+from core.store.history import HISTORY_WINDOW, KEPT, HistoryCache
 from core.store.retry import retried
 
 log = logging.getLogger(__name__)
@@ -438,7 +438,7 @@ class PostgresStore(Store):
         cached = self.history.get(conversation_id, version, limit)
         if cached is not None:
             return cached
-        messages = await self._read_recent(conversation_id, HISTORY_WINDOW)
+        messages = await self._read_recent(conversation_id, KEPT)
         if version is not None:
             self.history.put(conversation_id, version, messages)
         return messages[-limit:] if limit < len(messages) else messages
