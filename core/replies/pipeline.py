@@ -127,10 +127,12 @@ class ReplyPipeline:
         actor: Actor,
         continue_from: StoredMessage | None = None,
         on_stream: Callable[[ReplyStream], None] | None = None,
+        history: list[StoredMessage] | None = None,
     ) -> ReplyOutcome:
-        """Plan, run and finish one answer; `on_stream` gets the stream as soon as it exists (to stop it)."""
+        """Plan, run and finish one answer; `on_stream` gets the stream as soon as it exists (to stop it).
+        `history`: the newest HISTORY_LIMIT messages, when the caller has just read them."""
         asking = self.clarifier.tool_for(conversation, actor, sink) if self.clarifier is not None else None
-        planned = await self.plan(conversation, actor, continue_from, asking=asking)
+        planned = await self.plan(conversation, actor, continue_from, asking=asking, history=history)
         stream, state, used_tools = await self.run(planned, sink, on_stream)
         await self.finish(planned, stream, state, used_tools)
         return ReplyOutcome(stream.reply_id, state, conversation.id)
@@ -143,14 +145,18 @@ class ReplyPipeline:
         continue_from: StoredMessage | None,
         *,
         asking: Tool | None = None,
+        history: list[StoredMessage] | None = None,
     ) -> Planned:
         """`asking`: the clarifying-question tool, offered when the settings allow it and every model that may
-        answer supports tools."""
+        answer supports tools. `history`: the newest HISTORY_LIMIT messages, if the caller just read them."""
         key = conversation.key
-        history, reads = await asyncio.gather(
-            self.store.recent_messages(conversation.id, HISTORY_LIMIT),
-            self.preferences.here(key, actor.user_id, conversation.id),
-        )
+        if history is None:
+            history, reads = await asyncio.gather(
+                self.store.recent_messages(conversation.id, HISTORY_LIMIT),
+                self.preferences.here(key, actor.user_id, conversation.id),
+            )
+        else:
+            reads = await self.preferences.here(key, actor.user_id, conversation.id)
         assistant = await self.preferences.assistant_here(key, actor.user_id, conversation, reads)
         plan = await reading(self.preferences.preferences, reads).plan(
             key, actor.user_id, conversation.id, assistant, has_images=any(m.extra.get("images") for m in history)
