@@ -131,3 +131,24 @@ async def test_threads_answers_and_renames_share_the_budget_without_a_global_429
         counted = fake.global_counted
         assert all(sum(1 for t in counted if a <= t < a + 1.0) <= GLOBAL[0] for a in counted)
         fake.assert_clean()
+
+
+async def test_with_the_global_limit_lifted_nothing_spaces_the_requests():
+    # a budget without a rate (the global limit lifted, as the capacity bench does): the trace lets 60 requests go
+    # at once, none re-spaced to Discord's 46 a second on the wire; with a rate they are spaced (so this can fail)
+    import types
+
+    import yarl
+
+    from tests.core.streaming.test_throttle import FakeClock
+
+    params = types.SimpleNamespace(method="PATCH", url=yarl.URL(discord.http.Route.BASE + "/channels/1/messages/2"))
+    for rate, least in ((None, 0.0), (44.0, 59 / 46.2)):
+        clock = FakeClock()
+        throttle = Throttle(1.0, bucket_rate=rate, bucket_burst=1, clock=clock)
+        trace = budget_trace(throttle)
+        start = clock.now()
+        for _ in range(60):
+            await trace.on_request_start[-1](None, None, params)
+        took = clock.now() - start
+        assert (took == 0.0) if rate is None else (took >= least - 1e-6), (rate, took)
