@@ -140,7 +140,14 @@ async def test_with_the_global_limit_lifted_nothing_spaces_the_requests():
 
     import yarl
 
-    from tests.core.streaming.test_throttle import FakeClock
+    class FakeClock:  # time moves only when something sleeps
+        t = 1000.0
+
+        def now(self) -> float:
+            return self.t
+
+        async def sleep(self, seconds: float) -> None:
+            self.t += max(seconds, 0)
 
     params = types.SimpleNamespace(method="PATCH", url=yarl.URL(discord.http.Route.BASE + "/channels/1/messages/2"))
     for rate, least in ((None, 0.0), (44.0, 59 / 46.2)):
