@@ -8,6 +8,7 @@ are tried. The limits here are scaled down (10 a second instead of 50) to keep t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import discord
@@ -74,7 +75,9 @@ async def test_without_the_budget_discord_py_meets_the_global_limit():
     # the same requests with nothing holding them: the fake answers global 429s (so the test above can fail)
     async with FakeDiscord(global_rate_limit=GLOBAL) as fake:
         client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
-        await _send_many(fake, client, 25)
+        # discord.py retries a 429 five times, then raises: some sends may end so, which is the point
+        with contextlib.suppress(discord.HTTPException):
+            await _send_many(fake, client, 25)
         assert global_429s(fake) > 0
 
 
