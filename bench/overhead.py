@@ -40,10 +40,13 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import math
+import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -489,6 +492,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     parser.add_argument("--real-pacing", action="store_true", help="production pacing and fake rate limits (slow)")
+    parser.add_argument("--out", type=Path, help="also write OUT.json and OUT.md (rows, command, machine, load)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, force=True)
     for name in ("aiohttp.access", "httpx", "httpx2", "slack_bolt", "slack_sdk", "discord"):
@@ -507,6 +511,25 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(markdown(rows))
     print(f"\n({time.monotonic() - started:.0f} s)")
+    if args.out is not None:
+        write_results(args.out, rows, argv, time.monotonic() - started)
+
+
+def write_results(out: Path, rows: list[dict], argv: list[str] | None, seconds: float) -> None:
+    """OUT.json and OUT.md: the rows with the command, the machine and its load (it is shared)."""
+    from bench.report import machine
+
+    command = "python -m bench.overhead " + " ".join(argv if argv is not None else sys.argv[1:])
+    about = {"command": command.strip(), "machine": machine(), "loadavg": os.getloadavg(), "seconds": round(seconds)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps({**about, "rows": rows}, indent=1) + "\n")
+    m = about["machine"]
+    header = (
+        f"`{about['command']}` — {m['date']}, commit {m['commit']}, {m['cores']} cores {m['cpu']}, "
+        f"Python {m['python']}; load average at the end {', '.join(f'{x:.2f}' for x in about['loadavg'])} "
+        "(a shared machine: other jobs ran meanwhile)\n\n"
+    )
+    out.with_suffix(".md").write_text(header + markdown(rows) + "\n")
 
 
 if __name__ == "__main__":

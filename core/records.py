@@ -45,7 +45,7 @@ class Conversation:
     updated_at: float
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)  # weak references: core.replies.context keeps what each one became
 class StoredMessage:
     role: str  # "user" | "assistant"
     content: str

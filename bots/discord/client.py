@@ -57,6 +57,19 @@ def user_install_url(application_id: int) -> str:
     return f"https://discord.com/oauth2/authorize?client_id={application_id}&integration_type=1&scope=applications.commands"
 
 
+def _own_edit(state: Any, data: Any, user: discord.ClientUser | None) -> bool:
+    """A MESSAGE_UPDATE for one of the bot's own messages (the echo of every edit of a streamed answer, a thousand
+    a second with a thousand streams): the cached copy takes the change, and nothing more is built or dispatched
+    (the edit handlers ignore bots' edits: bots.discord.events)."""
+    author = data.get("author") if isinstance(data, dict) else None
+    if user is None or not isinstance(author, dict) or author.get("id") != str(user.id):
+        return False
+    cached = state._get_message(int(data["id"]))
+    if cached is not None:
+        cached._update(data)
+    return True
+
+
 def _tolerant_parser(event: str, parse: Any) -> Any:
     def run(data: Any) -> None:
         try:
@@ -116,6 +129,7 @@ class ChatClient:
         # discord.py lets an exception while parsing one gateway event end the whole client: a malformed
         # payload is dropped instead (the gateway's parsers dict is this one, read at each connect)
         parsers = self._connection.parsers
+        parsers["MESSAGE_UPDATE"] = self._own_edits_skipped(parsers["MESSAGE_UPDATE"])
         for event, parse in list(parsers.items()):
             parsers[event] = _tolerant_parser(event, parse)
         self.core = core
@@ -129,6 +143,13 @@ class ChatClient:
         self.commands_synced = False
         self._told_no_content: set[int] = set()
         self._marking: set[asyncio.Task] = set()  # interrupted answers being marked
+
+    def _own_edits_skipped(self, parse: Any) -> Any:
+        def run(data: Any) -> None:
+            if not _own_edit(self._connection, data, self.user):
+                parse(data)
+
+        return run
 
     # start-up
     async def setup_hook(self) -> None:

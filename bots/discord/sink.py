@@ -29,6 +29,7 @@ import discord
 import yarl
 
 from bots.discord.buttons import reply_controls
+from core.replies.actions import reply_actions
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, Undeliverable
 from core.streaming.throttle import LocalPacer, Priority, Throttle
 
@@ -51,6 +52,7 @@ GLOBAL_BUCKET = ("discord", "bot")
 # no second (sliding) holds more than 49
 WIRE_RATE = 46.0
 NO_MENTIONS = discord.AllowedMentions.none()
+_NO_MENTIONS_JSON = NO_MENTIONS.to_dict()
 
 # Set while the sink makes a request: a 429 then raises at once instead of being slept on and retried.
 _fail_fast: contextvars.ContextVar[bool] = contextvars.ContextVar("hfchat_discord_fail_fast", default=False)
@@ -91,8 +93,9 @@ def budget_trace(throttle: Throttle, bucket: Any = None) -> aiohttp.TraceConfig:
     (aiohttp awaits it before sending), in its class; the sink's requests were paid for by the engine."""
     trace = rate_limit_trace()
     bucket = GLOBAL_BUCKET if bucket is None else bucket
-    # never slower than the budget itself (a budget above Discord's, as in tests, is not re-spaced to Discord's)
-    wire = LocalPacer(max(WIRE_RATE, (throttle.bucket_rate or 0) * 1.05), 1, throttle.clock)
+    # never slower than the budget itself (a budget above Discord's, as in tests, is not re-spaced to Discord's);
+    # no budget (the global limit lifted), no spacing: the wire pacer only re-spaces what the budget let go
+    wire = LocalPacer(max(WIRE_RATE, throttle.bucket_rate * 1.05), 1, throttle.clock) if throttle.bucket_rate else None
 
     async def on_request_start(session: Any, context: Any, params: aiohttp.TraceRequestStartParams) -> None:
         path = _api_path(params.url)
@@ -104,7 +107,7 @@ def budget_trace(throttle: Throttle, bucket: Any = None) -> aiohttp.TraceConfig:
             credit[0] -= 1
         else:
             await throttle.take(bucket, priority)
-        while wait := await wire.try_take():
+        while wire is not None and (wait := await wire.try_take()):
             await throttle.clock.sleep(wait)
 
     async def on_request_end(session: Any, context: Any, params: aiohttp.TraceRequestEndParams) -> None:
@@ -219,6 +222,7 @@ class DiscordSink:
             self.limits = limits
         self.posted: list[discord.Message] = []
         self._renamed = False
+        self._components_of: tuple[Any, list[dict]] = (None, [])  # (what they show, the buttons as components)
 
     def _reference(self) -> discord.MessageReference | None:
         target = self.posted[-1] if self.posted else self.reply_to
@@ -244,16 +248,29 @@ class DiscordSink:
         return message
 
     async def edit(self, ref: discord.Message, text: str, view: ReplyView) -> None:
+        """PATCH the message with discord.py's HTTP client (its retries, errors and rate limits), without what
+        `Message.edit` adds for each of a streamed answer's edits: a new View and Message built, the view stored
+        again. The buttons are the same dynamic items (registered once with the client), as components."""
+        route = discord.http.Route(
+            "PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=ref.channel.id, message_id=ref.id
+        )
+        payload = {"content": text, "components": self._components(view), "allowed_mentions": _NO_MENTIONS_JSON}
         try:
             with fail_fast_on_429(paid=True):
-                controls = reply_controls(view, self.conversation_id)
-                await ref.edit(content=text, view=controls, allowed_mentions=NO_MENTIONS)
+                await ref._state.http.request(route, json=payload)
         except discord.NotFound as exc:
             if exc.code == UNKNOWN_MESSAGE:
                 raise MessageGone() from None
             raise undeliverable(exc) from None  # the channel or thread itself is gone
         except discord.Forbidden as exc:
             raise undeliverable(exc) from None
+
+    def _components(self, view: ReplyView) -> list[dict]:
+        key = (reply_actions(view), view.reply_id)
+        if self._components_of[0] != key:
+            controls = reply_controls(view, self.conversation_id)
+            self._components_of = (key, controls.to_components() if controls is not None else [])
+        return self._components_of[1]
 
     async def undeliverable(self, exc: Undeliverable) -> None:
         """The engine gave up on this channel: a /chat command still has its own response to say so in."""

@@ -20,9 +20,7 @@ class DirectMessages:
     def __init__(self, store: Store):
         self.store = store
 
-    async def current(
-        self, platform: str, workspace: str, channel: str, *, new: bool = False, person: str = ""
-    ) -> str:
+    async def current(self, platform: str, workspace: str, channel: str, *, new: bool = False, person: str = "") -> str:
         """The current conversation's thread id in a DM channel (`person`'s own, in a place with one per person);
         `new=True` starts another."""
         record = f"{channel}:{person}" if person else channel

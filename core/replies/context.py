@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 
 from core.memory.prompt import memory_block
 from core.models.tokens import estimate_tokens
 from core.records import MessageStatus, StoredMessage
 from core.replies.attachments import IMAGE_TOKENS, document_block, image_part
+from core.router.body import Turn
 
 PER_MESSAGE_OVERHEAD = 4  # role markers and separators in chat templates
 MEMORY_SHARE = 4  # a person's memory takes at most a quarter of what the prompt may hold, whatever its budget
@@ -72,27 +74,11 @@ def fit_messages(
     name_authors = len(authors) > 1
     picked: list[dict] = []
     for message in reversed(usable):
-        content = message.content
-        if message.role == "user" and name_authors and message.author_name:
-            content = f"{message.author_name}: {content}"
-        documents = (message.extra.get("documents") or []) if message.role == "user" else []
-        if documents:
-            content = "\n\n".join([content, *map(document_block, documents)]).strip()
-        images = (message.extra.get("images") or []) if vision and message.role == "user" else []
-        calls = (message.extra.get("tools") or []) if message.role == "assistant" else []
-        turns = _tool_turns(calls, message.id) if calls and tools else []
-        if calls and not tools:
-            content = f"{tools_summary(calls)}\n\n{content}"
-        cost = estimate_tokens(content) + PER_MESSAGE_OVERHEAD + IMAGE_TOKENS * len(images)
-        cost += sum(estimate_tokens(json.dumps(turn)) + PER_MESSAGE_OVERHEAD for turn in turns)
+        item, turns, cost = _rendered(message, name_authors, vision, tools)
         if used + cost > budget:
             break
         used += cost
-        if images:
-            parts = ([{"type": "text", "text": content}] if content else []) + [image_part(i) for i in images]
-            picked.append({"role": "user", "content": parts})
-        else:
-            picked.append({"role": "assistant" if message.role == "assistant" else "user", "content": content})
+        picked.append(item)
         picked += reversed(turns)
     picked.reverse()
     # a conversation must not open with an assistant turn (or a tool result) for some chat templates
@@ -101,6 +87,46 @@ def fit_messages(
     dropped = len(usable) - sum(1 for m in picked if m["role"] != "tool" and "tool_calls" not in m)
     messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + _merge_turns(picked)
     return FittedPrompt(messages, dropped, used, max(16, min(max_tokens, context_window - used)), memories)
+
+
+# What each message of a conversation becomes in a request, kept exactly as long as the message object lives (a
+# weak reference): the store keeps the messages of active conversations in memory (core.store.history), so the same
+# objects come back answer after answer, and fitting a long conversation is a sum; the turns are `Turn`s, which
+# keep their own JSON (core.router.body), so the request is not serialised again either. When the store lets a
+# message go (erased, changed, evicted), what it became goes with it.
+# id(message) -> (weak reference to it, how it was rendered, what it became)
+_RENDERED: dict[int, tuple[weakref.ref, tuple[bool, bool, bool], tuple[dict, list[dict], int]]] = {}
+
+
+def _rendered(message: StoredMessage, name_authors: bool, vision: bool, tools: bool) -> tuple[dict, list[dict], int]:
+    """The message's turn, the tool turns before it and their cost in tokens. The dicts are shared: never changed
+    (`_merge_turns` copies them)."""
+    how = (name_authors, vision, tools)
+    key = id(message)
+    kept = _RENDERED.get(key)
+    if kept is not None and kept[0]() is message and kept[1] == how:
+        return kept[2]
+    content = message.content
+    if message.role == "user" and name_authors and message.author_name:
+        content = f"{message.author_name}: {content}"
+    documents = (message.extra.get("documents") or []) if message.role == "user" else []
+    if documents:
+        content = "\n\n".join([content, *map(document_block, documents)]).strip()
+    images = (message.extra.get("images") or []) if vision and message.role == "user" else []
+    calls = (message.extra.get("tools") or []) if message.role == "assistant" else []
+    turns = _tool_turns(calls, message.id) if calls and tools else []
+    if calls and not tools:
+        content = f"{tools_summary(calls)}\n\n{content}"
+    cost = estimate_tokens(content) + PER_MESSAGE_OVERHEAD + IMAGE_TOKENS * len(images)
+    cost += sum(estimate_tokens(json.dumps(turn)) + PER_MESSAGE_OVERHEAD for turn in turns)
+    if images:
+        parts = ([{"type": "text", "text": content}] if content else []) + [image_part(i) for i in images]
+        item: dict = Turn(role="user", content=parts)
+    else:
+        item = Turn(role="assistant" if message.role == "assistant" else "user", content=content)
+    result = (item, turns, cost)
+    _RENDERED[key] = (weakref.ref(message, lambda _, key=key: _RENDERED.pop(key, None)), how, result)
+    return result
 
 
 def _tool_turns(calls: list[dict], message_id: int | None) -> list[dict]:
@@ -157,7 +183,7 @@ def _merge_turns(messages: list[dict]) -> list[dict]:
                 content = _parts(before) + _parts(after)
             merged[-1] = {"role": message["role"], "content": content}
         else:
-            merged.append(dict(message))
+            merged.append(message)  # as it is (a Turn keeps its JSON): merging replaces, never changes, a turn
     return merged
 
 

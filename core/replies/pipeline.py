@@ -134,11 +134,15 @@ class ReplyPipeline:
         actor: Actor,
         continue_from: StoredMessage | None = None,
         on_stream: Callable[[ReplyStream], None] | None = None,
+        history: list[StoredMessage] | None = None,
     ) -> ReplyOutcome:
-        """Plan, run and finish one answer; `on_stream` gets the stream as soon as it exists (to stop it)."""
+        """Plan, run and finish one answer; `on_stream` gets the stream as soon as it exists (to stop it).
+        `history`: the newest HISTORY_LIMIT messages, when the caller has just read them."""
         asking = self.clarifier.tool_for(conversation, actor, sink) if self.clarifier is not None else None
         proposing = self.memory.tool_for(conversation.key, actor, sink) if self.memory is not None else None
-        planned = await self.plan(conversation, actor, continue_from, asking=asking, proposing=proposing)
+        planned = await self.plan(
+            conversation, actor, continue_from, asking=asking, proposing=proposing, history=history
+        )
         stream, state, used_tools = await self.run(planned, sink, on_stream)
         await self.finish(planned, stream, state, used_tools)
         credentials = Credentials(planned.request.token, planned.request.bill_to)
@@ -153,15 +157,20 @@ class ReplyPipeline:
         *,
         asking: Tool | None = None,
         proposing: Tool | None = None,
+        history: list[StoredMessage] | None = None,
     ) -> Planned:
         """`asking`: the clarifying-question tool, offered when the settings allow it and every model that may
         answer supports tools. `proposing`: the memory-proposal tool, offered likewise while the asker's memory is
-        on; their kept facts end the system prompt, within the memory budget the fitting counts."""
+        on; their kept facts end the system prompt, within the memory budget the fitting counts. `history`: the
+        newest HISTORY_LIMIT messages, if the caller just read them."""
         key = conversation.key
-        history, reads = await asyncio.gather(
-            self.store.recent_messages(conversation.id, HISTORY_LIMIT),
-            self.preferences.here(key, actor.user_id, conversation.id),
-        )
+        if history is None:
+            history, reads = await asyncio.gather(
+                self.store.recent_messages(conversation.id, HISTORY_LIMIT),
+                self.preferences.here(key, actor.user_id, conversation.id),
+            )
+        else:
+            reads = await self.preferences.here(key, actor.user_id, conversation.id)
         remembered = await self._remembered(key, actor, reads)
         assistant = await self.preferences.assistant_here(key, actor.user_id, conversation, reads)
         plan = await reading(self.preferences.preferences, reads).plan(

@@ -15,7 +15,7 @@ from core.conversations.access import check_may_stop
 from core.errors import NotAllowed, UserFacingError
 from core.keys import Actor
 from core.records import Conversation, MessageStatus, StoredMessage
-from core.replies.pipeline import ReplyOutcome, ReplyPipeline
+from core.replies.pipeline import HISTORY_LIMIT, ReplyOutcome, ReplyPipeline
 from core.replies.stopbus import StopBus, StopNote
 from core.replies.titles import Titler
 from core.store.base import Store
@@ -107,9 +107,16 @@ class ReplyScheduler:
         try:
             while True:
                 async with self.store.conversation_lock(conversation.id):
-                    if continue_from is not None or not await self._answered_elsewhere(conversation.id):
+                    # one read for both: whether another process answered meanwhile, and what the answer reads
+                    history = None if continue_from is not None else await self._unanswered(conversation.id)
+                    if continue_from is not None or history is not None:
                         outcome = await self.pipeline.answer(
-                            conversation, sink, actor, continue_from, lambda s, who=actor.user_id: streaming(s, who)
+                            conversation,
+                            sink,
+                            actor,
+                            continue_from,
+                            lambda s, who=actor.user_id: streaming(s, who),
+                            history=history,
                         )
                         if continue_from is None and not self.shutting_down:  # no new work while shutting down
                             self.titler.after_answer(
@@ -129,11 +136,11 @@ class ReplyScheduler:
             if self._lanes.get(conversation.id) is lane:
                 del self._lanes[conversation.id]
 
-    async def _answered_elsewhere(self, conversation_id: int) -> bool:
-        """True when the newest message is already an answer: another process sharing the database
-        answered our queued messages while we waited for the conversation lock."""
-        newest = await self.store.recent_messages(conversation_id, 1)
-        return bool(newest) and newest[-1].role == "assistant"
+    async def _unanswered(self, conversation_id: int) -> list[StoredMessage] | None:
+        """The newest messages (what the answer reads), or None when the newest is already an answer: another
+        process sharing the database answered our queued messages while we waited for the conversation lock."""
+        history = await self.store.recent_messages(conversation_id, HISTORY_LIMIT)
+        return None if history and history[-1].role == "assistant" else history
 
     def _free_lane(self, conversation_id: int, busy_message: str) -> _Lane:
         lane = self._lanes.setdefault(conversation_id, _Lane())

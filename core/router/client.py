@@ -15,12 +15,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import openai
-from openai import AsyncOpenAI, Timeout
+from openai import AsyncOpenAI, AsyncStream, Timeout
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from core.errors import RouterError
+from core.router.body import chat_body
 from core.router.provider_errors import ProviderStreamError, stream_error
 
 log = logging.getLogger(__name__)
+
+# the SDK's header for "hand back the raw response" (what `with_raw_response` sets), and the body's type
+_RAW_JSON = {"X-Stainless-Raw-Response": "true", "Content-Type": "application/json"}
 
 
 @dataclass(slots=True)
@@ -293,27 +298,39 @@ class RouterClient:
             raise map_error(exc, "") from exc
         return [item.model_dump() if hasattr(item, "model_dump") else dict(item) for item in page.data]
 
+    @staticmethod
+    async def _post(client: AsyncOpenAI, body: bytes):
+        """POST /chat/completions with a body already serialised; the raw streamed response (read by sse_chunks)."""
+        return await client.post(
+            "/chat/completions",
+            cast_to=ChatCompletion,
+            content=body,
+            options={"headers": _RAW_JSON, "security": {"bearer_auth": True}},
+            stream=True,
+            stream_cls=AsyncStream[ChatCompletionChunk],
+        )
+
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream one completion. Raises RouterError; `before_first_token` says if anything came."""
-        params: dict = {
+        fields: dict = {
             "model": request.model,
-            # The messages travel in extra_body, which the SDK sends as given (it takes precedence over the
-            # named fields): its type-walking transform of `messages` costs ~60 ms for a long conversation,
-            # and plain dicts of strings need none of it.
-            "messages": [],
             "max_tokens": request.max_tokens,
             "stream": True,
             "stream_options": {"include_usage": True},
-            "extra_body": {"messages": request.messages, **request.extra},
         }
         if request.temperature is not None:
-            params["temperature"] = request.temperature
+            fields["temperature"] = request.temperature
         if request.top_p is not None:
-            params["top_p"] = request.top_p
+            fields["top_p"] = request.top_p
         if request.tools:
-            params["tools"] = request.tools
+            fields["tools"] = request.tools
             if request.tool_choice:
-                params["tool_choice"] = request.tool_choice
+                fields["tool_choice"] = request.tool_choice
+        fields.update(request.extra)  # extra body fields, e.g. reasoning_effort
+        # The body is built here, not by the SDK: its type-walking transform of `messages` costs ~60 ms for a long
+        # conversation, and the turns the core keeps for a conversation carry their JSON (core.router.body), so a
+        # long history is joined, not serialised again. The SDK still sends it (retries, errors, auth).
+        body = chat_body(fields, request.messages)
         started = False
         client = self.client
         if request.max_retries is not None:
@@ -325,7 +342,7 @@ class RouterClient:
                 default_headers={"X-HF-Bill-To": request.bill_to} if request.bill_to else None,
             )
         try:
-            raw = await client.chat.completions.with_raw_response.create(**params)
+            raw = await self._post(client, body)
         except Exception as exc:
             error = map_error(exc, request.model)
             if error.kind == "auth" and request.token is not None:
@@ -334,7 +351,7 @@ class RouterClient:
                 raise error from exc
             await self.revive()  # the local server died a moment ago: it is started again, and asked once more
             try:
-                raw = await client.chat.completions.with_raw_response.create(**params)
+                raw = await self._post(client, body)
             except Exception as again:
                 raise map_error(again, request.model) from again
         provider = raw.headers.get("x-inference-provider", "")

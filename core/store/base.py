@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import TypeVar
 
 from core.keys import ConversationKey
@@ -57,6 +59,18 @@ def decode_field(name: str, value):
     if name == "extra":
         return json.loads(value) if value and value != "{}" else {}
     return value
+
+
+def as_read(name: str, value):
+    """A message field's value as reading it back from the database gives it (what core.store.history keeps)."""
+    if name == "extra":
+        return decode_field(name, encode_field(name, value))
+    return value.value if isinstance(value, Enum) else value
+
+
+def message_as_read(message: StoredMessage) -> StoredMessage:
+    """A copy of a message just written, as reading it back would give it."""
+    return dataclasses.replace(message, extra=as_read("extra", message.extra), status=as_read("status", message.status))
 
 
 def message_from(message_id: int, conversation_id: int, values) -> StoredMessage:
@@ -193,10 +207,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
-        """The last `limit` messages, oldest first."""
+        """The last `limit` messages, oldest first. Up to core.store.history.HISTORY_WINDOW of them come from
+        memory while the conversation's version says nothing changed: the messages are shared, never change them."""
 
     @abc.abstractmethod
     async def count_messages(self, conversation_id: int) -> int: ...
+
+    @abc.abstractmethod
+    async def conversation_version(self, conversation_id: int) -> int | None:
+        """A number the database bumps, in the writing transaction, with every write to the conversation's
+        messages (whoever writes); None when the conversation does not exist. `recent_messages` serves what it
+        keeps in memory (core.store.history) only while this is the number it read it at."""
 
     @abc.abstractmethod
     async def find_by_platform_message(self, platform: str, platform_message_id: str) -> StoredMessage | None: ...

@@ -42,11 +42,14 @@ from core.store.base import (
     Store,
     StoredMessage,
     UsageRow,
+    as_read,
     assistant_values,
     encode_field,
+    message_as_read,
     message_from,
     schedule_from,
 )
+from core.store.history import HISTORY_WINDOW, KEPT, HistoryCache
 from core.store.retry import retried
 
 log = logging.getLogger(__name__)
@@ -226,6 +229,7 @@ class PostgresStore(Store):
         # share one lock connection instead of each parking its own. id -> [lock, holders + waiters]
         self._local_locks: dict[int, list] = {}
         self._listeners: list[_Listener] = []  # LISTEN connections (listen())
+        self.history = HistoryCache()  # recent messages of active conversations (core.store.history)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -397,6 +401,7 @@ class PostgresStore(Store):
     async def delete_conversation(self, conversation_id: int) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await self._erase_conversations(conn, [conversation_id])
+        self.history.drop(conversation_id)
 
     @retried
     async def delete_user_data(self, platform: str, user_id: str) -> int:
@@ -430,6 +435,7 @@ class PostgresStore(Store):
             await conn.execute("DELETE FROM schedules WHERE platform=$1 AND owner_id=$2", platform, user_id)
             await conn.execute("DELETE FROM accounts WHERE platform=$1 AND user_id=$2", platform, user_id)
             await conn.execute("DELETE FROM memories WHERE platform=$1 AND user_id=$2", platform, user_id)
+        self.history.clear()  # their text in anyone's conversation: nothing of it stays in memory
         return len(owned)
 
     @retried
@@ -442,6 +448,8 @@ class PostgresStore(Store):
                 for row in await conn.fetch("SELECT id FROM conversations WHERE updated_at < $1 FOR UPDATE", older_than)
             ]
             await self._erase_conversations(conn, ids)
+        for conversation_id in ids:
+            self.history.drop(conversation_id)
         return len(ids)
 
     @retried
@@ -459,9 +467,11 @@ class PostgresStore(Store):
         message.created_at = message.created_at or time.time()
         values = [encode_field(name, getattr(message, name)) for name in MESSAGE_FIELDS]
         message_id = await self._next_id("messages")
+        ticket = self.history.ticket(conversation_id)
         await self._insert_message(message_id, conversation_id, message.created_at, values)
         message.id = message_id
         message.conversation_id = conversation_id
+        self.history.added(ticket, message_as_read(message))  # its trigger (migration 013) bumped the version once
         return message_id
 
     @retried
@@ -485,11 +495,14 @@ class PostgresStore(Store):
             raise ValueError(f"unknown message fields: {sorted(unknown)}")
         if not fields:
             return
-        fields = {name: encode_field(name, value) for name, value in fields.items()}
-        assignments = ", ".join(f"{name}=${i}" for i, name in enumerate(fields, start=1))
-        await self.pool.execute(
-            f"UPDATE messages SET {assignments} WHERE id=${len(fields) + 1}", *fields.values(), message_id
+        ticket = self.history.ticket(message_id=message_id)
+        encoded = {name: encode_field(name, value) for name, value in fields.items()}
+        assignments = ", ".join(f"{name}=${i}" for i, name in enumerate(encoded, start=1))
+        status = await self.pool.execute(
+            f"UPDATE messages SET {assignments} WHERE id=${len(encoded) + 1}", *encoded.values(), message_id
         )
+        if _count(status) == 1:
+            self.history.updated(ticket, message_id, {name: as_read(name, value) for name, value in fields.items()})
 
     @retried
     async def get_message(self, message_id: int) -> StoredMessage | None:
@@ -498,12 +511,29 @@ class PostgresStore(Store):
 
     @retried
     async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
+        if limit > HISTORY_WINDOW:  # a whole conversation (an export): read it, keep nothing
+            return await self._read_recent(conversation_id, limit)
+        # the version first, then the rows: a write in between leaves the entry behind the database, never ahead
+        version = await self.conversation_version(conversation_id)
+        cached = self.history.get(conversation_id, version, limit)
+        if cached is not None:
+            return cached
+        messages = await self._read_recent(conversation_id, KEPT)
+        if version is not None:
+            self.history.put(conversation_id, version, messages)
+        return messages[-limit:] if limit < len(messages) else messages
+
+    async def _read_recent(self, conversation_id: int, limit: int) -> list[StoredMessage]:
         rows = await self.pool.fetch(
             f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id=$1 ORDER BY id DESC LIMIT $2",
             conversation_id,
             limit,
         )
         return [_message(row) for row in reversed(rows)]
+
+    @retried
+    async def conversation_version(self, conversation_id: int) -> int | None:
+        return await self.pool.fetchval("SELECT version FROM conversations WHERE id=$1", conversation_id)
 
     @retried
     async def count_messages(self, conversation_id: int) -> int:
@@ -525,10 +555,13 @@ class PostgresStore(Store):
 
     @retried
     async def delete_messages_from(self, conversation_id: int, message_id: int) -> int:
+        ticket = self.history.ticket(conversation_id)
         status = await self.pool.execute(
             "DELETE FROM messages WHERE conversation_id=$1 AND id>=$2", conversation_id, message_id
         )
-        return _count(status)
+        count = _count(status)
+        self.history.deleted_from(ticket, message_id, bumps=1 if count else 0)  # its trigger bumps once a statement
+        return count
 
     @retried
     async def mark_interrupted(self) -> int:

@@ -34,11 +34,14 @@ from core.store.base import (
     Store,
     StoredMessage,
     UsageRow,
+    as_read,
     assistant_values,
     encode_field,
+    message_as_read,
     message_from,
     schedule_from,
 )
+from core.store.history import HISTORY_WINDOW, KEPT, HistoryCache
 from core.store.retry import retried
 
 _MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
@@ -106,6 +109,7 @@ class SQLiteStore(Store):
         self._lock = asyncio.Lock()
         # conversation id -> [lock, holders + waiters]; an entry goes when nobody uses it
         self._conversation_locks: dict[int, list] = {}
+        self.history = HistoryCache()  # recent messages of active conversations (core.store.history)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -245,6 +249,7 @@ class SQLiteStore(Store):
                 ("DELETE FROM conversations WHERE id=?", (conversation_id,)),
             ]
         )
+        self.history.drop(conversation_id)
 
     @retried
     async def delete_user_data(self, platform: str, user_id: str) -> int:
@@ -278,6 +283,7 @@ class SQLiteStore(Store):
             ("DELETE FROM memories WHERE platform=? AND user_id=?", (platform, user_id)),
         ]
         await self._erase(statements)
+        self.history.clear()  # their text in anyone's conversation: nothing of it stays in memory
         return len(owned)
 
     @retried
@@ -301,15 +307,16 @@ class SQLiteStore(Store):
     async def add_message(self, conversation_id: int, message: StoredMessage) -> int:
         message.created_at = message.created_at or time.time()
         values = [encode_field(name, getattr(message, name)) for name in MESSAGE_FIELDS]
-        async with self._transaction() as db:  # both or neither: a retry never adds the message twice
-            cur = await db.execute(
-                f"INSERT INTO messages (conversation_id, {', '.join(MESSAGE_FIELDS)})"
-                f" VALUES (?, {', '.join('?' * len(MESSAGE_FIELDS))})",
-                (conversation_id, *values),
-            )
-            await db.execute("UPDATE conversations SET updated_at=? WHERE id=?", (message.created_at, conversation_id))
+        ticket = self.history.ticket(conversation_id)
+        # one statement, atomic: its trigger (migration 013) moves the conversation's updated_at and version on
+        cur = await self._write(
+            f"INSERT INTO messages (conversation_id, {', '.join(MESSAGE_FIELDS)})"
+            f" VALUES (?, {', '.join('?' * len(MESSAGE_FIELDS))})",
+            (conversation_id, *values),
+        )
         message.id = cur.lastrowid
         message.conversation_id = conversation_id
+        self.history.added(ticket, message_as_read(message))
         return message.id
 
     @retried
@@ -319,9 +326,12 @@ class SQLiteStore(Store):
             raise ValueError(f"unknown message fields: {sorted(unknown)}")
         if not fields:
             return
-        fields = {name: encode_field(name, value) for name, value in fields.items()}
-        assignments = ", ".join(f"{name}=?" for name in fields)
-        await self._write(f"UPDATE messages SET {assignments} WHERE id=?", (*fields.values(), message_id))
+        ticket = self.history.ticket(message_id=message_id)
+        encoded = {name: encode_field(name, value) for name, value in fields.items()}
+        assignments = ", ".join(f"{name}=?" for name in encoded)
+        cur = await self._write(f"UPDATE messages SET {assignments} WHERE id=?", (*encoded.values(), message_id))
+        if cur.rowcount == 1:
+            self.history.updated(ticket, message_id, {name: as_read(name, value) for name, value in fields.items()})
 
     @retried
     async def get_message(self, message_id: int) -> StoredMessage | None:
@@ -331,11 +341,29 @@ class SQLiteStore(Store):
 
     @retried
     async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
+        if limit > HISTORY_WINDOW:  # a whole conversation (an export): read it, keep nothing
+            return await self._read_recent(conversation_id, limit)
+        # the version first, then the rows: a write in between leaves the entry behind the database, never ahead
+        version = await self.conversation_version(conversation_id)
+        cached = self.history.get(conversation_id, version, limit)
+        if cached is not None:
+            return cached
+        messages = await self._read_recent(conversation_id, KEPT)
+        if version is not None:
+            self.history.put(conversation_id, version, messages)
+        return messages[-limit:] if limit < len(messages) else messages
+
+    async def _read_recent(self, conversation_id: int, limit: int) -> list[StoredMessage]:
         rows = await self.db.execute_fetchall(
             f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id=? ORDER BY id DESC LIMIT ?",
             (conversation_id, limit),
         )
         return [_message(row) for row in reversed(rows)]
+
+    @retried
+    async def conversation_version(self, conversation_id: int) -> int | None:
+        rows = await self.db.execute_fetchall("SELECT version FROM conversations WHERE id=?", (conversation_id,))
+        return rows[0][0] if rows else None
 
     @retried
     async def count_messages(self, conversation_id: int) -> int:
@@ -361,7 +389,9 @@ class SQLiteStore(Store):
             "SELECT COUNT(*) FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id)
         ) as cur:
             count = (await cur.fetchone())[0]
+        ticket = self.history.ticket(conversation_id)
         await self._erase([("DELETE FROM messages WHERE conversation_id=? AND id>=?", (conversation_id, message_id))])
+        self.history.deleted_from(ticket, message_id, bumps=count)  # its trigger bumps once per row
         return count
 
     @retried

@@ -89,8 +89,10 @@ async def test_concurrent_streams_keep_their_own_cadence_without_429(discord_cor
             ids = [t["conversation_id"] for t in threads]
             await fake.wait_until(lambda: not any(map(discord_core.chat.is_streaming, ids)))
         for thread in threads:
-            times = [r.time for r in lane_requests(fake, thread["id"])]
-            assert len(times) >= 4  # each lane streamed several edits, concurrently with the others
+            requests = lane_requests(fake, thread["id"])
+            assert len(requests) >= 4  # each lane streamed several edits, concurrently with the others
+            # between edits: a post and an edit take different paths (and times) from the throttle to the wire
+            times = [r.time for r in requests if r.method == "PATCH"]
             gaps = [b - a for a, b in itertools.pairwise(times)]
             assert min(gaps) >= SCALED_LIMITS.edit_interval * 0.9  # each channel keeps its own pace
             assert statistics.mean(gaps) < 0.6

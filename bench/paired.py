@@ -1,0 +1,128 @@
+"""Before and after in one run: a bench module run alternately on two source trees, on the same machine at the same
+time, so the ratios compare like with like on a shared, noisy machine.
+
+    git archive <before-commit> | tar -x -C /tmp/before      # the tree before (a plain copy, no git needed)
+    cp bench/overhead.py bench/capacity.py /tmp/before/bench/ # the same measuring code in both
+    python -m bench.paired --before /tmp/before overhead --samples 100
+    python -m bench.paired --before /tmp/before capacity --sizes 600 1000 --keep-going
+
+Each configuration (overhead: one database at a time; capacity: one N at a time) runs before, then after, then the
+next configuration in the other order (after, before). Writes bench/results/<module>-paired.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.report import machine
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results"
+KEYS = {"overhead": ("path", "backend", "messages"), "capacity": ("n",)}
+
+
+def run(tree: Path, module: str, args: list[str]) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        command = [sys.executable, "-m", f"bench.{module}", *args, "--out", str(out)]
+        subprocess.run(command, cwd=tree, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return json.loads(out.with_suffix(".json").read_text())["rows"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", type=Path, required=True, help="the source tree before the change")
+    parser.add_argument("module", choices=sorted(KEYS))
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the module")
+    args = parser.parse_args()
+    if args.module == "overhead":
+        configs = [["--backends", backend, *args.rest] for backend in ("sqlite", "postgres")]
+    else:
+        rest = list(args.rest)
+        sizes = rest[rest.index("--sizes") + 1 :] if "--sizes" in rest else ["600", "1000"]
+        rest = rest[: rest.index("--sizes")] if "--sizes" in rest else rest
+        sizes = [s for s in sizes if s.isdigit()]
+        configs = [["--sizes", n, "--keep-going", *[r for r in rest if r != "--keep-going"]] for n in sizes]
+    started = time.monotonic()
+    pairs: list[dict] = []
+    for i, config in enumerate(configs):
+        order = [("before", args.before), ("after", ROOT)]
+        results = {}
+        for name, tree in order if i % 2 == 0 else order[::-1]:
+            results[name] = run(tree, args.module, config)
+            print(f"{name} {' '.join(config)}: done ({time.monotonic() - started:.0f} s)", flush=True)
+        key = KEYS[args.module]
+        after = {tuple(r.get(k) for k in key): r for r in results["after"]}
+        for row in results["before"]:
+            pairs.append({"before": row, "after": after.get(tuple(row.get(k) for k in key))})
+    about = {
+        "command": "python -m bench.paired " + " ".join(sys.argv[1:]),
+        "machine": machine(),
+        "loadavg_at_end": os.getloadavg(),
+        "seconds": round(time.monotonic() - started),
+    }
+    name = f"{args.module}-paired"
+    (OUT / f"{name}.json").write_text(json.dumps({**about, "pairs": pairs}, indent=1) + "\n")
+    (OUT / f"{name}.md").write_text(markdown(args.module, about, pairs))
+    print(markdown(args.module, about, pairs))
+
+
+def _f(value, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _ratio(after, before) -> str:
+    return f"{after / before:.2f}×" if after is not None and before else "-"
+
+
+def markdown(module: str, about: dict, pairs: list[dict]) -> str:
+    m = about["machine"]
+    lines = [
+        f"`{about['command']}` — {m['date']}, after = commit {m['commit']}, {m['cores']} cores {m['cpu']}, "
+        f"Python {m['python']}; load average at the end {', '.join(f'{x:.2f}' for x in about['loadavg_at_end'])}: "
+        "a shared machine (other helpers' test suites ran throughout), so only the before/after pairs, run "
+        "back to back, compare.",
+        "",
+    ]
+    if module == "overhead":
+        lines += [
+            "| path | db | messages | total p50 before → after | total p99 before → after | p99 ratio "
+            "| core p99 before → after | n |",
+            "|---|---|---:|---|---|---:|---|---:|",
+        ]
+        for pair in pairs:
+            b, a = pair["before"], pair["after"] or {}
+            lines.append(
+                f"| {b['path']} | {b['backend']} | {b['messages']:,} | {_f(b.get('total_p50_ms'))} → "
+                f"{_f(a.get('total_p50_ms'))} | {_f(b.get('total_p99_ms'))} → {_f(a.get('total_p99_ms'))} "
+                f"| {_ratio(a.get('total_p99_ms'), b.get('total_p99_ms'))} | {_f(b.get('core_p99_ms'))} → "
+                f"{_f(a.get('core_p99_ms'))} | {b.get('samples')} |"
+            )
+    else:
+        lines += [
+            "| N | p99 staleness before → after (s) | holds (< 2 s) | CPU s per 1,000 tokens before → after "
+            "| ratio | bot CPU use | fakes' CPU |",
+            "|---:|---|---|---|---:|---|---|",
+        ]
+        for pair in pairs:
+            b, a = pair["before"], pair["after"] or {}
+            lines.append(
+                f"| {b['n']} | {_f(b['staleness_p99'])} → {_f(a.get('staleness_p99'))} "
+                f"| {'yes' if b['holds'] else 'no'} → {'yes' if a.get('holds') else 'no'} "
+                f"| {_f(b['cpu_per_1k_tokens'], '.3f')} → {_f(a.get('cpu_per_1k_tokens'), '.3f')} "
+                f"| {_ratio(a.get('cpu_per_1k_tokens'), b['cpu_per_1k_tokens'])} "
+                f"| {_f(b['bot_cpu_share'], '.0%')} → {_f(a.get('bot_cpu_share'), '.0%')} "
+                f"| {_f(b['fakes_cpu_share'], '.0%')} → {_f(a.get('fakes_cpu_share'), '.0%')} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
