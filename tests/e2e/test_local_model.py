@@ -153,7 +153,9 @@ async def test_a_message_sent_the_moment_the_server_was_killed_finds_it_restarte
     assert "router" not in text.lower()  # never a remote model's error: local mode has nothing to fail over to
     conversation = await core.store.get_conversation(app.key)
     answer = (await core.store.recent_messages(conversation.id, 2))[-1]
-    assert answer.status == "complete" and answer.content.strip()
+    # answered by the restarted server: in full, or up to the length limit when the tiny model runs on (it does, now
+    # and then, sampling at temperature 0.2: seen in 1 full run in 3 on a loaded machine)
+    assert answer.status in ("complete", "truncated") and answer.content.strip()
 
 
 async def test_local_mode_has_no_failover_and_no_generated_titles(core_factory, llama_server):
