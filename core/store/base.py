@@ -23,7 +23,8 @@ from core.records import (  # noqa: F401  (the records the backends hand back, i
     StoredMessage,
     UsageRow,
 )
-from core.store.retry import DEFAULT_POLICY, RetryPolicy, run_with_retries
+from core.store.history import HISTORY_WINDOW, KEPT, HistoryCache
+from core.store.retry import DEFAULT_POLICY, RetryPolicy, retried, run_with_retries
 
 T = TypeVar("T")
 
@@ -205,10 +206,27 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get_message(self, message_id: int) -> StoredMessage | None: ...
 
-    @abc.abstractmethod
+    history: HistoryCache  # recent messages of active conversations, each backend's own (core.store.history)
+
+    @retried
     async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
         """The last `limit` messages, oldest first. Up to core.store.history.HISTORY_WINDOW of them come from
         memory while the conversation's version says nothing changed: the messages are shared, never change them."""
+        if limit > HISTORY_WINDOW:  # a whole conversation (an export): read it, keep nothing
+            return await self._read_recent(conversation_id, limit)
+        # the version first, then the rows: a write in between leaves the entry behind the database, never ahead
+        version = await self.conversation_version(conversation_id)
+        cached = self.history.get(conversation_id, version, limit)
+        if cached is not None:
+            return cached
+        messages = await self._read_recent(conversation_id, KEPT)
+        if version is not None:
+            self.history.put(conversation_id, version, messages)
+        return messages[-limit:] if limit < len(messages) else messages
+
+    @abc.abstractmethod
+    async def _read_recent(self, conversation_id: int, limit: int) -> list[StoredMessage]:
+        """The last `limit` messages from the database, oldest first."""
 
     @abc.abstractmethod
     async def count_messages(self, conversation_id: int) -> int: ...

@@ -49,7 +49,7 @@ from core.store.base import (
     message_from,
     schedule_from,
 )
-from core.store.history import HISTORY_WINDOW, KEPT, HistoryCache
+from core.store.history import HistoryCache
 from core.store.retry import retried
 
 log = logging.getLogger(__name__)
@@ -508,20 +508,6 @@ class PostgresStore(Store):
     async def get_message(self, message_id: int) -> StoredMessage | None:
         row = await self.pool.fetchrow(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id=$1", message_id)
         return _message(row) if row else None
-
-    @retried
-    async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
-        if limit > HISTORY_WINDOW:  # a whole conversation (an export): read it, keep nothing
-            return await self._read_recent(conversation_id, limit)
-        # the version first, then the rows: a write in between leaves the entry behind the database, never ahead
-        version = await self.conversation_version(conversation_id)
-        cached = self.history.get(conversation_id, version, limit)
-        if cached is not None:
-            return cached
-        messages = await self._read_recent(conversation_id, KEPT)
-        if version is not None:
-            self.history.put(conversation_id, version, messages)
-        return messages[-limit:] if limit < len(messages) else messages
 
     async def _read_recent(self, conversation_id: int, limit: int) -> list[StoredMessage]:
         rows = await self.pool.fetch(

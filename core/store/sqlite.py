@@ -41,7 +41,7 @@ from core.store.base import (
     message_from,
     schedule_from,
 )
-from core.store.history import HISTORY_WINDOW, KEPT, HistoryCache
+from core.store.history import HistoryCache
 from core.store.retry import retried
 
 _MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
@@ -338,20 +338,6 @@ class SQLiteStore(Store):
         async with self.db.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id=?", (message_id,)) as cur:
             row = await cur.fetchone()
         return _message(row) if row else None
-
-    @retried
-    async def recent_messages(self, conversation_id: int, limit: int) -> list[StoredMessage]:
-        if limit > HISTORY_WINDOW:  # a whole conversation (an export): read it, keep nothing
-            return await self._read_recent(conversation_id, limit)
-        # the version first, then the rows: a write in between leaves the entry behind the database, never ahead
-        version = await self.conversation_version(conversation_id)
-        cached = self.history.get(conversation_id, version, limit)
-        if cached is not None:
-            return cached
-        messages = await self._read_recent(conversation_id, KEPT)
-        if version is not None:
-            self.history.put(conversation_id, version, messages)
-        return messages[-limit:] if limit < len(messages) else messages
 
     async def _read_recent(self, conversation_id: int, limit: int) -> list[StoredMessage]:
         rows = await self.db.execute_fetchall(
