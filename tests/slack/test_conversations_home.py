@@ -246,3 +246,20 @@ async def test_new_commands_over_signed_http(core_factory, fake_router):
             finally:
                 with contextlib.suppress(Exception):
                     await runner.cleanup()
+
+
+async def test_app_home_shows_the_model_an_assistant_sets_and_answers_use_it(bot):
+    # the person's own default says one model, the assistant they use says another: Home shows the one answers use
+    qwen, gemma = "Qwen/Qwen3-32B", "google/gemma-3-27b-it"
+    await bot.command("/model", gemma, user=ALICE)
+    await bot.command("/assistant", f"new Mine model={qwen}", user=ALICE)
+    await bot.command("/assistant", "use Mine", user=ALICE)
+    await bot.send(bot.fake.build_app_home_opened(user=ALICE))
+    await bot.settle()
+    view = bot.fake.views[bot.fake.home_views[ALICE]]
+    model = next(b for b in view["blocks"] if b.get("block_id") == "home_model")
+    assert f"*Model:* `{qwen}`" in model["text"]["text"] and "Mine" in model["text"]["text"], model["text"]["text"]
+    bot.router.queue(text_script("From Qwen."))
+    await bot.fake.user_posts("which model?", channel=CHANNEL, user=ALICE)
+    await bot.settle()
+    assert bot.router.requests[-1]["model"].split(":")[0] == qwen
