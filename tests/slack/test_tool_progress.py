@@ -6,32 +6,21 @@ Slack over the wire (which refuses malformed chunks and blocks) and a loopback w
 from __future__ import annotations
 
 import pytest
-from aiohttp import web
 
 from core.keys import Actor, ConversationKey
 from core.records import Scope
 from tests.fakes.fake_router import text_script, tool_calls_script
 from tests.fakes.slack import FakeSlack
 from tests.support.slack import CHANNEL, running_bot, visible
-from tests.support.web import Web
+from tests.support.web import serving
 
 ANSWER = "Paris has about 2.1 million inhabitants."
 
 
 @pytest.fixture
 async def loopback_web():
-    site_web = Web()
-    app = web.Application()
-    app.router.add_get("/search", site_web.searxng)
-    app.router.add_get("/paris", site_web.paris)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    site_web.base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    yield site_web
-    site_web.release.set()
-    await runner.cleanup()
+    async with serving(("searxng", "paris")) as site_web:
+        yield site_web
 
 
 def _searching(core_factory, base: str):

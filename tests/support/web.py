@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -57,3 +59,34 @@ class Web:
 
     async def huge(self, request):
         return web.Response(text="<html><body><p>" + "big " * 200_000 + "</p></body></html>", content_type="text/html")
+
+
+ALL_PAGES = ("searxng", "tavily", "brave", "paris", "slow", "huge")
+ROUTES = {  # page -> (method, path)
+    "searxng": ("GET", "/search"),
+    "tavily": ("POST", "/search"),
+    "brave": ("GET", "/web/search"),
+    "paris": ("GET", "/paris"),
+    "slow": ("GET", "/slow"),
+    "huge": ("GET", "/huge"),
+}
+
+
+@contextlib.asynccontextmanager
+async def serving(pages: tuple[str, ...] = ALL_PAGES) -> AsyncIterator[Web]:
+    """The `Web` pages named, served on a loopback port (`.base`); the slow page is released at the end."""
+    site_web = Web()
+    app = web.Application()
+    for page in pages:
+        method, path = ROUTES[page]
+        app.router.add_route(method, path, getattr(site_web, page))
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    site_web.base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    try:
+        yield site_web
+    finally:
+        site_web.release.set()
+        await runner.cleanup()

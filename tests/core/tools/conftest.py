@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from aiohttp import web
 
 from core.records import Scope
 from tests.support.chat import ALICE, KEY
-from tests.support.web import Web
+from tests.support.web import serving
 
 
 @pytest.fixture
 async def fake_web():
-    site_web = Web()
-    app = web.Application()
-    app.router.add_get("/search", site_web.searxng)
-    app.router.add_post("/search", site_web.tavily)
-    app.router.add_get("/web/search", site_web.brave)
-    app.router.add_get("/paris", site_web.paris)
-    app.router.add_get("/slow", site_web.slow)
-    app.router.add_get("/huge", site_web.huge)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    site_web.base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-    yield site_web
-    site_web.release.set()
-    await runner.cleanup()
+    async with serving() as site_web:
+        yield site_web
 
 
 @pytest.fixture
