@@ -1,6 +1,8 @@
 """The streaming engine and what it needs from a platform, in one place: `engine` turns a token stream into
-platform messages, `sink` is what an adapter gives it (limits, calls, the errors it raises), `throttle` paces
-each lane within a shared budget, `splitting` cuts long answers at paragraph boundaries with code fences intact.
+platform messages (its reader and lifecycle; `render` brings the platform up to the newest snapshot, `delivery` sends
+each message and handles what failures mean, `state` is the answer as it streams), `sink` is what an adapter gives
+it (limits, calls, the errors it raises), `throttle` paces each lane within a shared budget, `splitting` cuts long
+answers at paragraph boundaries with code fences intact.
 """
 
 from core.streaming.engine import (
