@@ -5,18 +5,8 @@ it (limits, calls, the errors it raises), `throttle` paces each lane within a sh
 answers at paragraph boundaries with code fences intact.
 """
 
-from core.streaming.engine import (
-    NOTICE_EMPTY,
-    NOTICE_EXPIRED,
-    NOTICE_IN_FILE,
-    NOTICE_STOPPED,
-    NOTICE_TRUNCATED,
-    THINKING,
-    RenderStats,
-    ReplyState,
-    ReplyStream,
-    fence_safe_preview,
-)
+from core.streaming.engine import ReplyStream
+from core.streaming.render import fence_safe_preview
 from core.streaming.sink import (
     MessageGone,
     PlatformLimits,
@@ -26,6 +16,16 @@ from core.streaming.sink import (
     StoppedByUser,
     StreamUnavailable,
     Undeliverable,
+)
+from core.streaming.state import (
+    NOTICE_EMPTY,
+    NOTICE_EXPIRED,
+    NOTICE_IN_FILE,
+    NOTICE_STOPPED,
+    NOTICE_TRUNCATED,
+    THINKING,
+    RenderStats,
+    ReplyState,
 )
 
 __all__ = [

@@ -30,32 +30,17 @@ from core.router.client import (
     ToolActivity,
 )
 from core.streaming.delivery import Delivery
-from core.streaming.render import Rendering, fence_safe_preview
+from core.streaming.render import Rendering
 from core.streaming.sink import PlatformLimits, ReplySink, Undeliverable
 from core.streaming.state import (
     NOTICE_EMPTY,
     NOTICE_EXPIRED,
-    NOTICE_IN_FILE,
     NOTICE_STOPPED,
     NOTICE_TRUNCATED,
-    THINKING,
     RenderStats,
     ReplyState,
 )
 from core.streaming.throttle import Throttle
-
-__all__ = [
-    "NOTICE_EMPTY",
-    "NOTICE_EXPIRED",
-    "NOTICE_IN_FILE",
-    "NOTICE_STOPPED",
-    "NOTICE_TRUNCATED",
-    "THINKING",
-    "RenderStats",
-    "ReplyState",
-    "ReplyStream",
-    "fence_safe_preview",
-]
 
 log = logging.getLogger(__name__)
 
