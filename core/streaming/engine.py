@@ -21,7 +21,7 @@ from typing import Any
 
 from core.errors import RouterError
 from core.records import MessageStatus
-from core.router.client import (
+from core.router.events import (
     Finished,
     ReasoningDelta,
     StreamEvent,

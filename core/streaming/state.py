@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from core.errors import RouterError
 from core.records import MessageStatus
-from core.router.client import ToolProgress
+from core.router.events import ToolProgress
 
 
 @dataclass(slots=True)
