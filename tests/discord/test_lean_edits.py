@@ -5,6 +5,7 @@ to the engine, 5xx retried, mentions off, the text exact."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import discord
 import pytest
@@ -47,6 +48,16 @@ async def _posted(fake: FakeDiscord, client: discord.Client) -> discord.Message:
     return await channel.send("first")
 
 
+@contextlib.asynccontextmanager
+async def _counted(fake: FakeDiscord):
+    """A message posted, and an edit path for it on a budget that records what it is asked."""
+    client = _client()
+    async with running_client(fake, client):
+        message = await _posted(fake, client)
+        throttle = CountingThrottle()
+        yield EditPath(client.http, Budget(throttle, GLOBAL_BUCKET, None)), message, throttle
+
+
 async def test_edits_take_the_lean_path_with_mentions_off_and_the_text_exact(monkeypatch):
     async with FakeDiscord() as fake:
         client = _client()
@@ -79,33 +90,23 @@ async def test_a_client_without_the_budget_trace_keeps_discord_py_s_path():
 
 @pytest.mark.parametrize("is_global", [False, True])
 async def test_a_429_raises_rate_limited_and_a_global_one_holds_the_budget(is_global):
-    async with FakeDiscord() as fake:
-        client = _client()
-        async with running_client(fake, client):
-            message = await _posted(fake, client)
-            throttle = CountingThrottle()
-            path = EditPath(client.http, Budget(throttle, GLOBAL_BUCKET, None))
-            fake.inject_429("PATCH", EDIT, retry_after=0.4, is_global=is_global)
-            with pytest.raises(RateLimited) as raised:
-                await path.edit(message.channel.id, message.id, {"content": "late"})
-            assert raised.value.retry_after == pytest.approx(0.4) and raised.value.scope_global == is_global
-            assert throttle.limited == ([pytest.approx(0.4)] if is_global else [])
-            assert throttle.taken == []  # the first request was paid by the engine; it was not retried
-            assert len(fake.requests_for("PATCH", EDIT)) == 1
+    async with FakeDiscord() as fake, _counted(fake) as (path, message, throttle):
+        fake.inject_429("PATCH", EDIT, retry_after=0.4, is_global=is_global)
+        with pytest.raises(RateLimited) as raised:
+            await path.edit(message.channel.id, message.id, {"content": "late"})
+        assert raised.value.retry_after == pytest.approx(0.4) and raised.value.scope_global == is_global
+        assert throttle.limited == ([pytest.approx(0.4)] if is_global else [])
+        assert throttle.taken == []  # the first request was paid by the engine; it was not retried
+        assert len(fake.requests_for("PATCH", EDIT)) == 1
 
 
 async def test_a_5xx_is_retried_and_the_retry_pays_the_budget_again():
-    async with FakeDiscord() as fake:
-        client = _client()
-        async with running_client(fake, client):
-            message = await _posted(fake, client)
-            throttle = CountingThrottle()
-            path = EditPath(client.http, Budget(throttle, GLOBAL_BUCKET, None))
-            fake.inject_error("PATCH", EDIT, status=502)
-            await path.edit(message.channel.id, message.id, {"content": "after a 502"})
-            assert [r.status for r in fake.requests_for("PATCH", EDIT)] == [502, 200]
-            assert throttle.taken == [Priority.UPDATE]
-            assert fake.channel_messages(fake.default_channel["id"])[-1].content == "after a 502"
+    async with FakeDiscord() as fake, _counted(fake) as (path, message, throttle):
+        fake.inject_error("PATCH", EDIT, status=502)
+        await path.edit(message.channel.id, message.id, {"content": "after a 502"})
+        assert [r.status for r in fake.requests_for("PATCH", EDIT)] == [502, 200]
+        assert throttle.taken == [Priority.UPDATE]
+        assert fake.channel_messages(fake.default_channel["id"])[-1].content == "after a 502"
 
 
 async def test_an_exhausted_channel_bucket_is_waited_out_not_hit():
