@@ -107,8 +107,9 @@ class _IdleWatch:
         self._handle.cancel()
 
 
-async def sse_chunks(response) -> AsyncIterator[dict]:
-    """The JSON chunks of a streamed chat completion, read straight off the HTTP response.
+async def sse_batches(response) -> AsyncIterator[list[dict]]:
+    """The JSON chunks of a streamed chat completion, read straight off the HTTP response, as they came: the
+    chunks of one read together (an error after some of them comes after they were handed on).
 
     The SDK's typed chunk objects cost several times more CPU per token than everything else the bot does with
     a token, so the stream is parsed here: server-sent events (comments and keep-alives skipped, multi-line
@@ -119,9 +120,7 @@ async def sse_chunks(response) -> AsyncIterator[dict]:
     without a text decode and a generator per layer for each line.
     """
     blocks = _blocks(response)
-    event: list[bytes] = []
-    event_name = b""  # the SSE `event:` field of the event being read ("error" from some providers)
-    done = False
+    parser = _EventParser()
     pending = b""  # the start of a line whose end has not come yet
     while True:
         try:
@@ -142,25 +141,46 @@ async def sse_chunks(response) -> AsyncIterator[dict]:
             held = False
         lines = data.split(b"\n")
         pending = lines.pop() + (b"\r" if held else b"")
+        batch: list[dict] = []
+        try:
+            parser.feed(lines, batch)
+        except Exception:
+            if batch:
+                yield batch  # what came before the error is the answer's; the error ends it after
+            raise
+        if batch:
+            yield batch
+
+
+class _EventParser:
+    """Server-sent events, line by line, into the JSON chunks they carry."""
+
+    __slots__ = ("done", "event", "name")
+
+    def __init__(self) -> None:
+        self.event: list[bytes] = []  # the data lines of the event being read
+        self.name = b""  # its `event:` field ("error" from some providers)
+        self.done = False
+
+    def feed(self, lines: list[bytes], out: list[dict]) -> None:
         for line in lines:
             if line and not line.startswith(b":"):
                 field_name, _, value = line.partition(b":")
                 value = value[1:] if value.startswith(b" ") else value
                 if field_name == b"data":
-                    event.append(value)
+                    self.event.append(value)
                 elif field_name == b"event":
-                    event_name = value.strip()
+                    self.name = value.strip()
                 continue
             if line:  # a comment or keep-alive
                 continue
-            if not event or done:  # a blank line ends an event; one without data is nothing
-                event, event_name = [], b""
+            event, name = self.event, self.name
+            self.event, self.name = [], b""
+            if not event or self.done:  # a blank line ends an event; one without data is nothing
                 continue
             payload = event[0] if len(event) == 1 else b"\n".join(event)
-            event = []
-            name, event_name = event_name, b""
             if payload.startswith(b"[DONE]"):
-                done = True  # read on to the end of the body so the connection can be reused
+                self.done = True  # read on to the end of the body so the connection can be reused
                 continue
             if name == b"error":  # the provider's error as an SSE event, its data JSON or plain text
                 try:
@@ -173,7 +193,7 @@ async def sse_chunks(response) -> AsyncIterator[dict]:
                 raise ValueError("a stream chunk that is not a JSON object")
             if chunk.get("error"):  # {"error": "..."} (TGI) or {"error": {"message": ...}}, maybe after some text
                 raise ProviderStreamError(chunk)
-            yield chunk
+            out.append(chunk)
 
 
 def _blocks(response) -> AsyncIterator[bytes]:

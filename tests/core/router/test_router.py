@@ -195,9 +195,9 @@ class _Body:
 
 
 async def _chunks_of(pieces: list[bytes]) -> list[dict]:
-    from core.router.client import sse_chunks
+    from core.router.client import sse_batches
 
-    return [chunk async for chunk in sse_chunks(_Body(pieces))]
+    return [chunk async for batch in sse_batches(_Body(pieces)) for chunk in batch]
 
 
 @pytest.mark.parametrize("cut", range(1, 40))
@@ -228,3 +228,30 @@ async def test_the_sdk_s_aiohttp_response_is_read_directly(client, fake_router, 
     monkeypatch.setattr(httpx2.Response, "aiter_bytes", refused)
     fake_router.queue(text_script("fast path", pieces=3))
     assert text_of(await collect(client)) == "fast path"
+
+
+def _sse(*chunks: dict) -> bytes:
+    import json
+
+    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+
+
+async def test_chunks_read_together_go_on_as_one_delta_of_each_kind_in_order(client, fake_router):
+    # five chunks in one write (a process behind on its reading finds them in one read): reasoning, then the
+    # answer, each joined, in the order they came; the text is exact and nothing is lost or reordered
+    together = _sse(chunk(reasoning="think "), chunk(reasoning="more"), chunk("Hel"), chunk("lo"), chunk(" you"))
+    fake_router.queue([Raw(together), Sleep(0.2), chunk("!"), chunk(finish="stop")])
+    events = [e for e in await collect(client) if isinstance(e, (TextDelta, ReasoningDelta))]
+    assert events == [ReasoningDelta("think more"), TextDelta("Hello you"), TextDelta("!")]
+
+
+async def test_an_error_read_with_text_before_it_keeps_that_text():
+    from core.router.client import sse_batches
+    from core.router.provider_errors import ProviderStreamError
+
+    body = _sse(chunk("kept")) + b'data: {"error": "overloaded"}\n\n'
+    batches = []
+    with pytest.raises(ProviderStreamError):
+        async for batch in sse_batches(_Body([body])):
+            batches.append(batch)
+    assert [[c["choices"][0]["delta"]["content"] for c in b] for b in batches] == [["kept"]]
