@@ -29,6 +29,7 @@ import discord
 import yarl
 
 from bots.discord.buttons import reply_controls
+from bots.discord.edits import Budget, edit_path
 from core.replies.actions import reply_actions
 from core.streaming import MessageGone, PlatformLimits, RateLimited, ReplyView, Undeliverable
 from core.streaming.throttle import LocalPacer, Priority, Throttle
@@ -97,18 +98,18 @@ def budget_trace(throttle: Throttle, bucket: Any = None) -> aiohttp.TraceConfig:
     # no budget (the global limit lifted), no spacing: the wire pacer only re-spaces what the budget let go
     wire = LocalPacer(max(WIRE_RATE, throttle.bucket_rate * 1.05), 1, throttle.clock) if throttle.bucket_rate else None
 
+    budget = Budget(throttle, bucket, wire)
+
     async def on_request_start(session: Any, context: Any, params: aiohttp.TraceRequestStartParams) -> None:
         path = _api_path(params.url)
         priority = None if path is None else request_priority(params.method.upper(), path)
         if priority is None:
             return
         credit = _paid.get()
-        if credit and credit[0] > 0:
+        paid = bool(credit and credit[0] > 0)
+        if paid:
             credit[0] -= 1
-        else:
-            await throttle.take(bucket, priority)
-        while wire is not None and (wait := await wire.try_take()):
-            await throttle.clock.sleep(wait)
+        await budget.admit(priority, paid=paid)
 
     async def on_request_end(session: Any, context: Any, params: aiohttp.TraceRequestEndParams) -> None:
         response = params.response
@@ -120,10 +121,11 @@ def budget_trace(throttle: Throttle, bucket: Any = None) -> aiohttp.TraceConfig:
             if retry_after is None:
                 with contextlib.suppress(ValueError):
                     retry_after = float(response.headers.get("Retry-After") or 1)
-            throttle.budget_limited(bucket, retry_after or 1.0)
+            budget.limited(retry_after or 1.0)
 
     trace.on_request_start.append(on_request_start)
     trace.on_request_end.insert(0, on_request_end)  # before rate_limit_trace's, which raises for the sink's 429s
+    trace.hfchat_budget = budget  # the same budget for the edits sent past discord.py (bots.discord.edits)
     return trace
 
 
@@ -177,6 +179,11 @@ def fail_fast_on_429(*, paid: bool = False) -> Iterator[None]:
     finally:
         _paid.reset(credit)
         _fail_fast.reset(token)
+
+
+def _edit_route(ref: discord.Message) -> discord.http.Route:
+    path = "/channels/{channel_id}/messages/{message_id}"
+    return discord.http.Route("PATCH", path, channel_id=ref.channel.id, message_id=ref.id)
 
 
 UNKNOWN_MESSAGE = 10008  # the message to edit was deleted: go on in a new one
@@ -248,16 +255,17 @@ class DiscordSink:
         return message
 
     async def edit(self, ref: discord.Message, text: str, view: ReplyView) -> None:
-        """PATCH the message with discord.py's HTTP client (its retries, errors and rate limits), without what
-        `Message.edit` adds for each of a streamed answer's edits: a new View and Message built, the view stored
-        again. The buttons are the same dynamic items (registered once with the client), as components."""
-        route = discord.http.Route(
-            "PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=ref.channel.id, message_id=ref.id
-        )
+        """PATCH the message (bots.discord.edits: the budget, per-channel bucket, 429s and retries kept, discord.py's
+        per-request work not), without what `Message.edit` adds for each of a streamed answer's edits: a new View
+        and Message built, the view stored again. The buttons are the same dynamic items, as components."""
         payload = {"content": text, "components": self._components(view), "allowed_mentions": _NO_MENTIONS_JSON}
+        lean = edit_path(ref._state.http)  # the same budget and limits, without discord.py's per-request work
         try:
             with fail_fast_on_429(paid=True):
-                await ref._state.http.request(route, json=payload)
+                if lean is not None:
+                    await lean.edit(ref.channel.id, ref.id, payload)
+                else:
+                    await ref._state.http.request(_edit_route(ref), json=payload)
         except discord.NotFound as exc:
             if exc.code == UNKNOWN_MESSAGE:
                 raise MessageGone() from None

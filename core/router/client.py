@@ -35,7 +35,7 @@ from core.router.events import (
     ToolProgress,
 )
 from core.router.provider_errors import ProviderStreamError
-from core.router.sse import ThinkSplitter, _add_tool_call_piece, _IdleWatch, sse_chunks
+from core.router.sse import ThinkSplitter, _add_tool_call_piece, _IdleWatch, sse_batches
 
 # the request, the events and the errors are imported from here across the core and its tests
 __all__ = [
@@ -53,7 +53,7 @@ __all__ = [
     "ToolCallsRequested",
     "ToolProgress",
     "map_error",
-    "sse_chunks",
+    "sse_batches",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class RouterClient:
 
     @staticmethod
     async def _post(client: AsyncOpenAI, body: bytes):
-        """POST /chat/completions with a body already serialised; the raw streamed response (read by sse_chunks)."""
+        """POST /chat/completions with a body already serialised; the raw streamed response (read by sse_batches)."""
         return await client.post(
             "/chat/completions",
             cast_to=ChatCompletion,
@@ -172,13 +172,13 @@ class RouterClient:
         written: list[str] = []
         finish_reason: str | None = None
         usage = (None, None)
-        chunks = sse_chunks(response)
+        batches = sse_batches(response)
         idle = _IdleWatch(self.idle_timeout)
         try:
             while True:
                 idle.reading, idle.last = True, idle.loop.time()  # as wait_for: from asking for the next chunk
                 try:
-                    chunk = await anext(chunks)
+                    batch = await anext(batches)
                 except StopAsyncIteration:
                     break
                 except asyncio.CancelledError:
@@ -187,30 +187,44 @@ class RouterClient:
                     raise
                 finally:
                     idle.reading = False
-                if chunk.get("usage"):
-                    usage = (chunk["usage"].get("prompt_tokens"), chunk["usage"].get("completion_tokens"))
-                for choice in chunk.get("choices") or ():
-                    delta = choice.get("delta")
-                    if delta:
-                        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                        if isinstance(reasoning, str) and reasoning:
-                            started = True
-                            yield ReasoningDelta(reasoning)
-                        content = delta.get("content")
-                        if isinstance(content, str) and content:
-                            answer, inline_reasoning = think.feed(content)
-                            if inline_reasoning:
-                                started = True
-                                yield ReasoningDelta(inline_reasoning)
+                # the chunks that came in one read go on as one delta of each kind in a row (a process behind on
+                # its reading finds several per read, and each event costs the same all the way to the screen)
+                texts: list[str] = []
+                thoughts: list[str] = []
+                for chunk in batch:
+                    if chunk.get("usage"):
+                        usage = (chunk["usage"].get("prompt_tokens"), chunk["usage"].get("completion_tokens"))
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta")
+                        if delta:
+                            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                            content = delta.get("content")
+                            answer, inline_reasoning = ("", "")
+                            if isinstance(content, str) and content:
+                                answer, inline_reasoning = think.feed(content)
+                            for thought in (reasoning if isinstance(reasoning, str) else "", inline_reasoning):
+                                if thought:
+                                    started = True
+                                    if texts:
+                                        yield TextDelta("".join(texts))
+                                        texts = []
+                                    thoughts.append(thought)
                             if answer:
                                 started = True
                                 written.append(answer)
-                                yield TextDelta(answer)
-                        for piece in delta.get("tool_calls") or ():
-                            started = True
-                            _add_tool_call_piece(calls, piece)
-                    if choice.get("finish_reason"):
-                        finish_reason = choice["finish_reason"]
+                                if thoughts:
+                                    yield ReasoningDelta("".join(thoughts))
+                                    thoughts = []
+                                texts.append(answer)
+                            for piece in delta.get("tool_calls") or ():
+                                started = True
+                                _add_tool_call_piece(calls, piece)
+                        if choice.get("finish_reason"):
+                            finish_reason = choice["finish_reason"]
+                if thoughts:
+                    yield ReasoningDelta("".join(thoughts))
+                if texts:
+                    yield TextDelta("".join(texts))
         except Exception as exc:
             error = map_error(exc, request.model)
             if error.kind == "unreachable":  # the connection was up: it broke mid-stream
@@ -222,7 +236,7 @@ class RouterClient:
             raise error from exc
         finally:
             idle.close()
-            await chunks.aclose()
+            await batches.aclose()
             await response.aclose()
         answer, reasoning = think.flush()
         if reasoning:

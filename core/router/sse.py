@@ -107,55 +107,102 @@ class _IdleWatch:
         self._handle.cancel()
 
 
-async def sse_chunks(response) -> AsyncIterator[dict]:
-    """The JSON chunks of a streamed chat completion, read straight off the HTTP response.
+async def sse_batches(response) -> AsyncIterator[list[dict]]:
+    """The JSON chunks of a streamed chat completion, read straight off the HTTP response, as they came: the
+    chunks of one read together (an error after some of them comes after they were handed on).
 
     The SDK's typed chunk objects cost several times more CPU per token than everything else the bot does with
     a token, so the stream is parsed here: server-sent events (comments and keep-alives skipped, multi-line
-    data joined, `data:` with or without its space), `[DONE]` ends it (a stream without one ends with the body),
-    an error the provider writes into the stream (`event: error`, or an `error` field) raises
-    `ProviderStreamError`, and a broken connection the SDK's own exceptions, as its stream would.
+    data joined, `data:` with or without its space, lines ended by LF, CRLF or CR), `[DONE]` ends it (a stream
+    without one ends with the body), an error the provider writes into the stream (`event: error`, or an `error`
+    field) raises `ProviderStreamError`, and a broken connection the SDK's own exceptions, as its stream would.
+    The bytes are split and parsed as they come (`_blocks`: from aiohttp itself when nothing is to be decoded),
+    without a text decode and a generator per layer for each line.
     """
-    lines = response.aiter_lines()
-    event: list[str] = []
-    event_name = ""  # the SSE `event:` field of the event being read ("error" from some providers)
-    done = False
+    blocks = _blocks(response)
+    parser = _EventParser()
+    pending = b""  # the start of a line whose end has not come yet
     while True:
         try:
-            line = await anext(lines)
+            block = await anext(blocks)
         except StopAsyncIteration:
-            break
+            if not pending:
+                break
+            block, pending = pending + b"\n", b""  # the body ended without a last line end
         except Exception as exc:  # the transport's: a read timeout or a broken connection
             if "Timeout" in type(exc).__name__:
                 raise openai.APITimeoutError(request=response.request) from exc
             raise openai.APIConnectionError(request=response.request) from exc
-        if line and not line.startswith(":"):
-            field_name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if field_name == "data":
-                event.append(value)
-            elif field_name == "event":
-                event_name = value.strip()
-            continue
-        if line:  # a comment or keep-alive
-            continue
-        if not event or done:  # a blank line ends an event; one without data is nothing
-            event, event_name = [], ""
-            continue
-        data, event = "\n".join(event), []
-        name, event_name = event_name, ""
-        if data.startswith("[DONE]"):
-            done = True  # read on to the end of the body so the connection can be reused
-            continue
-        if name == "error":  # the provider's error as an SSE event, its data JSON or plain text
-            try:
-                payload = json.loads(data)
-            except ValueError:
-                payload = data
-            raise ProviderStreamError(payload)
-        chunk = json.loads(data)
-        if not isinstance(chunk, dict):
-            raise ValueError("a stream chunk that is not a JSON object")
-        if chunk.get("error"):  # {"error": "..."} (TGI) or {"error": {"message": ...}}, maybe after some text
-            raise ProviderStreamError(chunk)
-        yield chunk
+        data = pending + block if pending else block
+        if b"\r" in data:
+            held = data.endswith(b"\r")  # maybe the first half of a CRLF split across two reads
+            data = (data[:-1] if held else data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        else:
+            held = False
+        lines = data.split(b"\n")
+        pending = lines.pop() + (b"\r" if held else b"")
+        batch: list[dict] = []
+        try:
+            parser.feed(lines, batch)
+        except Exception:
+            if batch:
+                yield batch  # what came before the error is the answer's; the error ends it after
+            raise
+        if batch:
+            yield batch
+
+
+class _EventParser:
+    """Server-sent events, line by line, into the JSON chunks they carry."""
+
+    __slots__ = ("done", "event", "name")
+
+    def __init__(self) -> None:
+        self.event: list[bytes] = []  # the data lines of the event being read
+        self.name = b""  # its `event:` field ("error" from some providers)
+        self.done = False
+
+    def feed(self, lines: list[bytes], out: list[dict]) -> None:
+        for line in lines:
+            if line and not line.startswith(b":"):
+                field_name, _, value = line.partition(b":")
+                value = value[1:] if value.startswith(b" ") else value
+                if field_name == b"data":
+                    self.event.append(value)
+                elif field_name == b"event":
+                    self.name = value.strip()
+                continue
+            if line:  # a comment or keep-alive
+                continue
+            event, name = self.event, self.name
+            self.event, self.name = [], b""
+            if not event or self.done:  # a blank line ends an event; one without data is nothing
+                continue
+            payload = event[0] if len(event) == 1 else b"\n".join(event)
+            if payload.startswith(b"[DONE]"):
+                self.done = True  # read on to the end of the body so the connection can be reused
+                continue
+            if name == b"error":  # the provider's error as an SSE event, its data JSON or plain text
+                try:
+                    error = json.loads(payload)
+                except ValueError:
+                    error = payload.decode("utf-8", "replace")
+                raise ProviderStreamError(error)
+            chunk = json.loads(payload)
+            if not isinstance(chunk, dict):
+                raise ValueError("a stream chunk that is not a JSON object")
+            if chunk.get("error"):  # {"error": "..."} (TGI) or {"error": {"message": ...}}, maybe after some text
+                raise ProviderStreamError(chunk)
+            out.append(chunk)
+
+
+def _blocks(response) -> AsyncIterator[bytes]:
+    """The body's bytes as they arrive: straight from aiohttp under the SDK (its httpx transport) when the body
+    is not compressed, else through httpx's decoders."""
+    stream = getattr(response, "stream", None)
+    stream = getattr(stream, "_stream", stream)  # httpx's BoundAsyncStream around the transport's
+    aiohttp_response = getattr(stream, "_aiohttp_response", None)
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if aiohttp_response is not None and encoding in ("", "identity"):
+        return aiohttp_response.content.iter_any()
+    return response.aiter_bytes()

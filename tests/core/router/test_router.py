@@ -181,3 +181,77 @@ async def test_idle_timeout_counts_only_waiting_for_the_router(client, fake_rout
         if isinstance(event, TextDelta):
             await asyncio.sleep(1.3)
     assert text_of(events) == "abc" and isinstance(events[-1], Finished)
+
+
+class _Body:
+    """A response whose body arrives in the given pieces (through `aiter_bytes`: httpx's decoding path)."""
+
+    def __init__(self, pieces: list[bytes]):
+        self.pieces, self.headers, self.request = pieces, {}, None
+
+    async def aiter_bytes(self):
+        for piece in self.pieces:
+            yield piece
+
+
+async def _chunks_of(pieces: list[bytes]) -> list[dict]:
+    from core.router.client import sse_batches
+
+    return [chunk async for batch in sse_batches(_Body(pieces)) for chunk in batch]
+
+
+@pytest.mark.parametrize("cut", range(1, 40))
+async def test_sse_lines_split_anywhere_across_reads(cut):
+    # LF, CRLF and CR line ends, a CRLF and a multi-byte character split between two reads, a last line without
+    # its end: the same chunks wherever the body is cut
+    body = (
+        b'data: {"n": 1, "t": "\xc3\xa9"}\r\n\r\n: ping\r'
+        b'\rdata:{"n": 2}\n\ndata: {"n":\ndata: 3}\r\rdata: [DONE]\n\ndata: {"n": 4}'
+    )
+    expected = [{"n": 1, "t": "é"}, {"n": 2}, {"n": 3}]
+    assert await _chunks_of([body[:cut], body[cut:]]) == expected
+    assert await _chunks_of([body[i : i + 1] for i in range(len(body))]) == expected
+
+
+async def test_a_body_ending_without_a_blank_line_keeps_its_last_chunk():
+    assert await _chunks_of([b'data: {"n": 1}\n\ndata: {"n": 2}\n']) == [{"n": 1}]  # an event ends at a blank line
+    assert await _chunks_of([b'data: {"n": 1}\n\ndata: {"n": 2}\n', b"\n"]) == [{"n": 1}, {"n": 2}]
+
+
+async def test_the_sdk_s_aiohttp_response_is_read_directly(client, fake_router, monkeypatch):
+    # the fast path (aiohttp's bytes, no httpx decoding layers) is the one a real stream takes
+    import httpx2
+
+    def refused(self, *args, **kwargs):
+        raise AssertionError("read through httpx's decoders")
+
+    monkeypatch.setattr(httpx2.Response, "aiter_bytes", refused)
+    fake_router.queue(text_script("fast path", pieces=3))
+    assert text_of(await collect(client)) == "fast path"
+
+
+def _sse(*chunks: dict) -> bytes:
+    import json
+
+    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+
+
+async def test_chunks_read_together_go_on_as_one_delta_of_each_kind_in_order(client, fake_router):
+    # five chunks in one write (a process behind on its reading finds them in one read): reasoning, then the
+    # answer, each joined, in the order they came; the text is exact and nothing is lost or reordered
+    together = _sse(chunk(reasoning="think "), chunk(reasoning="more"), chunk("Hel"), chunk("lo"), chunk(" you"))
+    fake_router.queue([Raw(together), Sleep(0.2), chunk("!"), chunk(finish="stop")])
+    events = [e for e in await collect(client) if isinstance(e, (TextDelta, ReasoningDelta))]
+    assert events == [ReasoningDelta("think more"), TextDelta("Hello you"), TextDelta("!")]
+
+
+async def test_an_error_read_with_text_before_it_keeps_that_text():
+    from core.router.client import sse_batches
+    from core.router.provider_errors import ProviderStreamError
+
+    body = _sse(chunk("kept")) + b'data: {"error": "overloaded"}\n\n'
+    batches = []
+    with pytest.raises(ProviderStreamError):
+        async for batch in sse_batches(_Body([body])):
+            batches.append(batch)
+    assert [[c["choices"][0]["delta"]["content"] for c in b] for b in batches] == [["kept"]]
