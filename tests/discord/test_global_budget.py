@@ -15,7 +15,7 @@ import discord
 import pytest
 
 from bots.discord.app import build_bot
-from bots.discord.sink import GLOBAL_BUCKET, budget_trace, request_priority
+from bots.discord.budget import GLOBAL_BUCKET, budget_trace, request_priority
 from core.streaming import PlatformLimits
 from core.streaming.throttle import Priority, Throttle
 from tests.fakes.discord import FakeDiscord, running_client
