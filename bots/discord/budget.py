@@ -45,7 +45,7 @@ def request_priority(method: str, path: str) -> Priority | None:
     if path.startswith(("/interactions/", "/webhooks/")):
         return None
     if method == "POST" and path.endswith("/threads"):
-        return Priority.START  # a thread for a new answer: when the answers streaming leave room for one more
+        return Priority.START  # a thread for a new answer: its first text needs it, before the streaming updates
     if method == "PATCH" and _CHANNEL.fullmatch(path):
         return Priority.BACKGROUND  # a rename (the auto title) or an archive: nobody waits on it
     if path.endswith("/typing") or "/reactions/" in path or (path.startswith("/applications/") and "/commands" in path):

@@ -165,3 +165,62 @@ async def test_with_the_global_limit_lifted_nothing_spaces_the_requests():
             await trace.on_request_start[-1](None, None, params)
         took = clock.now() - start
         assert (took == 0.0) if rate is None else (took >= least - 1e-6), (rate, took)
+
+
+def record_budget(monkeypatch) -> list[tuple[str, object, Priority]]:
+    """Every request taken from a budget, in order: ("queued", ticket, class) when it asks, ("granted", ...) when it
+    may go (a request given up while it waits has no grant)."""
+    from core.streaming import throttle as throttle_module
+
+    log: list[tuple[str, object, Priority]] = []
+    take = throttle_module._Bucket.take
+
+    async def recorded(self, priority: Priority = Priority.UPDATE) -> None:
+        ticket = object()
+        log.append(("queued", ticket, priority))
+        await take(self, priority)
+        log.append(("granted", ticket, priority))
+
+    monkeypatch.setattr(throttle_module._Bucket, "take", recorded)
+    return log
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+async def test_at_many_answers_at_once_no_update_goes_while_a_new_answer_waits_to_begin(
+    core_factory, fake_router, monkeypatch, window
+):
+    # 12 mentions at once under 8 requests a second: 12 threads and 12 first texts are 3 s of the budget, and the
+    # early answers want their updates meanwhile. While a thread or a first text waits for the budget, no update of
+    # an answer already streaming goes (they slow down); the final texts stay exact and nothing draws a global 429
+    count = 12
+    log = record_budget(monkeypatch)
+    fake_router.script_for = _answers(count)
+    core = await core_factory(fake_router.url, auto_titles=True)
+    limits = PlatformLimits(max_chars=2000, edit_interval=0.2, bucket_rate=8.0, budget="discord-global")
+    async with FakeDiscord(global_rate_limit=GLOBAL, global_window=window, rate_limits=SCALED_RATE_LIMITS) as fake:
+        bot_id, channel = fake.bot_user["id"], fake.default_channel["id"]
+        bot = build_bot(core, limits=limits, print_invite=False, guild_ready_timeout=0.05)
+        async with running_client(fake, bot):
+            asks = [fake.message_create(channel, fake.default_user, f"<@{bot_id}> [q {i}] go") for i in range(count)]
+            mentions = await asyncio.gather(*asks)
+            expected = {m["id"]: f"Answer{i}" + "".join(f" w{j}" for j in range(40)) for i, m in enumerate(mentions)}
+
+            def done() -> bool:
+                for thread, text in expected.items():
+                    shown = [m.content for m in fake.channel_messages(thread) if m.author_id == bot_id]
+                    if shown != [text]:
+                        return False
+                return True
+
+            await fake.wait_until(lambda: all(t in fake.channels for t in expected) and done(), within=60)
+        assert global_429s(fake) == 0
+        fake.assert_clean()
+    queued_at = {ticket: n for n, (event, ticket, _) in enumerate(log) if event == "queued"}
+    starts = [(queued_at[t], n) for n, (e, t, p) in enumerate(log) if e == "granted" and p <= Priority.START]
+    updates = [n for n, (e, _, p) in enumerate(log) if e == "granted" and p == Priority.UPDATE]
+    assert sum(1 for e, _, p in log if e == "granted" and p == Priority.START) == count
+    overtaken = [(q, g) for q, g in starts if any(q < u < g for u in updates)]
+    assert not overtaken, f"{len(overtaken)} threads or first texts waited while updates went"
+    # the rule was tested: updates did ask while new answers waited to begin
+    waiting_updates = [n for n, (e, _, p) in enumerate(log) if e == "queued" and p == Priority.UPDATE]
+    assert any(q < u < g for q, g in starts for u in waiting_updates)
