@@ -106,10 +106,10 @@ def _answers(count: int):
     return script_for
 
 
-@pytest.mark.parametrize("window", WINDOWS)
-async def test_threads_answers_and_renames_share_the_budget_without_a_global_429(core_factory, fake_router, window):
-    # 6 mentions at once: 6 threads, 6 answers streamed at the lanes' cadence, 6 renames, in 10 requests a second
-    count = 6
+@contextlib.asynccontextmanager
+async def _mentioned_at_once(core_factory, fake_router, window: str, count: int, within: float):
+    """`count` mentions at once in one channel, the bot at 8 requests a second and its lanes at 0.2 s; yields the fake
+    and {thread id: the answer's text} once every answer shows whole in its thread and every thread has its title."""
     fake_router.script_for = _answers(count)
     core = await core_factory(fake_router.url, auto_titles=True)
     limits = PlatformLimits(max_chars=2000, edit_interval=0.2, bucket_rate=8.0, budget="discord-global")
@@ -128,7 +128,14 @@ async def test_threads_answers_and_renames_share_the_budget_without_a_global_429
                         return False
                 return True
 
-            await fake.wait_until(lambda: all(t in fake.channels for t in expected) and done(), within=40)
+            await fake.wait_until(lambda: all(t in fake.channels for t in expected) and done(), within=within)
+        yield fake, expected
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+async def test_threads_answers_and_renames_share_the_budget_without_a_global_429(core_factory, fake_router, window):
+    # 6 mentions at once: 6 threads, 6 answers streamed at the lanes' cadence, 6 renames, in 10 requests a second
+    async with _mentioned_at_once(core_factory, fake_router, window, 6, within=40) as (fake, expected):
         assert global_429s(fake) == 0
         for i, thread in enumerate(expected):
             renames = [r for r in fake.requests_for("PATCH", f"/channels/{thread}") if "name" in (r.json or {})]
@@ -194,25 +201,7 @@ async def test_at_many_answers_at_once_no_update_goes_while_a_new_answer_waits_t
     # an answer already streaming goes (they slow down); the final texts stay exact and nothing draws a global 429
     count = 12
     log = record_budget(monkeypatch)
-    fake_router.script_for = _answers(count)
-    core = await core_factory(fake_router.url, auto_titles=True)
-    limits = PlatformLimits(max_chars=2000, edit_interval=0.2, bucket_rate=8.0, budget="discord-global")
-    async with FakeDiscord(global_rate_limit=GLOBAL, global_window=window, rate_limits=SCALED_RATE_LIMITS) as fake:
-        bot_id, channel = fake.bot_user["id"], fake.default_channel["id"]
-        bot = build_bot(core, limits=limits, print_invite=False, guild_ready_timeout=0.05)
-        async with running_client(fake, bot):
-            asks = [fake.message_create(channel, fake.default_user, f"<@{bot_id}> [q {i}] go") for i in range(count)]
-            mentions = await asyncio.gather(*asks)
-            expected = {m["id"]: f"Answer{i}" + "".join(f" w{j}" for j in range(40)) for i, m in enumerate(mentions)}
-
-            def done() -> bool:
-                for thread, text in expected.items():
-                    shown = [m.content for m in fake.channel_messages(thread) if m.author_id == bot_id]
-                    if shown != [text]:
-                        return False
-                return True
-
-            await fake.wait_until(lambda: all(t in fake.channels for t in expected) and done(), within=60)
+    async with _mentioned_at_once(core_factory, fake_router, window, count, within=60) as (fake, _):
         assert global_429s(fake) == 0
         fake.assert_clean()
     queued_at = {ticket: n for n, (event, ticket, _) in enumerate(log) if event == "queued"}
