@@ -12,6 +12,10 @@ not know when an answer will end or what arrives next) and follows the two polic
   Slack's per-channel chat.postMessage bucket): earliest deadline first, the stream whose oldest unshown token
   is oldest goes first.
 
+A stream may also need a place opened before its first message (a Discord thread: `opens_at`, when the request
+that asks for it arrived): that request is paid from the rules whose kinds include "open" (the global limit), at
+that time at the earliest and before the stream's first message.
+
 The rules come from the fakes' own tables (DEFAULT_RATE_LIMITS of tests/fakes/discord and tests/fakes/slack,
 and FakeDiscord's global limit), so the bound and the fake platform cannot disagree. Every figure is printed
 beside its bound as a ratio.
@@ -45,7 +49,9 @@ class TokenBucket:
 @dataclass(frozen=True)
 class Rule:
     name: str
-    kinds: frozenset[str]  # "create" (first message), "edit" (an update while streaming), "final" (the last one)
+    # "open" (a place for the answer: a thread), "create" (first message), "edit" (an update while streaming),
+    # "final" (the last one)
+    kinds: frozenset[str]
     scope: str  # "channel" or "global" (the bot, or the workspace)
     limiter: FixedWindow | TokenBucket
     # rules of one group are alternatives: a request goes when any one of them allows it, and spends that one
@@ -72,7 +78,8 @@ def platform_rules(
         rules.append(Rule("message create", frozenset({"create"}), "channel", FixedWindow(*create)))
         rules.append(Rule("message edit", frozenset({"edit", "final"}), "channel", FixedWindow(*edit)))
         if discord_global:
-            rules.append(Rule("global", frozenset({"create", "edit", "final"}), "global", FixedWindow(*DISCORD_GLOBAL)))
+            kinds = frozenset({"open", "create", "edit", "final"})
+            rules.append(Rule("global", kinds, "global", FixedWindow(*DISCORD_GLOBAL)))
     elif path == "slack-any":
         # either way, per request: a relaxation (an answer posted could still be appended to), so what an ideal
         # scheduler reaches here bounds every scheduler that mixes the two paths under the same tiers
@@ -160,11 +167,12 @@ def simulate(
     finals_first: bool = False,
     step: float = 0.005,
 ) -> list[list[tuple[float, int]]]:
-    """One ideal scheduler's timeline for each stream ({"channel", "tokens": [(arrival, end)]}), in the shape
-    bench.metrics expects: [(time, characters shown)]. `spacing` overrides a rule's pacing by name (default:
-    window/limit for fixed windows, none for token buckets); `creates_first` serves first messages before
-    updates (best for time to first text), `finals_first` serves the answers whose last token has arrived
-    before the others' updates, instead of strict oldest-token-first."""
+    """One ideal scheduler's timeline for each stream ({"channel", "tokens": [(arrival, end)]}, optionally
+    "opens_at": when its place may be opened), in the shape bench.metrics expects: [(time, characters shown)].
+    `spacing` overrides a rule's pacing by name (default: window/limit for fixed windows, none for token buckets);
+    `creates_first` serves places and first messages before updates (best for time to first text), `finals_first`
+    serves the answers whose last token has arrived before the others' updates, instead of strict
+    oldest-token-first."""
     spacing = spacing or {}
     timelines: list[list[tuple[float, int]]] = [[] for _ in streams]
     limiters: dict[tuple[int | str, str], _Limiter] = {}
@@ -175,7 +183,8 @@ def simulate(
     oldest = dict.fromkeys(live, 0)  # first token not yet shown
     shown = dict.fromkeys(live, 0)
     posted: set[int] = set()
-    t = min(streams[i]["tokens"][0][0] for i in live)
+    unopened = {i for i in live if streams[i].get("opens_at") is not None}  # a place to open before posting
+    t = min(streams[i]["tokens"][0][0] if i not in unopened else streams[i]["opens_at"] for i in live)
     end_time = max(streams[i]["tokens"][-1][0] for i in live) + 3600
     while live and t <= end_time:
         waiting = []
@@ -183,20 +192,23 @@ def simulate(
             tokens = streams[i]["tokens"]
             while arrived[i] < len(tokens) and tokens[arrived[i]][0] <= t:
                 arrived[i] += 1
-            if arrived[i] and tokens[arrived[i] - 1][1] > shown[i]:
+            if (i in unopened and streams[i]["opens_at"] <= t) or (arrived[i] and tokens[arrived[i] - 1][1] > shown[i]):
                 waiting.append(i)
         waiting.sort(
             key=lambda i: (
                 creates_first and i in posted,
                 finals_first and arrived[i] < len(streams[i]["tokens"]),
-                streams[i]["tokens"][oldest[i]][0],
+                streams[i]["opens_at"] if i in unopened else streams[i]["tokens"][oldest[i]][0],
             )
         )
         finished = []
         blocked_until = math.inf  # when the first refused request could go
         for i in waiting:
             tokens = streams[i]["tokens"]
-            kind = "create" if i not in posted else ("final" if arrived[i] == len(tokens) else "edit")
+            if i in unopened:
+                kind = "open"
+            else:
+                kind = "create" if i not in posted else ("final" if arrived[i] == len(tokens) else "edit")
             groups: dict[str, list[_Limiter]] = {}
             for r, rule in enumerate(rules):
                 if kind in rule.kinds:
@@ -220,6 +232,10 @@ def simulate(
                 continue
             for limiter in chosen:
                 limiter.take(t)
+            if kind == "open":  # the place exists from now: its first message may go from the next step
+                unopened.discard(i)
+                blocked_until = min(blocked_until, t + step)
+                continue
             posted.add(i)
             shown[i] = tokens[arrived[i] - 1][1]
             while oldest[i] < len(tokens) and tokens[oldest[i]][1] <= shown[i]:
@@ -231,6 +247,7 @@ def simulate(
             live.remove(i)
         # nothing changes before the next arrival or the next request a limit lets through: jump there
         arrivals = [streams[i]["tokens"][arrived[i]][0] for i in live if arrived[i] < len(streams[i]["tokens"])]
+        arrivals += [streams[i]["opens_at"] for i in unopened if streams[i]["opens_at"] > t]
         t = max(t + step, min([*arrivals, blocked_until]) if live else t + step)
     return timelines
 
@@ -288,3 +305,53 @@ def bound_streams(data: dict) -> list[dict]:
         target = stream["target"]
         out.append({"channel": target.get("thread") or target.get("channel") or "", "tokens": stream["tokens"]})
     return out
+
+
+def first_text_bound(mentions: list[float], ttft: float, rate: float, requests: int = 2) -> dict:
+    """The earliest first visible text for answers asked at `mentions` (seconds) when each needs `requests` requests
+    of one budget of `rate` a second before it shows (a Discord thread, then its first message), the last of them
+    no sooner than its model's first token (`ttft` after the mention: the model asked at once, however the bot
+    does it).
+
+    Two figures. `counted_p50`/`counted_max` hold for any scheduler: the k answers shown first need k * requests
+    requests, the first of them no sooner than the first mention, so the k-th answer shows at the earliest
+    (k * requests - 1) / rate after it; with p50 the nearest rank ceil(N/2), that many answers shown by the last
+    mention + p50. `ideal_*` is one ideal schedule (no latency, first texts before threads, oldest first), from
+    the mention and from the first token."""
+    n = len(mentions)
+    if not n:
+        return {}
+    first, last = min(mentions), max(mentions)
+    rank = max(1, math.ceil(n / 2))
+    counted_p50 = max(ttft, (rank * requests - 1) / rate - (last - first))
+    counted_max = max(ttft, (n * requests - 1) / rate - (last - first))
+    order = sorted(range(n), key=lambda i: mentions[i])
+    token = [m + ttft for m in mentions]
+    owed = dict.fromkeys(range(n), requests)  # requests each answer still needs before it shows
+    shown: dict[int, float] = {}
+    at = first
+    while len(shown) < n:
+        # the answer nearest to showing that may go now: its last request once its first token is there
+        ready = [i for i in order if i not in shown and mentions[i] <= at + 1e-12]
+        ready = [i for i in ready if owed[i] > 1 or token[i] <= at + 1e-12]
+        if not ready:
+            at = min(mentions[i] if owed[i] > 1 else token[i] for i in order if i not in shown and owed[i])
+            continue
+        i = min(ready, key=lambda j: (owed[j], mentions[j]))
+        owed[i] -= 1
+        if not owed[i]:
+            shown[i] = at
+        at += 1 / rate
+    from_mention = [shown[i] - mentions[i] for i in range(n)]
+    from_token = [shown[i] - token[i] for i in range(n)]
+    from bench.metrics import percentile
+
+    return {
+        "rate": rate,
+        "counted_p50": counted_p50,
+        "counted_max": counted_max,
+        "ideal_p50": percentile(from_mention, 50),
+        "ideal_max": max(from_mention),
+        "ideal_token_p50": percentile(from_token, 50),
+        "ideal_token_max": max(from_token),
+    }

@@ -13,9 +13,13 @@ for each, streams the answer there and renames the thread with the auto title. E
 time.monotonic(): when the router wrote each token, when the fake accepted each request.
 
 Figures per case: staleness p50/p99 (every token: from the router writing it to the first update showing it)
-beside the ideal paced bound of bench.bounds (the same rules and token arrivals, no latency, thread creation
-and renames free); first visible text p50/max from the answer's first token, and from the mention; global and
-per-route 429s; complete final texts; renames per thread; the busiest second of the global limit.
+beside the ideal paced bound of bench.bounds (the same rules and token arrivals, no latency; each answer's thread
+paid from the global limit, at its mention at the earliest and before its first message; renames free, since an
+ideal scheduler puts them after the answers), and beside it the bound with threads free (what this bench reported
+before); first visible text p50/max from the answer's first token, and from the mention, beside the least any
+scheduler could reach (bench.bounds.first_text_bound: a thread and a first message per answer, at 50/s and at the
+bot's 44/s, the model's first token `ttft` after the mention); global and per-route 429s; complete final texts;
+renames per thread; the busiest second of the global limit.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from bench import bounds
 from bench.fake_world import timeline
 from bench.metrics import percentile, summarize
 from bench.workload import StreamProfile, answer_tokens
+from bots.discord.sink import DISCORD_LIMITS
 from core.replies.titles import TITLE_INSTRUCTION
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.fake_router import FakeRouter, StreamLog, profile_script
@@ -52,6 +57,8 @@ MARKER = re.compile(r"\[bench (\d+)\]")
 MODEL = "meta-llama/Llama-3.3-70B-Instruct"
 TARGET_RATIO = 1.1  # p99 staleness / bound at N >= 50
 TARGET_FIRST_P50 = 0.5  # seconds, at N = 100
+DISCORD_RATE = bounds.DISCORD_GLOBAL[0] / bounds.DISCORD_GLOBAL[1]  # requests a second Discord allows a bot
+BOT_RATE = DISCORD_LIMITS.bucket_rate or DISCORD_RATE  # what the bot spends of them
 
 
 def title_for(index: int) -> str:
@@ -271,7 +278,13 @@ def collect(fake: FakeDiscord, router: BenchRouter, mentions: list[Mention], t_g
             )
         )
     measured = summarize(streams)
-    bound = bounds.best(streams, bounds.platform_rules("discord"))
+    rules = bounds.platform_rules("discord")
+    opening = [{**s, "opens_at": m.at} for s, m in zip(streams, mentions, strict=True)]
+    bound = bounds.best(opening, rules)
+    bound_free_threads = bounds.best(streams, rules)
+    first_bounds = {
+        rate: bounds.first_text_bound([m.at for m in mentions], profile.ttft, rate) for rate in (DISCORD_RATE, BOT_RATE)
+    }
     after = [r for r in fake.requests if r.time >= t_go and r.route and not r.route.startswith("/gateway")]
     limited = [r for r in after if r.status == 429]
     global_429 = [r for r in limited if isinstance(r.response, dict) and r.response.get("global")]
@@ -289,6 +302,7 @@ def collect(fake: FakeDiscord, router: BenchRouter, mentions: list[Mention], t_g
         "staleness_p50": measured["staleness_p50"],
         "staleness_p99": measured["staleness_p99"],
         "bound_p99": bound["staleness_p99"],
+        "bound_p99_free_threads": bound_free_threads["staleness_p99"],
         "ratio_p99": (measured["staleness_p99"] / bound["staleness_p99"])
         if measured["staleness_p99"] is not None and bound["staleness_p99"]
         else None,
@@ -296,6 +310,8 @@ def collect(fake: FakeDiscord, router: BenchRouter, mentions: list[Mention], t_g
         "first_max": max(firsts) if firsts else None,
         "mention_first_p50": percentile(from_mention, 50),
         "mention_first_max": max(from_mention) if from_mention else None,
+        # the least first visible text any scheduler reaches (counted), and an ideal schedule's, at 50/s and 44/s
+        "first_bound": {f"{rate:g}": b for rate, b in first_bounds.items()},
         "global_429": len(global_429),
         "route_429": len(limited) - len(global_429),
         "requests": len(after),
@@ -330,8 +346,25 @@ def line(row: dict) -> str:
         f" = {f(row['ratio_p99'])}x  p50 {f(row['staleness_p50'])}  global 429 {row['global_429']}"
         f" route 429 {row['route_429']}  first p50/max {f(row['first_p50'])}/{f(row['first_max'])} s"
         f"  from mention {f(row['mention_first_p50'])}/{f(row['mention_first_max'])} s"
+        f" (least possible {first_bound(row)}; from the first token {first_bound(row, True)})"
+        f"  bound with threads free {f(row.get('bound_p99_free_threads'))} s"
         f"  complete {row['complete']}/{row['n']}  renamed {row['renamed']} (max {row['renames_max']}/thread)"
         f"  busiest s {row['busiest_second']}  done {f(row['last_final_s'], '.1f')} s"
+    )
+
+
+def first_bound(row: dict, from_token: bool = False) -> str:
+    """The least first visible text, p50 / max: from the mention, any scheduler at 50/s (counted) and the ideal
+    schedule at 50/s and at the bot's 44/s; from the first token, the ideal schedule's at 50/s."""
+    found = row.get("first_bound") or {}
+    at50, at44 = found.get(f"{DISCORD_RATE:g}"), found.get(f"{BOT_RATE:g}")
+    if not at50 or not at44:
+        return "-"
+    if from_token:
+        return f"ideal {at50['ideal_token_p50']:.2f} / {at50['ideal_token_max']:.2f} s"
+    return (
+        f"≥ {at50['counted_p50']:.2f} / {at50['counted_max']:.2f} s any; ideal {at50['ideal_p50']:.2f} /"
+        f" {at50['ideal_max']:.2f} s at 50/s, {at44['ideal_p50']:.2f} / {at44['ideal_max']:.2f} s at 44/s"
     )
 
 
@@ -341,9 +374,10 @@ def markdown(rows: list[dict], command: str, label: str) -> str:
         "",
         f"`{command}` — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "",
-        "| N | global window | p99 staleness | ideal paced bound | ratio | target | global 429s | route 429s |"
-        " first text p50 / max (from first token) | from mention p50 / max | final texts exact | renames ≤ 1 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| N | global window | p99 staleness | ideal paced bound | ratio | target | bound, threads free | global 429s |"
+        " route 429s | first text p50 / max (from first token) | least possible from first token |"
+        " from mention p50 / max | least possible from mention p50 / max | final texts exact | renames ≤ 1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
 
@@ -353,8 +387,9 @@ def markdown(rows: list[dict], command: str, label: str) -> str:
         target = f"≤ {TARGET_RATIO}×" if r["n"] >= 50 else "-"
         out.append(
             f"| {r['n']} | {r['window']} | {f(r['staleness_p99'])} s | {f(r['bound_p99'])} s | "
-            f"{f(r['ratio_p99'])}× | {target} | {r['global_429']} | {r['route_429']} | "
-            f"{f(r['first_p50'])} / {f(r['first_max'])} s | {f(r['mention_first_p50'])} / {f(r['mention_first_max'])} s"
+            f"{f(r['ratio_p99'])}× | {target} | {f(r.get('bound_p99_free_threads'))} s | {r['global_429']} |"
+            f" {r['route_429']} | {f(r['first_p50'])} / {f(r['first_max'])} s | {first_bound(r, True)} |"
+            f" {f(r['mention_first_p50'])} / {f(r['mention_first_max'])} s | {first_bound(r)}"
             f" | {r['complete']}/{r['n']} | {'yes' if r['renames_max'] <= 1 else 'no'} ({r['renamed']} renamed) |"
         )
     return "\n".join(out) + "\n"

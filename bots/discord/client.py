@@ -12,6 +12,7 @@ from typing import Any
 import discord
 
 from bots.discord import PLATFORM
+from bots.discord.budget import GLOBAL_BUCKET, budget_trace
 from bots.discord.buttons import ReplyButton
 from bots.discord.commands import register_commands
 from bots.discord.interaction_sink import TOKEN_SECONDS, InteractionSink
@@ -20,7 +21,7 @@ from bots.discord.memory import show_in_channel as show_proposal
 from bots.discord.questions import ChoiceButton, show_in_channel
 from bots.discord.scheduled import DiscordSchedules
 from bots.discord.sharing import ShareButton
-from bots.discord.sink import DISCORD_LIMITS, GLOBAL_BUCKET, NO_MENTIONS, DiscordSink, budget_trace
+from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, DiscordSink
 from bots.discord.tree import OnceCommandTree
 from bots.discord.voice import as_attachment, download_limit, show_transcript
 from core.app import Core

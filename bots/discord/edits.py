@@ -6,7 +6,7 @@ each one also costs a Route, a sweep of its expired rate-limit buckets, the aioh
 lookup), and a parse of the returned message nobody reads: about a third of the bot's CPU (bench/capacity.py).
 This path keeps what matters of that and nothing else:
 
-- the bot's global budget (`Budget`, the one `sink.budget_trace` holds discord.py's requests to): the engine took
+- the bot's global budget (`Budget`, the one `budget.budget_trace` holds discord.py's requests to): the engine took
   the edit from it already; a retry (after a 5xx) takes again, and every request is spaced by the same wire pacer;
 - a global 429 holds the whole budget back (`Throttle.budget_limited`), as the trace does for discord.py's;
 - the per-route bucket (message edits in one channel): its `X-RateLimit-Remaining` / `Reset-After` are kept per
@@ -41,7 +41,7 @@ _TRIES = 5
 
 @dataclass(slots=True)
 class Budget:
-    """The bot's global budget as `sink.budget_trace` applies it: `wire` (None with the global limit lifted)
+    """The bot's global budget as `budget.budget_trace` applies it: `wire` (None with the global limit lifted)
     spaces requests again just before they are sent."""
 
     throttle: Throttle
@@ -209,7 +209,7 @@ _paths: weakref.WeakKeyDictionary[Any, EditPath] = weakref.WeakKeyDictionary()
 
 def edit_path(http: Any) -> EditPath | None:
     """The lean edit path of discord.py's HTTP client `http`, or None when it has no budget to keep to (a client
-    built without `sink.budget_trace`) or is not logged in: then discord.py's own path is used."""
+    built without `budget.budget_trace`) or is not logged in: then discord.py's own path is used."""
     path = _paths.get(http)
     if path is not None and path.usable():
         return path

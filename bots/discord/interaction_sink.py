@@ -18,10 +18,11 @@ from typing import Any
 
 import discord
 
+from bots.discord.budget import fail_fast_on_429
 from bots.discord.buttons import reply_controls
 from bots.discord.questions import question_text, question_view
 from bots.discord.sharing import ShareButton
-from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, fail_fast_on_429, undeliverable
+from bots.discord.sink import DISCORD_LIMITS, NO_MENTIONS, undeliverable
 from core.replies.clarify import Question
 from core.streaming import MessageGone, PlatformLimits, ReplyView
 

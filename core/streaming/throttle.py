@@ -11,9 +11,10 @@ instead of by whoever asked first, a burst lasts beyond the first second, and an
 and its final text (urgent: they skip the fair spacing and the queue) always find room.
 
 Everything else the bot asks of the platform can draw on the same budget (`Throttle.take`), in its class
-(`Priority`): opening a place for a new answer (a Discord thread) waits until the answers already streaming
-leave room for one more at the lane's cadence, because a thread that opens only to share a budget that is
-spent makes every answer staler; what can wait (a rename, a reaction) waits for what nobody else wants.
+(`Priority`): opening a place for a new answer (a Discord thread) goes after first and final texts but before
+the answers already streaming get their next update, so a person who just asked sees the answer begin within
+what the budget allows, and the answers streaming slow down meanwhile (the new one shares the budget from the
+moment its place opens); what can wait (a rename, a reaction) waits for what nobody else wants.
 A budget counts in this process (`LocalPacer`) or, through `BudgetSharing`, with every process of the bot
 (core.streaming.shared_budget: Redis).
 """
@@ -40,21 +41,17 @@ class Clock:
 
 
 HORIZON = 30.0  # seconds: about how long an answer streams; a budget's burst is spread over this much
-STREAMS_RECHECK = 0.1  # seconds: how often a waiting start looks again whether an answer ended (here or elsewhere)
 # a start counts as an answer streaming from the moment it goes until the answer joins (its model has been asked
-# meanwhile), or this many seconds if it never does: starts granted back to back must not all see the same room
+# meanwhile), or this many seconds if it never does: the answers streaming make room for it at once
 START_RESERVED = 10.0
-# new answers start while the answers streaming use at most this much of the budget at the lane's cadence: the
-# rest is for first and final texts, and keeps the queue short (a budget used to the full makes every wait long)
-START_UTILIZATION = 0.8
 
 
 class Priority(IntEnum):
     """Who goes first when a budget's requests wait: the lower, the sooner (FIFO within a class)."""
 
     URGENT = 0  # an answer's first text and its final text; a message a person is waiting for
-    UPDATE = 1  # a streaming answer's next update (after its fair share), and whatever is not classed
-    START = 2  # opening a place for a new answer: only when the answers streaming leave room
+    START = 1  # opening a place for a new answer (its first text needs it): before the answers streaming
+    UPDATE = 2  # a streaming answer's next update (after its fair share), and whatever is not classed
     BACKGROUND = 3  # what can wait: a rename, typing, reactions, command sync
 
 
@@ -173,7 +170,6 @@ class _Bucket:
         clock: Clock,
         pacer: Pacer,
         streams: StreamCount,
-        start_pace: float,
         horizon_min: float = 0.0,
     ):
         self.rate, self.burst, self.clock = rate, burst, clock
@@ -183,11 +179,8 @@ class _Bucket:
         self.busy_since = clock.now()  # when answers last began to stream on an idle budget
         self.pacer = pacer
         self.stream_count = streams  # answers streaming on this budget now (Throttle.join / leave)
-        # a new answer opens while the answers streaming, it included, are at most rate * start_pace
-        self.start_pace = start_pace
         self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Priority)
         self._reserved: deque[float] = deque()  # starts granted whose answers have not joined yet: until when
-        self._started: deque[float] = deque()  # when the starts of the last second went (each owes a first text)
 
     def join(self) -> None:
         """An answer streams: it takes the place its start reserved, if one is waiting for it."""
@@ -238,16 +231,6 @@ class _Bucket:
                 return queue[0]
         return None
 
-    def _room_to_start(self) -> bool:
-        """Room for one more answer: the answers streaming (starts included) and the first texts the starts of the
-        last second still owe (a start is soon two requests: its place, then its first text) leave room for it."""
-        self._expire_reservations()
-        now = self.clock.now()
-        while self._started and self._started[0] <= now - 1.0:
-            self._started.popleft()
-        streams = self.streams
-        return not streams or streams + len(self._started) + 1 <= self.rate * self.start_pace + 1e-9
-
     async def take(self, priority: Priority = Priority.UPDATE) -> None:
         waiter = _Waiter(priority)
         self._queues[priority].append(waiter)
@@ -260,16 +243,13 @@ class _Bucket:
                 if self._head() is not waiter:  # someone of a higher class came meanwhile
                     waiter.turn.clear()
                     continue
-                if priority == Priority.START and not self._room_to_start():
-                    wait = STREAMS_RECHECK
-                else:
-                    wait = await self.pacer.try_take(priority)
-                    if not wait:
-                        if priority == Priority.START:
-                            self._reserved.append(self.clock.now() + START_RESERVED)
-                            self._started.append(self.clock.now())
-                            self.stream_count.add(1)
-                        return
+                wait = await self.pacer.try_take(priority)
+                if not wait:
+                    if priority == Priority.START:  # the new answer shares the budget from now on
+                        self._expire_reservations()
+                        self._reserved.append(self.clock.now() + START_RESERVED)
+                        self.stream_count.add(1)
+                    return
                 await self.clock.sleep(wait)
         finally:
             self._queues[priority].remove(waiter)
@@ -289,12 +269,9 @@ class Throttle:
         max_slowdown: float = 4.0,
         name: str = "",
         sharing: BudgetSharing | None = None,
-        start_pace: float | None = None,
         horizon_min: float = 0.0,
     ):
-        """`name` says which limit the budgets are (the same in every process: `sharing` keys them by it);
-        `start_pace`: a new answer starts (Priority.START) only while the answers streaming, it included, are at
-        most `bucket_rate * start_pace` (default: the lane's interval times START_UTILIZATION)."""
+        """`name` says which limit the budgets are (the same in every process: `sharing` keys them by it)."""
         self.base_interval = interval
         self.bucket_rate = bucket_rate
         self.bucket_burst = max(1, bucket_burst)
@@ -302,7 +279,6 @@ class Throttle:
         self.max_slowdown = max_slowdown
         self.name = name or f"{bucket_rate}/{self.bucket_burst}"
         self.sharing: BudgetSharing = sharing or LocalBudgets()
-        self.start_pace = start_pace if start_pace is not None else max(interval, 1e-3) * START_UTILIZATION
         self.horizon_min = horizon_min  # see _Bucket.fair_interval
         self._lanes: dict[Hashable, _Lane] = {}
         self._buckets: dict[Hashable, _Bucket] = {}
@@ -324,9 +300,7 @@ class Throttle:
             rate, burst = self.bucket_rate, self.bucket_burst
             pacer = self.sharing.pacer(self.name, key, rate, burst, self.clock)
             streams = self.sharing.streams(self.name, key)
-            bucket = self._buckets[key] = _Bucket(
-                rate, burst, self.clock, pacer, streams, self.start_pace, self.horizon_min
-            )
+            bucket = self._buckets[key] = _Bucket(rate, burst, self.clock, pacer, streams, self.horizon_min)
         return bucket
 
     def join(self, bucket_key: Hashable | None) -> None:

@@ -62,6 +62,32 @@ def test_the_either_way_bound_posts_what_the_start_budget_cannot_start():
     assert groups["chat.startStream"] == groups["chat.postMessage"] == "create"
 
 
+def test_a_thread_opened_for_each_answer_is_paid_from_the_global_limit_before_its_first_message():
+    # 100 answers whose first tokens all arrive at once: with a thread each to open first (from 0.5 s before), the
+    # first messages wait for 100 threads in the same 50 a second, so the ideal first text comes later than with
+    # threads free; one answer alone opens its thread in time
+    many = [uniform_stream(f"t{i}", 5.0, start=100.0) for i in range(100)]
+    opening = [{**s, "opens_at": 99.5} for s in many]
+    rules = bounds.platform_rules("discord")
+    free, paid = bounds.best(many, rules), bounds.best(opening, rules)
+    assert paid["first_visible_p99"] > free["first_visible_p99"] + 0.9  # 100 more requests: 2 s of the limit
+    alone = bounds.best(opening[:1], rules)
+    assert alone["first_visible_p99"] == pytest.approx(0.0, abs=0.01)
+
+
+def test_the_first_text_bound_counts_a_thread_and_a_message_per_answer():
+    mentions = [i / 100 for i in range(100)]  # 100 mentions over a second
+    found = bounds.first_text_bound(mentions, ttft=0.4, rate=50.0)
+    # the 50 answers shown first need 100 requests, the last no sooner than 99/50 s after the first mention: by the
+    # last mention (0.99 s) + p50, so p50 >= 0.99 s; all 200 requests: max >= 199/50 - 0.99 = 2.99 s
+    assert found["counted_p50"] == pytest.approx(0.99)
+    assert found["counted_max"] == pytest.approx(2.99)
+    assert found["counted_p50"] <= found["ideal_p50"] and found["counted_max"] <= found["ideal_max"] + 1e-9
+    # a few answers: only the model's first token holds them back
+    few = bounds.first_text_bound([0.0, 0.5], ttft=0.4, rate=50.0)
+    assert few["ideal_max"] == pytest.approx(0.4) and few["ideal_token_max"] == pytest.approx(0.0)
+
+
 async def test_harness_runs_end_to_end_in_a_tiny_mode(tmp_path):
     rows = await run_rows([Case("discord", "ours", 2, TINY), Case("slack-native", "baseline", 2, TINY)])
     for row in rows:

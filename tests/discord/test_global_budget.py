@@ -15,7 +15,7 @@ import discord
 import pytest
 
 from bots.discord.app import build_bot
-from bots.discord.sink import GLOBAL_BUCKET, budget_trace, request_priority
+from bots.discord.budget import GLOBAL_BUCKET, budget_trace, request_priority
 from core.streaming import PlatformLimits
 from core.streaming.throttle import Priority, Throttle
 from tests.fakes.discord import FakeDiscord, running_client
@@ -106,10 +106,10 @@ def _answers(count: int):
     return script_for
 
 
-@pytest.mark.parametrize("window", WINDOWS)
-async def test_threads_answers_and_renames_share_the_budget_without_a_global_429(core_factory, fake_router, window):
-    # 6 mentions at once: 6 threads, 6 answers streamed at the lanes' cadence, 6 renames, in 10 requests a second
-    count = 6
+@contextlib.asynccontextmanager
+async def _mentioned_at_once(core_factory, fake_router, window: str, count: int, within: float):
+    """`count` mentions at once in one channel, the bot at 8 requests a second and its lanes at 0.2 s; yields the fake
+    and {thread id: the answer's text} once every answer shows whole in its thread and every thread has its title."""
     fake_router.script_for = _answers(count)
     core = await core_factory(fake_router.url, auto_titles=True)
     limits = PlatformLimits(max_chars=2000, edit_interval=0.2, bucket_rate=8.0, budget="discord-global")
@@ -128,7 +128,14 @@ async def test_threads_answers_and_renames_share_the_budget_without_a_global_429
                         return False
                 return True
 
-            await fake.wait_until(lambda: all(t in fake.channels for t in expected) and done(), within=40)
+            await fake.wait_until(lambda: all(t in fake.channels for t in expected) and done(), within=within)
+        yield fake, expected
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+async def test_threads_answers_and_renames_share_the_budget_without_a_global_429(core_factory, fake_router, window):
+    # 6 mentions at once: 6 threads, 6 answers streamed at the lanes' cadence, 6 renames, in 10 requests a second
+    async with _mentioned_at_once(core_factory, fake_router, window, 6, within=40) as (fake, expected):
         assert global_429s(fake) == 0
         for i, thread in enumerate(expected):
             renames = [r for r in fake.requests_for("PATCH", f"/channels/{thread}") if "name" in (r.json or {})]
@@ -165,3 +172,44 @@ async def test_with_the_global_limit_lifted_nothing_spaces_the_requests():
             await trace.on_request_start[-1](None, None, params)
         took = clock.now() - start
         assert (took == 0.0) if rate is None else (took >= least - 1e-6), (rate, took)
+
+
+def record_budget(monkeypatch) -> list[tuple[str, object, Priority]]:
+    """Every request taken from a budget, in order: ("queued", ticket, class) when it asks, ("granted", ...) when it
+    may go (a request given up while it waits has no grant)."""
+    from core.streaming import throttle as throttle_module
+
+    log: list[tuple[str, object, Priority]] = []
+    take = throttle_module._Bucket.take
+
+    async def recorded(self, priority: Priority = Priority.UPDATE) -> None:
+        ticket = object()
+        log.append(("queued", ticket, priority))
+        await take(self, priority)
+        log.append(("granted", ticket, priority))
+
+    monkeypatch.setattr(throttle_module._Bucket, "take", recorded)
+    return log
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+async def test_at_many_answers_at_once_no_update_goes_while_a_new_answer_waits_to_begin(
+    core_factory, fake_router, monkeypatch, window
+):
+    # 12 mentions at once under 8 requests a second: 12 threads and 12 first texts are 3 s of the budget, and the
+    # early answers want their updates meanwhile. While a thread or a first text waits for the budget, no update of
+    # an answer already streaming goes (they slow down); the final texts stay exact and nothing draws a global 429
+    count = 12
+    log = record_budget(monkeypatch)
+    async with _mentioned_at_once(core_factory, fake_router, window, count, within=60) as (fake, _):
+        assert global_429s(fake) == 0
+        fake.assert_clean()
+    queued_at = {ticket: n for n, (event, ticket, _) in enumerate(log) if event == "queued"}
+    starts = [(queued_at[t], n) for n, (e, t, p) in enumerate(log) if e == "granted" and p <= Priority.START]
+    updates = [n for n, (e, _, p) in enumerate(log) if e == "granted" and p == Priority.UPDATE]
+    assert sum(1 for e, _, p in log if e == "granted" and p == Priority.START) == count
+    overtaken = [(q, g) for q, g in starts if any(q < u < g for u in updates)]
+    assert not overtaken, f"{len(overtaken)} threads or first texts waited while updates went"
+    # the rule was tested: updates did ask while new answers waited to begin
+    waiting_updates = [n for n, (e, _, p) in enumerate(log) if e == "queued" and p == Priority.UPDATE]
+    assert any(q < u < g for q, g in starts for u in waiting_updates)

@@ -10,8 +10,9 @@ import contextlib
 import discord
 import pytest
 
+from bots.discord.budget import GLOBAL_BUCKET, budget_trace
 from bots.discord.edits import Budget, EditPath, edit_path
-from bots.discord.sink import GLOBAL_BUCKET, DiscordSink, budget_trace
+from bots.discord.sink import DiscordSink
 from core.streaming import RateLimited, ReplyView
 from core.streaming.throttle import Clock, Priority, Throttle
 from tests.fakes.discord import FakeDiscord, running_client

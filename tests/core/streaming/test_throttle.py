@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from core.streaming.throttle import LocalPacer, LocalStreams, Priority, Throttle
+from core.streaming.throttle import START_RESERVED, LocalPacer, LocalStreams, Priority, Throttle
 
 
 class FakeClock:
@@ -149,31 +149,43 @@ async def test_classes_go_in_order_when_all_wait_and_in_arrival_order_within_one
         tasks.append(asyncio.create_task(ask(name, priority)))
         await asyncio.sleep(0)  # they arrive in this order
     await asyncio.gather(*tasks)
-    assert order == ["final text", "update 1", "update 2", "thread 1", "thread 2", "rename"]
+    # a new answer's place opens before the answers streaming get their next update (issue 19: first visible text
+    # first); it used to wait behind them
+    assert order == ["final text", "thread 1", "thread 2", "update 1", "update 2", "rename"]
 
 
-async def test_a_new_answer_starts_only_while_the_answers_streaming_leave_room_for_it():
-    # 4 requests a second and a lane cadence of 1 s: room for 4 answers each updated every second
-    throttle = Throttle(1.0, bucket_rate=4.0, bucket_burst=1, start_pace=1.0)
-    for _ in range(4):
+async def test_a_new_answer_starts_ahead_of_the_updates_however_many_answers_stream():
+    # 20 requests a second, already shared by 20 answers updated every second: one more opens at once all the same
+    throttle = Throttle(1.0, bucket_rate=20.0, bucket_burst=1)
+    for _ in range(20):
         throttle.join("bot")
-    start = asyncio.create_task(throttle.take("bot", Priority.START))
-    other = asyncio.create_task(throttle.take("bot", Priority.BACKGROUND))
-    await asyncio.sleep(0.3)
-    assert not start.done() and not other.done()  # a fifth would make every answer staler: it waits
-    update = asyncio.create_task(throttle.take("bot", Priority.UPDATE))
-    await asyncio.wait_for(update, 1)  # while the start waits, updates still go
-    throttle.leave("bot")  # an answer ended
-    await asyncio.wait_for(start, 1)
-    await asyncio.wait_for(other, 1)
-    # the start holds its answer's place at once, so a start right behind it does not see the same room
-    assert throttle.streams("bot") == 4
-    again = asyncio.create_task(throttle.take("bot", Priority.START))
-    await asyncio.sleep(0.3)
-    assert not again.done()
+    await throttle.take("bot")  # the budget is spent for the next 50 ms
+    order = []
+
+    async def ask(name, priority):
+        await throttle.take("bot", priority)
+        order.append(name)
+
+    tasks = []
+    for name, priority in (("update 1", Priority.UPDATE), ("thread", Priority.START), ("update 2", Priority.UPDATE)):
+        tasks.append(asyncio.create_task(ask(name, priority)))
+        await asyncio.sleep(0)
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)  # before: the thread waited for an answer to end
+    assert order == ["thread", "update 1", "update 2"]
+    # the new answer shares the budget from the moment its place opens, so the answers streaming slow down at once
+    assert throttle.streams("bot") == 21
     throttle.join("bot")  # the started answer streams: it takes the place its start held
-    assert throttle.streams("bot") == 4
-    again.cancel()
+    assert throttle.streams("bot") == 21
+
+
+async def test_a_started_answer_that_never_streams_gives_its_place_back():
+    clock = FakeClock()
+    throttle = Throttle(1.0, bucket_rate=4.0, bucket_burst=1, clock=clock)
+    await throttle.take("bot", Priority.START)
+    assert throttle.streams("bot") == 1
+    clock.t += START_RESERVED + 0.1  # its thread opened, but the answer never came (refused, the model failed)
+    throttle.join("bot")  # another answer streams: the forgotten place is not counted with it
+    assert throttle.streams("bot") == 1
 
 
 async def test_a_waiting_request_given_up_leaves_the_queue_to_the_next():
@@ -222,26 +234,24 @@ async def test_budgets_are_made_by_the_sharing_named_for_their_limit():
     ]
 
 
-async def test_starts_ramp_up_since_each_owes_a_first_text_soon():
-    clock = FakeClock()
-    # room for 10 answers; each start counts twice for a second (its place, then its first text)
-    throttle = Throttle(1.0, bucket_rate=10.0, bucket_burst=1, clock=clock, start_pace=1.0)
-    begin = clock.now()
+async def test_many_starts_at_once_all_go_before_any_waiting_update():
+    throttle = Throttle(1.0, bucket_rate=100.0, bucket_burst=1)  # a request every 10 ms
+    for _ in range(10):
+        throttle.join("bot")  # ten answers stream
+    await throttle.take("bot")  # the budget is spent for the next 10 ms
     went = []
 
-    async def start():
-        await throttle.take("bot", Priority.START)
-        went.append(clock.now() - begin)
+    async def ask(name, priority):
+        await throttle.take("bot", priority)
+        went.append(name)
 
-    await asyncio.gather(*(start() for _ in range(10)))
-    assert len([t for t in went if t < 0.9]) == 5  # 0 + 1 + ... : half the room at first
-    assert max(went) < 4.0  # then the rest, as the first starts' texts are no longer owed
-    assert throttle.streams("bot") == 10
-
-
-def test_by_default_a_fifth_of_the_budget_stays_free_of_streaming_answers():
-    throttle = Throttle(1.0, bucket_rate=45.0)
-    assert throttle.start_pace * throttle.bucket_rate == pytest.approx(36.0)
+    updates = [asyncio.create_task(ask("update", Priority.UPDATE)) for _ in range(10)]
+    await asyncio.sleep(0)
+    starts = [asyncio.create_task(ask("start", Priority.START)) for _ in range(10)]
+    await asyncio.wait_for(asyncio.gather(*updates, *starts), 10)
+    # the updates asked first, but every new answer's place opens before any of them (before: after them all)
+    assert went == ["start"] * 10 + ["update"] * 10
+    assert throttle.streams("bot") == 20  # and each new answer shares the budget at once
 
 
 async def test_a_burst_after_a_quiet_spell_shares_what_is_on_hand_over_its_age():
