@@ -16,16 +16,16 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.sink import (
+from bots.slack.calls import slack_error
+from bots.slack.sink import SlackSink
+from bots.slack.text import domain_of, neutralize, parse_thread_link
+from bots.slack.tiers import (
     EDIT_LIMITS,
     NATIVE_LIMITS,
     SESSION_STATUS_LIMITS,
     START_STREAM_LIMITS,
     STOP_STREAM_LIMITS,
-    SlackSink,
-    slack_error,
 )
-from bots.slack.text import domain_of, neutralize, parse_thread_link
 from bots.slack.views import clip, markdown_blocks
 from core.app import Core
 from core.errors import InvalidSetting, NotAllowed
