@@ -15,19 +15,23 @@ from core.streaming import PlatformLimits
 # whole workspace back for its Retry-After, and delivery would go on).
 NATIVE_LIMITS = PlatformLimits(
     max_chars=11_000,  # markdown_text takes 12,000; leave room for escapes
-    edit_interval=0.5,
-    # chat.appendStream is Tier 4 (100+ per minute per workspace)
-    bucket_rate=1.5,
-    bucket_burst=80,
+    # the least time between two appends to one answer: its pace is its share of the workspace's Tier 4 budget
+    # (learned, below), so an answer alone in the workspace is appended to about as often as the eye can follow
+    edit_interval=0.15,
+    # chat.appendStream is Tier 4 (100+ per minute per workspace, "generous burst behavior"): a little under both
+    bucket_rate=1.6,
+    bucket_burst=92,
     native_append=True,
-    # starting a stream is a new message in its channel (paced by the lane): it must not queue behind
-    # every other answer's appends, or under load nobody sees a first word for tens of seconds
+    # starting a stream is a new message in its channel: it must not queue behind every other answer's appends, or
+    # under load nobody sees a first word for tens of seconds. Its limit is chat.startStream's Tier 2, per workspace
+    # (START_STREAM_LIMITS); none per channel is published, so answers starting together in one channel all start
     posts_use_bucket=False,
-    post_burst=3,  # chat.startStream's own limit is not published: as chat.postMessage's, a little bolder
+    post_burst=18,
     stops_use_bucket=False,  # chat.stopStream has its own budget (one call per answer, like startStream)
     budget="slack-chat.appendStream",
-    # answers that begin together after a quiet spell share the burst over as long as they have streamed, from 5 s
-    fair_horizon_min=5.0,
+    # the budget on hand is spread over the time the answers streaming have left, by how long the answers that ended
+    # lasted (core.streaming.lengths): an even pace for a burst of answers, however long they typically are
+    learn_answer_lengths=True,
     # a native stream expires after about 5 minutes (observed, not documented): end it at a paragraph break from
     # 4 minutes on, wherever the text is at 4.5, and go on in a new message
     stream_rotate_after=240.0,
