@@ -1,14 +1,14 @@
 """Native streaming in Slack (chat.startStream / appendStream / stopStream): what each call carries of the text the
 core hands over (a possible mention at the end held back, complete tables as table blocks, the tool calls as
-`task_update` chunks), and the Tier 2 budgets a stream's start and stop draw on. The core decides when each call goes
-(core.streaming); this only speaks Slack."""
+`task_update` chunks, several asked for at once as one plan), and the Tier 2 budgets a stream's start and stop draw
+on. The core decides when each call goes (core.streaming); this only speaks Slack."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from bots.slack.calls import SlackRef
-from bots.slack.progress import TaskLedger, alerts
+from bots.slack.progress import TaskLedger, alerts, planned
 from bots.slack.tables import TABLES_PER_MESSAGE, pieces
 from bots.slack.text import neutralize, unsafe_tail
 from bots.slack.tiers import EDIT_LIMITS, START_PATIENCE
@@ -93,7 +93,11 @@ class NativeStreams:
         if not self.channel.startswith("D"):  # outside DMs Slack must know who watches the stream
             kwargs = {"recipient_team_id": self.team, "recipient_user_id": self.user}
         sent, held = self._release("", text, final=False)
-        tasks, states = self._tasks.pending("", view.tasks)
+        # the model planned (several calls at once) before a word of the answer: its calls show as one plan
+        plan = planned(view.tasks)
+        if plan:
+            kwargs["task_display_mode"] = "plan"
+        tasks, states = self._tasks.pending("", view.tasks, plan=plan)
         content, drawn = self._content("", sent, tasks)
         response = await self._call(
             self.client.chat_startStream(
@@ -103,7 +107,7 @@ class NativeStreams:
         )
         ref = SlackRef(response.get("channel") or self.channel, response["ts"])
         self._commit(ref.ts, sent, held, drawn)
-        self._tasks.commit(ref.ts, states)
+        self._tasks.commit(ref.ts, states, plan=plan)
         return ref
 
     async def _start_budget(self) -> bool:
