@@ -5,6 +5,7 @@ time, so the ratios compare like with like on a shared, noisy machine.
     cp bench/overhead.py bench/capacity.py /tmp/before/bench/ # the same measuring code in both
     python -m bench.paired --before /tmp/before overhead --samples 100
     python -m bench.paired --before /tmp/before capacity --sizes 600 1000 --keep-going
+    python -m bench.paired --before /tmp/before slack_tiers --sizes 1 10 50
 
 Each configuration (overhead: one database at a time; capacity: one N at a time) runs before, then after, then the
 next configuration in the other order (after, before). Writes bench/results/<module>-paired.md and .json.
@@ -25,7 +26,7 @@ from bench.report import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results"
-KEYS = {"overhead": ("path", "backend", "messages"), "capacity": ("n",)}
+KEYS = {"overhead": ("path", "backend", "messages"), "capacity": ("n",), "slack_tiers": ("n",)}
 
 
 def run(tree: Path, module: str, args: list[str]) -> list[dict]:
@@ -44,6 +45,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.module == "overhead":
         configs = [["--backends", backend, *args.rest] for backend in ("sqlite", "postgres")]
+    elif args.module == "slack_tiers":  # one N at a time, each its own bot and fakes as in a whole run
+        rest = list(args.rest)
+        sizes = rest[rest.index("--sizes") + 1 :] if "--sizes" in rest else ["1", "10", "50"]
+        rest = rest[: rest.index("--sizes")] if "--sizes" in rest else rest
+        configs = [["--sizes", n, *rest] for n in sizes if n.isdigit()]
     else:
         rest = list(args.rest)
         sizes = rest[rest.index("--sizes") + 1 :] if "--sizes" in rest else ["600", "1000"]
@@ -104,6 +110,24 @@ def markdown(module: str, about: dict, pairs: list[dict]) -> str:
                 f"{_f(a.get('total_p50_ms'))} | {_f(b.get('total_p99_ms'))} → {_f(a.get('total_p99_ms'))} "
                 f"| {_ratio(a.get('total_p99_ms'), b.get('total_p99_ms'))} | {_f(b.get('core_p99_ms'))} → "
                 f"{_f(a.get('core_p99_ms'))} | {b.get('samples')} |"
+            )
+    elif module == "slack_tiers":
+        lines += [
+            "| N | p99 staleness before → after (s) | bound p99 (either way) | × bound before → after | 429s "
+            "| byte-exact | started natively | posted + edited p99 before → after |",
+            "|---:|---|---|---|---|---|---|---|",
+        ]
+        for pair in pairs:
+            b, a = pair["before"], pair["after"] or {}
+            posted_b, posted_a = b["beyond_start_budget"], a.get("beyond_start_budget") or {}
+            lines.append(
+                f"| {b['n']} | {_f(b['staleness_p99'])} → {_f(a.get('staleness_p99'))} "
+                f"| {_f(b['bound_either_p99'])} / {_f(a.get('bound_either_p99'))} "
+                f"| {_f(b['ratio_either'])} → {_f(a.get('ratio_either'))} "
+                f"| {b['rate_limited']} → {a.get('rate_limited')} "
+                f"| {b['complete']}/{b['streams']} → {a.get('complete')}/{a.get('streams')} "
+                f"| {b['native_started']} → {a.get('native_started')} "
+                f"| {_f(posted_b.get('staleness_p99'))} → {_f(posted_a.get('staleness_p99'))} |"
             )
     else:
         lines += [
