@@ -16,20 +16,9 @@ from bots.slack.tiers import EDIT_LIMITS, NATIVE_LIMITS
 from core.replies.pipeline import Throttles
 from core.streaming.lengths import PRIOR
 from tests.fakes.slack import FakeSlack
+from tests.support.clock import FakeClock
 from tests.support.router import EchoRouter
 from tests.support.slack import running_bot, visible
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += max(seconds, 0)
-        await asyncio.sleep(0)
 
 
 def _native_throttle():

@@ -4,27 +4,14 @@ to their end teach it."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from core.streaming import PlatformLimits, RateLimited, ReplyStream
 from core.streaming.lengths import MIN_REMAINING, PRIOR, AnswerLengths, even_interval
 from core.streaming.throttle import Throttle
+from tests.support.clock import FakeClock
 from tests.support.sinks import RecordingSink
 from tests.support.streaming import tokens
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += max(seconds, 0)
-        await asyncio.sleep(0)
 
 
 def test_the_typical_length_is_the_mean_of_the_answers_that_ended_and_the_prior_before_any():
