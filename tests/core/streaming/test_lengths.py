@@ -22,12 +22,14 @@ def test_the_typical_length_is_the_mean_of_the_answers_that_ended_and_the_prior_
     assert lengths.typical == pytest.approx(7.0)
 
 
-def test_the_time_left_counts_down_to_the_typical_length_then_grows_with_the_age():
+def test_the_time_left_counts_down_to_the_typical_length_then_grows_with_the_age_past_it():
     lengths = AnswerLengths(prior=9.0)
     assert lengths.remaining(0.0) == pytest.approx(9.0)
     assert lengths.remaining(3.0) == pytest.approx(6.0)
-    assert lengths.remaining(6.0) == pytest.approx(3.0)  # the two guesses meet at two thirds of the typical length
-    assert lengths.remaining(8.5) == pytest.approx(4.25)  # past it: at least half as long again as it streamed
+    assert lengths.remaining(6.0) == pytest.approx(3.0)
+    assert lengths.remaining(7.5) == pytest.approx(1.5)  # the two guesses meet at five sixths of the typical length
+    assert lengths.remaining(8.5) == pytest.approx(8.5 / 2 - 9 / 4)  # past it: grows with the age
+    assert lengths.remaining(18.0) == pytest.approx(18 / 2 - 9 / 4)
     assert lengths.remaining(0.5) >= MIN_REMAINING and AnswerLengths(prior=0.2).remaining(0.1) == MIN_REMAINING
     assert lengths.remaining(1_000.0) == pytest.approx(30.0)  # never spread over more than the usual horizon
 
