@@ -272,7 +272,7 @@ async def slack_platform(
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bots.slack.app import build_adapter
-    from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS
+    from bots.slack.tiers import EDIT_LIMITS, NATIVE_LIMITS
     from tests.fakes.slack import DEFAULT_RATE_LIMITS, FakeSlack
 
     lifted = dict.fromkeys(DEFAULT_RATE_LIMITS)

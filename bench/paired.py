@@ -5,6 +5,7 @@ time, so the ratios compare like with like on a shared, noisy machine.
     cp bench/overhead.py bench/capacity.py /tmp/before/bench/ # the same measuring code in both
     python -m bench.paired --before /tmp/before overhead --samples 100
     python -m bench.paired --before /tmp/before capacity --sizes 600 1000 --keep-going
+    python -m bench.paired --before /tmp/before slack_tiers --sizes 1 10 50
 
 Each configuration (overhead: one database at a time; capacity: one N at a time) runs before, then after, then the
 next configuration in the other order (after, before). Writes bench/results/<module>-paired.md and .json.
@@ -25,7 +26,7 @@ from bench.report import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results"
-KEYS = {"overhead": ("path", "backend", "messages"), "capacity": ("n",)}
+KEYS = {"overhead": ("path", "backend", "messages"), "capacity": ("n",), "slack_tiers": ("n",)}
 
 
 def run(tree: Path, module: str, args: list[str]) -> list[dict]:
@@ -36,6 +37,15 @@ def run(tree: Path, module: str, args: list[str]) -> list[dict]:
         return json.loads(out.with_suffix(".json").read_text())["rows"]
 
 
+def _sizes(args: list[str], default: list[str]) -> tuple[list[str], list[str]]:
+    """The sizes after `--sizes` (it comes last), and the other arguments."""
+    rest = list(args)
+    if "--sizes" not in rest:
+        return default, rest
+    at = rest.index("--sizes")
+    return [s for s in rest[at + 1 :] if s.isdigit()], rest[:at]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", type=Path, required=True, help="the source tree before the change")
@@ -44,11 +54,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.module == "overhead":
         configs = [["--backends", backend, *args.rest] for backend in ("sqlite", "postgres")]
+    elif args.module == "slack_tiers":  # one N at a time, each its own bot and fakes as in a whole run
+        sizes, rest = _sizes(args.rest, ["1", "10", "50"])
+        configs = [["--sizes", n, *rest] for n in sizes]
     else:
-        rest = list(args.rest)
-        sizes = rest[rest.index("--sizes") + 1 :] if "--sizes" in rest else ["600", "1000"]
-        rest = rest[: rest.index("--sizes")] if "--sizes" in rest else rest
-        sizes = [s for s in sizes if s.isdigit()]
+        sizes, rest = _sizes(args.rest, ["600", "1000"])
         configs = [["--sizes", n, "--keep-going", *[r for r in rest if r != "--keep-going"]] for n in sizes]
     started = time.monotonic()
     pairs: list[dict] = []
@@ -82,6 +92,30 @@ def _ratio(after, before) -> str:
     return f"{after / before:.2f}×" if after is not None and before else "-"
 
 
+def _tiers_row(b: dict, a: dict) -> str:
+    posted_b, posted_a = b["beyond_start_budget"], a.get("beyond_start_budget") or {}
+    cells = [
+        str(b["n"]),
+        f"{_f(b['staleness_p99'])} → {_f(a.get('staleness_p99'))}",
+        f"{_f(b['bound_either_p99'])} / {_f(a.get('bound_either_p99'))}",
+        f"{_f(b['ratio_either'])} → {_f(a.get('ratio_either'))}",
+        f"{b['rate_limited']} → {a.get('rate_limited')}",
+        f"{b['complete']}/{b['streams']} → {a.get('complete')}/{a.get('streams')}",
+        f"{b['native_started']} → {a.get('native_started')}",
+        f"{_f(posted_b.get('staleness_p99'))} → {_f(posted_a.get('staleness_p99'))}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _tiers_table(pairs: list[dict]) -> list[str]:
+    """bench.slack_tiers before and after: p99 beside the bound, 429s, finals, starts, the answers posted instead."""
+    header = (
+        "| N | p99 staleness before → after (s) | bound p99 (either way) before / after | × bound before → after "
+        "| 429s | byte-exact | started natively | posted + edited p99 before → after (s) |"
+    )
+    return [header, "|---:|---|---|---|---|---|---|---|"] + [_tiers_row(p["before"], p["after"] or {}) for p in pairs]
+
+
 def markdown(module: str, about: dict, pairs: list[dict]) -> str:
     m = about["machine"]
     lines = [
@@ -105,6 +139,8 @@ def markdown(module: str, about: dict, pairs: list[dict]) -> str:
                 f"| {_ratio(a.get('total_p99_ms'), b.get('total_p99_ms'))} | {_f(b.get('core_p99_ms'))} → "
                 f"{_f(a.get('core_p99_ms'))} | {b.get('samples')} |"
             )
+    elif module == "slack_tiers":
+        lines += _tiers_table(pairs)
     else:
         lines += [
             "| N | p99 staleness before → after (s) | holds (< 2 s) | CPU s per 1,000 tokens before → after "

@@ -5,7 +5,7 @@ streaming harness).
     python -m bench.slack_streams --mode edit     # chat.postMessage + chat.update path
     python -m bench.slack_streams --mode both --sizes 1 10
 
-Uses the adapter's real pacing (bots.slack.sink.NATIVE_LIMITS / EDIT_LIMITS) and the fake's Slack-like rate
+Uses the adapter's real pacing (bots.slack.tiers.NATIVE_LIMITS / EDIT_LIMITS) and the fake's Slack-like rate
 limits (chat.update 50/min and chat.appendStream 100/min per workspace, chat.postMessage ~1/s per channel).
 Prints requests per method, 429s, complete final texts and staleness beside the bound. `python -m bench` runs
 the whole suite.

@@ -4,6 +4,7 @@ chat.appendStream Tier 4, chat.update Tier 3, chat.postMessage about 1/s per cha
 
     python -m bench.slack_tiers                          # N = 1, 10, 50; writes bench/results/slack-tiers.{md,json}
     python -m bench.slack_tiers --sizes 10 --tokens 300 --out ""    # print only
+    python -m bench.slack_tiers --sizes 10 50 --learned 6.4 --out ""    # a warm bot (see --learned)
 
 Per N: p99 staleness beside two bounds of ideal schedulers under the same tiers (bench.bounds, the same token
 arrivals): native only (every answer waits for its chat.startStream), and either way (each request may take the
@@ -160,6 +161,14 @@ def markdown(rows: list[dict], command: str, host: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def learned(seconds: float) -> None:
+    """The bot starts as if the answers it streamed before had lasted `seconds` each (core.streaming.lengths): a warm
+    bot. Each case builds a fresh bot, which would otherwise start from the prior guess."""
+    from core.streaming.lengths import KEEP, AnswerLengths
+
+    AnswerLengths.__init__.__defaults__ = (seconds, KEEP)
+
+
 async def run(sizes: list[int], tokens: int, on_row) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="hfchat-bench-") as tmp:
@@ -177,8 +186,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--tokens", type=int, default=120, help="tokens per answer (20 a second)")
     parser.add_argument("--out", default=str(RESULTS / "slack-tiers"), help="path without suffix; '' prints only")
+    parser.add_argument("--learned", type=float, help="seconds: a warm bot, answers' length already learned")
     args = parser.parse_args()
     quiet_logs()
+    if args.learned:
+        learned(args.learned)
     command = "python -m bench.slack_tiers " + " ".join(sys.argv[1:])
     started = time.time()
 

@@ -12,8 +12,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS
 from bots.slack.talking_back import REPLY_TEXT_CHARS, TalkingBack
+from bots.slack.tiers import EDIT_LIMITS, NATIVE_LIMITS
 from bots.slack.workspace import PLATFORM, WorkspaceContext
 from core.app import Core
 from core.keys import Actor

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.slack.account import AccountForm
 from bots.slack.actions import Actions
 from bots.slack.adapter import PLATFORM, SlackAdapter
+from bots.slack.calls import slack_error
 from bots.slack.catchup import SHORTCUT, summarize_thread_shortcut
 from bots.slack.commands import Commands
 from bots.slack.events import Events
@@ -36,7 +37,6 @@ from bots.slack.oauth import build_oauth_settings, oauth_configured
 from bots.slack.questions import Questions
 from bots.slack.schedule import wire_schedules
 from bots.slack.sessions import AgentSessions
-from bots.slack.sink import slack_error
 from bots.slack.views import controls
 from core.app import Core
 from core.config import ConfigError

@@ -11,8 +11,8 @@ import shlex
 from slack_sdk.errors import SlackApiError
 
 from bots.slack.adapter import PLATFORM, SlackAdapter
+from bots.slack.calls import slack_error
 from bots.slack.invocation import Invocation
-from bots.slack.sink import slack_error
 from bots.slack.text import neutralize
 from bots.slack.views import SUGGESTED_PROMPTS, assistant_modal, assistant_summary, clip, quote, starter_buttons
 from core.commands.text import parse_assistant

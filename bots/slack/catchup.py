@@ -14,8 +14,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bots.slack.adapter import PLATFORM, SlackAdapter
+from bots.slack.calls import retry_after, slack_error
 from bots.slack.invocation import Invocation
-from bots.slack.sink import retry_after, slack_error
 from bots.slack.text import strip_mention
 from core.catchup import Digest, HistoryLimits, HistoryMessage, HistoryPage, HistoryRateLimited, ReadAccess
 from core.errors import NotAllowed, UserFacingError

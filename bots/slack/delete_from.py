@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bots.slack.sink import message_id
+from bots.slack.calls import message_id
 from core.chat import DeletedFrom
 from core.errors import NotFound, UserFacingError
 

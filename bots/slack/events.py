@@ -15,9 +15,9 @@ from slack_sdk.errors import SlackApiError
 
 from bots.slack.adapter import PLATFORM, SlackAdapter
 from bots.slack.assistants import suggest_prompts
+from bots.slack.calls import message_id, slack_error
 from bots.slack.commands import message_command
 from bots.slack.files import download_files
-from bots.slack.sink import message_id, slack_error
 from bots.slack.text import strip_mention
 from bots.slack.voice import show_transcript
 from core.chat import NOT_SAVED

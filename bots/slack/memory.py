@@ -11,9 +11,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bots.slack.adapter import PLATFORM, SlackAdapter
+from bots.slack.calls import slack_error
 from bots.slack.invocation import Invocation
 from bots.slack.middleware import ACK_FIRST
-from bots.slack.sink import slack_error
 from bots.slack.text import neutralize
 from core.keys import ConversationKey
 from core.memory import Proposal

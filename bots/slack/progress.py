@@ -1,10 +1,13 @@
 """Tool progress in Slack: each web search, page read or MCP call as a `task_update` chunk of the native stream
 (title, status, the pages it read as `sources`), and the calls that failed as an `alert` block under the answer.
+When the model plans (asks for several calls at once) and the stream starts with them, the stream shows its tasks
+as one plan (`task_display_mode` "plan") whose title (`plan_update` chunks) says how far it has got.
 The core says what happens (core.router.client.ToolProgress, in ReplyView.tasks); this module only draws it.
 On the edit path the core's compact status line under the text is all there is while the tools run."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from bots.slack.text import neutralize
@@ -37,16 +40,39 @@ def task_chunk(task: Any) -> dict:
     return chunk
 
 
+def planned(tasks: tuple[Any, ...]) -> bool:
+    """The model asked for several tool calls at once (in one step): they are a plan."""
+    return any(n > 1 for n in Counter(getattr(task, "step", 0) for task in tasks).values())
+
+
+def plan_title(tasks: tuple[Any, ...]) -> str:
+    """The plan's title: how many steps, how many done, how many failed."""
+    failed = sum(1 for task in tasks if task.status == "error")
+    ended = failed + sum(1 for task in tasks if task.status == "complete")
+    if ended < len(tasks):
+        return f"Working through {len(tasks)} steps ({ended} done)"
+    return f"Done: {len(tasks)} steps" + (f", {failed} failed" if failed else "")
+
+
+PLAN = "plan"  # the ledger's key for a plan's title, beside the task ids
+
+
 class TaskLedger:
-    """What each streaming message has been sent of the tool calls, so each change goes once."""
+    """What each streaming message has been sent of the tool calls, so each change goes once; and which messages
+    show their tasks as a plan."""
 
     def __init__(self) -> None:
-        self._sent: dict[str, dict[str, tuple]] = {}  # ts -> task id -> (status, sources, detail)
+        self._sent: dict[str, dict[str, Any]] = {}  # ts -> task id -> (status, sources, detail); PLAN -> its title
+        self._plans: set[str] = set()  # the messages started in plan mode
 
-    def pending(self, ts: str, tasks: tuple[Any, ...]) -> tuple[list[dict], dict[str, tuple]]:
-        """The chunks of the tasks that changed since `ts` was last sent, and what to record once they went."""
+    def pending(self, ts: str, tasks: tuple[Any, ...], plan: bool = False) -> tuple[list[dict], dict[str, Any]]:
+        """The chunks of the tasks that changed since `ts` was last sent (after the plan's new title when `ts` shows
+        a plan, or `plan` says the message about to start will), and what to record once they went."""
         sent = self._sent.get(ts, {})
         chunks, states = [], {}
+        if (plan or ts in self._plans) and tasks and (title := plan_title(tasks)) != sent.get(PLAN):
+            chunks.append({"type": "plan_update", "title": title})
+            states[PLAN] = title
         for task in tasks:
             state = (task.status, task.sources, task.detail)
             if sent.get(task.id) != state:
@@ -54,12 +80,15 @@ class TaskLedger:
                 states[task.id] = state
         return chunks, states
 
-    def commit(self, ts: str, states: dict[str, tuple]) -> None:
+    def commit(self, ts: str, states: dict[str, Any], plan: bool = False) -> None:
+        if plan:
+            self._plans.add(ts)
         if states:
             self._sent.setdefault(ts, {}).update(states)
 
     def forget(self, ts: str) -> None:
         self._sent.pop(ts, None)
+        self._plans.discard(ts)
 
 
 def alerts(tasks: tuple[Any, ...]) -> list[dict]:

@@ -10,8 +10,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bots.slack.adapter import PLATFORM, SlackAdapter
+from bots.slack.calls import slack_error
 from bots.slack.invocation import Invocation
-from bots.slack.sink import slack_error
 from bots.slack.text import neutralize
 from bots.slack.views import markdown_blocks
 from core.errors import NotAllowed, UserFacingError

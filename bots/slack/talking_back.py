@@ -8,15 +8,10 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bots.slack.sink import (
-    EDIT_LIMITS,
-    SESSION_STATUS_LIMITS,
-    START_STREAM_LIMITS,
-    STOP_STREAM_LIMITS,
-    SlackSink,
-    slack_error,
-)
+from bots.slack.calls import slack_error
+from bots.slack.sink import SlackSink
 from bots.slack.text import neutralize
+from bots.slack.tiers import EDIT_LIMITS, SESSION_STATUS_LIMITS, START_STREAM_LIMITS, STOP_STREAM_LIMITS
 from bots.slack.views import clip, markdown_blocks
 from core.errors import NotAllowed
 

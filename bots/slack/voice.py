@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bots.slack.sink import slack_error
+from bots.slack.calls import slack_error
 from bots.slack.text import neutralize
 from core.replies.attachments import Attachment
 

@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.sink import slack_error
+from bots.slack.calls import slack_error
 from bots.slack.text import domain_of, parse_thread_link
 from core.errors import InvalidSetting, NotAllowed
 from core.keys import Actor, ConversationKey

@@ -92,6 +92,9 @@ class Throttles:
                 name=limits.budget,
                 sharing=self.sharing,
                 horizon_min=limits.fair_horizon_min,
+                learn_lengths=limits.learn_answer_lengths,
+                # a native stream's final text is its own call (Slack: chat.stopStream), not one of the budget's
+                finals_on_budget=limits.stops_use_bucket or not limits.native_append,
             )
         return throttle
 

@@ -54,6 +54,8 @@ class ToolProgress:
     status: str
     sources: tuple[tuple[str, str], ...] = ()
     detail: str = ""
+    # which of the model's turns asked for it: the calls of one step were asked for together (the model planned them)
+    step: int = 0
 
 
 @dataclass(slots=True)

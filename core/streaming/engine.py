@@ -185,6 +185,7 @@ class ReplyStream(Rendering, Delivery):
             self._reader.cancel()
         self.throttle.join(self.sink.bucket)  # this answer shares its budget with the others on it
         sharing = self.throttle
+        began = sharing.clock.now()
         self._renderer = asyncio.create_task(self._deliver_answer(), name=f"reply-renderer-{self.reply_id}")
         if self._abandoned:
             self._renderer.cancel()
@@ -205,6 +206,8 @@ class ReplyStream(Rendering, Delivery):
                 self._renderer.cancel()
                 await asyncio.gather(self._renderer, return_exceptions=True)
             (self._sharing or sharing).leave(self.sink.bucket)
+            if self._sharing is None and self._rendered:  # how long it streamed on the budget, to the end
+                sharing.lasted(self.sink.bucket, sharing.clock.now() - began)
             if self._recording is not None:
                 await asyncio.gather(self._recording, return_exceptions=True)
             if not self._reader.done():

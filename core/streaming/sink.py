@@ -36,6 +36,10 @@ class PlatformLimits:
     # > 0: a burst of answers after a quiet spell shares what the budget has on hand over as long as they have
     # streamed (at least this many seconds) rather than over ~30 s (core.streaming.throttle: _Bucket.fair_interval)
     fair_horizon_min: float = 0.0
+    # True: the fair share spreads what the budget has on hand over the time the answers streaming are expected to
+    # stream still, learned from how long the answers that ended lasted (core.streaming.lengths); wins over
+    # `fair_horizon_min`
+    learn_answer_lengths: bool = False
     stream_rotate_after: float = 0.0
     stream_max_age: float = 0.0
     # which of the platform's limits the shared budget is (the same name in every process: budgets shared across

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
 
+from core.streaming.lengths import AnswerLengths, even_interval
+
 
 class Clock:
     """Real time. Tests pass a fake with the same two methods."""
@@ -171,8 +173,15 @@ class _Bucket:
         pacer: Pacer,
         streams: StreamCount,
         horizon_min: float = 0.0,
+        lengths: AnswerLengths | None = None,
+        finals_on_budget: bool = True,
     ):
         self.rate, self.burst, self.clock = rate, burst, clock
+        # set: the fair share spreads what is on hand over the time the answers are expected to stream still, by the
+        # lengths of those that ended (core.streaming.lengths); `finals_on_budget`: one request is kept for each
+        # answer's final text (False where the final text is another method's, e.g. Slack's chat.stopStream)
+        self.lengths = lengths
+        self.finals_on_budget = finals_on_budget
         # > 0: the fair share spreads what the budget has on hand over as long as the answers have streamed so far
         # (at least this many seconds, at most HORIZON) instead of its whole burst over HORIZON
         self.horizon_min = horizon_min
@@ -214,6 +223,8 @@ class _Bucket:
         text, is spread over t, between `horizon_min` and HORIZON. A burst of answers after a quiet spell is then
         updated as often as the budget allows at first, and slows as it ages and drains the budget, never spending
         what their final texts need."""
+        if self.lengths is not None:
+            return self._learned_interval()
         if self.horizon_min <= 0:
             return self.streams * HORIZON / (self.burst + self.rate * HORIZON)
         horizon = min(HORIZON, max(self.horizon_min, self.clock.now() - self.busy_since))
@@ -221,6 +232,15 @@ class _Bucket:
         tokens = available() if available is not None else float(self.burst)
         spare = max(0.0, tokens - self.streams)  # one request kept for each answer's final text
         return self.streams * horizon / (spare + self.rate * horizon)
+
+    def _learned_interval(self) -> float:
+        available = getattr(self.pacer, "available", None)  # a shared pacer may not say: its burst, then
+        on_hand = available() if available is not None else float(self.burst)
+        if self.finals_on_budget:
+            on_hand -= self.streams
+        assert self.lengths is not None
+        remaining = self.lengths.remaining(self.clock.now() - self.busy_since)
+        return even_interval(self.streams, on_hand, self.rate, remaining)
 
     def waiting(self, priority: Priority) -> int:
         return len(self._queues[priority])
@@ -270,6 +290,8 @@ class Throttle:
         name: str = "",
         sharing: BudgetSharing | None = None,
         horizon_min: float = 0.0,
+        learn_lengths: bool = False,
+        finals_on_budget: bool = True,
     ):
         """`name` says which limit the budgets are (the same in every process: `sharing` keys them by it)."""
         self.base_interval = interval
@@ -280,6 +302,8 @@ class Throttle:
         self.name = name or f"{bucket_rate}/{self.bucket_burst}"
         self.sharing: BudgetSharing = sharing or LocalBudgets()
         self.horizon_min = horizon_min  # see _Bucket.fair_interval
+        self.learn_lengths = learn_lengths  # see _Bucket.fair_interval and core.streaming.lengths
+        self.finals_on_budget = finals_on_budget
         self._lanes: dict[Hashable, _Lane] = {}
         self._buckets: dict[Hashable, _Bucket] = {}
         self._shared_lanes: dict[tuple[Hashable, int], Pacer | None] = {}
@@ -300,7 +324,17 @@ class Throttle:
             rate, burst = self.bucket_rate, self.bucket_burst
             pacer = self.sharing.pacer(self.name, key, rate, burst, self.clock)
             streams = self.sharing.streams(self.name, key)
-            bucket = self._buckets[key] = _Bucket(rate, burst, self.clock, pacer, streams, self.horizon_min)
+            lengths = AnswerLengths() if self.learn_lengths else None
+            bucket = self._buckets[key] = _Bucket(
+                rate,
+                burst,
+                self.clock,
+                pacer,
+                streams,
+                self.horizon_min,
+                lengths,
+                self.finals_on_budget,
+            )
         return bucket
 
     def join(self, bucket_key: Hashable | None) -> None:
@@ -313,6 +347,12 @@ class Throttle:
         bucket = self._bucket(bucket_key)
         if bucket is not None:
             bucket.leave()
+
+    def lasted(self, bucket_key: Hashable | None, seconds: float) -> None:
+        """An answer that streamed on `bucket_key`'s budget to its end took `seconds` (learned with `learn_lengths`)."""
+        bucket = self._bucket(bucket_key)
+        if bucket is not None and bucket.lengths is not None:
+            bucket.lengths.lasted(seconds)
 
     def streams(self, bucket_key: Hashable | None) -> int:
         """Answers streaming on `bucket_key`'s budget (in every process, when the budget is shared)."""

@@ -87,10 +87,13 @@ async def run_with_tools(
         ]
         described = [_describe(registry, call) for call in calls]
         titles = [_plain(text) for text in described]
-        running = tuple(ToolProgress(c.id, t, "in_progress") for c, t in zip(calls, titles, strict=True))
+        running = tuple(
+            ToolProgress(c.id, t, "in_progress", step=round_index) for c, t in zip(calls, titles, strict=True)
+        )
         yield ToolActivity(" · ".join(described), tasks=running)
         results = await asyncio.gather(*(registry.run(c.name, c.arguments, call_timeout) for c in calls))
-        yield ToolActivity("", tasks=tuple(_progress(c, t, r) for c, t, r in zip(calls, titles, results, strict=True)))
+        done = tuple(_progress(c, t, r, round_index) for c, t, r in zip(calls, titles, results, strict=True))
+        yield ToolActivity("", tasks=done)
         messages = [*messages, _assistant_turn(requested.text, calls)]
         messages += [_tool_turn(call, result, result_chars) for call, result in zip(calls, results, strict=True)]
         if record is not None:
@@ -123,11 +126,12 @@ def _plain(described: str) -> str:
     return re.sub(r"[*_`]", "", described).strip().removesuffix("…").strip()
 
 
-def _progress(call: ToolCall, title: str, result: ToolResult) -> ToolProgress:
+def _progress(call: ToolCall, title: str, result: ToolResult, step: int) -> ToolProgress:
     if result.is_error:
-        return ToolProgress(call.id, title, "error", detail=clip(result.text.removeprefix("Error: "), 200))
+        detail = clip(result.text.removeprefix("Error: "), 200)
+        return ToolProgress(call.id, title, "error", detail=detail, step=step)
     sources = tuple((source.title or source.url, source.url) for source in result.sources)
-    return ToolProgress(call.id, title, "complete", sources=sources)
+    return ToolProgress(call.id, title, "complete", sources=sources, step=step)
 
 
 def _assistant_turn(text: str, calls: list[ToolCall]) -> dict:

@@ -155,6 +155,28 @@ async def test_chat_stream_helper_sends_chunks(fake):
 
 
 @pytest.mark.asyncio
+async def test_plan_chunks_and_the_task_display_mode_follow_the_documented_schema(fake):
+    client = web_client(fake)
+    parent = fake.add_user_message("q", channel=DM)
+    plan = {"type": "plan_update", "title": "Working through 2 steps (0 done)"}
+    task = {"type": "task_update", "id": "call_0", "title": "Searching", "status": "in_progress"}
+    ts = (
+        await client.chat_startStream(channel=DM, thread_ts=parent.ts, chunks=[plan, task], task_display_mode="plan")
+    )["ts"]
+    assert fake.stream(DM, ts).task_display_mode == "plan"
+    # a plan's title is a string; the mode one of the reference's enum (timeline, plan)
+    for bad in ({"type": "plan_update"}, {"type": "plan_update", "title": 2}, {"type": "task_update", "id": "x"}):
+        with pytest.raises(SlackApiError) as err:
+            await client.chat_appendStream(channel=DM, ts=ts, chunks=[bad])
+        assert err.value.response["error"] == "invalid_chunks"
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_startStream(channel=DM, thread_ts=parent.ts, markdown_text="a", task_display_mode="cards")
+    assert err.value.response["error"] == "invalid_arguments"
+    ts = (await client.chat_startStream(channel=DM, thread_ts=parent.ts, markdown_text="a"))["ts"]
+    assert fake.stream(DM, ts).task_display_mode == "timeline"  # the reference's default
+
+
+@pytest.mark.asyncio
 async def test_stream_expiry_and_unsupported_channel_type():
     async with FakeSlack(stream_ttl=0.05, streaming_unsupported_types={"mpim"}) as fake:
         client = web_client(fake)

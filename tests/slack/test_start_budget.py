@@ -10,7 +10,8 @@ import time
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS, SlackSink
+from bots.slack.sink import SlackSink
+from bots.slack.tiers import EDIT_LIMITS, NATIVE_LIMITS
 from core.streaming import ReplyView, StreamUnavailable
 from core.streaming.sink import PlatformLimits
 from core.streaming.throttle import Throttle

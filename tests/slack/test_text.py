@@ -7,8 +7,9 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bots.slack.sink import NATIVE_LIMITS, SlackSink
+from bots.slack.sink import SlackSink
 from bots.slack.text import neutralize, parse_thread_link, strip_mention
+from bots.slack.tiers import NATIVE_LIMITS
 
 ALPHABET = st.sampled_from(["<", "!", "@", "here", "channel", "everyone", "U1", ">", " ", "a", "|", "^", "sub"])
 

@@ -10,7 +10,7 @@ import asyncio
 import itertools
 from collections import defaultdict
 
-from bots.slack.sink import EDIT_LIMITS, NATIVE_LIMITS
+from bots.slack.tiers import EDIT_LIMITS, NATIVE_LIMITS
 from tests.fakes.slack import DEFAULT_RATE_LIMITS, FakeSlack, RateLimit
 from tests.support.router import EchoRouter
 from tests.support.slack import running_bot, visible

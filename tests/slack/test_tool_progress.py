@@ -87,6 +87,51 @@ async def test_native_stream_shows_each_tool_call_as_a_task(core_factory, fake_r
     assert alert["level"] == "error" and "Reading" in alert["text"]["text"]
 
 
+def _plans(call) -> list[str]:
+    return [c["title"] for c in call.params.get("chunks") or [] if c.get("type") == "plan_update"]
+
+
+async def test_calls_the_model_plans_together_show_as_one_plan_whose_title_follows_them(
+    core_factory, fake_router, loopback_web
+):
+    async with FakeSlack(echo_events=True) as fake:
+        async with running_bot(_searching(core_factory, loopback_web.base), fake_router, fake) as bot:
+            await _web_search_on(bot, fake)
+            _queue(fake_router, loopback_web.base)  # two calls asked for at once, before any text
+            post = await fake.user_posts("How many people live in Paris?", channel=CHANNEL)
+            await bot.settle(15)
+            [answer] = bot.answers(CHANNEL, post.ts)
+
+    stream_calls = [c for c in fake.calls() if c.method in ("chat.startStream", "chat.appendStream", "chat.stopStream")]
+    assert all(c.ok for c in stream_calls)  # the fake checks plan_update chunks and the display mode
+    start = stream_calls[0]
+    assert start.method == "chat.startStream" and start.params["task_display_mode"] == "plan"
+    assert answer.stream is not None and answer.stream.task_display_mode == "plan"
+    titles = [title for call in stream_calls for title in _plans(call)]
+    # the title first, before the tasks it heads, then again only when it changes: both calls done, one failed
+    assert start.params["chunks"][0] == {"type": "plan_update", "title": "Working through 2 steps (0 done)"}
+    assert titles == ["Working through 2 steps (0 done)", "Done: 2 steps, 1 failed"]
+    assert visible(answer).startswith(ANSWER)
+
+
+async def test_a_single_call_is_a_task_among_the_text_not_a_plan(core_factory, fake_router, loopback_web):
+    async with FakeSlack(echo_events=True) as fake:
+        async with running_bot(_searching(core_factory, loopback_web.base), fake_router, fake) as bot:
+            await _web_search_on(bot, fake)
+            fake_router.queue(tool_calls_script(("web_search", {"query": "population of Paris"})))
+            fake_router.queue(text_script(ANSWER, pieces=4, delay=0.05))
+            post = await fake.user_posts("How many people live in Paris?", channel=CHANNEL)
+            await bot.settle(15)
+            [answer] = bot.answers(CHANNEL, post.ts)
+
+    stream_calls = [c for c in fake.calls() if c.method in ("chat.startStream", "chat.appendStream", "chat.stopStream")]
+    assert all(c.ok for c in stream_calls) and any(_tasks(c) for c in stream_calls)
+    assert "task_display_mode" not in stream_calls[0].params
+    assert answer.stream is not None and answer.stream.task_display_mode == "timeline"
+    assert not any(_plans(c) for c in stream_calls)
+    assert visible(answer).startswith(ANSWER)
+
+
 async def test_edit_path_shows_a_compact_status_line_while_tools_run(core_factory, fake_router, loopback_web):
     loopback_web.release.clear()
     async with FakeSlack(echo_events=True) as fake:

@@ -19,7 +19,7 @@ from tests.fakes.slack import FakeSlack, StoredMessage
 
 CHANNEL, DM = "C0CHAN0001", "D0DM000001"
 ALICE, BOB, ADMIN = "U0USER0001", "U0USER0002", "U0ADMIN001"
-# fast pacing for tests; the real values live in bots.slack.sink
+# fast pacing for tests; the real values live in bots.slack.tiers
 FAST_NATIVE = PlatformLimits(max_chars=11_000, edit_interval=0.05, native_append=True)
 FAST_EDIT = PlatformLimits(max_chars=3_900, edit_interval=0.05)
 

@@ -4,11 +4,24 @@ that breaks these rules is refused with invalid_blocks / invalid_chunks, as Slac
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.fakes.slack.protocol import _ApiError
+from tests.fakes.slack.ratelimits import default_spec_dir
 
 TASK_STATUSES = {"pending", "in_progress", "complete", "error"}
+
+
+def _enum(method: str, argument: str) -> frozenset[str]:
+    """An argument's values as the Web API reference lists them."""
+    path = default_spec_dir() / "docs.slack.dev" / "methods" / f"{method}.json"
+    with open(path, encoding="utf-8") as fh:
+        return frozenset(json.load(fh)["args"]["properties"][argument]["enum"])
+
+
+# chat.startStream's task_display_mode: task cards among the text ("timeline"), or together in one plan block ("plan")
+TASK_DISPLAY_MODES = _enum("chat.startStream", "task_display_mode")
 ALERT_LEVELS = {"default", "info", "warning", "error", "success"}
 TABLE_MAX_ROWS, TABLE_MAX_CELLS = 100, 20  # TableBlock: at most 100 rows of at most 20 cells
 TABLE_CELL_TYPES = {"raw_text", "raw_number", "rich_text"}
@@ -49,14 +62,15 @@ def check_chunks(chunks: Any) -> None:
         if kind == "markdown_text":
             ok = isinstance(chunk.get("text"), str)
         elif kind == "task_update":
-            ok = bool(chunk.get("id")) and bool(chunk.get("title")) and chunk.get("status") in TASK_STATUSES
+            ok = all(isinstance(chunk.get(k), str) and chunk[k] for k in ("id", "title"))
+            ok = ok and chunk.get("status") in TASK_STATUSES
             sources = chunk.get("sources")
             if ok and sources is not None:
                 ok = isinstance(sources, list) and all(
                     isinstance(s, dict) and s.get("type") == "url" and s.get("url") and s.get("text") for s in sources
                 )
-        elif kind == "plan_update":
-            ok = bool(chunk.get("title"))
+        elif kind == "plan_update":  # PlanUpdateChunk: the plan's title, a string
+            ok = isinstance(chunk.get("title"), str) and bool(chunk["title"])
         elif kind == "blocks":
             ok = isinstance(chunk.get("blocks"), list)
             for block in chunk.get("blocks") or []:

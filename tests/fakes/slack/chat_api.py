@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from tests.fakes.slack.blocks import check_chunks
+from tests.fakes.slack.blocks import TASK_DISPLAY_MODES, check_chunks
 from tests.fakes.slack.protocol import _ApiError, _chunks_text, _flag
 from tests.fakes.slack.records import Channel, StoredMessage, StreamState
 
@@ -236,6 +236,9 @@ class ChatApiMixin:
                 raise _ApiError("missing_recipient_user_id")
         self._check_lengths(markdown_text=p.get("markdown_text"))
         check_chunks(p.get("chunks"))
+        mode = p.get("task_display_mode", "timeline")
+        if mode not in TASK_DISPLAY_MODES:
+            raise _ApiError("invalid_arguments")
         text = (p.get("markdown_text") or "") + _chunks_text(p.get("chunks"))
         msg = self._bot_post(ch, "chat.startStream", thread_ts=p["thread_ts"], text=text, markdown_text=text)
         chunks = list(p["chunks"]) if isinstance(p.get("chunks"), list) else []  # copy: Call keeps params
@@ -247,6 +250,7 @@ class ChatApiMixin:
             text=text,
             chunks=chunks,
             parts=self._stream_parts(p),
+            task_display_mode=mode,
         )
         self._count_towards_expiry(msg)
         return {"channel": ch.id, "ts": msg.ts, **self._stream_started(ch.id, msg.thread_ts or msg.ts)}

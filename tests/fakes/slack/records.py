@@ -41,6 +41,8 @@ class StreamState:
     chunks: list[dict] = field(default_factory=list)  # every chunk received, in order
     parts: list = field(default_factory=list)  # what the message shows, in order: text (str) and blocks (dict)
     stopped_by_user: bool = False  # the native Stop: appends are refused (stopped_by_user), stopStream still closes
+    # chat.startStream's task_display_mode: task_update chunks as cards among the text, or together as one plan
+    task_display_mode: str = "timeline"
 
 
 @dataclass
