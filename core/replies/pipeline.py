@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 
 from core.accounts import AccountService, Credentials
@@ -23,7 +23,7 @@ from core.replies.checkpoints import CHECKPOINT_SECONDS, AnswerCheckpoints
 from core.replies.clarify import Clarifier
 from core.replies.context import FittedPrompt, fit_messages
 from core.replies.memory import MemoryProposals
-from core.router.client import ChatRequest, RouterClient
+from core.router.client import ChatRequest, RouterClient, StreamEvent
 from core.settings.resolver import AnswerPlan
 from core.settings.service import SettingsService
 from core.settings.snapshot import SettingsSnapshot, reading
@@ -234,18 +234,34 @@ class ReplyPipeline:
         self, planned: Planned, sink: ReplySink, on_stream: Callable[[ReplyStream], None] | None = None
     ) -> tuple[ReplyStream, ReplyState, list[dict]]:
         conversation, continue_from, key = planned.conversation, planned.continue_from, planned.key
-        reply_id = await self._reply_row(planned)
         fallback_limits = getattr(sink, "fallback_limits", None)
         fallback = (self.throttles.for_limits(fallback_limits), fallback_limits) if fallback_limits else None
         stream = ReplyStream(
             sink,
             self.throttles.for_sink(sink),
-            reply_id=reply_id,
             model=planned.model,
             notes=planned.notes,
             conversation_id=conversation.id,
             fallback=fallback,
         )
+        on_failover = lambda failures, answered_by: stream.notes.append(failover_note(failures, answered_by))  # noqa: E731
+        used_tools: list[dict] = []  # the tool calls and their results, stored with the answer
+        if planned.tools is not None:
+            events = self.tools.stream(
+                self.router, planned.request, planned.models, planned.tools, on_failover, record=used_tools
+            )
+        else:
+            events = failover_stream(self.router, planned.request, planned.models, on_failover)
+        if planned.sources:  # a summary cites what it read: each [n] links to that message
+            events = with_links(events, planned.sources)
+        # the router request goes out while the reply row is written, not after it: see `requested`
+        events, request = requested(events)
+        try:
+            reply_id = await self._reply_row(planned)
+        except BaseException:  # no row to write the answer to: the request is called off, nothing is half-stored
+            await call_off(request)
+            raise
+        stream.reply_id = reply_id
         checkpoints = AnswerCheckpoints(
             self.store, reply_id, stream, key.platform, self.checkpoint_seconds, continue_from
         )
@@ -274,16 +290,6 @@ class ReplyPipeline:
             len(planned.models) - 1,
             planned.tools is not None,
         )
-        on_failover = lambda failures, answered_by: stream.notes.append(failover_note(failures, answered_by))  # noqa: E731
-        used_tools: list[dict] = []  # the tool calls and their results, stored with the answer
-        if planned.tools is not None:
-            events = self.tools.stream(
-                self.router, planned.request, planned.models, planned.tools, on_failover, record=used_tools
-            )
-        else:
-            events = failover_stream(self.router, planned.request, planned.models, on_failover)
-        if planned.sources:  # a summary cites what it read: each [n] links to that message
-            events = with_links(events, planned.sources)
         working = getattr(sink, "working", None)  # optional sink method: show the answer is being worked on
         if working is not None:
             try:
@@ -403,3 +409,36 @@ def request_for(plan: AnswerPlan, model: str, fitted: FittedPrompt) -> ChatReque
         top_p=plan.generation.top_p,
         extra=plan.generation.extra_body(),
     )
+
+
+_ENDED = object()  # the stream had no event at all
+
+
+def requested(events: AsyncIterator[StreamEvent]) -> tuple[AsyncIterator[StreamEvent], asyncio.Task]:
+    """Start the router request now, in a task that takes the stream's first event, and give back the same events
+    (that one first) and the task. The answer's reply row is written meanwhile, so the database and the router
+    wait for each other no more. Whatever the first event is, a failure included (RouterError), it reaches the
+    stream's reader where it always did, once the row exists; a row that cannot be written calls the request
+    off (`call_off`) before anything is shown or stored of it."""
+
+    async def first() -> object:
+        return await anext(events, _ENDED)
+
+    request = asyncio.create_task(first(), name="router-request")
+
+    async def replayed() -> AsyncIterator[StreamEvent]:
+        event = await request  # a Stop (the reader cancelled) while waiting cancels the request too
+        if event is _ENDED:
+            return
+        yield event  # type: ignore[misc]
+        async for event in events:
+            yield event
+
+    return replayed(), request
+
+
+async def call_off(request: asyncio.Task) -> None:
+    """Cancel a request `requested` started and wait until it has let go of its connection (its outcome, a failure
+    included, is dropped: nothing was stored to show it in)."""
+    request.cancel()
+    await asyncio.gather(request, return_exceptions=True)
