@@ -135,13 +135,15 @@ class ReplyPipeline:
         continue_from: StoredMessage | None = None,
         on_stream: Callable[[ReplyStream], None] | None = None,
         history: list[StoredMessage] | None = None,
+        reads: SettingsSnapshot | None = None,
     ) -> ReplyOutcome:
         """Plan, run and finish one answer; `on_stream` gets the stream as soon as it exists (to stop it).
-        `history`: the newest HISTORY_LIMIT messages, when the caller has just read them."""
+        `history` and `reads`: the newest HISTORY_LIMIT messages and the settings here, when the caller has just
+        read them (`read`)."""
         asking = self.clarifier.tool_for(conversation, actor, sink) if self.clarifier is not None else None
         proposing = self.memory.tool_for(conversation.key, actor, sink) if self.memory is not None else None
         planned = await self.plan(
-            conversation, actor, continue_from, asking=asking, proposing=proposing, history=history
+            conversation, actor, continue_from, asking=asking, proposing=proposing, history=history, reads=reads
         )
         stream, state, used_tools = await self.run(planned, sink, on_stream)
         await self.finish(planned, stream, state, used_tools)
@@ -158,18 +160,16 @@ class ReplyPipeline:
         asking: Tool | None = None,
         proposing: Tool | None = None,
         history: list[StoredMessage] | None = None,
+        reads: SettingsSnapshot | None = None,
     ) -> Planned:
         """`asking`: the clarifying-question tool, offered when the settings allow it and every model that may
         answer supports tools. `proposing`: the memory-proposal tool, offered likewise while the asker's memory is
         on; their kept facts end the system prompt, within the memory budget the fitting counts. `history`: the
-        newest HISTORY_LIMIT messages, if the caller just read them."""
+        newest HISTORY_LIMIT messages, and `reads` the settings here, if the caller just read them."""
         key = conversation.key
         if history is None:
-            history, reads = await asyncio.gather(
-                self.store.recent_messages(conversation.id, HISTORY_LIMIT),
-                self.preferences.here(key, actor.user_id, conversation.id),
-            )
-        else:
+            history, reads = await self.read(conversation, actor)
+        elif reads is None:
             reads = await self.preferences.here(key, actor.user_id, conversation.id)
         remembered = await self._remembered(key, actor, reads)
         assistant = await self.preferences.assistant_here(key, actor.user_id, conversation, reads)
@@ -221,6 +221,15 @@ class ReplyPipeline:
         planned = Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
         planned.sources = sources_of(history)
         return planned
+
+    async def read(self, conversation: Conversation, actor: Actor) -> tuple[list[StoredMessage], SettingsSnapshot]:
+        """What an answer reads first, both at once (one trip to the database's thread or server, not two): the
+        newest HISTORY_LIMIT messages and every setting here."""
+        history, reads = await asyncio.gather(
+            self.store.recent_messages(conversation.id, HISTORY_LIMIT),
+            self.preferences.here(conversation.key, actor.user_id, conversation.id),
+        )
+        return history, reads
 
     async def _remembered(self, key: ConversationKey, actor: Actor, reads: SettingsSnapshot) -> list[str] | None:
         """The asker's kept facts for this answer, or None while their memory is off here (the switch is read from
