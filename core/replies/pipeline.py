@@ -7,6 +7,7 @@ The plan has no side effects, so `compare` and the bench can use it alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
@@ -264,11 +265,12 @@ class ReplyPipeline:
         if planned.sources:  # a summary cites what it read: each [n] links to that message
             events = with_links(events, planned.sources)
         # the router request goes out while the reply row is written, not after it: see `requested`
-        events, request = requested(events)
+        source = events
+        events, request = requested(source)
         try:
             reply_id = await self._reply_row(planned)
         except BaseException:  # no row to write the answer to: the request is called off, nothing is half-stored
-            await call_off(request)
+            await call_off(request, source)
             raise
         stream.reply_id = reply_id
         checkpoints = AnswerCheckpoints(
@@ -299,18 +301,21 @@ class ReplyPipeline:
             len(planned.models) - 1,
             planned.tools is not None,
         )
-        working = getattr(sink, "working", None)  # optional sink method: show the answer is being worked on
-        if working is not None:
-            try:
-                await working()
-            except Exception as exc:  # a status is a nicety: the answer goes on
-                log.warning("reply %s: the working status failed: %s", reply_id, type(exc).__name__)
-        metrics.ACTIVE_STREAMS.labels(key.platform).inc()
         try:
-            state = await stream.run(events)
-        finally:
-            metrics.ACTIVE_STREAMS.labels(key.platform).dec()
-            await checkpoints.finish()
+            working = getattr(sink, "working", None)  # optional sink method: show the answer is being worked on
+            if working is not None:
+                try:
+                    await working()
+                except Exception as exc:  # a status is a nicety: the answer goes on
+                    log.warning("reply %s: the working status failed: %s", reply_id, type(exc).__name__)
+            metrics.ACTIVE_STREAMS.labels(key.platform).inc()
+            try:
+                state = await stream.run(events)
+            finally:
+                metrics.ACTIVE_STREAMS.labels(key.platform).dec()
+                await checkpoints.finish()
+        finally:  # a stream stopped before its reader began never read the request: it is called off here
+            await call_off(request, source)
         metrics.answer_finished(key.platform, state, stream.stats)
         if state.error is not None and state.error.kind == "account_refused" and self.accounts is not None:
             await self.accounts.token_refused(planned.actor)
@@ -446,8 +451,12 @@ def requested(events: AsyncIterator[StreamEvent]) -> tuple[AsyncIterator[StreamE
     return replayed(), request
 
 
-async def call_off(request: asyncio.Task) -> None:
-    """Cancel a request `requested` started and wait until it has let go of its connection (its outcome, a failure
-    included, is dropped: nothing was stored to show it in)."""
+async def call_off(request: asyncio.Task, events: AsyncIterator[StreamEvent]) -> None:
+    """Cancel a request `requested` started, if its stream did not read it to the end, and let go of its connection;
+    an outcome nobody read (a failure included) is dropped: nothing was stored to show it in."""
     request.cancel()
     await asyncio.gather(request, return_exceptions=True)
+    close = getattr(events, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):  # ended already, or ending: nothing left to let go of
+            await close()

@@ -109,3 +109,35 @@ async def test_a_reply_row_that_cannot_be_written_calls_the_request_off_and_stor
         ("user", "again", MessageStatus.COMPLETE),
         ("assistant", "Answered.", MessageStatus.COMPLETE),
     ]
+
+
+class SlowToShowWorking(RecordingSink):
+    """A sink whose `working` status call takes a while (Slack's assistant status, over a slow connection)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.showing = asyncio.Event()
+        self.shown = asyncio.Event()
+
+    async def working(self) -> None:
+        self.showing.set()
+        await self.shown.wait()
+
+
+async def test_a_stop_before_the_stream_reads_the_request_calls_the_request_off(core, fake_router):
+    fake_router.queue(text_script("A long answer nobody reads.", pieces=10, delay=0.2))
+    key = ConversationKey("console", "", "local", "stopped-early")
+    sink = SlowToShowWorking()
+    submitted = await core.chat.submit(key, ACTOR, "hello", sink)
+    await asyncio.wait_for(sink.showing.wait(), 15)  # the request is under way, the stream has not begun reading it
+    assert await core.chat.stop(submitted.conversation.id, ACTOR)
+    sink.shown.set()
+    outcome = await asyncio.wait_for(submitted.reply, 15)
+    assert outcome.state.status == MessageStatus.STOPPED
+    await wait_until(lambda: fake_router.streams and fake_router.streams[0].closed, what="the request to be called off")
+    assert fake_router.streams[0].finished is None  # not streamed to its end into a connection nobody reads
+    stored = await _stored(core, submitted.conversation.id)
+    assert [(role, status) for role, _, status in stored] == [
+        ("user", MessageStatus.COMPLETE),
+        ("assistant", MessageStatus.STOPPED),
+    ]
