@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     database_schema: str | None = Field(
         None, description="PostgreSQL schema for the tables (created if missing); default: the search_path"
     )
+    database_async_commit: bool = Field(
+        False,
+        description="PostgreSQL: an event's claim and a person's message commit without waiting for the disk "
+        "(synchronous_commit off for those two writes): a few ms less before each answer's request, but a crash of "
+        "the database server (not the bot) within ~0.6 s may lose such a message though it was acknowledged",
+    )
 
     # Several processes on one database, and their lifecycle
     worker_id: str | None = Field(None, description="this process's name among those sharing the database")

@@ -45,7 +45,9 @@ def describe_database_failure(exc: BaseException, database_url: str) -> str | No
 
 async def open_configured_store(settings: Settings) -> Store:
     try:
-        return await open_store(settings.database_url, schema=settings.database_schema)
+        return await open_store(
+            settings.database_url, schema=settings.database_schema, async_commit=settings.database_async_commit
+        )
     except Exception as exc:
         line = describe_database_failure(exc, settings.database_url)
         if line is None:

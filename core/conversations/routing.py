@@ -17,6 +17,7 @@ or replies to one of its answers) and does what the `Route` says. The rules:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -141,6 +142,12 @@ class MessageRouter:
 
     async def _in_thread(self, m: IncomingMessage) -> Route:
         key = ConversationKey(m.platform, m.workspace, m.channel, m.thread)
+        if m.in_bot_thread and not m.mentioned:  # a follow-up where the bot almost surely holds a conversation:
+            # both reads at once (one trip to the database, not two)
+            conversation, follow_ups = await asyncio.gather(
+                self.conversations.for_key(key), self.policy.follow_ups(m.platform, m.workspace, m.channel)
+            )
+            return IGNORE if conversation is None or not follow_ups else Route(key)
         if await self.conversations.for_key(key) is None:
             return Route(key, adopt=True) if m.mentioned else IGNORE
         if m.mentioned or await self.policy.follow_ups(m.platform, m.workspace, m.channel):

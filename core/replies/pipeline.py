@@ -7,8 +7,9 @@ The plan has no side effects, so `compare` and the bench can use it alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 
 from core.accounts import AccountService, Credentials
@@ -23,7 +24,7 @@ from core.replies.checkpoints import CHECKPOINT_SECONDS, AnswerCheckpoints
 from core.replies.clarify import Clarifier
 from core.replies.context import FittedPrompt, fit_messages
 from core.replies.memory import MemoryProposals
-from core.router.client import ChatRequest, RouterClient
+from core.router.client import ChatRequest, RouterClient, StreamEvent
 from core.settings.resolver import AnswerPlan
 from core.settings.service import SettingsService
 from core.settings.snapshot import SettingsSnapshot, reading
@@ -138,13 +139,15 @@ class ReplyPipeline:
         continue_from: StoredMessage | None = None,
         on_stream: Callable[[ReplyStream], None] | None = None,
         history: list[StoredMessage] | None = None,
+        reads: SettingsSnapshot | None = None,
     ) -> ReplyOutcome:
         """Plan, run and finish one answer; `on_stream` gets the stream as soon as it exists (to stop it).
-        `history`: the newest HISTORY_LIMIT messages, when the caller has just read them."""
+        `history` and `reads`: the newest HISTORY_LIMIT messages and the settings here, when the caller has just
+        read them (`read`)."""
         asking = self.clarifier.tool_for(conversation, actor, sink) if self.clarifier is not None else None
         proposing = self.memory.tool_for(conversation.key, actor, sink) if self.memory is not None else None
         planned = await self.plan(
-            conversation, actor, continue_from, asking=asking, proposing=proposing, history=history
+            conversation, actor, continue_from, asking=asking, proposing=proposing, history=history, reads=reads
         )
         stream, state, used_tools = await self.run(planned, sink, on_stream)
         await self.finish(planned, stream, state, used_tools)
@@ -161,18 +164,16 @@ class ReplyPipeline:
         asking: Tool | None = None,
         proposing: Tool | None = None,
         history: list[StoredMessage] | None = None,
+        reads: SettingsSnapshot | None = None,
     ) -> Planned:
         """`asking`: the clarifying-question tool, offered when the settings allow it and every model that may
         answer supports tools. `proposing`: the memory-proposal tool, offered likewise while the asker's memory is
         on; their kept facts end the system prompt, within the memory budget the fitting counts. `history`: the
-        newest HISTORY_LIMIT messages, if the caller just read them."""
+        newest HISTORY_LIMIT messages, and `reads` the settings here, if the caller just read them."""
         key = conversation.key
         if history is None:
-            history, reads = await asyncio.gather(
-                self.store.recent_messages(conversation.id, HISTORY_LIMIT),
-                self.preferences.here(key, actor.user_id, conversation.id),
-            )
-        else:
+            history, reads = await self.read(conversation, actor)
+        elif reads is None:
             reads = await self.preferences.here(key, actor.user_id, conversation.id)
         remembered = await self._remembered(key, actor, reads)
         assistant = await self.preferences.assistant_here(key, actor.user_id, conversation, reads)
@@ -225,6 +226,15 @@ class ReplyPipeline:
         planned.sources = sources_of(history)
         return planned
 
+    async def read(self, conversation: Conversation, actor: Actor) -> tuple[list[StoredMessage], SettingsSnapshot]:
+        """What an answer reads first, both at once (one trip to the database's thread or server, not two): the
+        newest HISTORY_LIMIT messages and every setting here."""
+        history, reads = await asyncio.gather(
+            self.store.recent_messages(conversation.id, HISTORY_LIMIT),
+            self.preferences.here(conversation.key, actor.user_id, conversation.id),
+        )
+        return history, reads
+
     async def _remembered(self, key: ConversationKey, actor: Actor, reads: SettingsSnapshot) -> list[str] | None:
         """The asker's kept facts for this answer, or None while their memory is off here (the switch is read from
         the answer's settings snapshot: no query of its own)."""
@@ -237,18 +247,35 @@ class ReplyPipeline:
         self, planned: Planned, sink: ReplySink, on_stream: Callable[[ReplyStream], None] | None = None
     ) -> tuple[ReplyStream, ReplyState, list[dict]]:
         conversation, continue_from, key = planned.conversation, planned.continue_from, planned.key
-        reply_id = await self._reply_row(planned)
         fallback_limits = getattr(sink, "fallback_limits", None)
         fallback = (self.throttles.for_limits(fallback_limits), fallback_limits) if fallback_limits else None
         stream = ReplyStream(
             sink,
             self.throttles.for_sink(sink),
-            reply_id=reply_id,
             model=planned.model,
             notes=planned.notes,
             conversation_id=conversation.id,
             fallback=fallback,
         )
+        on_failover = lambda failures, answered_by: stream.notes.append(failover_note(failures, answered_by))  # noqa: E731
+        used_tools: list[dict] = []  # the tool calls and their results, stored with the answer
+        if planned.tools is not None:
+            events = self.tools.stream(
+                self.router, planned.request, planned.models, planned.tools, on_failover, record=used_tools
+            )
+        else:
+            events = failover_stream(self.router, planned.request, planned.models, on_failover)
+        if planned.sources:  # a summary cites what it read: each [n] links to that message
+            events = with_links(events, planned.sources)
+        # the router request goes out while the reply row is written, not after it: see `requested`
+        source = events
+        events, request = requested(source)
+        try:
+            reply_id = await self._reply_row(planned)
+        except BaseException:  # no row to write the answer to: the request is called off, nothing is half-stored
+            await call_off(request, source)
+            raise
+        stream.reply_id = reply_id
         checkpoints = AnswerCheckpoints(
             self.store, reply_id, stream, key.platform, self.checkpoint_seconds, continue_from
         )
@@ -277,28 +304,21 @@ class ReplyPipeline:
             len(planned.models) - 1,
             planned.tools is not None,
         )
-        on_failover = lambda failures, answered_by: stream.notes.append(failover_note(failures, answered_by))  # noqa: E731
-        used_tools: list[dict] = []  # the tool calls and their results, stored with the answer
-        if planned.tools is not None:
-            events = self.tools.stream(
-                self.router, planned.request, planned.models, planned.tools, on_failover, record=used_tools
-            )
-        else:
-            events = failover_stream(self.router, planned.request, planned.models, on_failover)
-        if planned.sources:  # a summary cites what it read: each [n] links to that message
-            events = with_links(events, planned.sources)
-        working = getattr(sink, "working", None)  # optional sink method: show the answer is being worked on
-        if working is not None:
-            try:
-                await working()
-            except Exception as exc:  # a status is a nicety: the answer goes on
-                log.warning("reply %s: the working status failed: %s", reply_id, type(exc).__name__)
-        metrics.ACTIVE_STREAMS.labels(key.platform).inc()
         try:
-            state = await stream.run(events)
-        finally:
-            metrics.ACTIVE_STREAMS.labels(key.platform).dec()
-            await checkpoints.finish()
+            working = getattr(sink, "working", None)  # optional sink method: show the answer is being worked on
+            if working is not None:
+                try:
+                    await working()
+                except Exception as exc:  # a status is a nicety: the answer goes on
+                    log.warning("reply %s: the working status failed: %s", reply_id, type(exc).__name__)
+            metrics.ACTIVE_STREAMS.labels(key.platform).inc()
+            try:
+                state = await stream.run(events)
+            finally:
+                metrics.ACTIVE_STREAMS.labels(key.platform).dec()
+                await checkpoints.finish()
+        finally:  # a stream stopped before its reader began never read the request: it is called off here
+            await call_off(request, source)
         metrics.answer_finished(key.platform, state, stream.stats)
         if state.error is not None and state.error.kind == "account_refused" and self.accounts is not None:
             await self.accounts.token_refused(planned.actor)
@@ -406,3 +426,40 @@ def request_for(plan: AnswerPlan, model: str, fitted: FittedPrompt) -> ChatReque
         top_p=plan.generation.top_p,
         extra=plan.generation.extra_body(),
     )
+
+
+_ENDED = object()  # the stream had no event at all
+
+
+def requested(events: AsyncIterator[StreamEvent]) -> tuple[AsyncIterator[StreamEvent], asyncio.Task]:
+    """Start the router request now, in a task that takes the stream's first event, and give back the same events
+    (that one first) and the task. The answer's reply row is written meanwhile, so the database and the router
+    wait for each other no more. Whatever the first event is, a failure included (RouterError), it reaches the
+    stream's reader where it always did, once the row exists; a row that cannot be written calls the request
+    off (`call_off`) before anything is shown or stored of it."""
+
+    async def first() -> object:
+        return await anext(events, _ENDED)
+
+    request = asyncio.create_task(first(), name="router-request")
+
+    async def replayed() -> AsyncIterator[StreamEvent]:
+        event = await request  # a Stop (the reader cancelled) while waiting cancels the request too
+        if event is _ENDED:
+            return
+        yield event  # type: ignore[misc]
+        async for event in events:
+            yield event
+
+    return replayed(), request
+
+
+async def call_off(request: asyncio.Task, events: AsyncIterator[StreamEvent]) -> None:
+    """Cancel a request `requested` started, if its stream did not read it to the end, and let go of its connection;
+    an outcome nobody read (a failure included) is dropped: nothing was stored to show it in."""
+    request.cancel()
+    await asyncio.gather(request, return_exceptions=True)
+    close = getattr(events, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):  # ended already, or ending: nothing left to let go of
+            await close()

@@ -15,7 +15,7 @@ from core.conversations.access import check_may_stop
 from core.errors import NotAllowed, UserFacingError
 from core.keys import Actor
 from core.records import Conversation, MessageStatus, StoredMessage
-from core.replies.pipeline import HISTORY_LIMIT, ReplyOutcome, ReplyPipeline
+from core.replies.pipeline import ReplyOutcome, ReplyPipeline
 from core.replies.stopbus import StopBus, StopNote
 from core.replies.titles import Titler
 from core.store.base import Store
@@ -108,7 +108,13 @@ class ReplyScheduler:
             while True:
                 async with self.store.conversation_lock(conversation.id):
                     # one read for both: whether another process answered meanwhile, and what the answer reads
-                    history = None if continue_from is not None else await self._unanswered(conversation.id)
+                    history, reads = None, None
+                    if continue_from is None:
+                        history, reads = await self.pipeline.read(conversation, actor)
+                        if history and history[-1].role == "assistant":
+                            # another process sharing the database answered our queued messages while we waited
+                            # for the conversation lock
+                            history = None
                     if continue_from is not None or history is not None:
                         outcome = await self.pipeline.answer(
                             conversation,
@@ -117,6 +123,7 @@ class ReplyScheduler:
                             continue_from,
                             lambda s, who=actor.user_id: streaming(s, who),
                             history=history,
+                            reads=reads,
                         )
                         if continue_from is None and not self.shutting_down:  # no new work while shutting down
                             self.titler.after_answer(
@@ -135,12 +142,6 @@ class ReplyScheduler:
             lane.current = None
             if self._lanes.get(conversation.id) is lane:
                 del self._lanes[conversation.id]
-
-    async def _unanswered(self, conversation_id: int) -> list[StoredMessage] | None:
-        """The newest messages (what the answer reads), or None when the newest is already an answer: another
-        process sharing the database answered our queued messages while we waited for the conversation lock."""
-        history = await self.store.recent_messages(conversation_id, HISTORY_LIMIT)
-        return None if history and history[-1].role == "assistant" else history
 
     def _free_lane(self, conversation_id: int, busy_message: str) -> _Lane:
         lane = self._lanes.setdefault(conversation_id, _Lane())

@@ -7,6 +7,13 @@ advisory lock, and all of a process's conversation locks live on one connection 
 with `pg_try_advisory_lock`, polled while another process holds it): replies that hold locks for
 minutes never starve the query pool, and a process can hold any number of them at once.
 
+With `async_commit` (DATABASE_ASYNC_COMMIT), an event's claim and a person's message commit without waiting for
+the WAL to reach the disk (`synchronous_commit` off for that transaction only): the two writes on the way to the
+router request then cost a round trip instead of a disk flush. The trade-off is PostgreSQL's own: if the database
+server (not the bot) crashes within ~3 x wal_writer_delay (200 ms by default) of such a commit, it may be lost,
+although the bot went on as if stored. The next durable commit of any process (an answer's row, written right after
+the message) flushes the earlier ones with it, so the window closes within milliseconds while answers flow.
+
 Deletes are real deletes, committed together. PostgreSQL keeps dead row versions on disk until
 (auto)vacuum reclaims the space; no query can see them after the commit.
 """
@@ -53,6 +60,9 @@ from core.store.history import HistoryCache
 from core.store.retry import retried
 
 log = logging.getLogger(__name__)
+# `SET LOCAL synchronous_commit = off` inside the statement itself (set_config's `true`: this transaction only),
+# so an asynchronous commit costs no round trip of its own
+_ASYNC_COMMIT_FROM = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
 
 _CONVERSATION_COLUMNS = "id, platform, workspace, channel, thread, owner_id, title, created_at, updated_at"
 _MESSAGE_COLUMNS = "id, conversation_id, " + ", ".join(MESSAGE_FIELDS)
@@ -207,12 +217,15 @@ class PostgresStore(Store):
         server_settings: dict[str, str] | None = None,
         min_size: int = 1,
         max_size: int = 10,
+        async_commit: bool = False,
     ):
         """`schema`, if given, is created when missing and made the only entry of `search_path`.
 
-        The queries' pool is `min_size..max_size`; conversation locks use one more connection.
+        The queries' pool is `min_size..max_size`; conversation locks use one more connection. `async_commit`:
+        claims and people's messages commit asynchronously (see the module's docstring).
         """
         self.database_url = database_url
+        self.async_commit = async_commit
         self.schema = schema
         self.server_settings = dict(server_settings or {})
         if schema is not None:
@@ -468,20 +481,23 @@ class PostgresStore(Store):
         values = [encode_field(name, getattr(message, name)) for name in MESSAGE_FIELDS]
         message_id = await self._next_id("messages")
         ticket = self.history.ticket(conversation_id)
-        await self._insert_message(message_id, conversation_id, message.created_at, values)
+        relaxed = self.async_commit and message.role == "user"  # an answer's row always commits durably
+        await self._insert_message(message_id, conversation_id, message.created_at, values, relaxed)
         message.id = message_id
         message.conversation_id = conversation_id
         self.history.added(ticket, message_as_read(message))  # its trigger (migration 013) bumped the version once
         return message_id
 
     @retried
-    async def _insert_message(self, message_id: int, conversation_id: int, created_at: float, values: list) -> None:
+    async def _insert_message(
+        self, message_id: int, conversation_id: int, created_at: float, values: list, relaxed: bool = False
+    ) -> None:
         placeholders = ", ".join(f"${i}" for i in range(4, len(MESSAGE_FIELDS) + 4))
         # one statement: atomic like a transaction, and one round trip instead of five (BEGIN ... COMMIT)
         await self.pool.execute(
             f"WITH added AS (INSERT INTO messages (id, conversation_id, {', '.join(MESSAGE_FIELDS)})"
             f" VALUES ($1, $2, {placeholders}) ON CONFLICT (id) DO NOTHING)"
-            " UPDATE conversations SET updated_at=$3 WHERE id=$2",
+            f" UPDATE conversations SET updated_at=$3{_ASYNC_COMMIT_FROM if relaxed else ''} WHERE id=$2",
             message_id,
             conversation_id,
             created_at,
@@ -817,8 +833,9 @@ class PostgresStore(Store):
     @retried
     async def _claim(self, platform: str, event_id: str, token: str) -> bool:
         # the token tells a retry whether the row is the one its lost first try inserted
+        rows = f"SELECT $1, $2, $3, $4{_ASYNC_COMMIT_FROM}" if self.async_commit else "VALUES ($1, $2, $3, $4)"
         claim = await self.pool.fetchval(
-            "INSERT INTO processed_events (platform, event_id, created_at, claim) VALUES ($1, $2, $3, $4)"
+            f"INSERT INTO processed_events (platform, event_id, created_at, claim) {rows}"
             " ON CONFLICT DO NOTHING RETURNING claim",
             platform,
             event_id,

@@ -181,8 +181,8 @@ class ReplyStream(Rendering, Delivery):
 
     async def run(self, events: AsyncIterator[StreamEvent]) -> ReplyState:
         self._reader = asyncio.create_task(self._read(events), name=f"reply-reader-{self.reply_id}")
-        if self._stop_requested:
-            self._reader.cancel()
+        if self._stop_requested:  # stopped before it began: cancelled once inside _read, whose finally ends it
+            asyncio.get_running_loop().call_soon(self._reader.cancel)
         self.throttle.join(self.sink.bucket)  # this answer shares its budget with the others on it
         sharing = self.throttle
         began = sharing.clock.now()
