@@ -223,7 +223,7 @@ class ConsoleApp:
         comparison), the input's handling is cancelled."""
         while True:
             conversation = await self.chat.conversations.here(self.key)
-            if conversation is not None and await self.chat.stop(conversation.id, self.actor):
+            if conversation is not None and await self.chat.replies.stop(conversation.id, self.actor):
                 return
             if not self._submitting and (self._reply is None or self._reply.done()):
                 break
@@ -258,7 +258,7 @@ class ConsoleApp:
     async def run(self) -> None:
         reader = self._reader()
         await self.start()
-        model = await self.chat.resolve_model(self.key, self.actor.user_id)
+        model = (await self.chat.preferences.model_choice(self.key, self.actor.user_id)).model
         self.say(f"HuggingChat in your terminal. Model: {model}. Type /help for commands.", "bold")
         if reader.interactive:
             self.say("Enter sends, Alt-Enter adds a line, Esc or Ctrl-C stops an answer, Ctrl-D leaves.", "dim")

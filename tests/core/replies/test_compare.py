@@ -34,7 +34,9 @@ async def test_each_model_answers_in_its_own_message_with_its_name(core, fake_ro
     made, factory = sinks()
     loop = asyncio.get_running_loop()
     start = loop.time()
-    results = await core.chat.compare(KEY, ALICE, "Say hi", ["meta-llama/llama-3.3-70b-instruct", QWEN], factory)
+    results = await core.chat.comparer.compare(
+        KEY, ALICE, "Say hi", ["meta-llama/llama-3.3-70b-instruct", QWEN], factory
+    )
     assert loop.time() - start < 0.55
     assert [r.model for r in results] == [LLAMA, QWEN]
     assert made[LLAMA].texts() == [f"**{LLAMA}**\nLlama says hi."]
@@ -52,7 +54,7 @@ async def test_compare_keeps_the_conversation_history_clean(core, fake_router):
     submitted = await core.chat.submit(KEY, ALICE, "Hello", RecordingSink())
     await submitted.reply
     _, factory = sinks()
-    await core.chat.compare(KEY, ALICE, "Compare me", [LLAMA, GEMMA], factory)
+    await core.chat.comparer.compare(KEY, ALICE, "Compare me", [LLAMA, GEMMA], factory)
     messages = await core.store.recent_messages(submitted.conversation.id, 10)
     assert [m.content for m in messages] == ["Hello", "First answer."]
 
@@ -61,7 +63,7 @@ async def test_one_failing_model_does_not_stop_the_others(core, fake_router):
     fake_router.queue([chunk("partial")], model=LLAMA)  # no finish: still delivered
     fake_router.queue([Status(400, {"error": {"message": "bad request"}})], model=QWEN)
     made, factory = sinks()
-    results = await core.chat.compare(KEY, ALICE, "Go", [LLAMA, QWEN], factory)
+    results = await core.chat.comparer.compare(KEY, ALICE, "Go", [LLAMA, QWEN], factory)
     assert "partial" in made[LLAMA].full_text()
     assert results[1].state.error is not None and made[QWEN].full_text().startswith(f"**{QWEN}**")
 
@@ -71,9 +73,9 @@ async def test_one_failing_model_does_not_stop_the_others(core, fake_router):
 )
 async def test_compare_needs_two_to_four_different_models(core, models):
     with pytest.raises(InvalidSetting, match="2 to 4 different models"):
-        await core.chat.compare(KEY, ALICE, "x", models, sinks()[1])
+        await core.chat.comparer.compare(KEY, ALICE, "x", models, sinks()[1])
 
 
 async def test_unknown_model_is_refused_with_suggestions(core):
     with pytest.raises(UnknownModel, match="Did you mean"):
-        await core.chat.compare(KEY, ALICE, "x", [LLAMA, "Qwen/Qwen3-33B"], sinks()[1])
+        await core.chat.comparer.compare(KEY, ALICE, "x", [LLAMA, "Qwen/Qwen3-33B"], sinks()[1])
