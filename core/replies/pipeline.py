@@ -7,6 +7,7 @@ The plan has no side effects, so `compare` and the bench can use it alone.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -54,7 +55,8 @@ class ReplyOutcome:
 class Planned:
     """Everything an answer needs before its first request: decided, nothing written yet."""
 
-    conversation: Conversation
+    key: ConversationKey
+    conversation: Conversation | None  # None: asked outside any conversation (compare)
     actor: Actor
     settings: AnswerPlan
     fitted: FittedPrompt
@@ -68,10 +70,6 @@ class Planned:
     @property
     def model(self) -> str:
         return self.settings.model
-
-    @property
-    def key(self) -> ConversationKey:
-        return self.conversation.key
 
 
 class Throttles:
@@ -151,31 +149,37 @@ class ReplyPipeline:
     # plan
     async def plan(
         self,
-        conversation: Conversation,
+        conversation: Conversation | None,
         actor: Actor,
         continue_from: StoredMessage | None,
         *,
         asking: Tool | None = None,
         proposing: Tool | None = None,
         history: list[StoredMessage] | None = None,
+        key: ConversationKey | None = None,
+        model: str | None = None,
     ) -> Planned:
         """`asking`: the clarifying-question tool, offered when the settings allow it and every model that may
         answer supports tools. `proposing`: the memory-proposal tool, offered likewise while the asker's memory is
         on; their kept facts end the system prompt, within the memory budget the fitting counts. `history`: the
-        newest HISTORY_LIMIT messages, if the caller just read them."""
-        key = conversation.key
+        newest HISTORY_LIMIT messages, if the caller just read them. Compare plans with `model` (that model alone
+        answers, whatever the settings choose), its prompt as `history`, and `key` when no conversation is here."""
+        key = conversation.key if conversation is not None else key
+        conversation_id = conversation.id if conversation is not None else None
         if history is None:
             history, reads = await asyncio.gather(
-                self.store.recent_messages(conversation.id, HISTORY_LIMIT),
-                self.preferences.here(key, actor.user_id, conversation.id),
+                self.store.recent_messages(conversation_id, HISTORY_LIMIT),
+                self.preferences.here(key, actor.user_id, conversation_id),
             )
         else:
-            reads = await self.preferences.here(key, actor.user_id, conversation.id)
+            reads = await self.preferences.here(key, actor.user_id, conversation_id)
         remembered = await self._remembered(key, actor, reads)
         assistant = await self.preferences.assistant_here(key, actor.user_id, conversation, reads)
         plan = await reading(self.preferences.preferences, reads).plan(
-            key, actor.user_id, conversation.id, assistant, has_images=any(m.extra.get("images") for m in history)
+            key, actor.user_id, conversation_id, assistant, has_images=any(m.extra.get("images") for m in history)
         )
+        if model is not None:
+            plan = dataclasses.replace(plan, models=[model], route="", notes=[])
         model = plan.model
         if continue_from is not None:
             history = [m for m in history if m.id is not None and m.id <= continue_from.id]
@@ -218,7 +222,7 @@ class ReplyPipeline:
         if self.accounts is not None:  # the asker's own token and the org billed (AccountNeeded if they must connect)
             credentials = await reading(self.accounts, reads).credentials(actor, key)
             request.token, request.bill_to = credentials.token, credentials.bill_to
-        planned = Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
+        planned = Planned(key, conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
         planned.sources = sources_of(history)
         return planned
 

@@ -204,3 +204,10 @@ async def test_a_voice_message_is_heard_with_the_speakers_token(core, fake_route
     await submitted.reply
     assert fake_router.speech.requests[-1].authorization == f"Bearer {ALICE_TOKEN}"
     assert fake_router.requests[-1]["_headers"]["authorization"] == f"Bearer {ALICE_TOKEN}"
+
+
+async def test_compare_asks_each_model_with_the_askers_own_token(core, fake_router):
+    await core.chat.accounts.connect(ALICE, ALICE_TOKEN)
+    models = ["meta-llama/Llama-3.3-70B-Instruct", "Qwen/Qwen3-32B"]
+    await core.chat.comparer.compare(KEY, ALICE, "Tea or coffee?", models, lambda model: sink())
+    assert [auth_of(r) for r in fake_router.requests] == [f"Bearer {ALICE_TOKEN}"] * 2
