@@ -226,7 +226,7 @@ async def _ours_discord(world: FakeWorldProcess, case: Case, setup: dict, workdi
             with meter:
                 await world.call("go", deliver=True)
                 await _wait_started(world, case.n, 60 + case.n)
-                await asyncio.wait_for(core.chat.wait_idle(), _timeout(case))
+                await asyncio.wait_for(core.chat.replies.wait_idle(), _timeout(case))
     finally:
         await core.close(grace=5)
 
@@ -247,7 +247,7 @@ async def _ours_slack(world: FakeWorldProcess, case: Case, setup: dict, workdir:
         with meter:
             await world.call("go", deliver=True)
             await _wait_started(world, case.n, 60 + case.n)
-            await asyncio.wait_for(core.chat.wait_idle(), _timeout(case))
+            await asyncio.wait_for(core.chat.replies.wait_idle(), _timeout(case))
     finally:
         await handler.close_async()
         await core.close(grace=5)

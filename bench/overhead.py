@@ -261,7 +261,7 @@ async def discord_platform(
         limits = DISCORD_LIMITS if real_pacing else dataclasses.replace(DISCORD_LIMITS, **FAST_PACING)
         bot = build_bot(core, print_invite=False, guild_ready_timeout=0.05, limits=limits)
         async with running_client(fake, bot):
-            yield Platform(targets, core.chat.wait_idle)
+            yield Platform(targets, core.chat.replies.wait_idle)
 
 
 @contextlib.asynccontextmanager

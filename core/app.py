@@ -94,7 +94,7 @@ class Core:
         """Let answers in flight finish (`grace` seconds, default SHUTDOWN_GRACE_SECONDS), stop the rest,
         then mark whatever is still unfinished INTERRUPTED before letting go of the database."""
         self.chat.scheduled_runs.stopped = True  # no run is begun while shutting down
-        await self.chat.shutdown(self.settings.shutdown_grace_seconds if grace is None else grace)
+        await self.chat.replies.shutdown(self.settings.shutdown_grace_seconds if grace is None else grace)
         await self.chat.scheduled_runs.close()
         await self.chat.tools.close()  # MCP server processes and sessions
         for task in self._tasks:

@@ -1,16 +1,39 @@
-"""The use cases every front end shares, in one place to call: a thin facade over the services that hold them.
+"""The use cases every front end shares: the services that own them, built once, and the few calls that span several.
 
-An adapter turns a platform event into one call here and hands over a `ReplySink` for talking back. What each
-call does lives in its service: core.replies (taking a message in, the reply slot, the answer pipeline, titles,
-compare), core.conversations (finding, access, erasing, export, claims, DMs), core.settings (the one settings
-order), core.assistants, core.limits, core.usage, core.tools.
+An adapter turns a platform event into one call and hands over a `ReplySink` for talking back. A use case that one
+service owns is called on that service (`chat.preferences.set_model(...)`, `chat.replies.stop(...)`); the methods
+here are those that compose several (submit, catch_up, about, account, delete_user_data, title_set_by_user, ...).
+The attributes are the public API:
+
+    preferences     settings and model choice at every scope: resolve, model_choice, set_model, set_option, describe
+    assistants      assistants: create, edit, list, the default per scope (core.settings.assistants)
+    intake          taking a message in: check (limits, length) before anything is shown, store (core.replies.intake)
+    replies         the reply slot: answer, stop, is_streaming, wait_idle, shutdown (core.replies.scheduler)
+    actions         the buttons under an answer: which ones, regenerate, continue_reply (core.replies.actions)
+    comparer        compare: one prompt, 2 to 4 models side by side (core.replies.compare)
+    pipeline        one answer: plan, run, finish (core.replies.pipeline)
+    questions       clarifying questions waiting for a click (core.replies.clarify)
+    conversations   find, list, pick, export, reasoning, erase, platform edits/deletes (core.conversations.service)
+    routing         whether and where a message is answered: route (core.conversations.routing)
+    claims          platform events answered once across processes: claim, release (core.conversations.claims)
+    dms             the current conversation of each DM channel: current, use (core.conversations.dm)
+    policy          channel policy, admin-checked (core.conversations.policy)
+    bot_state       what the bot keeps about itself between restarts (core.bot_state)
+    memory          what each person asked the bot to keep: command, note_if_asked (core.memory)
+    memory_proposals  how each front end shows "Remember this?" (core.replies.memory)
+    schedules       scheduled prompts: command (core.schedules.service); scheduled_runs: their runner loop
+    accounts        each person's own Hugging Face account: connect, sign_in_url, sign_in_route (core.accounts)
+    usage, limits   usage accounting; workspace limits (core.usage)
+    tools           web search, page fetch, MCP servers (core.tools.service)
+    catchups        catch me up: what the person may read of a channel (core.catchup)
+    settings, store, router, catalog, throttles   what they were built from; the streams' shared throttles
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from core.accounts import AccountNeeded, AccountService, SignIn
+from core.accounts import AccountNeeded, AccountService
 from core.bot_state import BotState
 from core.catchup import CatchUps, Digest, HistorySource
 from core.commands.about import about_text
@@ -19,17 +42,17 @@ from core.config import Settings
 from core.conversations.claims import EventClaims
 from core.conversations.dm import DirectMessages
 from core.conversations.policy import ChannelPolicy
-from core.conversations.routing import IncomingMessage, MessageRouter, Route
+from core.conversations.routing import MessageRouter
 from core.conversations.service import ConversationService, DeletedFrom
 from core.errors import ShuttingDown
 from core.keys import Actor, ConversationKey
 from core.memory import MemoryService
 from core.models.catalog import ModelCatalog
-from core.records import Assistant, Conversation, Scope, StoredMessage
+from core.records import StoredMessage
 from core.replies.actions import ReplyActions
 from core.replies.attachments import Attachment
 from core.replies.clarify import Clarifier
-from core.replies.compare import Compared, Comparer, SinkFactory
+from core.replies.compare import Comparer
 from core.replies.context import prompt_room_chars
 from core.replies.intake import EarlierMessages, Intake
 from core.replies.interrupted import InterruptedAnswer, interrupted_answer
@@ -43,14 +66,14 @@ from core.router.client import RouterClient
 from core.schedules.runner import ScheduleRunner
 from core.schedules.service import ScheduleConfig, ScheduleService
 from core.settings.assistants import AssistantService
-from core.settings.service import ModelChoice, SettingsService
+from core.settings.service import SettingsService
 from core.store.base import Store
 from core.streaming import ReplySink
 from core.tools.service import ToolService
 from core.usage.accounting import UsageService
 from core.usage.limits import LimitsService
 
-__all__ = ["ChatService", "DeletedFrom", "ModelChoice", "Submitted"]
+__all__ = ["NOT_SAVED", "ChatService", "DeletedFrom", "Submitted"]  # what the front ends import from here
 
 # told in the chat where the platform will not deliver the message again (Discord, Slack's Socket Mode)
 NOT_SAVED = "⚠️ I couldn't save your message (the database is unavailable), so I can't answer it. Please send it again."
@@ -150,41 +173,9 @@ class ChatService:
         """The prompt for a task on messages a person picked (core.replies.picked), within the prompt limit."""
         return prompt_for(request, self.settings.max_prompt_chars)
 
-    async def check_message(self, key: ConversationKey, actor: Actor, text: str, model: str | None = None) -> None:
-        await self.intake.check(key, actor, text, model)
-
-    async def stop(self, conversation_id: int, actor: Actor) -> bool:
-        return await self.replies.stop(conversation_id, actor)
-
-    async def regenerate(self, conversation_id: int, actor: Actor, sink: ReplySink) -> Submitted:
-        return await self.actions.regenerate(conversation_id, actor, sink)
-
-    async def continue_reply(self, conversation_id: int, actor: Actor, sink: ReplySink) -> Submitted:
-        return await self.actions.continue_reply(conversation_id, actor, sink)
-
     async def interrupted_answer(self, reply: StoredMessage, platform: str) -> InterruptedAnswer | None:
         """An answer found interrupted at start-up, with its conversation, when it is `platform`'s to close."""
         return await interrupted_answer(self.conversations, reply, platform)
-
-    def is_streaming(self, conversation_id: int) -> bool:
-        return self.replies.is_streaming(conversation_id)
-
-    async def wait_idle(self) -> None:
-        await self.replies.wait_idle()
-
-    async def shutdown(self, grace: float = 10.0) -> None:
-        await self.replies.shutdown(grace)
-
-    async def compare(
-        self,
-        key: ConversationKey,
-        actor: Actor,
-        prompt: str,
-        models: list[str],
-        sink_factory: SinkFactory,
-        on_start: Callable[[list[str]], Awaitable[None]] | None = None,
-    ) -> list[Compared]:
-        return await self.comparer.compare(key, actor, prompt, models, sink_factory, on_start)
 
     async def catch_up(
         self,
@@ -205,15 +196,6 @@ class ChatService:
         key, sink = await open_conversation(digest)
         return await self.submit(key, actor, digest.prompt, sink, title=digest.title, extra=digest.extra)
 
-    async def memory_command(self, actor: Actor, key: ConversationKey, text: str) -> str:
-        """`/memory ...` as words (list, on, off, forget N, clear), for the person who typed it (core.memory)."""
-        return await self.memory.command(actor, key, text)
-
-    async def schedule(self, actor: Actor, key: ConversationKey, text: str, *, direct: bool = False) -> str:
-        """`/schedule ...` typed in a channel: create, list or delete its scheduled prompts (core.schedules);
-        `direct`: it was typed in a direct message."""
-        return await self.schedules.command(actor, key, text, direct=direct)
-
     async def about(self, key: ConversationKey, user_id: str) -> str:
         """What `/about` says here: the version, the model in use and how data is kept and erased."""
         conversation = await self.conversations.here(key)
@@ -224,63 +206,6 @@ class ChatService:
         """`/account status | disconnect | bill ORG | shared on|off`: the text to show."""
         return await account_command(self.accounts, actor, key, text)
 
-    async def connect_account(self, actor: Actor, token: str) -> str:
-        """The token from a front end's private form, checked and kept; a question held for it is answered."""
-        return (await self.accounts.connect(actor, token)).text
-
-    def sign_in_url(self, actor: Actor, where: dict | None = None) -> str | None:
-        """Where `actor` signs in with Hugging Face instead of pasting a token (None: not set up on this bot)."""
-        return self.accounts.sign_in_url(actor, where)
-
-    def sign_in_route(self, told: Callable[[SignIn, str], Awaitable[None]]) -> tuple[str, Callable] | None:
-        """(path, aiohttp handler) of the sign-in redirect for a front end's HTTP server (None: not set up)."""
-        return self.accounts.sign_in_route(told)
-
-    # settings
-    async def model_choice(self, key: ConversationKey, user_id: str, conversation_id: int | None = None, **kw):
-        return await self.preferences.model_choice(key, user_id, conversation_id, **kw)
-
-    async def resolve_model(self, key: ConversationKey, user_id: str, conversation_id: int | None = None, **kw) -> str:
-        return (await self.preferences.model_choice(key, user_id, conversation_id, **kw)).model
-
-    async def resolve(self, name: str, key: ConversationKey, user_id: str, conversation_id: int | None = None):
-        return await self.preferences.resolve(name, key, user_id, conversation_id)
-
-    async def set_model(self, actor: Actor, key: ConversationKey, scope: Scope, name: str | None) -> str | None:
-        return await self.preferences.set_model(actor, key, scope, name)
-
-    async def set_option(self, actor: Actor, key: ConversationKey, scope: Scope, name: str, value: str | None):
-        return await self.preferences.set_option(actor, key, scope, name, value)
-
-    async def recent_models(self, actor: Actor, platform: str) -> list[str]:
-        return await self.preferences.recent_models(actor, platform)
-
-    async def describe_settings(self, key: ConversationKey, user_id: str) -> list[tuple[str, str | None, str]]:
-        return await self.preferences.describe(key, user_id)
-
-    async def use_assistant_here(
-        self, actor: Actor, key: ConversationKey, assistant_id: int | None, *, title: str = ""
-    ) -> Assistant | None:
-        return await self.preferences.use_assistant_here(actor, key, assistant_id, title=title)
-
-    async def route(self, message: IncomingMessage) -> Route:
-        """Whether and where a message is answered (core.conversations.routing)."""
-        return await self.routing.route(message)
-
-    # platform events, claimed once
-    async def claim_event(self, platform: str, event_id: str) -> bool:
-        return await self.claims.claim(platform, event_id)
-
-    async def release_event(self, platform: str, event_id: str) -> None:
-        await self.claims.release(platform, event_id)
-
-    # direct messages: a current conversation per DM channel
-    async def dm_thread(self, platform: str, workspace: str, channel: str, *, new: bool = False) -> str:
-        return await self.dms.current(platform, workspace, channel, new=new)
-
-    async def use_dm_thread(self, platform: str, workspace: str, channel: str, thread: str) -> None:
-        await self.dms.use(platform, workspace, channel, thread)
-
     # conversations
     async def title_set_by_user(self, key: ConversationKey, title: str) -> str | None:
         """The person renamed the conversation on the platform (Slack: the agent session's title): it keeps that
@@ -290,22 +215,8 @@ class ChatService:
             return None
         return await self.replies.titler.user_titled(conversation, title)
 
-    async def conversation_for(self, key: ConversationKey) -> Conversation | None:
-        return await self.conversations.for_key(key)
-
-    async def list_conversations(self, actor: Actor, limit: int = 25, workspace: str | None = None):
-        return await self.conversations.list(actor, limit, workspace)
-
-    async def delete_conversation(self, conversation_id: int, actor: Actor) -> Conversation:
-        return await self.conversations.delete(conversation_id, actor)
-
-    async def delete_from_message(self, platform_message_id: str, actor: Actor) -> DeletedFrom:
-        return await self.conversations.delete_from_message(platform_message_id, actor)
-
-    async def forget(self, key: ConversationKey, actor: Actor, turns: int = 1) -> DeletedFrom:
-        return await self.conversations.forget(key, actor, turns)
-
     async def delete_user_data(self, actor: Actor) -> int:
+        """Erase all that is stored about the person on this platform, their account too: the conversations erased."""
         self.accounts.forget_waiting(actor)  # a question held for connecting is theirs too
         connected = await self.accounts.connected(actor)
         count = await self.conversations.delete_user_data(actor)  # the store erases their account with the rest
@@ -313,24 +224,6 @@ class ChatService:
             await self.accounts.erased(actor)
         return count
 
-    async def export_markdown(self, conversation_id: int, actor: Actor) -> str:
-        return await self.conversations.export_markdown(conversation_id, actor)
-
-    async def export_json(self, conversation_id: int, actor: Actor) -> str:
-        return await self.conversations.export_json(conversation_id, actor)
-
     async def shared_answer(self, reply_id: int, actor: Actor) -> Shared:
         """An answer its asker alone saw, with its question, for them to share where they asked."""
         return await shared_answer(self.store, reply_id, actor)
-
-    async def reasoning(self, reply_id: int, actor: Actor) -> str:
-        return await self.conversations.reasoning(reply_id, actor)
-
-    async def last_reply_id(self, key: ConversationKey) -> int | None:
-        return await self.conversations.last_reply_id(key)
-
-    async def on_message_edited(self, platform: str, platform_message_id: str, text: str) -> bool:
-        return await self.conversations.on_message_edited(platform, platform_message_id, text)
-
-    async def on_message_deleted(self, platform: str, platform_message_id: str) -> bool:
-        return await self.conversations.on_message_deleted(platform, platform_message_id)

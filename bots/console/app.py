@@ -155,7 +155,7 @@ class ConsoleApp(PromptLoop, Questions):
         comparison), the input's handling is cancelled."""
         while True:
             conversation = await self.chat.conversations.here(self.key)
-            if conversation is not None and await self.chat.stop(conversation.id, self.actor):
+            if conversation is not None and await self.chat.replies.stop(conversation.id, self.actor):
                 return
             if not self._submitting and (self._reply is None or self._reply.done()):
                 break

@@ -49,7 +49,7 @@ class PromptLoop:
     async def run(self) -> None:
         reader = self._reader()
         await self.start()
-        model = await self.chat.resolve_model(self.key, self.actor.user_id)
+        model = (await self.chat.preferences.model_choice(self.key, self.actor.user_id)).model
         self.say(f"HuggingChat in your terminal. Model: {model}. Type /help for commands.", "bold")
         if reader.interactive:
             self.say("Enter sends, Alt-Enter adds a line, Esc or Ctrl-C stops an answer, Ctrl-D leaves.", "dim")

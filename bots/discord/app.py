@@ -84,7 +84,7 @@ async def run_discord(core: Core, **options: Any) -> None:
                 await bot.start(token.get_secret_value())
             except asyncio.CancelledError:
                 # stopping: closing the bot closes its HTTP session, and answers in flight still need it
-                await core.chat.shutdown(core.settings.shutdown_grace_seconds)
+                await core.chat.replies.shutdown(core.settings.shutdown_grace_seconds)
                 raise
     except discord.PrivilegedIntentsRequired:
         if options.get("message_content") is False:

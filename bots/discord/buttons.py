@@ -119,7 +119,7 @@ def through_interaction(interaction: discord.Interaction[Any]) -> bool:
 
 async def show_reasoning(interaction: discord.Interaction[Any], reply_id: int) -> None:
     bot = interaction.client
-    reasoning = await bot.chat.reasoning(reply_id, bot.interaction_actor(interaction))
+    reasoning = await bot.chat.conversations.reasoning(reply_id, bot.interaction_actor(interaction))
     if len(reasoning) <= REASONING_INLINE_CHARS:
         await bot.respond(interaction, f"💭 **Reasoning**\n>>> {reasoning}")
         return

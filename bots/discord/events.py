@@ -85,21 +85,21 @@ class MessageEvents:
         except StoreUnavailable:
             # Discord never delivers a message again: give the claim back (a gateway replay would then be
             # handled) and ask for it again, where the message was meant for the bot
-            await self.chat.release_event(PLATFORM, f"message:{message.id}")
+            await self.chat.claims.release(PLATFORM, f"message:{message.id}")
             if incoming.meant_for_bot:
                 await message.channel.send(
                     NOT_SAVED, allowed_mentions=NO_MENTIONS, reference=message.to_reference(fail_if_not_exists=False)
                 )
 
     async def _claim(self, message: discord.Message) -> bool:
-        if await self.chat.claim_event(PLATFORM, f"message:{message.id}"):
+        if await self.chat.claims.claim(PLATFORM, f"message:{message.id}"):
             return True
         metrics.duplicate_dropped(PLATFORM)
         return False
 
     async def _answer(self, message: discord.Message, incoming: IncomingMessage) -> None:
         channel = message.channel
-        route = await self.chat.route(incoming)
+        route = await self.chat.routing.route(incoming)
         if route.key is None:
             return
         forwarded = message.message_snapshots
@@ -119,7 +119,7 @@ class MessageEvents:
             if not files:
                 clean_prompt(text)  # an empty mention gets its explanation before any thread exists
             # as would a refused one (too long, past a limit): nothing is opened for a message that is not answered
-            await self.chat.check_message(ConversationKey(PLATFORM, key.workspace, key.channel, ""), actor, text)
+            await self.chat.intake.check(ConversationKey(PLATFORM, key.workspace, key.channel, ""), actor, text)
             title = thread_title(text)
         if route.open_thread:
             thread = await message.create_thread(name=title, auto_archive_duration=1440)
@@ -145,10 +145,12 @@ class MessageEvents:
         if (data.get("author") or {}).get("bot") or not data.get("content"):
             return
         try:
-            await self.chat.on_message_edited(PLATFORM, str(payload.message_id), self.prompt_text(data["content"]))
+            await self.chat.conversations.on_message_edited(
+                PLATFORM, str(payload.message_id), self.prompt_text(data["content"])
+            )
         except UserFacingError:
             pass  # edited down to nothing: keep what was stored
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         metrics.event_received(PLATFORM, "message_delete")
-        await self.chat.on_message_deleted(PLATFORM, str(payload.message_id))
+        await self.chat.conversations.on_message_deleted(PLATFORM, str(payload.message_id))

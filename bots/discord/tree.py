@@ -25,7 +25,7 @@ class OnceCommandTree(app_commands.CommandTree):
     processes on one shard (a rolling deploy) both get it; Discord takes one response."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await interaction.client.chat.claim_event(PLATFORM, f"interaction:{interaction.id}")
+        return await interaction.client.chat.claims.claim(PLATFORM, f"interaction:{interaction.id}")
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """A refusal the core raised (UserFacingError) is told to the one who asked, only them; anything else is

@@ -79,7 +79,7 @@ async def account_command(slack: SlackAdapter, inv: Invocation, text: str) -> No
         actor = await slack.actor(inv.team, inv.user)
         # signing in comes back to the bot's HTTP endpoint (bots.slack.http): only in HTTP mode is there one
         serves = slack.core.settings.slack_mode == "http"
-        url = slack.chat.sign_in_url(actor, {"channel": inv.channel}) if serves else None
+        url = slack.chat.accounts.sign_in_url(actor, {"channel": inv.channel}) if serves else None
         await slack.client.views_open(trigger_id=inv.trigger_id, view=connect_form(inv.channel, url))
         return
     fresh = action in ("bill", "shared")  # admin rights decide those
@@ -108,7 +108,7 @@ async def connection_blocks(slack: SlackAdapter, actor: Actor) -> list[dict]:
         if status.bill_to:
             block["connected_context"] = {"type": "plain_text", "text": f"billed to {status.bill_to}"[:75]}
     elif slack.core.settings.slack_mode == "http":
-        url = slack.chat.sign_in_url(actor)
+        url = slack.chat.accounts.sign_in_url(actor)
         if url:
             block["auth_url"] = url
     return [block]
@@ -146,7 +146,7 @@ class AccountForm:
         token = view["state"]["values"][FIELD][FIELD].get("value") or ""
         actor = await slack.actor(body["team"]["id"], body["user"]["id"])
         try:
-            text = await slack.chat.connect_account(actor, token)
+            text = (await slack.chat.accounts.connect(actor, token)).text
         except UserFacingError as refused:
             await ack(response_action="errors", errors={FIELD: str(refused)[:300]})
             return

@@ -95,7 +95,7 @@ class Actions:
         if not value.isdigit():
             raise NotFound("That answer no longer exists.")
         actor = await slack.actor(team, user)
-        reasoning = await self.chat.reasoning(int(value), actor)
+        reasoning = await self.chat.conversations.reasoning(int(value), actor)
         container = body.get("container") or {}
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
@@ -141,8 +141,8 @@ class Actions:
         team, user, channel = body["team"]["id"], body["user"]["id"], body["channel"]["id"]
         thread = message.get("thread_ts") or message["ts"]
         key = ConversationKey(PLATFORM, team, channel, thread)
-        conversation = await self.chat.conversation_for(key)
-        current = await self.chat.resolve_model(key, user, conversation.id if conversation else None)
+        conversation = await self.chat.conversations.for_key(key)
+        current = (await self.chat.preferences.model_choice(key, user, conversation.id if conversation else None)).model
         view = switch_model_modal(self.slack.core.catalog.ids(), current, {"channel": channel, "thread": thread})
         await self.slack.client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -156,7 +156,7 @@ class Actions:
         actor = await self.slack.actor(team, user)
         try:
             scope = model_scope(actor, key, None, in_conversation=True)
-            chosen = await self.chat.set_model(actor, key, scope, name or None)
+            chosen = await self.chat.preferences.set_model(actor, key, scope, name or None)
         except UserFacingError as exc:
             await ack(response_action="errors", errors={"model": str(exc)[:150]})
             return

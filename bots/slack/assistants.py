@@ -71,7 +71,7 @@ async def assistant(slack: SlackAdapter, inv: Invocation, text: str) -> None:
         await inv.reply(describe(found), starter_buttons(found))
     elif action == "use" and inv.in_thread:
         chosen = await service.find(actor, key, name) if name else None
-        await slack.chat.use_assistant_here(actor, key, chosen.id if chosen else None)
+        await slack.chat.preferences.use_assistant_here(actor, key, chosen.id if chosen else None)
         if chosen is None:
             await inv.reply("This thread no longer uses an assistant.")
             return
@@ -158,17 +158,17 @@ async def ask_starter(slack: SlackAdapter, body: dict) -> None:
     channel, thread = root.get("channel") or channel, root["ts"]
     key = ConversationKey(PLATFORM, team, channel, thread)
     try:
-        await chat.use_assistant_here(actor, key, chosen.id, title=prompt)
+        await chat.preferences.use_assistant_here(actor, key, chosen.id, title=prompt)
         submitted = await chat.submit(key, actor, prompt, slack.sink(team, channel, thread, user))
     except UserFacingError:
-        conversation = await chat.conversation_for(key)
+        conversation = await chat.conversations.for_key(key)
         if conversation is not None:
-            await chat.delete_conversation(conversation.id, actor)
+            await chat.conversations.delete(conversation.id, actor)
         await slack.delete_quietly(channel, thread)
         raise
     slack.track_reply(submitted.reply)
     if channel.startswith("D"):
-        await chat.use_dm_thread(PLATFORM, team, channel, thread)
+        await chat.dms.use(PLATFORM, team, channel, thread)
 
 
 # ---------------------------------------------------------------------- the assistant form

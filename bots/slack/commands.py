@@ -115,8 +115,8 @@ async def message_command(
         reply = await _safely(delete_thread(slack, key, actor))
     elif command == "stop" and not arg:
         actor = await slack.actor(key.workspace, user)
-        conversation = await chat.conversation_for(key)
-        stopped = conversation is not None and await _safely(chat.stop(conversation.id, actor))
+        conversation = await chat.conversations.for_key(key)
+        stopped = conversation is not None and await _safely(chat.replies.stop(conversation.id, actor))
         if stopped is True:
             return True
         reply = stopped if isinstance(stopped, str) else "Nothing is being written here."
@@ -124,13 +124,15 @@ async def message_command(
         actor = await slack.actor(key.workspace, user)
         if arg:
             try:
-                chosen = await chat.set_model(actor, key, model_scope(actor, key, None, in_conversation=True), arg)
+                chosen = await chat.preferences.set_model(
+                    actor, key, model_scope(actor, key, None, in_conversation=True), arg
+                )
                 reply = f"This thread now uses `{chosen}`."
             except UserFacingError as exc:
                 reply = str(exc)
         else:
-            conversation = await chat.conversation_for(key)
-            model = await chat.resolve_model(key, user, conversation.id if conversation else None)
+            conversation = await chat.conversations.for_key(key)
+            model = (await chat.preferences.model_choice(key, user, conversation.id if conversation else None)).model
             reply = f"This thread uses `{model}`. Change it with `@me model NAME`."
     elif command == "help" and not arg:
         reply = help_text()
@@ -162,9 +164,9 @@ class Commands:
         key = ConversationKey(PLATFORM, team, channel, "")
         words = parse_model(command.get("text") or "")
         if words.show:
-            choice = await chat.model_choice(key, user)
+            choice = await chat.preferences.model_choice(key, user)
             actor = await slack.actor(team, user)
-            recent = [m for m in await chat.recent_models(actor, PLATFORM) if m != choice.model][:5]
+            recent = [m for m in await chat.preferences.recent_models(actor, PLATFORM) if m != choice.model][:5]
             found = matching_models(slack.core.catalog, words.search)
             lines = [f"Current model: `{choice.model}` ({choice.source})."]
             if recent:
@@ -181,9 +183,9 @@ class Commands:
         # a slash command is typed in the channel, never in a thread: its choice is the person's, or a place's
         actor = await slack.actor(team, user, fresh=words.scope is not None)  # admin rights decide a place's
         scope = model_scope(actor, key, words.scope, in_conversation=False)
-        chosen = await chat.set_model(actor, key, scope, words.name)
+        chosen = await chat.preferences.set_model(actor, key, scope, words.name)
         if scope is Scope.USER:
-            resolved = chosen or await chat.resolve_model(key, user)
+            resolved = chosen or (await chat.preferences.model_choice(key, user)).model
             text = (
                 f"Your default model is now `{chosen}`."
                 if chosen
@@ -206,7 +208,7 @@ class Commands:
         if arg.isdigit():  # a number from /conversations
             actor = await slack.actor(team, user, fresh=True)
             conversation = await self.chat.conversations.pick(actor, arg, listed_in=team)
-            await self.chat.delete_conversation(conversation.id, actor)
+            await self.chat.conversations.delete(conversation.id, actor)
             await respond(text=DELETED, response_type="ephemeral")
             return
         if arg:

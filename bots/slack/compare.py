@@ -30,7 +30,7 @@ async def compare(slack: SlackAdapter, inv: Invocation, text: str) -> None:
     async def answer() -> None:
         """One thread reply per model; what the core refuses is told to the one who asked."""
         try:
-            await slack.chat.compare(
+            await slack.chat.comparer.compare(
                 ConversationKey(PLATFORM, inv.team, inv.channel), actor, prompt, models, sink_for, on_start=post_root
             )
         except UserFacingError as exc:

@@ -36,7 +36,7 @@ async def _permalink(slack: SlackAdapter, key: ConversationKey) -> str:
 
 async def conversations(slack: SlackAdapter, inv: Invocation, text: str) -> None:
     actor = await slack.actor(inv.team, inv.user)
-    items = await slack.chat.list_conversations(actor, CONVERSATIONS_SHOWN, workspace=inv.team)
+    items = await slack.chat.conversations.list(actor, CONVERSATIONS_SHOWN, workspace=inv.team)
     if not items:
         await inv.reply("You have no stored conversations here. Mention me in a channel, or write to me.")
         return
@@ -77,9 +77,9 @@ async def export(slack: SlackAdapter, inv: Invocation, text: str) -> None:
     actor = await slack.actor(inv.team, inv.user, fresh=True)
     conversation = await _export_target(slack, inv, actor, target)
     if fmt == "json":
-        content, label = await slack.chat.export_json(conversation.id, actor), "JSON"
+        content, label = await slack.chat.conversations.export_json(conversation.id, actor), "JSON"
     else:
-        content, label = await slack.chat.export_markdown(conversation.id, actor), "Markdown"
+        content, label = await slack.chat.conversations.export_markdown(conversation.id, actor), "Markdown"
     title = clip(" ".join((conversation.title or "untitled").split()), 80)
     dm = await slack.dm_channel(inv.user)
     await slack.upload(dm, f"conversation-{conversation.id}.{fmt}", content, title, f"“{title}” as {label}")
@@ -89,5 +89,5 @@ async def export(slack: SlackAdapter, inv: Invocation, text: str) -> None:
 
 async def delete_thread(slack: SlackAdapter, key: ConversationKey, actor: Actor) -> str:
     """Erase the conversation of a thread (`/delete <link>`, `@me delete`, the Delete shortcut); what to say."""
-    await slack.chat.delete_conversation((await slack.chat.conversations.stored_at(key)).id, actor)
+    await slack.chat.conversations.delete((await slack.chat.conversations.stored_at(key)).id, actor)
     return DELETED

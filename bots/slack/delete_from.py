@@ -26,14 +26,14 @@ async def delete_from_here(adapter: Any, body: dict) -> str:
     actor = await adapter.actor(team, user, fresh=True)  # admin rights as Slack says now
     try:
         try:
-            deleted = await adapter.chat.delete_from_message(message_id(channel, ts), actor)
+            deleted = await adapter.chat.conversations.delete_from_message(message_id(channel, ts), actor)
         except NotFound:
             # only an answer's first message is stored: a later part of a long answer stands for that answer
             start = await _answer_start(adapter, channel, message) if adapter.ours(message) else None
             if start is None:
                 raise
             ts = start
-            deleted = await adapter.chat.delete_from_message(message_id(channel, ts), actor)
+            deleted = await adapter.chat.conversations.delete_from_message(message_id(channel, ts), actor)
     except UserFacingError as exc:
         return str(exc)
     removed = await _remove_replies(adapter, channel, ts, deleted)

@@ -110,7 +110,7 @@ class Events:
             return
         text, _ = strip_mention(message.get("text") or "", self.slack.bot_user_id)
         try:
-            await self.chat.on_message_edited(PLATFORM, message_id(event["channel"], message["ts"]), text)
+            await self.chat.conversations.on_message_edited(PLATFORM, message_id(event["channel"], message["ts"]), text)
         except UserFacingError:
             pass  # edited down to nothing: keep what was stored
 
@@ -118,7 +118,7 @@ class Events:
         previous = event.get("previous_message") or {}
         if self.slack.ours(previous) or previous.get("bot_id") or not event.get("deleted_ts"):
             return
-        await self.chat.on_message_deleted(PLATFORM, message_id(event["channel"], event["deleted_ts"]))
+        await self.chat.conversations.on_message_deleted(PLATFORM, message_id(event["channel"], event["deleted_ts"]))
 
     async def handle_message(self, message: IncomingMessage, *, user: str, text: str, files: list | None) -> None:
         """Answer a message if the core routes it to the bot, once per Slack message whichever events
@@ -128,12 +128,12 @@ class Events:
         channel, thread = message.channel, message.thread or message.message_id
         claim = f"msg:{channel}/{message.message_id}"
         try:
-            route = await self.chat.route(message)  # whether and where: other bots, follow-ups, channel policy
-            if route.key is None or not await self.chat.claim_event(PLATFORM, claim):
+            route = await self.chat.routing.route(message)  # whether and where: other bots, follow-ups, channel policy
+            if route.key is None or not await self.chat.claims.claim(PLATFORM, claim):
                 return
             await self._answer(message, route, user, text, files)
         except StoreUnavailable:
-            await self.chat.release_event(PLATFORM, claim)
+            await self.chat.claims.release(PLATFORM, claim)
             if not slack.store_before_ack:  # acknowledged already: ask for it again
                 if message.is_dm:
                     if message.thread:  # an assistant thread still says "is thinking…"
@@ -165,7 +165,7 @@ class Events:
 
         actor = await slack.actor(team, user)
         assistant = message.is_dm and bool(thread_ts)  # Slack's AI-app threads live in the DM, in threads
-        untitled = assistant and await self.chat.conversation_for(key) is None
+        untitled = assistant and await self.chat.conversations.for_key(key) is None
         if assistant:
             await slack.assistant_call(
                 "assistant.threads.setStatus", channel_id=channel, thread_ts=thread, status=THINKING
@@ -196,7 +196,7 @@ class Events:
             return
         slack.track_reply(submitted.reply)
         if route.make_current:
-            await self.chat.use_dm_thread(PLATFORM, team, channel, thread)
+            await self.chat.dms.use(PLATFORM, team, channel, thread)
         if untitled:
             await slack.assistant_call(
                 "assistant.threads.setTitle", channel_id=channel, thread_ts=thread, title=submitted.conversation.title
@@ -239,7 +239,7 @@ class Events:
             return
         team = context.get("team_id") or ""
         key = ConversationKey(PLATFORM, team, channel, thread_ts)
-        model = await self.chat.resolve_model(key, user)
+        model = (await self.chat.preferences.model_choice(key, user)).model
         assistant = await self.chat.assistants.default_for(key, user)
         who = f" as {assistant.name}" if assistant else ""
         await self.slack.post(channel, f"Hi! Ask me anything. I'm answering{who} with `{model}`.", thread_ts)

@@ -23,14 +23,14 @@ ASSISTANT_BUTTONS = ("home_assistant_new", "home_assistant_edit", "home_assistan
 async def publish_home(slack: SlackAdapter, team: str, user: str, notice: str = "") -> None:
     key = ConversationKey(PLATFORM, team, "", "")
     chat, catalog = slack.chat, slack.core.catalog
-    choice = await chat.model_choice(key, user)
+    choice = await chat.preferences.model_choice(key, user)
     actor = await slack.actor(team, user)
     default = await default_assistant(slack, team, user)
     view = home_view(
         catalog.ids(),
         choice.model,
         choice.source,
-        settings=await chat.describe_settings(key, user),
+        settings=await chat.preferences.describe(key, user),
         assistants=await chat.assistants.list(actor, key),
         default_assistant=default.id if default else None,
         catalog=catalog.models,
@@ -63,7 +63,7 @@ class Home:
         name = (action.get("selected_option") or {}).get("value") or action.get("value")
         actor = await self.slack.actor(team, user)
         key = ConversationKey(PLATFORM, team, "", "")
-        await self.chat.set_model(actor, key, model_scope(actor, key, None, in_conversation=False), name)
+        await self.chat.preferences.set_model(actor, key, model_scope(actor, key, None, in_conversation=False), name)
         await publish_home(self.slack, team, user)
 
     async def on_refresh(self, body: dict) -> None:
@@ -71,7 +71,7 @@ class Home:
 
     async def on_settings_edit(self, body: dict) -> None:
         key = ConversationKey(PLATFORM, body["team"]["id"], "", "")
-        rows = await self.chat.describe_settings(key, body["user"]["id"])
+        rows = await self.chat.preferences.describe(key, body["user"]["id"])
         values = {name: value for name, value, where in rows if where == "user"}
         await self.slack.client.views_open(trigger_id=body["trigger_id"], view=settings_modal(values, {}))
 
@@ -107,7 +107,7 @@ class Home:
         team, user = body["team"]["id"], body["user"]["id"]
         key = ConversationKey(PLATFORM, team, "", "")
         values = form_values(view)
-        rows = await self.chat.describe_settings(key, user)
+        rows = await self.chat.preferences.describe(key, user)
         current = {name: value or "" for name, value, where in rows if where == "user"}
         changes: dict[str, str | None] = {}
         errors: dict[str, str] = {}
@@ -127,5 +127,5 @@ class Home:
         await ack()
         actor = await self.slack.actor(team, user)
         for name, raw in changes.items():
-            await self.chat.set_option(actor, key, Scope.USER, name, raw)
+            await self.chat.preferences.set_option(actor, key, Scope.USER, name, raw)
         await publish_home(self.slack, team, user)

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def web_app(slack: SlackAdapter, path: str = "/slack/events") -> web.Application:
     app = slack.app.web_app(path=path)
     app.middlewares.append(_malformed_refused(SignatureVerifier(slack.signing_secret)))
-    sign_in = slack.chat.sign_in_route(AccountForm(slack).told)  # "Sign in with Hugging Face" comes back here
+    sign_in = slack.chat.accounts.sign_in_route(AccountForm(slack).told)  # "Sign in with Hugging Face" comes back here
     if sign_in is not None:
         app.router.add_get(*sign_in)
     return app

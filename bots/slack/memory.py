@@ -99,7 +99,7 @@ async def memory_command(slack: SlackAdapter, invocation: Invocation, text: str)
         listing = await slack.chat.memory.listing(actor, key)
         await invocation.reply(listing.header(), blocks=listing_blocks(listing))
         return
-    await invocation.reply(await slack.chat.memory_command(actor, key, text))
+    await invocation.reply(await slack.chat.memory.command(actor, key, text))
 
 
 async def show(sink: Any, proposal: Proposal) -> None:

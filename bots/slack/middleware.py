@@ -56,7 +56,7 @@ class RequestMiddleware:
         # (a middleware that neither calls next() nor returns the ack makes Bolt answer 404).
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         # the database down: this raises, Bolt answers 500 (and sends no Socket Mode ack), Slack retries
-        if event_id and not await self.slack.chat.claim_event(PLATFORM, str(event_id)):
+        if event_id and not await self.slack.chat.claims.claim(PLATFORM, str(event_id)):
             log.info("duplicate event %s dropped", event_id)
             metrics.duplicate_dropped(PLATFORM)
             return await ack()
@@ -79,7 +79,7 @@ class RequestMiddleware:
         if isinstance(error, StoreUnavailable):
             claim = context.get(EVENT_CLAIM)
             if claim:  # not done: a redelivery of the event must be handled, not dropped
-                await self.slack.chat.release_event(PLATFORM, claim)
+                await self.slack.chat.claims.release(PLATFORM, claim)
             if not self.slack.store_before_ack:
                 log.warning("a Slack request was not handled: the database is unavailable")
             return

@@ -29,7 +29,7 @@ async def schedule_command(slack: SlackAdapter, invocation: Invocation, text: st
         raise NotAllowed("Invite me to this channel first: each run posts here.")
     actor = await slack.actor(invocation.team, invocation.user, fresh=True)  # admin rights decide some of it
     direct = invocation.channel.startswith("D")
-    await invocation.reply(await slack.chat.schedule(actor, key, text, direct=direct))
+    await invocation.reply(await slack.chat.schedules.command(actor, key, text, direct=direct))
 
 
 async def _bot_is_in(slack: SlackAdapter, channel: str) -> bool:

@@ -35,12 +35,12 @@ class AgentSessions:
         team = context.get("team_id") or event.get("team") or ""
         if not (channel and thread and user):
             return
-        conversation = await self.chat.conversation_for(ConversationKey(PLATFORM, team, channel, thread))
+        conversation = await self.chat.conversations.for_key(ConversationKey(PLATFORM, team, channel, thread))
         if conversation is None:
             return
         actor = await self.slack.actor(team, user)
         try:
-            stopped = await self.chat.stop(conversation.id, actor)
+            stopped = await self.chat.replies.stop(conversation.id, actor)
         except UserFacingError as exc:  # not theirs to stop: say so to them alone
             await self.slack.tell(channel, user, str(exc), thread)
             return

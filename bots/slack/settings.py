@@ -20,7 +20,7 @@ async def settings(slack: SlackAdapter, inv: Invocation, text: str) -> None:
     default_scope = Scope.CONVERSATION if inv.in_thread else Scope.USER
     command = parse_set(text, default_scope=default_scope, usage=inv.usage)
     if command.name is None:
-        rows = await slack.chat.describe_settings(inv.key, inv.user)
+        rows = await slack.chat.preferences.describe(inv.key, inv.user)
         where = "in this thread" if inv.in_thread else "in this conversation" if inv.thread else "here"
         lines = "\n".join(settings_lines(rows))
         await inv.reply(f"**Settings {where}** (value, and where it comes from)\n{lines}\n\n{SETTINGS_HINT}")
@@ -33,9 +33,9 @@ async def settings(slack: SlackAdapter, inv: Invocation, text: str) -> None:
     place = command.scope in (Scope.CHANNEL, Scope.WORKSPACE)
     actor = await slack.actor(inv.team, inv.user, fresh=place)
     if command.name == "model":
-        stored = await slack.chat.set_model(actor, inv.key, command.scope, command.value)
+        stored = await slack.chat.preferences.set_model(actor, inv.key, command.scope, command.value)
     else:
-        stored = await slack.chat.set_option(actor, inv.key, command.scope, command.name, command.value)
+        stored = await slack.chat.preferences.set_option(actor, inv.key, command.scope, command.name, command.value)
     where = "this thread" if command.scope is Scope.CONVERSATION and inv.in_thread else scope_phrase(command.scope)
     if stored:
         shown = clip(" ".join(stored.replace("`", "'").split()), 200)

@@ -20,9 +20,8 @@ from core.keys import Actor, ConversationKey
 from core.models.catalog import ModelCatalog
 from core.prompts import clean_prompt
 from core.records import StoredMessage
-from core.replies.context import fit_messages
 from core.replies.intake import refuse_too_long
-from core.replies.pipeline import ReplyPipeline, request_for
+from core.replies.pipeline import Planned, ReplyPipeline
 from core.streaming import ReplySink, ReplyState, ReplyStream, ReplyView
 from core.usage.accounting import answer_usage
 from core.usage.limits import LimitsService
@@ -113,9 +112,10 @@ class Comparer:
     ) -> list[Compared]:
         """Answer one prompt with 2 to 4 models at once, each streamed to its own sink under a header.
 
-        `on_start` runs once the request passed every check, before any answer is posted. The generation
-        settings and system prompt are those an answer here would have (the pipeline's plan); usage is
-        recorded per model.
+        `on_start` runs once the request passed every check, before any answer is posted. Each model's request is
+        planned as an answer here would be (`ReplyPipeline.plan`: the system prompt, the assistant, generation
+        settings, the asker's memory and token, fitting to that model's window), with the prompt alone as its
+        history and no tools; usage is recorded per model.
         """
         prompt = clean_prompt(prompt)
         refuse_too_long(self.settings, self.catalog, prompt)
@@ -123,23 +123,21 @@ class Comparer:
         await self.limits.check_message(key, actor, prompt, names)
         pipeline = self.pipeline
         conversation = await pipeline.store.get_conversation(key)
-        plan = await pipeline.preferences.answer_plan(conversation, key, actor.user_id, None)
+        asked = [StoredMessage(role="user", content=prompt, author_id=actor.user_id)]
+        plans = await asyncio.gather(
+            *(pipeline.plan(conversation, actor, None, history=asked, key=key, model=m) for m in names)
+        )
 
-        async def one(model: str) -> Compared:
+        async def one(planned: Planned) -> Compared:
+            model = planned.model
             sink = HeaderSink(sink_factory(model), model)
-            fitted = fit_messages(
-                [StoredMessage(role="user", content=prompt, author_id=actor.user_id)],
-                system_prompt=plan.system_prompt,
-                context_window=self.catalog.context_window(model),
-                max_tokens=plan.generation.max_tokens or self.settings.max_tokens,
-            )
             stream = ReplyStream(sink, pipeline.throttles.for_sink(sink), model=model)
-            state = await stream.run(pipeline.router.stream_chat(request_for(plan, model, fitted)))
-            if used := answer_usage(state, fitted.prompt_tokens):
+            state = await stream.run(pipeline.router.stream_chat(planned.request))
+            if used := answer_usage(state, planned.fitted.prompt_tokens):
                 await pipeline.record_usage(key, actor, None, state.model or model, state.provider, used)
             return Compared(model, state)
 
         log.info("compare started: %d models", len(names))
         if on_start is not None:
             await on_start(names)
-        return list(await asyncio.gather(*(one(m) for m in names)))
+        return list(await asyncio.gather(*(one(p) for p in plans)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
@@ -55,7 +56,8 @@ class ReplyOutcome:
 class Planned:
     """Everything an answer needs before its first request: decided, nothing written yet."""
 
-    conversation: Conversation
+    key: ConversationKey
+    conversation: Conversation | None  # None: asked outside any conversation (compare)
     actor: Actor
     settings: AnswerPlan
     fitted: FittedPrompt
@@ -69,10 +71,6 @@ class Planned:
     @property
     def model(self) -> str:
         return self.settings.model
-
-    @property
-    def key(self) -> ConversationKey:
-        return self.conversation.key
 
 
 class Throttles:
@@ -157,7 +155,7 @@ class ReplyPipeline:
     # plan
     async def plan(
         self,
-        conversation: Conversation,
+        conversation: Conversation | None,
         actor: Actor,
         continue_from: StoredMessage | None,
         *,
@@ -165,21 +163,28 @@ class ReplyPipeline:
         proposing: Tool | None = None,
         history: list[StoredMessage] | None = None,
         reads: SettingsSnapshot | None = None,
+        key: ConversationKey | None = None,
+        model: str | None = None,
     ) -> Planned:
         """`asking`: the clarifying-question tool, offered when the settings allow it and every model that may
         answer supports tools. `proposing`: the memory-proposal tool, offered likewise while the asker's memory is
         on; their kept facts end the system prompt, within the memory budget the fitting counts. `history`: the
-        newest HISTORY_LIMIT messages, and `reads` the settings here, if the caller just read them."""
-        key = conversation.key
+        newest HISTORY_LIMIT messages, and `reads` the settings here, if the caller just read them. Compare plans
+        with `model` (that model alone answers, whatever the settings choose), its prompt as `history`, and `key` when
+        no conversation is here."""
+        key = conversation.key if conversation is not None else key
+        conversation_id = conversation.id if conversation is not None else None
         if history is None:
             history, reads = await self.read(conversation, actor)
         elif reads is None:
-            reads = await self.preferences.here(key, actor.user_id, conversation.id)
+            reads = await self.preferences.here(key, actor.user_id, conversation_id)
         remembered = await self._remembered(key, actor, reads)
         assistant = await self.preferences.assistant_here(key, actor.user_id, conversation, reads)
         plan = await reading(self.preferences.preferences, reads).plan(
-            key, actor.user_id, conversation.id, assistant, has_images=any(m.extra.get("images") for m in history)
+            key, actor.user_id, conversation_id, assistant, has_images=any(m.extra.get("images") for m in history)
         )
+        if model is not None:
+            plan = dataclasses.replace(plan, models=[model], route="", notes=[])
         model = plan.model
         if continue_from is not None:
             history = [m for m in history if m.id is not None and m.id <= continue_from.id]
@@ -222,7 +227,7 @@ class ReplyPipeline:
         if self.accounts is not None:  # the asker's own token and the org billed (AccountNeeded if they must connect)
             credentials = await reading(self.accounts, reads).credentials(actor, key)
             request.token, request.bill_to = credentials.token, credentials.bill_to
-        planned = Planned(conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
+        planned = Planned(key, conversation, actor, plan, fitted, request, models, tools, notes, continue_from)
         planned.sources = sources_of(history)
         return planned
 

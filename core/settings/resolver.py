@@ -39,7 +39,7 @@ class AnswerPlan:
 
 
 class Preferences:
-    """Stores and resolves options; the model itself goes through `ChatService.set_model`."""
+    """Stores and resolves options; the model itself goes through `SettingsService.set_model`."""
 
     def __init__(self, settings: Settings, store: Store, catalog: ModelCatalog):
         self.settings = settings

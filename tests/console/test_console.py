@@ -16,7 +16,7 @@ async def test_continue_and_retry(core, fake_router):
     assert "Continue picks it up" in out.getvalue()
     fake_router.queue(text_script(" a time, the end."))
     await app.handle_line("/continue")
-    conversation = await core.chat.conversation_for(app.key)
+    conversation = await core.chat.conversations.for_key(app.key)
     messages = await core.store.recent_messages(conversation.id, 10)
     assert messages[-1].content == "Once upon a time, the end."
     fake_router.queue(text_script("A different story."))

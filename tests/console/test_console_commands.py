@@ -47,7 +47,7 @@ async def test_export_writes_markdown_or_json_and_prints_the_path(core, fake_rou
     assert "nothing stored yet" in out.getvalue()
     fake_router.queue(text_script("The answer about export."))
     await app.handle_line("export me")
-    conversation = await core.chat.conversation_for(app.key)
+    conversation = await core.chat.conversations.for_key(app.key)
 
     await app.handle_line("/export")
     day = time.strftime("%Y-%m-%d", time.localtime(conversation.updated_at))

@@ -44,7 +44,7 @@ async def until(condition, within: float = 5.0) -> None:
 
 
 async def messages(core, app):
-    conversation = await core.chat.conversation_for(app.key)
+    conversation = await core.chat.conversations.for_key(app.key)
     return [] if conversation is None else await core.store.recent_messages(conversation.id, 50)
 
 

@@ -30,17 +30,19 @@ async def test_answer_is_streamed_stored_and_counted(core, fake_router):
 
 async def test_model_resolution_order(core, fake_router):
     chat = core.chat
-    assert await chat.resolve_model(KEY, "alice") == "meta-llama/Llama-3.3-70B-Instruct"
-    await chat.set_model(ADMIN, KEY, Scope.WORKSPACE, "google/gemma-3-27b-it")
-    assert await chat.resolve_model(KEY, "alice") == "google/gemma-3-27b-it"
-    await chat.set_model(ADMIN, KEY, Scope.CHANNEL, "Qwen/Qwen3-32B")
-    assert await chat.resolve_model(KEY, "alice") == "Qwen/Qwen3-32B"
-    await chat.set_model(ALICE, KEY, Scope.USER, "qwen/qwen3-32b:cerebras")  # case-insensitive, suffix kept
-    assert await chat.resolve_model(KEY, "alice") == "Qwen/Qwen3-32B:cerebras"
-    assert await chat.resolve_model(KEY, "bob") == "Qwen/Qwen3-32B"
-    await chat.set_model(ALICE, KEY, Scope.CONVERSATION, "meta-llama/Llama-3.3-70B-Instruct:fastest")
+    assert (await chat.preferences.model_choice(KEY, "alice")).model == "meta-llama/Llama-3.3-70B-Instruct"
+    await chat.preferences.set_model(ADMIN, KEY, Scope.WORKSPACE, "google/gemma-3-27b-it")
+    assert (await chat.preferences.model_choice(KEY, "alice")).model == "google/gemma-3-27b-it"
+    await chat.preferences.set_model(ADMIN, KEY, Scope.CHANNEL, "Qwen/Qwen3-32B")
+    assert (await chat.preferences.model_choice(KEY, "alice")).model == "Qwen/Qwen3-32B"
+    await chat.preferences.set_model(ALICE, KEY, Scope.USER, "qwen/qwen3-32b:cerebras")  # case-insensitive, suffix kept
+    assert (await chat.preferences.model_choice(KEY, "alice")).model == "Qwen/Qwen3-32B:cerebras"
+    assert (await chat.preferences.model_choice(KEY, "bob")).model == "Qwen/Qwen3-32B"
+    await chat.preferences.set_model(ALICE, KEY, Scope.CONVERSATION, "meta-llama/Llama-3.3-70B-Instruct:fastest")
     conversation = await core.store.get_conversation(KEY)
-    assert await chat.resolve_model(KEY, "alice", conversation.id) == "meta-llama/Llama-3.3-70B-Instruct:fastest"
+    assert (
+        await chat.preferences.model_choice(KEY, "alice", conversation.id)
+    ).model == "meta-llama/Llama-3.3-70B-Instruct:fastest"
     fake_router.queue(text_script("ok"))
     await ask(core, "hi")
     assert fake_router.requests[-1]["model"] == "meta-llama/Llama-3.3-70B-Instruct:fastest"
@@ -48,7 +50,7 @@ async def test_model_resolution_order(core, fake_router):
 
 async def test_unknown_model_suggests_closest(core):
     with pytest.raises(UnknownModel) as error:
-        await core.chat.set_model(ALICE, KEY, Scope.USER, "llama-3.3-70b")
+        await core.chat.preferences.set_model(ALICE, KEY, Scope.USER, "llama-3.3-70b")
     assert "meta-llama/Llama-3.3-70B-Instruct" in error.value.suggestions
     assert "Did you mean" in str(error.value)
 
@@ -56,7 +58,7 @@ async def test_unknown_model_suggests_closest(core):
 async def test_only_admins_set_channel_and_workspace_defaults(core):
     for scope in (Scope.CHANNEL, Scope.WORKSPACE):
         with pytest.raises(NotAllowed):
-            await core.chat.set_model(ALICE, KEY, scope, "Qwen/Qwen3-32B")
+            await core.chat.preferences.set_model(ALICE, KEY, scope, "Qwen/Qwen3-32B")
 
 
 async def test_bad_prompts_get_clear_errors_and_store_nothing(core):
@@ -65,7 +67,7 @@ async def test_bad_prompts_get_clear_errors_and_store_nothing(core):
             await ask(core, text)
     with pytest.raises(PromptTooLong):
         await ask(core, "x" * 20_000)
-    await core.chat.set_model(ALICE, KEY, Scope.USER, "tiny/context-512")
+    await core.chat.preferences.set_model(ALICE, KEY, Scope.USER, "tiny/context-512")
     with pytest.raises(PromptTooLong) as error:
         await ask(core, "word " * 400)
     assert "tiny/context-512" in str(error.value)
@@ -73,7 +75,7 @@ async def test_bad_prompts_get_clear_errors_and_store_nothing(core):
 
 
 async def test_context_fitting_drops_oldest_and_tells(core, fake_router):
-    await core.chat.set_model(ALICE, KEY, Scope.USER, "tiny/context-512")  # 512 tokens, half for the answer
+    await core.chat.preferences.set_model(ALICE, KEY, Scope.USER, "tiny/context-512")  # 512 tokens, half for the answer
     for i in range(8):
         fake_router.queue(text_script(f"answer {i} " + "z" * 100))
         await ask(core, f"question {i} " + "y" * 100)
@@ -116,8 +118,8 @@ async def test_stop_keeps_partial_and_drops_queued_reply(core, fake_router):
     first = await core.chat.submit(KEY, ALICE, "long please", sink())
     await asyncio.sleep(0.3)
     with pytest.raises(NotAllowed):
-        await core.chat.stop(first.conversation.id, BOB)
-    assert await core.chat.stop(first.conversation.id, ALICE)
+        await core.chat.replies.stop(first.conversation.id, BOB)
+    assert await core.chat.replies.stop(first.conversation.id, ALICE)
     outcome = await first.reply
     assert outcome.state.status == MessageStatus.STOPPED
     stored = await core.store.get_message(outcome.reply_id)
@@ -128,7 +130,7 @@ async def test_regenerate_replaces_last_answer(core, fake_router):
     fake_router.queue(text_script("old answer"))
     submitted, _, _ = await ask(core, "question")
     fake_router.queue(text_script("new answer"))
-    again = await core.chat.regenerate(submitted.conversation.id, ALICE, sink())
+    again = await core.chat.actions.regenerate(submitted.conversation.id, ALICE, sink())
     await again.reply
     messages = await core.store.recent_messages(submitted.conversation.id, 10)
     assert [m.content for m in messages] == ["question", "new answer"]
@@ -140,7 +142,7 @@ async def test_continue_resumes_the_same_answer(core, fake_router):
     assert outcome.state.status == MessageStatus.TRUNCATED
     fake_router.queue(text_script(" and the end."))
     cont_sink = sink()
-    resumed = await core.chat.continue_reply(submitted.conversation.id, ALICE, cont_sink)
+    resumed = await core.chat.actions.continue_reply(submitted.conversation.id, ALICE, cont_sink)
     await resumed.reply
     stored = await core.store.get_message(outcome.reply_id)
     assert stored.content == "The beginning and the end." and stored.status == MessageStatus.COMPLETE
@@ -162,23 +164,23 @@ async def test_delete_is_owner_or_admin_and_real(core, fake_router):
     submitted, _, _ = await ask(core, "secret plans")
     conversation_id = submitted.conversation.id
     with pytest.raises(NotAllowed):
-        await core.chat.delete_conversation(conversation_id, BOB)
+        await core.chat.conversations.delete(conversation_id, BOB)
     assert await core.store.count_messages(conversation_id) == 2
-    await core.chat.delete_conversation(conversation_id, ALICE)
+    await core.chat.conversations.delete(conversation_id, ALICE)
     assert await core.store.get_conversation(KEY) is None
     # the next message in the same thread starts fresh
     fake_router.queue(text_script("fresh"))
     again, _, _ = await ask(core, "hello again")
     assert again.conversation.id != conversation_id
     assert len(fake_router.requests[-1]["messages"]) == 1
-    await core.chat.delete_conversation(again.conversation.id, ADMIN)
+    await core.chat.conversations.delete(again.conversation.id, ADMIN)
 
 
 async def test_delete_while_streaming_stops_the_reply(core, fake_router):
     fake_router.queue(text_script("word " * 100, pieces=100, delay=0.02))
     first = await core.chat.submit(KEY, ALICE, "long", sink())
     await asyncio.sleep(0.2)
-    await core.chat.delete_conversation(first.conversation.id, ALICE)
+    await core.chat.conversations.delete(first.conversation.id, ALICE)
     await asyncio.gather(first.reply, return_exceptions=True)
     assert await core.store.get_conversation(KEY) is None
     assert await core.store.count_messages(first.conversation.id) == 0
@@ -189,26 +191,26 @@ async def test_delete_all_my_data(core, fake_router):
     await ask(core, "mine too", ALICE, key=ConversationKey("test", "W1", "C1", "T2"))
     await ask(core, "bob's", BOB, key=ConversationKey("test", "W1", "C1", "T3"))
     assert await core.chat.delete_user_data(ALICE) == 2
-    assert await core.chat.list_conversations(ALICE) == []
-    assert len(await core.chat.list_conversations(BOB)) == 1
+    assert await core.chat.conversations.list(ALICE) == []
+    assert len(await core.chat.conversations.list(BOB)) == 1
 
 
 async def test_export_only_for_owner(core, fake_router):
     fake_router.queue(text_script("An answer."))
     submitted, _, _ = await ask(core, "A question")
-    text = await core.chat.export_markdown(submitted.conversation.id, ALICE)
+    text = await core.chat.conversations.export_markdown(submitted.conversation.id, ALICE)
     assert "A question" in text and "An answer." in text
     with pytest.raises(NotAllowed):
-        await core.chat.export_markdown(submitted.conversation.id, BOB)
+        await core.chat.conversations.export_markdown(submitted.conversation.id, BOB)
 
 
 async def test_edit_and_delete_of_user_messages_update_the_store(core, fake_router):
     submitted = await core.chat.submit(KEY, ALICE, "typo", sink(), platform_message_id="u1")
     await submitted.reply
-    assert await core.chat.on_message_edited("test", "u1", "fixed")
+    assert await core.chat.conversations.on_message_edited("test", "u1", "fixed")
     messages = await core.store.recent_messages(submitted.conversation.id, 10)
     assert messages[0].content == "fixed"
-    assert await core.chat.on_message_deleted("test", "u1")
+    assert await core.chat.conversations.on_message_deleted("test", "u1")
     assert await core.store.count_messages(submitted.conversation.id) == 0
 
 
@@ -229,7 +231,7 @@ async def test_logs_never_hold_message_text(core, fake_router, caplog):
     fake_router.queue(text_script(f"reply with {canary}"))
     with caplog.at_level(logging.DEBUG):
         submitted, _, _ = await ask(core, f"prompt with {canary}")
-        await core.chat.delete_conversation(submitted.conversation.id, ALICE)
+        await core.chat.conversations.delete(submitted.conversation.id, ALICE)
     assert caplog.records, "expected some log records"
     for record in caplog.records:
         assert canary not in record.getMessage()

@@ -80,7 +80,7 @@ async def test_mentions_in_prompts_are_stored_as_written(core, fake_router):
 @pytest.mark.parametrize("name", ODD_MODELS)
 async def test_odd_model_names_get_a_clear_refusal(core, name):
     with pytest.raises(UserFacingError) as refused:
-        await core.chat.set_model(ACTOR, _key("models"), Scope.USER, name)
+        await core.chat.preferences.set_model(ACTOR, _key("models"), Scope.USER, name)
     message = str(refused.value)
     assert message and len(message) < 2000
     assert await core.store.get_setting("console", "", Scope.USER, "u1", "model") is None
@@ -89,12 +89,12 @@ async def test_odd_model_names_get_a_clear_refusal(core, name):
 async def test_unknown_conversation_ids_and_strangers_are_refused(core, fake_router):
     for bad in (0, -1, 2**62):
         with pytest.raises(UserFacingError):
-            await core.chat.delete_conversation(bad, ACTOR)
+            await core.chat.conversations.delete(bad, ACTOR)
         with pytest.raises(UserFacingError):
-            await core.chat.export_markdown(bad, ACTOR)
+            await core.chat.conversations.export_markdown(bad, ACTOR)
     submitted = await core.chat.submit(_key("mine"), ACTOR, "keep me", RecordingSink())
     await submitted.reply
     stranger = Actor("console", "u2", "stranger")
     with pytest.raises(UserFacingError):
-        await core.chat.delete_conversation(submitted.conversation.id, stranger)
+        await core.chat.conversations.delete(submitted.conversation.id, stranger)
     assert await core.store.count_messages(submitted.conversation.id) == 2

@@ -40,33 +40,33 @@ async def test_core_refuses_every_action_on_someone_elses_conversation(core, fak
 
     for intruder in (STRANGER, ADMIN_B, OTHER_PLATFORM):
         with pytest.raises((NotAllowed, NotFound)):
-            await core.chat.export_markdown(conversation_id, intruder)
+            await core.chat.conversations.export_markdown(conversation_id, intruder)
         with pytest.raises((NotAllowed, NotFound)):
-            await core.chat.delete_conversation(conversation_id, intruder)
+            await core.chat.conversations.delete(conversation_id, intruder)
         with pytest.raises((NotAllowed, NotFound)):
-            await core.chat.regenerate(conversation_id, intruder, RecordingSink())
+            await core.chat.actions.regenerate(conversation_id, intruder, RecordingSink())
         with pytest.raises((NotAllowed, NotFound)):
-            await core.chat.continue_reply(conversation_id, intruder, RecordingSink())
+            await core.chat.actions.continue_reply(conversation_id, intruder, RecordingSink())
         with pytest.raises((NotAllowed, NotFound)):
-            await core.chat.set_model(intruder, key, Scope.CONVERSATION, MODEL)
+            await core.chat.preferences.set_model(intruder, key, Scope.CONVERSATION, MODEL)
         with pytest.raises((NotAllowed, NotFound)):
-            await core.chat.set_option(intruder, key, Scope.CONVERSATION, "temperature", "0.1")
-        assert intruder.user_id == "alice" or await core.chat.list_conversations(intruder) == []
+            await core.chat.preferences.set_option(intruder, key, Scope.CONVERSATION, "temperature", "0.1")
+        assert intruder.user_id == "alice" or await core.chat.conversations.list(intruder) == []
     # a stranger cannot stop an answer being written
     fake_router.queue([chunk("slow"), Sleep(1.0), chunk(" end")])
     follow = await core.chat.submit(key, OWNER, "more plans", RecordingSink())
     for intruder in (STRANGER, ADMIN_B):
-        await wait_for(lambda: core.chat.is_streaming(conversation_id), what="the answer to stream")
+        await wait_for(lambda: core.chat.replies.is_streaming(conversation_id), what="the answer to stream")
         with pytest.raises(NotAllowed):
-            await core.chat.stop(conversation_id, intruder)
+            await core.chat.replies.stop(conversation_id, intruder)
     outcome = await follow.reply
     assert outcome.state.answer == "slow end"
     stored = [(m.role, m.content) for m in await core.store.recent_messages(conversation_id, 10)]
     assert stored[: len(before)] == before and len(stored) == 4
     assert await core.store.get_setting("console", "A", Scope.CONVERSATION, str(conversation_id), "model") is None
     # the admin of the conversation's own workspace may
-    assert "secret plans" in await core.chat.export_markdown(conversation_id, ADMIN_A)
-    await core.chat.delete_conversation(conversation_id, ADMIN_A)
+    assert "secret plans" in await core.chat.conversations.export_markdown(conversation_id, ADMIN_A)
+    await core.chat.conversations.delete(conversation_id, ADMIN_A)
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ def test_a_message_is_meant_for_the_bot_when_it_is_addressed_to_it(fields, meant
 # a DM's current conversation
 async def test_a_route_that_makes_a_dm_conversation_current_is_followed(core):
     first = await core.chat.dms.key("test", "", "D1")
-    assert first == ConversationKey("test", "", "D1", await core.chat.dm_thread("test", "", "D1"))
+    assert first == ConversationKey("test", "", "D1", await core.chat.dms.current("test", "", "D1"))
     assert await core.chat.dms.key("test", "", "D1") == first  # the same until /new
     newer = await core.chat.dms.key("test", "", "D1", new=True)
     assert newer != first
@@ -127,7 +127,7 @@ async def test_the_conversation_here_is_a_threads_never_a_channels(core):
 async def test_a_conversation_by_its_number_in_the_list_newest_first(core):
     older = await core.store.create_conversation(THREAD, "alice", "older")
     await core.store.create_conversation(ConversationKey("test", "W2", "C1", "T2"), "alice", "newer")
-    listed = await core.chat.list_conversations(ALICE, 50)
+    listed = await core.chat.conversations.list(ALICE, 50)
     numbered = core.chat.conversations.numbered
     assert [(await numbered(ALICE, n, listed=50)).id for n in (1, 2)] == [c.id for c in listed]
     assert (await numbered(ALICE, 1, listed=50, workspace="W1")).id == older.id  # numbered as that list shows them
@@ -164,9 +164,9 @@ async def test_an_export_comes_in_the_format_asked(core, fake_router):
     conversation_id = submitted.conversation.id
     as_json = json.loads(await core.chat.conversations.export(conversation_id, ALICE, "json"))
     assert [m["content"] for m in as_json["messages"]] == ["Hi", "Hello there."]
-    assert await core.chat.conversations.export(conversation_id, ALICE) == await core.chat.export_markdown(
+    assert await core.chat.conversations.export(
         conversation_id, ALICE
-    )
+    ) == await core.chat.conversations.export_markdown(conversation_id, ALICE)
     with pytest.raises(NotAllowed):
         await core.chat.conversations.export(conversation_id, BOB, "json")
 
@@ -180,7 +180,7 @@ async def test_a_setting_by_name_goes_through_its_own_rule(core):
     for clear in ("default", "Reset", None):
         await change(ALICE, THREAD, Scope.USER, "model", QWEN)
         assert await change(ALICE, THREAD, Scope.USER, "model", clear) is None
-        assert await core.chat.resolve_model(THREAD, "alice") == LLAMA
+        assert (await core.chat.preferences.model_choice(THREAD, "alice")).model == LLAMA
     assert await change(ALICE, THREAD, Scope.USER, "temperature", "0.4") == "0.4"
     assert await change(ALICE, THREAD, Scope.USER, "temperature", "default") is None
 

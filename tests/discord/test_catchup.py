@@ -68,7 +68,7 @@ async def test_catchup_reads_only_what_the_member_may_read_and_answers_in_their_
             await wait_until(lambda: "in our DMs" in said(fake, asked), what="bob's catch-up")
             dm = dm_of(fake, bob)
             await wait_until(lambda: any("Review by" in m.content for m in bot_messages(fake, dm["id"])))
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
         header, answer = bot_messages(fake, dm["id"])[:2]
         assert "Catching you up on #secret" in header.content and "3 messages read" in header.content
         link = f"https://discord.com/channels/{guild['id']}/{secret['id']}/{{}}"
@@ -89,7 +89,7 @@ async def test_the_conversation_goes_on_in_the_dm(discord_core, fake_router):
             await wait_until(lambda: "in our DMs" in said(fake, asked))
             dm = dm_of(fake, fake.default_user)
             await wait_until(lambda: any("Standup at 10" in m.content for m in bot_messages(fake, dm["id"])))
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
             fake_router.queue(text_script("At 10:00, as [1] says."))
             await fake.message_create(dm["id"], fake.default_user, "When exactly?")
             await wait_until(lambda: any("as [(1)](" in m.content for m in bot_messages(fake, dm["id"])))

@@ -26,7 +26,7 @@ async def thread_of_three(env, world, fake_router):
 
 async def stored(discord_core, world, thread) -> list[str]:
     key = ConversationKey("discord", str(world.guild.id), str(world.channel.id), str(thread.id))
-    conversation = await discord_core.chat.conversation_for(key)
+    conversation = await discord_core.chat.conversations.for_key(key)
     return [m.content for m in await discord_core.store.recent_messages(conversation.id, 100)]
 
 

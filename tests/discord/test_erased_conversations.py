@@ -44,7 +44,7 @@ async def test_after_delete_the_next_message_starts_fresh(core_factory, fake_rou
                 where = fake.add_dm_channel(alice)["id"]
                 await fake.message_create(where, alice, f"remember {CANARY}")
             await _answered(fake, where, f"Noted: {CANARY}.")
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             assert sqlite_files_holding(tmp_path, CANARY)
 
             delete = await fake.slash_command(where, alice, "delete")
@@ -62,6 +62,6 @@ async def test_after_delete_the_next_message_starts_fresh(core_factory, fake_rou
             question = "what did I ask you to remember?"
             await fake.message_create(where, alice, f"{mention} {question}" if place == "thread" else question)
             await _answered(fake, where, "A fresh start.")
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             assert _sent(fake_router) == [("user", question)]
             assert sqlite_files_holding(tmp_path, CANARY) == []

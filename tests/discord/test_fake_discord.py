@@ -87,7 +87,7 @@ async def test_concurrent_streams_keep_their_own_cadence_without_429(discord_cor
             bot_id = fake.bot_user["id"]
             await fake.wait_until(lambda: finals() == sorted(answers), within=15)  # each final text, whole
             ids = [t["conversation_id"] for t in threads]
-            await fake.wait_until(lambda: not any(map(discord_core.chat.is_streaming, ids)))
+            await fake.wait_until(lambda: not any(map(discord_core.chat.replies.is_streaming, ids)))
         for thread in threads:
             requests = lane_requests(fake, thread["id"])
             assert len(requests) >= 4  # each lane streamed several edits, concurrently with the others

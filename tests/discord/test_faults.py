@@ -50,7 +50,7 @@ async def test_discord_gateway_fault_mid_stream_resumes_and_loses_nothing(core_f
             await fake.wait_until(
                 lambda: _bot_texts(fake, thread["id"]) == [ANSWER, "Second answer, after the reconnect."], within=10
             )
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
         assert fake.identify_count == 1  # resumed, not re-identified
         fake.assert_clean()
     conversation = await core.store.get_conversation(
@@ -77,6 +77,6 @@ async def test_discord_5xx_on_edit_mid_stream_still_delivers_the_final_text(core
             fake.inject_error("PATCH", EDIT, status=status, count=2)
             await fake.message_create(thread["id"], fake.default_user, "go")
             await fake.wait_until(lambda: _bot_texts(fake, thread["id"]) == [ANSWER], within=15)
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
         assert any(r.status == status for r in fake.requests_for("PATCH", EDIT))
         fake.assert_clean()

@@ -40,7 +40,7 @@ async def test_image_and_lying_file_in_a_thread(discord_core, fake_router):
                 attachments=[("square.png", png(), "image/png"), ("evil.jpg", b"MZ\x90\x00binary", "image/jpeg")],
             )
             await fake.wait_until(lambda: any("A blue square." in m.content for m in bot_messages(fake, thread["id"])))
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
         content = fake_router.requests[-1]["messages"][-1]["content"]
         assert content[0]["text"] == "What is this?" and content[1]["type"] == "image_url"
         final = bot_messages(fake, thread["id"])[-1].content

@@ -68,7 +68,7 @@ async def test_hostile_messages_in_a_thread(core_factory, fake_router):
             await fake.wait_until(
                 lambda: any(m.content == f"Sure! {PINGS} done." for m in fake.channel_messages(thread["id"]))
             )
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             before = await _stored(core, key)
             # empty / invisible-only / control-only: a clear message, nothing stored
             for text in (
@@ -93,12 +93,12 @@ async def test_hostile_messages_in_a_thread(core_factory, fake_router):
                 within=5,
             )
             await asyncio.sleep(0.3)
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             # odd but real text is kept readable and answered
             fake_router.queue(text_script("ok"))
             await fake.message_create(thread["id"], alice, "he\x00llo \u05e9\u05dc\u05d5\u05dd \u202eevil\u202c")
             await fake.wait_until(lambda: [m.content for m in fake.channel_messages(thread["id"])][-1] == "ok")
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             # malformed gateway payloads: missing fields, wrong types, unknown events
             for data in (
                 {"id": "1"},
@@ -115,7 +115,7 @@ async def test_hostile_messages_in_a_thread(core_factory, fake_router):
             fake_router.queue(text_script("still here"))
             await fake.message_create(thread["id"], alice, "are you alive?")
             await fake.wait_until(lambda: [m.content for m in fake.channel_messages(thread["id"])][-1] == "still here")
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
         after = await _stored(core, key)
         assert after[: len(before)] == before
         assert [role for role, _ in after[len(before) :]] == ["user", "assistant", "user", "assistant"]
@@ -155,7 +155,7 @@ async def test_hostile_commands_and_model_names(core_factory, fake_router):
             await fake.wait_until(
                 lambda: any(m.content == f"Reply {PINGS}" for m in fake.channel_messages(thread["id"]))
             )
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             # still answering afterwards
             fake_router.queue(text_script("fine"))
             await fake.message_create(thread["id"], alice, "ok?")

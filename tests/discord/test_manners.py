@@ -53,7 +53,7 @@ async def test_two_bots_mentioning_each_other_do_not_loop(core_factory, fake_rou
     async with FakeDiscord() as fake:
         async with running_client(fake, make_bot(core)):
             answers = await talk_with_another_bot(fake)
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
         assert answers == expected
         fake.assert_clean()
 
@@ -70,11 +70,11 @@ async def test_a_thread_is_renamed_once_and_a_refused_rename_is_not_retried(core
             fake.inject_429(*rename, retry_after=1.0)  # discord.py alone would wait a second and try again
             await fake.message_create(thread["id"], fake.default_user, "Capital of France?")
             await fake.wait_until(lambda: bool(fake.requests_for(*rename)))
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             await asyncio.sleep(1.5)
             await fake.message_create(thread["id"], fake.default_user, "Population?")
             await fake.wait_until(lambda: any("two million" in m.content for m in fake.channel_messages(thread["id"])))
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
         renames = [r for r in fake.requests_for(*rename) if r.params["channel_id"] == thread["id"]]
         assert len(renames) == 1 and renames[0].status == 429
         fake.assert_clean()

@@ -52,7 +52,7 @@ async def test_off_by_default_then_kept_on_request_and_used_only_for_its_person(
             fake_router.queue(text_script("Noted."))
             await fake.message_create(thread["id"], alice, f"remember that {CANARY}")
             await fake.wait_until(lambda: len(fake_router.requests) == 1)
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
             assert await facts(discord_core, fake) == []
             answers = [m.content for m in fake.channel_messages(thread["id"]) if m.author_id == fake.bot_user["id"]]
             assert any("Memory is off for you here" in text and "/memory on" in text for text in answers)
@@ -63,7 +63,7 @@ async def test_off_by_default_then_kept_on_request_and_used_only_for_its_person(
             fake_router.queue(text_script("Noted."))
             await fake.message_create(thread["id"], alice, f"remember that {CANARY}")
             await fake.wait_until(lambda: len(fake_router.requests) == 2)
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
             assert await facts(discord_core, fake) == [CANARY]
 
             await memory(fake, bob, "on")
@@ -71,12 +71,12 @@ async def test_off_by_default_then_kept_on_request_and_used_only_for_its_person(
             await fake.message_create(elsewhere["id"], bob, "What do you know about me?")  # another thread here
             await fake.wait_until(lambda: len(fake_router.requests) == 3)
             assert CANARY not in str(fake_router.requests[-1])
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
             fake_router.queue(text_script("You play the oboe."))
             await fake.message_create(thread["id"], alice, "What do I play?")
             await fake.wait_until(lambda: len(fake_router.requests) == 4)
             assert CANARY in system_prompt(fake_router.requests[-1])
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
         fake.assert_clean()
 
 
@@ -135,7 +135,7 @@ async def test_a_suggestion_is_kept_only_when_its_person_presses_keep(discord_co
                 return [m for m in fake.channel_messages(thread["id"]) if m.content.startswith("🧠 **Remember this?**")]
 
             await fake.wait_until(lambda: bool(suggestions()))
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
             [suggestion] = suggestions()
             ids = custom_ids(suggestion)
             assert list(ids) == ["Keep", "Don't"]
@@ -164,7 +164,7 @@ async def test_dont_keeps_nothing(discord_core, fake_router):
             await fake.wait_until(
                 lambda: any(m.content.startswith("🧠 **Remember") for m in fake.channel_messages(thread["id"]))
             )
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
             [suggestion] = [m for m in fake.channel_messages(thread["id"]) if m.content.startswith("🧠 **Remember")]
             dropped = await fake.component_click(
                 thread["id"], fake.default_user, suggestion.id, custom_ids(suggestion)["Don't"]

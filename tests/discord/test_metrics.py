@@ -36,7 +36,7 @@ async def test_discord_counts_events_answers_edits_and_429s(core_factory, fake_r
                 await fake.wait_until(
                     lambda: any(m.content == answer for m in fake.channel_messages(thread["id"])), within=10
                 )
-                await asyncio.wait_for(core.chat.wait_idle(), 5)  # the answer is counted when it ends
+                await asyncio.wait_for(core.chat.replies.wait_idle(), 5)  # the answer is counted when it ends
                 text = (await http_get(base + "/metrics"))[1]
                 after = metric_samples(text)
         finally:

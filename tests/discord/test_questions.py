@@ -82,7 +82,7 @@ async def test_other_opens_a_form_for_the_persons_own_words(discord_core, fake_r
         field = (row.get("component") or row["components"][0])["custom_id"]
         submitted = await fake.submit_modal(other, {field: "the one my distro ships"})
         await fake.wait_until(lambda: submitted.acknowledged)
-        await discord_core.chat.wait_idle()
+        await discord_core.chat.replies.wait_idle()
     assert submitted.response_type == 7
     assert fake.message(group, question.id).content.endswith("→ the one my distro ships")
     assert tool_results(fake_router.requests[-1]) == ["The user's answer: the one my distro ships"]
@@ -122,13 +122,13 @@ async def test_an_admin_turned_it_off_for_the_server(discord_core, fake_router, 
 
     admin = Actor("discord", fake.guild_owner["id"], "owner", fake.default_guild["id"], is_admin=True)
     key = ConversationKey("discord", fake.default_guild["id"], fake.default_channel["id"], "")
-    await discord_core.chat.set_option(admin, key, Scope.WORKSPACE, "clarify", "off")
+    await discord_core.chat.preferences.set_option(admin, key, Scope.WORKSPACE, "clarify", "off")
     fake_router.queue(text_script(ANSWER))
     [thread] = await open_threads(fake, discord_core, 1)
     async with running_client(fake, make_bot(discord_core)):
         await fake.message_create(thread["id"], fake.default_user, "How do I install it?")
         await fake.wait_until(lambda: bool(fake_router.requests))
-        await discord_core.chat.wait_idle()
+        await discord_core.chat.replies.wait_idle()
     assert "tools" not in fake_router.requests[-1]
     assert json.dumps(fake_router.requests[-1]).count(NAME) == 0
 
@@ -154,7 +154,7 @@ async def test_a_question_and_an_answer_too_long_for_the_messages_still_fit_five
         await fake.wait_until(
             lambda: any(fake.message(group, m).data["attachments"] for m in ask.followup_message_ids), within=20
         )
-        await discord_core.chat.wait_idle()
+        await discord_core.chat.replies.wait_idle()
     assert ask.followups_sent == USER_INSTALL_FOLLOWUPS  # 3 of the answer, the question, the whole answer as a file
     assert not [r for r in fake.requests if r.status >= 400]
     fake.assert_clean()

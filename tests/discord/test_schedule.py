@@ -52,7 +52,7 @@ async def test_schedule_list_delete_and_a_run_in_a_thread(discord_core, fake_rou
             await wait_until(lambda: fake.threads(channel["id"]), what="the run's thread")
             [thread] = fake.threads(channel["id"])
             await wait_until(lambda: any("three new" in m.content for m in bot_messages(fake, thread["id"])))
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
             opening = bot_messages(fake, channel["id"])[-1]
             assert opening.content.startswith("⏰ **Scheduled prompt** by alice (every Monday at 09:00 (UTC))")
             assert thread["id"] == opening.id and thread["name"] == "Summarize the week in AI"

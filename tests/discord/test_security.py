@@ -43,7 +43,7 @@ async def test_discord_strangers_and_other_servers_admins_are_refused(core_facto
             await fake.wait_until(
                 lambda: any(m.content == "Alice's private answer." for m in fake.channel_messages(thread["id"]))
             )
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             conversation = await core.store.get_conversation(key)
             assert conversation is not None and conversation.owner_id == fake.default_user["id"]
             cid = str(conversation.id)
@@ -84,7 +84,7 @@ async def test_discord_strangers_and_other_servers_admins_are_refused(core_facto
             click = await fake.component_click(thread["id"], bob, live()[-1].id, stop)
             await fake.wait_until(lambda: click.acknowledged)
             assert "Only the person who asked" in _interaction_text(click)
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             assert live()[-1].content.startswith("Counting: one, two")
         stored = await core.store.recent_messages(conversation.id, 10)
         assert [m.role for m in stored] == ["user", "assistant", "user", "assistant"]

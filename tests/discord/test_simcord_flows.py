@@ -53,7 +53,7 @@ async def test_chat_opens_a_thread_and_streams_the_answer(env, world, discord_co
     assert set(buttons(answer)) == {"Regenerate"}
 
     key = ConversationKey("discord", str(world.guild.id), str(world.channel.id), str(thread.id))
-    conversation = await discord_core.chat.conversation_for(key)
+    conversation = await discord_core.chat.conversations.for_key(key)
     assert conversation is not None and conversation.owner_id == str(world.alice.id)
     assert fake_router.requests[-1]["messages"][-1]["content"] == "Tell me about tea"
 
@@ -137,12 +137,12 @@ async def test_delete_is_refused_to_others_and_erases_for_the_owner(env, world, 
 
     refused = await world.bob.slash(thread, "delete")
     assert refused.ephemeral and "Only the conversation's owner or an admin" in refused.response.content
-    assert await discord_core.chat.conversation_for(key) is not None  # nothing deleted
+    assert await discord_core.chat.conversations.for_key(key) is not None  # nothing deleted
     assert len(world.channel.threads) == 1
 
     done = await world.alice.slash(thread, "delete")
     assert done.acknowledged and done.ephemeral  # its "Deleted" note went with the thread
-    assert await discord_core.chat.conversation_for(key) is None
+    assert await discord_core.chat.conversations.for_key(key) is None
     assert world.channel.threads == []  # the bot has Manage Threads: the thread is gone
 
 
@@ -163,7 +163,7 @@ async def test_an_admin_may_delete_someone_elses_conversation(env, world, discor
     [thread] = world.channel.threads
     by_admin = await world.mod.slash(thread, "delete")
     assert by_admin.acknowledged and world.channel.threads == []
-    assert await discord_core.chat.list_conversations(Actor("discord", str(world.alice.id))) == []
+    assert await discord_core.chat.conversations.list(Actor("discord", str(world.alice.id))) == []
 
 
 async def test_two_deletes_in_a_row(env, world):
@@ -178,10 +178,10 @@ async def test_delete_all_asks_first(env, world, discord_core):
     await chat(env, world)
     shown = await world.alice.slash(world.channel, "delete", all=True)
     assert shown.ephemeral and "can't be undone" in shown.response.content
-    assert len(await discord_core.chat.list_conversations(Actor("discord", str(world.alice.id)))) == 1
+    assert len(await discord_core.chat.conversations.list(Actor("discord", str(world.alice.id)))) == 1
     confirmed = await world.alice.click(shown.response.message, label="Erase everything")
     assert "1 conversation(s)" in confirmed.response.content
-    assert await discord_core.chat.list_conversations(Actor("discord", str(world.alice.id))) == []
+    assert await discord_core.chat.conversations.list(Actor("discord", str(world.alice.id))) == []
 
 
 async def test_private_chat_opens_a_private_thread(env, world):
@@ -212,7 +212,7 @@ async def test_regenerate_and_continue_buttons(env, world, discord_core, fake_ro
     await world.alice.click(cut, label="Continue")
     assert thread.last_message.content == " and the rest."
     assert buttons(thread.history()[0]) == {}  # the old answer lost its buttons
-    [conversation] = await discord_core.chat.list_conversations(Actor("discord", str(world.alice.id)))
+    [conversation] = await discord_core.chat.conversations.list(Actor("discord", str(world.alice.id)))
     stored = await discord_core.store.recent_messages(conversation.id, 10)
     assert stored[-1].content == "Cut short and the rest."
 
@@ -309,7 +309,7 @@ async def test_edit_and_delete_of_user_messages_reach_the_core(env, world, disco
     fake_router.queue(text_script("Answer two.", pieces=1))
     question = await world.alice.send(thread, "typo questoin")
     await world.alice.edit(question, "typo question")
-    conversation = await discord_core.chat.conversation_for(
+    conversation = await discord_core.chat.conversations.for_key(
         ConversationKey("discord", str(world.guild.id), str(world.channel.id), str(thread.id))
     )
     contents = [m.content for m in await discord_core.store.recent_messages(conversation.id, 10)]

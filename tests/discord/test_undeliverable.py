@@ -35,7 +35,7 @@ async def settled(core, owner: str, within: float = 10.0) -> list:
     while not (found := await answers(core, owner)) or any(m.status == MessageStatus.STREAMING for m in found):
         assert time.monotonic() < deadline, "the answer never ended"
         await asyncio.sleep(0.05)
-    await asyncio.wait_for(core.chat.wait_idle(), within)
+    await asyncio.wait_for(core.chat.replies.wait_idle(), within)
     return found
 
 

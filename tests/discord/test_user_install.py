@@ -139,7 +139,7 @@ async def test_an_answer_stops_before_the_token_dies_and_continue_picks_it_up(di
             assert set(buttons(answer)) >= {"regen", "cont"}
             assert not [r for r in fake.requests if r.status == 401]  # never a request on a dead token
             cont = buttons_ids(answer)["cont"]
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
             click = await fake.component_click(group["id"], fake.default_user, answer.id, cont, user_install=True)
             await fake.wait_until(lambda: any("and the rest." in m.content for m in followups(fake, click)), within=10)
         assert click.response_type == 6
@@ -259,7 +259,7 @@ async def test_stop_on_an_answer_where_the_bot_is_not_keeps_what_it_wrote(discor
         assert "Only the person who asked" in refused.callbacks[0].data["content"]  # bob cannot stop alice's answer
         click = await fake.component_click(group["id"], fake.default_user, answer.id, stop, user_install=True)
         await fake.wait_until(lambda: NOTICE_STOPPED in content_of(fake.original_response(ask)), within=3)
-        await discord_core.chat.wait_idle()
+        await discord_core.chat.replies.wait_idle()
         stopped = fake.original_response(ask)
     assert click.acknowledged and "word" in stopped.content
     assert set(buttons(stopped)) >= {"regen", "cont"} and "stop" not in buttons(stopped)

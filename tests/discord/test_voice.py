@@ -30,7 +30,7 @@ async def test_a_voice_message_in_a_dm_is_transcribed_shown_collapsed_and_answer
             voice = await voice_message_create(fake, dm["id"], fake.default_user, audio, 3.0, waveform(3.0))
             assert voice["flags"] & IS_VOICE_MESSAGE and voice["attachments"][0]["duration_secs"] == 3.0
             await fake.wait_until(lambda: any("Cold and dusty." in m.content for m in bot_messages(fake, dm["id"])))
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
         shown, answer = bot_messages(fake, dm["id"])[:2]
         assert shown.content == "🎙️ Transcript: ||What's the weather like on Mars?||"
         assert shown.data["message_reference"]["message_id"] == voice["id"]  # replying to the recording
@@ -61,7 +61,7 @@ async def test_an_audio_file_in_the_bots_thread_is_answered(discord_core, fake_r
             memo = [("memo.m4a", audio, "audio/mp4")]
             await fake.message_create(thread["id"], fake.default_user, "", attachments=memo)
             await fake.wait_until(lambda: any("The plan" in m.content for m in bot_messages(fake, thread["id"])))
-            await discord_core.chat.wait_idle()
+            await discord_core.chat.replies.wait_idle()
         assert bot_messages(fake, thread["id"])[0].content == "🎙️ Transcript: ||summarize our plan||"
         assert fake_router.speech.requests[-1].content_type == "audio/mp4"
         fake.assert_clean()

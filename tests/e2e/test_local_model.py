@@ -166,6 +166,6 @@ async def test_local_mode_has_no_failover_and_no_generated_titles(core_factory, 
     app = ConsoleApp(core, Console(file=out, width=100, force_terminal=False), user="tester")
     await app.start()
     assert await app.handle_line("What is the capital of France?")
-    await core.chat.wait_idle()
+    await core.chat.replies.wait_idle()
     conversation = await core.store.get_conversation(app.key)
     assert conversation.title == "What is the capital of France?"

@@ -88,7 +88,7 @@ async def test_slack_conversation_leaves_no_trace(core_factory, fake_router, tmp
                 await fake.user_posts("delete", channel=CHANNEL, thread_ts=post.ts, user=ALICE)
                 await bot.settle()
                 assert (
-                    await bot.core.chat.conversation_for(ConversationKey("slack", fake.team_id, CHANNEL, post.ts))
+                    await bot.core.chat.conversations.for_key(ConversationKey("slack", fake.team_id, CHANNEL, post.ts))
                     is None
                 )
                 await bot.command("/delete", "all", user=ALICE)
@@ -121,20 +121,20 @@ async def test_discord_conversation_leaves_no_trace(core_factory, fake_router, t
                 await fake.wait_until(lambda: len(fake.threads()) == 1)
                 [thread] = fake.threads()
                 await fake.wait_until(lambda: any(CANARY in m.content for m in fake.channel_messages(thread["id"])))
-                await core.chat.wait_idle()
+                await core.chat.replies.wait_idle()
                 fake_router.queue(text_script(f"Again {CANARY}."))
                 await fake.message_create(thread["id"], alice, f"and {CANARY}?")
                 await fake.wait_until(
                     lambda: any(m.content == f"Again {CANARY}." for m in fake.channel_messages(thread["id"]))
                 )
-                await core.chat.wait_idle()
+                await core.chat.replies.wait_idle()
                 dm = fake.add_dm_channel(alice)
                 fake_router.queue(text_script(f"DM {CANARY}."))
                 await fake.message_create(dm["id"], alice, f"private {CANARY}")
                 await fake.wait_until(
                     lambda: any(m.content == f"DM {CANARY}." for m in fake.channel_messages(dm["id"]))
                 )
-                await core.chat.wait_idle()
+                await core.chat.replies.wait_idle()
                 assert await _canary_left(backend, options, tmp_path)
 
                 delete = await fake.slash_command(thread["id"], alice, "delete")

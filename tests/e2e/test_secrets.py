@@ -43,10 +43,10 @@ async def test_secrets_never_reach_logs_chat_or_exports(core_factory, fake_route
             await fake.wait_until(
                 lambda: any(m.content == "A fine answer." for m in fake.channel_messages(thread["id"]))
             )
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             await fake.message_create(thread["id"], fake.default_user, "again")
             await fake.wait_until(lambda: len(fake.channel_messages(thread["id"])) >= 4, within=10)
-            await core.chat.wait_idle()
+            await core.chat.replies.wait_idle()
             export = await fake.slash_command(thread["id"], fake.default_user, "export")
             await fake.wait_until(lambda: export.acknowledged)
             await fake.wait_until(lambda: any(cb.files for cb in export.callbacks))

@@ -52,7 +52,9 @@ async def _streaming_answer(bot, fake, router, script=None):
 
 
 async def _stored_reply(bot, thread_ts: str):
-    conversation = await bot.core.chat.conversation_for(ConversationKey("slack", bot.fake.team_id, CHANNEL, thread_ts))
+    conversation = await bot.core.chat.conversations.for_key(
+        ConversationKey("slack", bot.fake.team_id, CHANNEL, thread_ts)
+    )
     return (await bot.core.store.recent_messages(conversation.id, 5))[-1]
 
 
@@ -197,7 +199,7 @@ async def test_session_titles_from_the_auto_titler_and_the_users_title_is_kept(c
             fake_router.queue(text_script("Attention Explained"))  # the title request
             post = await fake.user_posts("Explain transformers", channel=CHANNEL, user=ALICE)
             await bot.settle()
-            await bot.core.chat.wait_idle()
+            await bot.core.chat.replies.wait_idle()
             await wait_for(lambda: fake.calls("agents.sessions.rename"), what="the session title")
             assert [c.params["title"] for c in fake.calls("agents.sessions.rename")] == ["Attention Explained"]
             assert fake.session(CHANNEL, post.ts).title == "Attention Explained"
@@ -209,9 +211,9 @@ async def test_session_titles_from_the_auto_titler_and_the_users_title_is_kept(c
             await wait_for(lambda: bot.answers(CHANNEL, second.ts), what="the second answer")
             await bot.send(fake.build_agent_session_title_changed(CHANNEL, second.ts, "My  geography notes"))
             await bot.settle()
-            await bot.core.chat.wait_idle()
+            await bot.core.chat.replies.wait_idle()
             key = ConversationKey("slack", fake.team_id, CHANNEL, second.ts)
-            assert (await bot.core.chat.conversation_for(key)).title == "My geography notes"
+            assert (await bot.core.chat.conversations.for_key(key)).title == "My geography notes"
             assert fake.session(CHANNEL, second.ts).title == "My  geography notes"
             assert len(fake.calls("agents.sessions.rename")) == 1  # the auto-title did not replace theirs
 
@@ -219,7 +221,7 @@ async def test_session_titles_from_the_auto_titler_and_the_users_title_is_kept(c
             await bot.send(fake.build_agent_session_title_changed(CHANNEL, post.ts, "Transformers 101"))
             await bot.settle()
             key = ConversationKey("slack", fake.team_id, CHANNEL, post.ts)
-            assert (await bot.core.chat.conversation_for(key)).title == "Transformers 101"
+            assert (await bot.core.chat.conversations.for_key(key)).title == "Transformers 101"
 
 
 async def test_agent_view_dm_answered_in_its_thread_with_status_title_and_stop(core_factory, fake_router):
@@ -236,7 +238,7 @@ async def test_agent_view_dm_answered_in_its_thread_with_status_title_and_stop(c
             fake_router.queue(text_script("Attention Explained"))
             post = await fake.user_posts("Explain transformers", channel=DM, user=ALICE)
             await bot.settle()
-            await bot.core.chat.wait_idle()
+            await bot.core.chat.replies.wait_idle()
             [answer] = bot.answers(DM, post.ts)
             assert answer.thread_ts == post.ts and answer.stream.state == "stopped"
             assert visible(answer) == "Transformers use attention."

@@ -36,7 +36,9 @@ async def test_mention_answers_in_thread_with_native_stream(bot):
     assert feedback["type"] == "feedback_buttons" and feedback["action_id"] == "hfchat_feedback"
     # the prompt went to the router without the mention
     assert bot.router.requests[-1]["messages"][-1]["content"] == "What is the capital of France?"
-    conversation = await bot.core.chat.conversation_for(ConversationKey("slack", bot.fake.team_id, CHANNEL, post.ts))
+    conversation = await bot.core.chat.conversations.for_key(
+        ConversationKey("slack", bot.fake.team_id, CHANNEL, post.ts)
+    )
     assert conversation is not None and conversation.owner_id == bot.fake.default_user_id
 
 

@@ -215,7 +215,9 @@ async def test_starter_buttons_start_a_conversation_with_the_assistant(bot):
     sent = bot.router.requests[-1]
     assert sent["messages"][0] == {"role": "system", "content": "You are a chef."}
     assert sent["messages"][-1]["content"] == "Dessert?"
-    conversation = await bot.core.chat.conversation_for(ConversationKey("slack", bot.fake.team_id, CHANNEL, root.ts))
+    conversation = await bot.core.chat.conversations.for_key(
+        ConversationKey("slack", bot.fake.team_id, CHANNEL, root.ts)
+    )
     assert conversation.owner_id == ALICE and conversation.title == "Dessert?"
 
     # follow-ups in that thread keep the assistant

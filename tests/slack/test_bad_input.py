@@ -21,7 +21,7 @@ async def _thread(bot) -> tuple[str, ConversationKey]:
     post = await bot.fake.user_posts("a question", channel=CHANNEL, user=ALICE)
     await bot.settle()
     key = ConversationKey("slack", bot.fake.team_id, CHANNEL, post.ts)
-    assert await bot.core.chat.conversation_for(key) is not None
+    assert await bot.core.chat.conversations.for_key(key) is not None
     return post.ts, key
 
 
@@ -31,7 +31,7 @@ async def test_a_link_to_another_workspace_is_refused(bot, host):
     link = f"https://{host}/archives/{CHANNEL}/p{ts.replace('.', '')}"
     await bot.command("/delete", f"<{link}>", user=ALICE, channel=CHANNEL)
     assert "another Slack workspace" in bot.responses()[-1]
-    assert await bot.core.chat.conversation_for(key) is not None  # the same ids here were not touched
+    assert await bot.core.chat.conversations.for_key(key) is not None  # the same ids here were not touched
     await bot.command("/export", f"<{link}>", user=ALICE, channel=CHANNEL)
     assert "another Slack workspace" in bot.responses()[-1]
     # a request that does not say its team_domain: the workspace's own (auth.test's url) is what counts

@@ -189,7 +189,7 @@ async def test_ai_app_thread_title_comes_from_the_core(core_factory, fake_router
             fake_router.queue(text_script("Attention Explained"))  # the title request
             await fake.user_posts("Explain transformers", channel=dm, thread_ts=thread_ts, user=ALICE)
             await bot.settle()
-            await bot.core.chat.wait_idle()
+            await bot.core.chat.replies.wait_idle()
             thread = fake.assistant_threads[(dm, thread_ts)]
             await wait_for(lambda: thread["title"] == "Attention Explained", what="the core's title")
             titles = [c.params["title"] for c in fake.calls("assistant.threads.setTitle")]
@@ -200,8 +200,8 @@ async def test_ai_app_thread_title_comes_from_the_core(core_factory, fake_router
             fake_router.queue(text_script("Channel Title"))
             await fake.user_posts("Hello channel", channel=CHANNEL, user=ALICE)
             await bot.settle()
-            await bot.core.chat.wait_idle()
-            conversation = await bot.core.chat.conversation_for(
+            await bot.core.chat.replies.wait_idle()
+            conversation = await bot.core.chat.conversations.for_key(
                 ConversationKey("slack", fake.team_id, CHANNEL, fake.bot_messages(CHANNEL)[0].thread_ts)
             )
             assert conversation.title == "Channel Title"

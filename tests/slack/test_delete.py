@@ -16,12 +16,12 @@ async def _owned_thread(bot, channel: str = CHANNEL) -> tuple[str, ConversationK
     post = await bot.fake.user_posts("remember this", channel=channel, user=ALICE)
     await bot.settle()
     key = ConversationKey("slack", bot.fake.team_id, channel, post.ts)
-    assert await bot.core.chat.conversation_for(key) is not None
+    assert await bot.core.chat.conversations.for_key(key) is not None
     return post.ts, key
 
 
 async def _check(bot, key: ConversationKey, who: str, replies: list[str]) -> None:
-    conversation = await bot.core.chat.conversation_for(key)
+    conversation = await bot.core.chat.conversations.for_key(key)
     if who == "other":
         assert conversation is not None, "a non-owner must not delete"
         assert any("Only the conversation's owner or an admin" in r for r in replies), replies
@@ -79,8 +79,8 @@ async def test_slash_delete_in_dm_erases_the_current_dm_conversation(bot):
     _first, first_key = await _owned_thread(bot, DM)
     _second, second_key = await _owned_thread(bot, DM)
     await bot.command("/delete", "", user=ALICE, channel=DM)
-    assert await bot.core.chat.conversation_for(second_key) is None
-    assert await bot.core.chat.conversation_for(first_key) is not None
+    assert await bot.core.chat.conversations.for_key(second_key) is None
+    assert await bot.core.chat.conversations.for_key(first_key) is not None
     assert bot.responses()[-1].startswith("Deleted")
 
 
@@ -101,7 +101,7 @@ async def test_delete_all_my_data_after_confirmation(bot):
     assert await bot.core.store.list_conversations("slack", ALICE) == []
     assert "2 conversations" in bot.responses()[-1]
     bob_key = ConversationKey("slack", bot.fake.team_id, CHANNEL, bob_post.ts)
-    assert await bot.core.chat.conversation_for(bob_key) is not None
+    assert await bot.core.chat.conversations.for_key(bob_key) is not None
 
 
 async def test_slash_delete_by_number_from_the_conversations_list(bot):
@@ -111,5 +111,5 @@ async def test_slash_delete_by_number_from_the_conversations_list(bot):
     assert "There is no conversation number 1" in bot.responses()[-1]
     await bot.command("/delete", "1", user=ALICE, channel=CHANNEL)  # newest first, as /conversations lists them
     assert bot.responses()[-1].startswith("Deleted")
-    assert await bot.core.chat.conversation_for(newer_key) is None
-    assert await bot.core.chat.conversation_for(older_key) is not None
+    assert await bot.core.chat.conversations.for_key(newer_key) is None
+    assert await bot.core.chat.conversations.for_key(older_key) is not None

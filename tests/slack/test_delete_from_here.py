@@ -29,7 +29,9 @@ async def thread_of_three(bot) -> tuple[str, list[str]]:
 
 
 async def stored(bot, thread: str) -> list[str]:
-    conversation = await bot.core.chat.conversation_for(ConversationKey("slack", bot.fake.team_id, CHANNEL, thread))
+    conversation = await bot.core.chat.conversations.for_key(
+        ConversationKey("slack", bot.fake.team_id, CHANNEL, thread)
+    )
     return [m.content for m in await bot.core.store.recent_messages(conversation.id, 100)] if conversation else []
 
 

@@ -59,7 +59,7 @@ async def _erase(bot, way: str, thread_ts: str) -> None:
     elif way == "retention":
         assert await purge_expired(bot.core.store, days=1, now=10**10) == 1
     key = ConversationKey("slack", fake.team_id, CHANNEL, thread_ts)
-    assert await bot.core.chat.conversation_for(key) is None, "the conversation should be erased"
+    assert await bot.core.chat.conversations.for_key(key) is None, "the conversation should be erased"
 
 
 @contextlib.asynccontextmanager

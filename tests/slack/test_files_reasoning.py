@@ -196,7 +196,9 @@ async def test_an_interrupted_answer_that_reasoned_can_still_show_it(bot):
     bot.router.queue(reasoning_script("Thinking it over. ", "It is 42."))
     post = await bot.fake.user_posts("6 x 7?", channel=CHANNEL, user=ALICE)
     await bot.settle()
-    reply_id = await bot.core.chat.last_reply_id(ConversationKey("slack", bot.fake.team_id, CHANNEL, post.ts))
+    reply_id = await bot.core.chat.conversations.last_reply_id(
+        ConversationKey("slack", bot.fake.team_id, CHANNEL, post.ts)
+    )
     await bot.core.store.update_message(reply_id, status=MessageStatus.INTERRUPTED)  # as a restart marks it
     await show_interrupted(bot.adapter, [await bot.core.store.get_message(reply_id)])
     closed = bot.answers(CHANNEL, post.ts)[-1]

@@ -27,7 +27,7 @@ async def test_slack_survives_malformed_and_hostile_requests(core_factory, fake_
             first = fake.build_event_callback(fake.build_app_mention("before the storm", channel=CHANNEL))
             assert (await fake.http_send(url, first)).status == 200
             await bot.settle()
-            conversation = await bot.core.chat.conversation_for(
+            conversation = await bot.core.chat.conversations.for_key(
                 ConversationKey("slack", fake.team_id, CHANNEL, first["event"]["ts"])
             )
             assert conversation is not None
@@ -105,7 +105,7 @@ async def test_slack_survives_malformed_and_hostile_requests(core_factory, fake_
                     assert not re.search(r"(?<!\u2060)@(everyone|here|channel)\b", shown.replace("@\u2060", ""))
             # empty and invisible prompts were not stored as conversations with empty questions
             for event in events[:3]:
-                stored = await bot.core.chat.conversation_for(
+                stored = await bot.core.chat.conversations.for_key(
                     ConversationKey("slack", fake.team_id, CHANNEL, event["ts"])
                 )
                 assert stored is None

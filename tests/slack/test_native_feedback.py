@@ -54,7 +54,7 @@ async def test_native_feedback_votes_are_stored_per_voter_and_erased_with_the_co
     ]
 
     key = ConversationKey("slack", bot.fake.team_id, CHANNEL, post.ts)
-    conversation = await bot.core.chat.conversation_for(key)
+    conversation = await bot.core.chat.conversations.for_key(key)
     reply_id = int(feedback(answer)["positive_button"]["value"].removeprefix("up:"))
     await vote(bot, answer, "positive", ALICE)
     await vote(bot, answer, "negative", BOB)
@@ -66,7 +66,7 @@ async def test_native_feedback_votes_are_stored_per_voter_and_erased_with_the_co
     # erased with the conversation
     await bot.fake.user_posts("<@U0BOT00001> delete", channel=CHANNEL, thread_ts=post.ts, user=ALICE)
     await bot.settle()
-    assert await bot.core.chat.conversation_for(key) is None
+    assert await bot.core.chat.conversations.for_key(key) is None
     assert await stored_votes(bot, conversation, reply_id) == {ALICE: None, BOB: None}
 
 

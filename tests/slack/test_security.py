@@ -22,7 +22,7 @@ async def test_slack_strangers_and_other_workspaces_admins_are_refused(core_fact
             post = await fake.user_posts("alice's secret", channel=CHANNEL, user=ALICE)
             await bot.settle()
             key = ConversationKey("slack", fake.team_id, CHANNEL, post.ts)
-            conversation = await bot.core.chat.conversation_for(key)
+            conversation = await bot.core.chat.conversations.for_key(key)
             [answer] = bot.answers(CHANNEL, post.ts)
             values = {
                 e["action_id"]: e["value"] for b in answer.blocks if b["type"] == "actions" for e in b["elements"]
@@ -50,7 +50,7 @@ async def test_slack_strangers_and_other_workspaces_admins_are_refused(core_fact
                 assert "Only the conversation's owner" in bot.ephemeral_texts()[-1]
             fake_router.queue([chunk("Counting: one"), Sleep(0.6), chunk(", two")])
             await fake.user_posts("count", channel=CHANNEL, thread_ts=post.ts, user=ALICE)
-            await wait_for(lambda: bot.core.chat.is_streaming(conversation.id), what="the answer to stream")
+            await wait_for(lambda: bot.core.chat.replies.is_streaming(conversation.id), what="the answer to stream")
             await bot.fake.wait_ack(
                 await fake.socket_send_event(
                     fake.build_app_mention("stop", channel=CHANNEL, thread_ts=post.ts, user=BOB)

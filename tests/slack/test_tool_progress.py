@@ -41,7 +41,7 @@ def _searching(core_factory, base: str):
 async def _web_search_on(bot, fake: FakeSlack) -> None:
     actor = Actor("slack", fake.default_user_id, "", fake.team_id)
     key = ConversationKey("slack", fake.team_id, CHANNEL, "0")
-    await bot.core.chat.set_option(actor, key, Scope.USER, "web_search", "on")
+    await bot.core.chat.preferences.set_option(actor, key, Scope.USER, "web_search", "on")
 
 
 def _queue(fake_router, base: str) -> None:

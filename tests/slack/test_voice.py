@@ -31,7 +31,7 @@ async def test_an_audio_clip_in_a_dm_is_transcribed_shown_and_answered(bot):
     assert spoken.content_type == "audio/mp4" and spoken.size == len(audio) and 3.9 < spoken.seconds < 4.2
     assert bot.fake.file_downloads[-1]["authorized"]
     assert bot.router.requests[-1]["messages"][-1]["content"] == "Plan a three day trip to Lisbon"
-    conversation = await bot.core.chat.conversation_for(ConversationKey("slack", bot.fake.team_id, DM, post.ts))
+    conversation = await bot.core.chat.conversations.for_key(ConversationKey("slack", bot.fake.team_id, DM, post.ts))
     [question, _] = await bot.core.store.recent_messages(conversation.id, 5)
     assert question.content == "Plan a three day trip to Lisbon" and question.extra["voice"]["files"]
 

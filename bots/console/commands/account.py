@@ -25,7 +25,7 @@ async def account(app: ConsoleApp, arg: str) -> None:
     if action_of(arg)[0] == "connect" and app.chat.accounts.enabled:
         app.say(TOKEN_HINT, "dim")
         token = await app.read_secret(SECRET_PROMPT)
-        app.console.print(Markdown(await app.chat.connect_account(app.actor, token)))
+        app.console.print(Markdown((await app.chat.accounts.connect(app.actor, token)).text))
         return
     app.console.print(Markdown(await app.chat.account(app.actor, app.key, arg)))
 

@@ -42,7 +42,7 @@ async def new(app: ConsoleApp, arg: str) -> None:
 
 
 async def list_conversations(app: ConsoleApp, arg: str) -> None:
-    conversations = await app.chat.list_conversations(app.actor, LISTED)
+    conversations = await app.chat.conversations.list(app.actor, LISTED)
     if not conversations:
         app.say("No conversations yet.")
     for number, conversation in enumerate(conversations, 1):
@@ -100,7 +100,7 @@ async def delete(app: ConsoleApp, arg: str) -> None:
         if conversation is None:
             app.say("This conversation has nothing stored yet.")
             return
-    await app.chat.delete_conversation(conversation.id, app.actor)
+    await app.chat.conversations.delete(conversation.id, app.actor)
     if conversation.key.thread == app.thread:
         app.new_conversation()
     app.say(f"Deleted: {conversation.title or '(untitled)'}")
@@ -157,7 +157,7 @@ def _write_private(path: Path, content: str) -> None:
 async def forget(app: ConsoleApp, arg: str) -> None:
     if arg and not arg.isdigit():
         raise InvalidSetting("Write /forget N: how many of your last messages to forget (default 1).")
-    deleted = await app.chat.forget(app.key, app.actor, int(arg or 1))
+    deleted = await app.chat.conversations.forget(app.key, app.actor, int(arg or 1))
     questions = sum(1 for m in deleted.messages if m.role == "user")
     answers = len(deleted.messages) - questions
     app.say(
@@ -168,7 +168,7 @@ async def forget(app: ConsoleApp, arg: str) -> None:
 
 async def stop(app: ConsoleApp, arg: str) -> None:
     conversation = await app.chat.conversations.here(app.key)
-    if not conversation or not await app.chat.stop(conversation.id, app.actor):
+    if not conversation or not await app.chat.replies.stop(conversation.id, app.actor):
         app.say("Nothing is being written.")
 
 
@@ -178,17 +178,17 @@ async def again(app: ConsoleApp, name: str) -> None:
     if conversation is None:
         app.say("Nothing to redo yet: ask something first.")
         return
-    redo = app.chat.continue_reply if name == "continue" else app.chat.regenerate
+    redo = app.chat.actions.continue_reply if name == "continue" else app.chat.actions.regenerate
     await app.await_reply(redo(conversation.id, app.actor, app.sink()))
 
 
 async def reasoning(app: ConsoleApp, arg: str) -> None:
     """The last answer's reasoning."""
-    reply_id = await app.chat.last_reply_id(app.key)
+    reply_id = await app.chat.conversations.last_reply_id(app.key)
     if reply_id is None:
         app.say("No answer here yet.")
         return
-    app.say(await app.chat.reasoning(reply_id, app.actor), "italic")
+    app.say(await app.chat.conversations.reasoning(reply_id, app.actor), "italic")
 
 
 HANDLERS = {

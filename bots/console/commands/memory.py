@@ -18,7 +18,7 @@ async def memory(app: ConsoleApp, arg: str) -> None:
             app.say(f"  {line}")
         app.say("/memory forget N deletes item N · /memory clear deletes them all · /memory on|off", "dim")
         return
-    app.say((await app.chat.memory_command(app.actor, app.key, arg)).replace("**", "").replace("`", ""))
+    app.say((await app.chat.memory.command(app.actor, app.key, arg)).replace("**", "").replace("`", ""))
 
 
 HANDLERS = {"memory": memory}

@@ -39,7 +39,7 @@ async def show_models(app: ConsoleApp, arg: str) -> None:
 async def compare(app: ConsoleApp, arg: str) -> None:
     """`/compare m1,m2 prompt`."""
     models, prompt = parse_compare(arg)
-    results = await app.chat.compare(app.key, app.actor, prompt, models, lambda model: app.sink())
+    results = await app.chat.comparer.compare(app.key, app.actor, prompt, models, lambda model: app.sink())
     app.say(" · ".join(f"{r.model}: {r.state.status}" for r in results), "dim")
 
 

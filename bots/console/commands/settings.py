@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 async def model(app: ConsoleApp, arg: str) -> None:
     conversation = await app.chat.conversations.here(app.key)
     if not arg:
-        choice = await app.chat.model_choice(app.key, app.actor.user_id, conversation=conversation)
+        choice = await app.chat.preferences.model_choice(app.key, app.actor.user_id, conversation=conversation)
         app.say(f"Model: {choice.model} ({choice.source})")
         return
     if arg.split(" ")[0] == "list":
@@ -27,14 +27,14 @@ async def model(app: ConsoleApp, arg: str) -> None:
         return
     # the terminal is always in a conversation: /model NAME is that conversation's
     scope = model_scope(app.actor, app.key, None, in_conversation=True)
-    chosen = await app.chat.set_model(app.actor, app.key, scope, arg)
+    chosen = await app.chat.preferences.set_model(app.actor, app.key, scope, arg)
     app.say(f"This conversation now uses {chosen}.")
 
 
 async def settings(app: ConsoleApp, arg: str) -> None:
     if not arg:
         table = Table("setting", "value", "from")
-        for option, value, where in await app.chat.describe_settings(app.key, app.actor.user_id):
+        for option, value, where in await app.chat.preferences.describe(app.key, app.actor.user_id):
             shown = value if value is None or len(value) < 60 else value[:57] + "…"
             table.add_row(option, shown or "-", where or "")
         app.console.print(table)
@@ -57,11 +57,11 @@ async def system(app: ConsoleApp, arg: str) -> None:
     if first.lower() in ("channel", "workspace"):
         scope, arg = SCOPE_WORDS[first.lower()], rest.strip()
     if not arg:
-        rows = {n: (v, w) for n, v, w in await app.chat.describe_settings(app.key, app.actor.user_id)}
+        rows = {n: (v, w) for n, v, w in await app.chat.preferences.describe(app.key, app.actor.user_id)}
         value, where = rows["system_prompt"]
         app.say(f"System prompt ({where}): {value}" if value else "No system prompt is set.")
         return
-    stored = await app.chat.set_option(app.actor, app.key, scope, "system_prompt", arg)
+    stored = await app.chat.preferences.set_option(app.actor, app.key, scope, "system_prompt", arg)
     where = "this conversation" if scope is Scope.CONVERSATION else f"the {scope.value}"
     app.say(f"System prompt set for {where}." if stored else f"System prompt cleared for {where}.")
 

@@ -31,7 +31,7 @@ class ConnectAccount(discord.ui.Modal, title="Connect your Hugging Face account"
         bot = interaction.client
         await interaction.response.defer(ephemeral=True, thinking=True)  # the Hub's answer may take seconds
         try:
-            text = await bot.chat.connect_account(bot.interaction_actor(interaction), self.token.value)
+            text = (await bot.chat.accounts.connect(bot.interaction_actor(interaction), self.token.value)).text
         except UserFacingError as refused:  # a refused token: told here, only to them, with the way back
             text = str(refused)
         await bot.respond(interaction, clip(text))

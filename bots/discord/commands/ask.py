@@ -21,7 +21,7 @@ async def start_ask(interaction: discord.Interaction[Any], prompt: str, private:
     text = clean_prompt(prompt)
     actor = bot.interaction_actor(interaction)
     key = await bot.place_key(interaction)
-    await bot.chat.check_message(key, actor, text)  # a refusal comes before anything is shown
+    await bot.chat.intake.check(key, actor, text)  # a refusal comes before anything is shown
     shown = quoted_prompt(interaction.user.display_name, text)
     await answer_here(interaction, key, actor, text, private=private, shown=shown, title=thread_title(text))
 

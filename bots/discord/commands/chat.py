@@ -70,13 +70,13 @@ async def start_chat(interaction: discord.Interaction[Any], prompt: str, model: 
     shown = quoted_prompt(interaction.user.display_name, text)
     if not bot.is_present(interaction):  # no channel to post in, no thread to open: through the interaction
         key = await bot.place_key(interaction)
-        await bot.chat.check_message(key, actor, text, model)
+        await bot.chat.intake.check(key, actor, text, model)
         if model:
-            await bot.chat.set_model(actor, key, Scope.CONVERSATION, model)
+            await bot.chat.preferences.set_model(actor, key, Scope.CONVERSATION, model)
         await answer_here(interaction, key, actor, text, private=private, shown=shown, title=title)
         return
     # refused by a limit: say so before the prompt is shown or a thread opened
-    await bot.chat.check_message(await bot.interaction_key(interaction), actor, text, model)
+    await bot.chat.intake.check(await bot.interaction_key(interaction), actor, text, model)
     channel = interaction.channel
     if interaction.guild_id is None or isinstance(channel, discord.Thread):
         key = await bot.interaction_key(interaction)
@@ -110,7 +110,7 @@ async def start_chat(interaction: discord.Interaction[Any], prompt: str, model: 
         key = ConversationKey(PLATFORM, str(interaction.guild_id), str(channel.id), str(thread.id))
         sink = bot.sink(thread, interaction=interaction)
     if model:
-        await bot.chat.set_model(actor, key, Scope.CONVERSATION, model)
+        await bot.chat.preferences.set_model(actor, key, Scope.CONVERSATION, model)
         await bot.chat.conversations.name_if_untitled(key, title)
     await bot.submit(key, actor, text, sink, title=title)
 
@@ -126,7 +126,7 @@ async def start_compare(interaction: discord.Interaction[Any], prompt: str, mode
             f"⚖️ Comparing {', '.join(f'`{m}`' for m in names)}", allowed_mentions=NO_MENTIONS
         )
 
-    await bot.chat.compare(
+    await bot.chat.comparer.compare(
         key, actor, prompt, models, lambda model: DiscordSink(channel, limits=bot.limits), on_start=announce
     )
 

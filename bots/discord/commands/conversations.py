@@ -40,7 +40,7 @@ async def conversation_choices(interaction: discord.Interaction[Any], current: s
     bot = interaction.client
     needle = current.strip().lower()
     choices = []
-    for conversation in await bot.chat.list_conversations(bot.interaction_actor(interaction), 100):
+    for conversation in await bot.chat.conversations.list(bot.interaction_actor(interaction), 100):
         label = conversation.title or "(untitled)"
         when = datetime.fromtimestamp(conversation.updated_at, UTC).strftime("%Y-%m-%d")
         name = f"{label[:85]} · {when}"
@@ -93,7 +93,7 @@ async def delete(interaction: discord.Interaction[Any], choice: str | None, ever
         )
         return
     target = await target_conversation(interaction, choice, actor)
-    deleted = await bot.chat.delete_conversation(target.id, actor)
+    deleted = await bot.chat.conversations.delete(target.id, actor)
     await bot.respond(interaction, f"Deleted “{discord.utils.escape_markdown(deleted.title or 'untitled')}”.")
     await remove_thread(bot, deleted)
 
@@ -117,7 +117,7 @@ async def remove_thread(bot: discord.Client, conversation: Conversation) -> None
 
 async def list_conversations(interaction: discord.Interaction[Any]) -> None:
     bot = interaction.client
-    conversations = await bot.chat.list_conversations(bot.interaction_actor(interaction), 25)
+    conversations = await bot.chat.conversations.list(bot.interaction_actor(interaction), 25)
     if not conversations:
         await bot.respond(interaction, "You have no stored conversations. Start one with /chat.")
         return

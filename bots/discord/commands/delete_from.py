@@ -25,12 +25,12 @@ async def delete_from(interaction: discord.Interaction[Any], message: discord.Me
     actor = bot.interaction_actor(interaction)
     await interaction.response.defer(ephemeral=True, thinking=True)
     try:
-        deleted = await bot.chat.delete_from_message(str(message.id), actor)
+        deleted = await bot.chat.conversations.delete_from_message(str(message.id), actor)
     except NotFound:
         start = await _answer_started_before(bot, message)
         if start is None:
             raise
-        deleted = await bot.chat.delete_from_message(str(start.id), actor)
+        deleted = await bot.chat.conversations.delete_from_message(str(start.id), actor)
         message = start
     removed = await _remove_bot_messages(bot, message, deleted)
     count = len(deleted.messages)

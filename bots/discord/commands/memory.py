@@ -25,7 +25,7 @@ def register(tree: app_commands.CommandTree) -> None:
     async def words(interaction: discord.Interaction[Any], text: str) -> None:
         bot = interaction.client
         await bot.respond(
-            interaction, await bot.chat.memory_command(bot.interaction_actor(interaction), place(interaction), text)
+            interaction, await bot.chat.memory.command(bot.interaction_actor(interaction), place(interaction), text)
         )
 
     @group.command(name="on", description=summaries["on"])

@@ -56,7 +56,7 @@ async def answer_privately(
     actor = bot.interaction_actor(interaction)
     key = await bot.place_key(interaction)
     text = bot.chat.picked_prompt(request)
-    await bot.chat.check_message(key, actor, text)
+    await bot.chat.intake.check(key, actor, text)
     if not interaction.response.is_done():
         await interaction.response.defer(ephemeral=True, thinking=True)
     await answer_here(interaction, key, actor, text, private=True, title=title, attachments=files_of(message))
@@ -117,7 +117,7 @@ async def answer_in_thread(
     actor = bot.interaction_actor(interaction)
     text = bot.chat.picked_prompt(request)
     channel = message.channel
-    await bot.chat.check_message(ConversationKey(PLATFORM, str(interaction.guild_id), str(channel.id), ""), actor, text)
+    await bot.chat.intake.check(ConversationKey(PLATFORM, str(interaction.guild_id), str(channel.id), ""), actor, text)
     await interaction.response.defer(ephemeral=True, thinking=True)
     thread = message.thread or (message.guild.get_thread(message.id) if message.guild else None)
     if thread is None:

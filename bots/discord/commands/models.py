@@ -34,8 +34,10 @@ async def model_choices(interaction: discord.Interaction[Any], current: str) -> 
     try:
         key = await bot.interaction_key(interaction)
         conversation = await bot.chat.conversations.here(key)
-        resolved = await bot.chat.resolve_model(key, actor.user_id, conversation.id if conversation else None)
-        first = [resolved, *await bot.chat.recent_models(actor, actor.platform)]
+        resolved = (
+            await bot.chat.preferences.model_choice(key, actor.user_id, conversation.id if conversation else None)
+        ).model
+        first = [resolved, *await bot.chat.preferences.recent_models(actor, actor.platform)]
     except Exception as exc:  # autocomplete must answer anyway
         log.warning("model autocomplete: %s", type(exc).__name__)
         first = []
@@ -54,7 +56,7 @@ async def show_or_choose_model(interaction: discord.Interaction[Any], name: str 
     key = await bot.interaction_key(interaction)
     conversation = await bot.chat.conversations.here(key)
     if not name:
-        choice = await bot.chat.model_choice(key, actor.user_id, conversation=conversation)
+        choice = await bot.chat.preferences.model_choice(key, actor.user_id, conversation=conversation)
         await bot.respond(interaction, f"Model here: `{choice.model}` ({choice.source}).")
         return
     # in a DM the current conversation is not "this conversation": /model there sets your default
@@ -67,7 +69,7 @@ async def show_or_choose_model(interaction: discord.Interaction[Any], name: str 
         workspace="server",
         admins="members with Manage Server",
     )
-    chosen = await bot.chat.set_model(actor, key, target, name)
+    chosen = await bot.chat.preferences.set_model(actor, key, target, name)
     await bot.respond(interaction, f"{CHOSEN[target]} `{chosen}`.")
 
 

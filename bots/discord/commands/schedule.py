@@ -28,5 +28,5 @@ def register(tree: app_commands.CommandTree) -> None:
         perms = interaction.app_permissions
         if creating and guild and not (perms.send_messages and perms.create_public_threads):
             raise NotAllowed("I can't post and open threads in this channel, so I couldn't run a schedule here.")
-        reply = await bot.chat.schedule(bot.interaction_actor(interaction), key, what)
+        reply = await bot.chat.schedules.command(bot.interaction_actor(interaction), key, what)
         await bot.respond(interaction, clip(reply))

@@ -29,7 +29,7 @@ async def settings(interaction: discord.Interaction[Any], name: str | None, valu
     actor = bot.interaction_actor(interaction)
     key = await bot.interaction_key(interaction)
     if not name:
-        rows = await bot.chat.describe_settings(key, actor.user_id)
+        rows = await bot.chat.preferences.describe(key, actor.user_id)
         lines = [f"`{n}` = {f'`{v[:80]}`' if v else '—'}{f' ({w})' if w else ''}" for n, v, w in rows]
         await bot.respond(interaction, clip("**Settings here**\n" + "\n".join(lines)))
         return

@@ -101,7 +101,7 @@ async def test_without_the_workspace_token_the_question_waits_for_the_connection
     assert fake_router.requests == [] and await core.store.get_conversation(KEY) is None  # nothing sent, nothing kept
     fake_router.queue(text_script("Paris."))
     assert (await core.chat.accounts.connect(ALICE, ALICE_TOKEN)).resumed
-    await core.chat.wait_idle()
+    await core.chat.replies.wait_idle()
     assert fake_router.requests[-1]["messages"][-1]["content"] == "What is the capital of France?"
     assert auth_of(fake_router.requests[-1]) == f"Bearer {ALICE_TOKEN}"
     conversation = await core.store.get_conversation(KEY)
@@ -153,7 +153,7 @@ async def test_the_account_command_in_words(core, fake_router):
     chat = core.chat
     assert "Not connected" in await chat.account(ALICE, KEY, "")
     assert "private form" in await chat.account(ALICE, KEY, "connect hf_typed_in_the_open")
-    assert "Connected to Hugging Face as **alice-hf**" in await chat.connect_account(ALICE, ALICE_TOKEN)
+    assert "Connected to Hugging Face as **alice-hf**" in (await chat.accounts.connect(ALICE, ALICE_TOKEN)).text
     assert "alice-hf" in await chat.account(ALICE, KEY, "status")
     with pytest.raises(NotAllowed):
         await chat.account(ALICE, KEY, "shared off")
@@ -204,3 +204,10 @@ async def test_a_voice_message_is_heard_with_the_speakers_token(core, fake_route
     await submitted.reply
     assert fake_router.speech.requests[-1].authorization == f"Bearer {ALICE_TOKEN}"
     assert fake_router.requests[-1]["_headers"]["authorization"] == f"Bearer {ALICE_TOKEN}"
+
+
+async def test_compare_asks_each_model_with_the_askers_own_token(core, fake_router):
+    await core.chat.accounts.connect(ALICE, ALICE_TOKEN)
+    models = ["meta-llama/Llama-3.3-70B-Instruct", "Qwen/Qwen3-32B"]
+    await core.chat.comparer.compare(KEY, ALICE, "Tea or coffee?", models, lambda model: sink())
+    assert [auth_of(r) for r in fake_router.requests] == [f"Bearer {ALICE_TOKEN}"] * 2

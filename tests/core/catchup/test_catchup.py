@@ -169,5 +169,5 @@ async def test_a_catch_up_opens_a_private_conversation_whose_answer_links_back(c
     assert stored[0].extra["sources"]["1"] == "https://chat.example/m/1"
     assert submitted.conversation.owner_id == "alice" and submitted.conversation.key == dm
     # what was read lives only in that conversation: erased with it
-    await core.chat.delete_conversation(submitted.conversation.id, ALICE)
+    await core.chat.conversations.delete(submitted.conversation.id, ALICE)
     assert await core.store.get_conversation(dm) is None

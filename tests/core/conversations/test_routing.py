@@ -25,26 +25,28 @@ def chat(core):
 
 
 async def test_a_mention_at_the_top_of_a_channel_opens_a_thread_named_by_the_message(chat):
-    route = await chat.route(message("M1", mentioned=True))
+    route = await chat.routing.route(message("M1", mentioned=True))
     assert route.answer and route.open_thread and route.starts_here and not route.inline
     assert route.key == ConversationKey("test", "W1", "C1", "M1")
 
 
 async def test_an_unaddressed_message_at_the_top_of_a_channel_is_ignored(chat):
-    assert not (await chat.route(message("M1"))).answer
+    assert not (await chat.routing.route(message("M1"))).answer
 
 
 async def test_the_channel_policy_answers_mentions_inline_or_not_at_all(chat):
     await chat.policy.set_mention_mode(ADMIN, "W1", "C1", "inline")
-    route = await chat.route(message("M1", mentioned=True))
+    route = await chat.routing.route(message("M1", mentioned=True))
     assert route.inline and not route.open_thread and route.key.thread == "msg-M1"
     await chat.policy.set_mention_mode(ADMIN, "W1", "C1", "off")
-    assert not (await chat.route(message("M2", mentioned=True))).answer
-    assert (await chat.route(IncomingMessage("test", "W1", "C2", "M3", mentioned=True))).open_thread  # per channel
+    assert not (await chat.routing.route(message("M2", mentioned=True))).answer
+    assert (
+        await chat.routing.route(IncomingMessage("test", "W1", "C2", "M3", mentioned=True))
+    ).open_thread  # per channel
 
 
 async def test_where_no_thread_can_be_opened_a_mention_is_answered_inline(chat):
-    route = await chat.route(message("M1", mentioned=True, can_open_thread=False))
+    route = await chat.routing.route(message("M1", mentioned=True, can_open_thread=False))
     assert route.inline and route.key.thread == "msg-M1"
 
 
@@ -54,51 +56,53 @@ async def test_a_reply_to_an_inline_answer_continues_its_conversation(chat, core
     await core.store.add_message(
         conversation.id, StoredMessage(role="assistant", content="an answer", platform_message_id="R1")
     )
-    route = await chat.route(message("M2", replied_to="R1"))
+    route = await chat.routing.route(message("M2", replied_to="R1"))
     assert route.key == key and route.inline and not route.starts_here
-    elsewhere = await chat.route(IncomingMessage("test", "W1", "C9", "M3", replied_to="R1"))
+    elsewhere = await chat.routing.route(IncomingMessage("test", "W1", "C9", "M3", replied_to="R1"))
     assert elsewhere.key != key and elsewhere.open_thread  # another channel never continues it: a fresh one there
 
 
 async def test_in_a_thread_the_bot_holds_follow_ups_need_no_mention_unless_the_channel_turned_that_off(chat, core):
     key = ConversationKey("test", "W1", "C1", "T1")
     await core.store.create_conversation(key, "U1")
-    assert (await chat.route(message("M2", thread="T1"))).key == key
+    assert (await chat.routing.route(message("M2", thread="T1"))).key == key
     await chat.policy.set_follow_ups(ADMIN, "W1", "C1", on=False)
-    assert not (await chat.route(message("M3", thread="T1"))).answer
-    mentioned = await chat.route(message("M4", thread="T1", mentioned=True))
+    assert not (await chat.routing.route(message("M3", thread="T1"))).answer
+    mentioned = await chat.routing.route(message("M4", thread="T1", mentioned=True))
     assert mentioned.key == key and not mentioned.adopt
 
 
 async def test_in_someone_elses_thread_only_a_mention_is_answered_and_the_thread_is_adopted(chat):
-    assert not (await chat.route(message("M2", thread="T7"))).answer
-    route = await chat.route(message("M3", thread="T7", mentioned=True))
+    assert not (await chat.routing.route(message("M2", thread="T7"))).answer
+    route = await chat.routing.route(message("M3", thread="T7", mentioned=True))
     assert route.key == ConversationKey("test", "W1", "C1", "T7") and route.adopt
 
 
 async def test_in_a_dm_every_message_is_answered_in_the_current_conversation(chat):
-    first = await chat.route(IncomingMessage("test", "", "D1", "M1", is_dm=True))
-    again = await chat.route(IncomingMessage("test", "", "D1", "M2", is_dm=True))
+    first = await chat.routing.route(IncomingMessage("test", "", "D1", "M1", is_dm=True))
+    again = await chat.routing.route(IncomingMessage("test", "", "D1", "M2", is_dm=True))
     assert first.answer and first.key == again.key and not first.make_current
-    fresh = await chat.dm_thread("test", "", "D1", new=True)  # /new
-    after_new = await chat.route(IncomingMessage("test", "", "D1", "M3", is_dm=True))
+    fresh = await chat.dms.current("test", "", "D1", new=True)  # /new
+    after_new = await chat.routing.route(IncomingMessage("test", "", "D1", "M3", is_dm=True))
     assert after_new.key.thread == fresh != first.key.thread
 
 
 async def test_in_a_dm_with_threads_each_thread_is_a_conversation(chat):
-    top = await chat.route(IncomingMessage("test", "W1", "D1", "M1", is_dm=True, dm_threads=True))
-    reply = await chat.route(IncomingMessage("test", "W1", "D1", "M2", thread="M1", is_dm=True, dm_threads=True))
+    top = await chat.routing.route(IncomingMessage("test", "W1", "D1", "M1", is_dm=True, dm_threads=True))
+    reply = await chat.routing.route(
+        IncomingMessage("test", "W1", "D1", "M2", thread="M1", is_dm=True, dm_threads=True)
+    )
     assert top.key == reply.key == ConversationKey("test", "W1", "D1", "M1") and top.make_current
 
 
 async def test_replying_to_an_older_dm_answer_brings_its_conversation_back(chat, core):
-    old = await chat.route(IncomingMessage("test", "", "D1", "M1", is_dm=True))
+    old = await chat.routing.route(IncomingMessage("test", "", "D1", "M1", is_dm=True))
     conversation = await core.store.create_conversation(old.key, "U1")
     await core.store.add_message(
         conversation.id, StoredMessage(role="assistant", content="old answer", platform_message_id="R1")
     )
-    await chat.dm_thread("test", "", "D1", new=True)
-    route = await chat.route(IncomingMessage("test", "", "D1", "M2", is_dm=True, replied_to="R1"))
+    await chat.dms.current("test", "", "D1", new=True)
+    route = await chat.routing.route(IncomingMessage("test", "", "D1", "M2", is_dm=True, replied_to="R1"))
     assert route.key == old.key and route.make_current
 
 

@@ -44,7 +44,7 @@ def tool_names(request: dict) -> list[str]:
 
 
 async def memory_on(core, actor=ALICE, key=KEY):
-    await core.chat.memory_command(actor, key, "on")
+    await core.chat.memory.command(actor, key, "on")
 
 
 # the rule: what counts as asking
@@ -171,7 +171,7 @@ async def test_dont_keeps_nothing(core, fake_router):
 async def test_off_stops_using_and_clear_erases(core, fake_router):
     await memory_on(core)
     await core.chat.memory.keep(ALICE, KEY, CANARY)
-    said = await core.chat.memory_command(ALICE, KEY, "off")
+    said = await core.chat.memory.command(ALICE, KEY, "off")
     assert "stay until you `/memory clear`" in said
     fake_router.queue(text_script("Hi."))
     await ask(core, "Hi")
@@ -179,7 +179,7 @@ async def test_off_stops_using_and_clear_erases(core, fake_router):
     assert [m.fact for m in (await core.chat.memory.listing(ALICE, KEY)).facts] == [CANARY]  # still listed
     with pytest.raises(NotAllowed):  # and nothing new is kept while off
         await core.chat.memory.keep(ALICE, KEY, "something else")
-    assert "Deleted all 1 fact" in await core.chat.memory_command(ALICE, KEY, "clear")
+    assert "Deleted all 1 fact" in await core.chat.memory.command(ALICE, KEY, "clear")
     assert await core.store.list_memories("test", "W1", "alice") == []
 
 
@@ -187,12 +187,12 @@ async def test_list_and_forget_by_number(core):
     await memory_on(core)
     for fact in ("one", "two", "three"):
         await core.chat.memory.keep(ALICE, KEY, fact)
-    listed = await core.chat.memory_command(ALICE, KEY, "")
+    listed = await core.chat.memory.command(ALICE, KEY, "")
     assert "1. one\n2. two\n3. three" in listed and "**on**" in listed
-    assert "“two”" in await core.chat.memory_command(ALICE, KEY, "forget 2")
+    assert "“two”" in await core.chat.memory.command(ALICE, KEY, "forget 2")
     assert [m.fact for m in await core.store.list_memories("test", "W1", "alice")] == ["one", "three"]
     with pytest.raises(NotFound):
-        await core.chat.memory_command(ALICE, KEY, "forget 7")
+        await core.chat.memory.command(ALICE, KEY, "forget 7")
 
 
 # the budget
@@ -242,8 +242,8 @@ async def test_clear_and_forget_leave_no_trace_in_the_sqlite_files(core, tmp_pat
     await core.store.close()
     assert sqlite_files_holding(tmp_path, CANARY)
     await core.store.open()
-    await core.chat.memory_command(ALICE, KEY, "forget 2")
-    await core.chat.memory_command(ALICE, KEY, "clear")
+    await core.chat.memory.command(ALICE, KEY, "forget 2")
+    await core.chat.memory.command(ALICE, KEY, "clear")
     assert sqlite_files_holding(tmp_path, CANARY) == []
 
 

@@ -24,7 +24,7 @@ def test_the_catalog_counts_the_smallest_live_window_unless_a_provider_is_pinned
 
 
 async def _long_conversation(core, fake_router) -> None:
-    await core.chat.set_model(ALICE, KEY, Scope.USER, TWO)
+    await core.chat.preferences.set_model(ALICE, KEY, Scope.USER, TWO)
     for turn in range(6):  # ~6 × 2,000 tokens: more than 4,096, well within 65,536
         fake_router.queue(text_script(f"answer {turn}"))
         await ask(core, f"question {turn} " + "word " * 1200)
@@ -39,7 +39,7 @@ async def test_with_the_router_choosing_the_provider_the_smallest_window_is_resp
 
 
 async def test_a_pinned_provider_gets_its_own_window(core, fake_router):
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "provider", "wide")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "provider", "wide")
     await _long_conversation(core, fake_router)
     sent = fake_router.requests[-1]
     assert sent["model"] == f"{TWO}:wide"

@@ -50,7 +50,7 @@ async def test_a_chosen_model_fails_over_to_omnis_default_route(core, fake_route
 
 async def test_configured_fallbacks_in_order_without_the_chosen_model(core_factory, fake_router):
     core = await core_factory(fake_router.url, fallback_models=f"{QWEN}, {GEMMA}, {LLAMA}")
-    await core.chat.set_model(ALICE, KEY, Scope.USER, QWEN)
+    await core.chat.preferences.set_model(ALICE, KEY, Scope.USER, QWEN)
     fake_router.queue([Status(502)], model=QWEN)
     fake_router.queue([Status(503)], model=GEMMA)
     fake_router.queue(text_script("Llama, third in line."), model=LLAMA)
@@ -126,7 +126,7 @@ async def test_a_fallback_the_workspace_does_not_allow_is_skipped(core, fake_rou
 
 async def test_fallbacks_without_tools_are_skipped_when_tools_run(core_factory, fake_router):
     core = await core_factory(fake_router.url, fallback_models=f"{GEMMA}, {QWEN}")
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
     fake_router.queue([Status(503)], model=LLAMA)
     fake_router.queue(text_script("Qwen, with tools."), model=QWEN)
     _, outcome, out = await ask(core, "search something")
@@ -144,7 +144,7 @@ async def test_a_fallback_whose_context_cannot_hold_the_prompt_is_skipped(core_f
 
 
 async def test_an_admins_omni_default_route_is_the_fallback_list(core, fake_router):
-    await core.chat.set_option(ADMIN, KEY, Scope.CHANNEL, "omni_default", f"{GEMMA}, {QWEN}")
+    await core.chat.preferences.set_option(ADMIN, KEY, Scope.CHANNEL, "omni_default", f"{GEMMA}, {QWEN}")
     fake_router.queue([Status(500)], model=LLAMA)
     fake_router.queue(text_script("Gemma here."), model=GEMMA)
     _, outcome, _ = await ask(core, "hi")
@@ -152,7 +152,7 @@ async def test_an_admins_omni_default_route_is_the_fallback_list(core, fake_rout
 
 
 async def test_fallbacks_follow_the_provider_preference(core, fake_router):
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "provider", "cheapest")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "provider", "cheapest")
     fake_router.queue([Status(503)], model=f"{LLAMA}:cheapest")
     fake_router.queue(text_script("Cheap Qwen."), model=f"{QWEN}:cheapest")
     _, outcome, _ = await ask(core, "hi")

@@ -38,8 +38,8 @@ async def test_route_models_skip_unknown_and_text_only(core):
 
 
 async def test_omni_is_selectable_and_answers_with_the_default_route(core, fake_router):
-    assert await core.chat.set_model(ALICE, KEY, Scope.USER, "Omni") == "omni"
-    assert await core.chat.resolve_model(KEY, "alice") == "omni"
+    assert await core.chat.preferences.set_model(ALICE, KEY, Scope.USER, "Omni") == "omni"
+    assert (await core.chat.preferences.model_choice(KEY, "alice")).model == "omni"
     fake_router.queue(text_script("routed"))
     _, _, out = await ask(core, "hello")
     # the default route's first model the router serves (gpt-oss is not in the fake router's list)
@@ -48,7 +48,7 @@ async def test_omni_is_selectable_and_answers_with_the_default_route(core, fake_
 
 
 async def test_default_model_omni_from_config(omni, fake_router):
-    assert await omni.chat.resolve_model(KEY, "alice") == "omni"
+    assert (await omni.chat.preferences.model_choice(KEY, "alice")).model == "omni"
     _, outcome, out = await ask(omni, "hi")
     assert [r["model"] for r in fake_router.requests] == [QWEN]
     assert outcome.state.model == QWEN and "default route" in out.texts()[-1]
@@ -103,11 +103,11 @@ async def test_tools_route_for_an_assistant_that_may_search(omni, fake_router):
 
 
 async def test_admin_overrides_a_route_per_channel(omni, fake_router):
-    await omni.chat.set_option(ADMIN, KEY, Scope.CHANNEL, "omni_default", f"{GEMMA}, {LLAMA}")
+    await omni.chat.preferences.set_option(ADMIN, KEY, Scope.CHANNEL, "omni_default", f"{GEMMA}, {LLAMA}")
     await ask(omni, "hi")
     assert fake_router.requests[-1]["model"] == GEMMA
     with pytest.raises(Exception, match="not a model"):
-        await omni.chat.set_option(ADMIN, KEY, Scope.CHANNEL, "omni_default", "nope/missing")
+        await omni.chat.preferences.set_option(ADMIN, KEY, Scope.CHANNEL, "omni_default", "nope/missing")
 
 
 async def test_failover_stream_directly(core, fake_router):

@@ -136,7 +136,7 @@ def test_pdf_pages_are_limited():
 
 # through the chat service and the router
 async def test_image_reaches_a_vision_model_as_image_url_part(core, fake_router):
-    await core.chat.set_model(ALICE, KEY, Scope.CONVERSATION, VISION)
+    await core.chat.preferences.set_model(ALICE, KEY, Scope.CONVERSATION, VISION)
     fake_router.queue(text_script("A red rectangle."))
     _, out = await ask(core, "What is this?", [Attachment("photo.png", "image/png", png())])
     content = fake_router.requests[-1]["messages"][-1]["content"]
@@ -159,7 +159,7 @@ async def test_image_to_a_text_model_is_left_out_with_a_note(core, fake_router):
 
 
 async def test_image_picks_omni_vision_route(core, fake_router):
-    await core.chat.set_model(ALICE, KEY, Scope.CONVERSATION, "omni")
+    await core.chat.preferences.set_model(ALICE, KEY, Scope.CONVERSATION, "omni")
     fake_router.queue(text_script("Seen."))
     await ask(core, "What is it?", [Attachment("p.png", "", png())])
     request = fake_router.requests[-1]

@@ -122,7 +122,7 @@ async def test_stop_while_a_question_waits_ends_the_answer_and_the_question(core
     submitted, out = await start(core)
     question = await out.next_question()
     assert core.chat.questions.waiting_in(submitted.conversation.id) is question
-    assert await core.chat.stop(submitted.conversation.id, ALICE)
+    assert await core.chat.replies.stop(submitted.conversation.id, ALICE)
     outcome = await submitted.reply
     assert outcome.state.status == MessageStatus.STOPPED
     assert core.chat.questions.waiting_in(submitted.conversation.id) is None
@@ -158,15 +158,15 @@ async def test_a_platform_renderer_shows_questions_for_sinks_without_ask(core, f
 
 async def test_an_admin_turns_it_off_for_the_workspace(core, fake_router):
     with pytest.raises(NotAllowed):
-        await core.chat.set_option(ALICE, KEY, Scope.WORKSPACE, "clarify", "off")
+        await core.chat.preferences.set_option(ALICE, KEY, Scope.WORKSPACE, "clarify", "off")
     with pytest.raises(InvalidSetting):  # a workspace matter, not a person's
-        await core.chat.set_option(ALICE, KEY, Scope.USER, "clarify", "off")
-    await core.chat.set_option(ADMIN, KEY, Scope.WORKSPACE, "clarify", "off")
+        await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "clarify", "off")
+    await core.chat.preferences.set_option(ADMIN, KEY, Scope.WORKSPACE, "clarify", "off")
     fake_router.queue(text_script("No questions asked."))
     submitted, _ = await start(core)
     await submitted.reply
     assert "tools" not in fake_router.requests[-1]
-    await core.chat.set_option(ADMIN, KEY, Scope.WORKSPACE, "clarify", "on")
+    await core.chat.preferences.set_option(ADMIN, KEY, Scope.WORKSPACE, "clarify", "on")
     fake_router.queue(text_script("Asked maybe."))
     submitted, _ = await start(core, "again")
     await submitted.reply
@@ -174,7 +174,9 @@ async def test_an_admin_turns_it_off_for_the_workspace(core, fake_router):
 
 
 async def test_not_offered_when_a_model_that_may_answer_lacks_tools(core, fake_router):
-    await core.chat.set_model(ALICE, KEY, Scope.CONVERSATION, "google/gemma-3-27b-it")  # no tools in the catalog
+    await core.chat.preferences.set_model(
+        ALICE, KEY, Scope.CONVERSATION, "google/gemma-3-27b-it"
+    )  # no tools in the catalog
     fake_router.queue(text_script("Plain."), model="google/gemma-3-27b-it")
     submitted, _ = await start(core)
     await submitted.reply

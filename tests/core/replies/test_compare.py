@@ -8,6 +8,7 @@ import pytest
 
 from core.errors import InvalidSetting, UnknownModel
 from core.keys import Actor, ConversationKey
+from core.records import Scope
 from core.streaming import PlatformLimits
 from tests.fakes.fake_router import Sleep, Status, chunk, text_script
 from tests.support.sinks import RecordingSink
@@ -34,7 +35,9 @@ async def test_each_model_answers_in_its_own_message_with_its_name(core, fake_ro
     made, factory = sinks()
     loop = asyncio.get_running_loop()
     start = loop.time()
-    results = await core.chat.compare(KEY, ALICE, "Say hi", ["meta-llama/llama-3.3-70b-instruct", QWEN], factory)
+    results = await core.chat.comparer.compare(
+        KEY, ALICE, "Say hi", ["meta-llama/llama-3.3-70b-instruct", QWEN], factory
+    )
     assert loop.time() - start < 0.55
     assert [r.model for r in results] == [LLAMA, QWEN]
     assert made[LLAMA].texts() == [f"**{LLAMA}**\nLlama says hi."]
@@ -52,7 +55,7 @@ async def test_compare_keeps_the_conversation_history_clean(core, fake_router):
     submitted = await core.chat.submit(KEY, ALICE, "Hello", RecordingSink())
     await submitted.reply
     _, factory = sinks()
-    await core.chat.compare(KEY, ALICE, "Compare me", [LLAMA, GEMMA], factory)
+    await core.chat.comparer.compare(KEY, ALICE, "Compare me", [LLAMA, GEMMA], factory)
     messages = await core.store.recent_messages(submitted.conversation.id, 10)
     assert [m.content for m in messages] == ["Hello", "First answer."]
 
@@ -61,7 +64,7 @@ async def test_one_failing_model_does_not_stop_the_others(core, fake_router):
     fake_router.queue([chunk("partial")], model=LLAMA)  # no finish: still delivered
     fake_router.queue([Status(400, {"error": {"message": "bad request"}})], model=QWEN)
     made, factory = sinks()
-    results = await core.chat.compare(KEY, ALICE, "Go", [LLAMA, QWEN], factory)
+    results = await core.chat.comparer.compare(KEY, ALICE, "Go", [LLAMA, QWEN], factory)
     assert "partial" in made[LLAMA].full_text()
     assert results[1].state.error is not None and made[QWEN].full_text().startswith(f"**{QWEN}**")
 
@@ -71,9 +74,38 @@ async def test_one_failing_model_does_not_stop_the_others(core, fake_router):
 )
 async def test_compare_needs_two_to_four_different_models(core, models):
     with pytest.raises(InvalidSetting, match="2 to 4 different models"):
-        await core.chat.compare(KEY, ALICE, "x", models, sinks()[1])
+        await core.chat.comparer.compare(KEY, ALICE, "x", models, sinks()[1])
 
 
 async def test_unknown_model_is_refused_with_suggestions(core):
     with pytest.raises(UnknownModel, match="Did you mean"):
-        await core.chat.compare(KEY, ALICE, "x", [LLAMA, "Qwen/Qwen3-33B"], sinks()[1])
+        await core.chat.comparer.compare(KEY, ALICE, "x", [LLAMA, "Qwen/Qwen3-33B"], sinks()[1])
+
+
+def system_prompt(request: dict) -> str:
+    first = request["messages"][0]
+    return first["content"] if first["role"] == "system" else ""
+
+
+async def test_each_model_is_asked_with_the_settings_an_answer_here_would_have(core, fake_router):
+    # the person's system prompt, their default assistant's instructions and their generation settings
+    chat = core.chat
+    await chat.preferences.set_option(ALICE, KEY, Scope.USER, "system_prompt", "Answer in French.")
+    await chat.preferences.set_option(ALICE, KEY, Scope.USER, "temperature", "0.4")
+    await chat.preferences.set_option(ALICE, KEY, Scope.USER, "max_tokens", "300")
+    await chat.assistants.create(ALICE, KEY, "Pirate", instructions="Talk like a pirate.")
+    await chat.assistants.use(ALICE, KEY, "Pirate")
+    await chat.comparer.compare(KEY, ALICE, "Say hi", [LLAMA, QWEN], sinks()[1])
+    assert sorted(r["model"] for r in fake_router.requests) == sorted([LLAMA, QWEN])
+    for request in fake_router.requests:
+        assert "Answer in French." in system_prompt(request) and "Talk like a pirate." in system_prompt(request)
+        assert request["temperature"] == 0.4 and request["max_tokens"] == 300
+        assert request["messages"][-1] == {"role": "user", "content": "Say hi"}
+
+
+async def test_each_model_is_asked_with_the_askers_memory(core, fake_router):
+    await core.chat.memory.command(ALICE, KEY, "on")
+    await core.chat.memory.keep(ALICE, KEY, "I keep bees on the roof")
+    await core.chat.comparer.compare(KEY, ALICE, "What should I plant?", [LLAMA, QWEN], sinks()[1])
+    assert len(fake_router.requests) == 2
+    assert all("I keep bees on the roof" in system_prompt(r) for r in fake_router.requests)

@@ -97,7 +97,7 @@ async def test_a_reply_row_that_cannot_be_written_calls_the_request_off_and_stor
     await wait_until(lambda: fake_router.streams[0].closed, what="the request to be called off")
     assert sink.calls == []  # nothing shown of an answer that could not be stored
     assert await _stored(core, submitted.conversation.id) == [("user", "hello", MessageStatus.COMPLETE)]
-    assert not core.chat.is_streaming(submitted.conversation.id)
+    assert not core.chat.replies.is_streaming(submitted.conversation.id)
 
     # the conversation is free again: the next message is answered whole
     core.store.add_message = type(core.store).add_message.__get__(core.store)
@@ -130,7 +130,7 @@ async def test_a_stop_before_the_stream_reads_the_request_calls_the_request_off(
     sink = SlowToShowWorking()
     submitted = await core.chat.submit(key, ACTOR, "hello", sink)
     await asyncio.wait_for(sink.showing.wait(), 15)  # the request is under way, the stream has not begun reading it
-    assert await core.chat.stop(submitted.conversation.id, ACTOR)
+    assert await core.chat.replies.stop(submitted.conversation.id, ACTOR)
     sink.shown.set()
     outcome = await asyncio.wait_for(submitted.reply, 15)
     assert outcome.state.status == MessageStatus.STOPPED

@@ -46,7 +46,7 @@ async def _answered(core, fake_router):
     fake_router.queue(text_script("An answer."))
     submitted = await core.chat.submit(KEY, ALICE, "A question", RecordingSink(PlatformLimits(2000, 0.01)))
     await submitted.reply
-    return submitted.conversation, await core.chat.last_reply_id(KEY)
+    return submitted.conversation, await core.chat.conversations.last_reply_id(KEY)
 
 
 async def test_pressing_the_buttons(core, fake_router):
@@ -73,7 +73,7 @@ async def test_pressing_the_buttons(core, fake_router):
     with pytest.raises(NotAllowed):
         await press(actions.DELETE, conversation, BOB, sink_for)  # not Bob's, and Bob is no admin
     await press(actions.DELETE, conversation, ALICE, sink_for)
-    assert await core.chat.conversation_for(KEY) is None
+    assert await core.chat.conversations.for_key(KEY) is None
 
 
 async def test_interrupted_answers_of_one_platform_with_their_view(core, fake_router):

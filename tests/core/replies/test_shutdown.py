@@ -1,4 +1,4 @@
-"""ChatService.shutdown keeps its grace whatever the platform's requests are doing: answers finish, or are stopped
+"""Shutdown (chat.replies) keeps its grace whatever the platform's requests are doing: answers finish, or are stopped
 near the end (their final text still sent), or are given up at the deadline and stored INTERRUPTED."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ async def test_a_send_that_never_returns_is_given_up_at_the_deadline(core, fake_
     submitted = await core.chat.submit(KEY, ALICE, "hello", HangingSink(LIMITS))
     await asyncio.sleep(0.5)
     started = time.monotonic()
-    await core.chat.shutdown(grace=1.0)
+    await core.chat.replies.shutdown(grace=1.0)
     assert time.monotonic() - started < 1.5
     answer = await stored_answer(core, submitted.conversation.id)
     assert answer.status == MessageStatus.INTERRUPTED and answer.content  # the text so far is kept
@@ -47,14 +47,14 @@ async def test_answers_still_streaming_near_the_end_are_stopped_with_their_final
     sink = RecordingSink(LIMITS)
     submitted = await core.chat.submit(KEY, ALICE, "hello", sink)
     await asyncio.sleep(0.3)
-    await core.chat.shutdown(grace=1.0)
+    await core.chat.replies.shutdown(grace=1.0)
     answer = await stored_answer(core, submitted.conversation.id)
     assert answer.status == MessageStatus.STOPPED
     assert sink.texts()[-1].endswith("*Stopped.*") and sink.calls[-1].view.phase == "done"
 
 
 async def test_new_messages_are_refused_once_shutdown_began(core, fake_router):
-    await core.chat.shutdown(grace=0.1)
+    await core.chat.replies.shutdown(grace=0.1)
     with pytest.raises(ShuttingDown):
         await core.chat.submit(KEY, ALICE, "too late", RecordingSink(LIMITS))
-    await core.chat.shutdown(grace=0.1)  # again (another front end, Core.close): the same, finished shutdown
+    await core.chat.replies.shutdown(grace=0.1)  # again (another front end, Core.close): the same, finished shutdown

@@ -52,18 +52,20 @@ async def test_a_stop_sent_to_another_process_stops_the_answer_within_a_second(c
         fake_router.queue(text_script("words " * 200, pieces=200, delay=0.05))
         sink = RecordingSink(LIMITS)
         submitted = await writer.chat.submit(KEY, ALICE, "write a lot", sink)
-        await wait_for(lambda: writer.chat.is_streaming(submitted.conversation.id) and sink.calls, what="streaming")
+        await wait_for(
+            lambda: writer.chat.replies.is_streaming(submitted.conversation.id) and sink.calls, what="streaming"
+        )
         conversation_id = submitted.conversation.id
-        assert not other.chat.is_streaming(conversation_id)
+        assert not other.chat.replies.is_streaming(conversation_id)
 
         # someone who may not stop it is told so where they pressed, and nothing is sent
         with pytest.raises(NotAllowed):
-            await other.chat.stop(conversation_id, MALLORY)
+            await other.chat.replies.stop(conversation_id, MALLORY)
         await asyncio.sleep(0.3)
-        assert writer.chat.is_streaming(conversation_id)
+        assert writer.chat.replies.is_streaming(conversation_id)
 
         pressed = time.monotonic()
-        assert await other.chat.stop(conversation_id, ALICE) is True
+        assert await other.chat.replies.stop(conversation_id, ALICE) is True
         outcome = await asyncio.wait_for(submitted.reply, 5)
         assert time.monotonic() - pressed < 1.0
         log = fake_router.streams[-1]
@@ -74,4 +76,4 @@ async def test_a_stop_sent_to_another_process_stops_the_answer_within_a_second(c
         assert stored.status == MessageStatus.STOPPED
 
         # nothing is being written any more: the next Stop says so, and sends nothing
-        assert await other.chat.stop(conversation_id, ALICE) is False
+        assert await other.chat.replies.stop(conversation_id, ALICE) is False

@@ -34,7 +34,7 @@ async def ask(core, text, out=None):
     out = out or TitledSink()
     submitted = await core.chat.submit(KEY, ALICE, text, out)
     await submitted.reply
-    await core.chat.wait_idle()  # the title is written in the background
+    await core.chat.replies.wait_idle()  # the title is written in the background
     return submitted, out
 
 
@@ -66,7 +66,7 @@ async def test_first_answer_gets_a_short_title_in_the_users_language(titled_core
     conversation = await titled_core.store.get_conversation_by_id(submitted.conversation.id)
     assert conversation.title == "Capitale de la France"
     assert out.titles == ["Capitale de la France"]
-    listed = await titled_core.chat.list_conversations(ALICE)
+    listed = await titled_core.chat.conversations.list(ALICE)
     assert [c.title for c in listed] == ["Capitale de la France"]
     # the second answer keeps the title: no new title request
     fake_router.queue(text_script("Environ 2 millions."))
@@ -101,9 +101,9 @@ async def test_a_conversation_is_renamed_once_even_when_its_first_answer_is_rege
     assert out.titles == ["Capital of France"]
     fake_router.queue(text_script("It is Paris."))
     fake_router.queue(text_script("Another title"))
-    again = await titled_core.chat.regenerate(submitted.conversation.id, ALICE, out)
+    again = await titled_core.chat.actions.regenerate(submitted.conversation.id, ALICE, out)
     await again.reply
-    await titled_core.chat.wait_idle()
+    await titled_core.chat.replies.wait_idle()
     assert out.titles == ["Capital of France"]  # Discord allows two renames per 10 minutes: one is all it gets
     conversation = await titled_core.store.get_conversation_by_id(submitted.conversation.id)
     assert conversation.title == "Capital of France"

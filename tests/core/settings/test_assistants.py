@@ -135,14 +135,14 @@ async def test_conversation_uses_and_keeps_its_assistant(core, fake_router):
         ALICE, KEY, "Pirate", instructions="Talk like a pirate.", model=QWEN, options={"temperature": "1.2"}
     )
     await assistants.use(ALICE, KEY, "Pirate")
-    assert await core.chat.resolve_model(KEY, "alice") == QWEN  # what a new conversation would use
+    assert (await core.chat.preferences.model_choice(KEY, "alice")).model == QWEN  # what a new conversation would use
     submitted, _, _ = await ask(core, "hello")
     sent = fake_router.requests[-1]
     assert sent["model"] == QWEN and sent["temperature"] == 1.2
     assert sent["messages"][0] == {"role": "system", "content": "Talk like a pirate."}
     # a setting of the conversation beats the assistant's; the person's own default does not
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "temperature", "0.1")
-    await core.chat.set_option(ALICE, KEY, Scope.CONVERSATION, "temperature", "0.4")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "temperature", "0.1")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.CONVERSATION, "temperature", "0.4")
     await ask(core, "again")
     assert fake_router.requests[-1]["temperature"] == 0.4
     # switching assistants later does not move a conversation that started with another

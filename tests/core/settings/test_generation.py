@@ -17,21 +17,21 @@ LLAMA = "meta-llama/Llama-3.3-70B-Instruct"
 
 async def test_generation_settings_resolve_like_the_model(core, fake_router):
     chat = core.chat
-    await chat.set_option(ADMIN, KEY, Scope.WORKSPACE, "temperature", "0.9")
+    await chat.preferences.set_option(ADMIN, KEY, Scope.WORKSPACE, "temperature", "0.9")
     await ask(core, "one")
     assert fake_router.requests[-1]["temperature"] == 0.9
-    await chat.set_option(ADMIN, KEY, Scope.CHANNEL, "temperature", "0.7")
+    await chat.preferences.set_option(ADMIN, KEY, Scope.CHANNEL, "temperature", "0.7")
     await ask(core, "two")
     assert fake_router.requests[-1]["temperature"] == 0.7
-    await chat.set_option(ALICE, KEY, Scope.USER, "temperature", "0.5")
+    await chat.preferences.set_option(ALICE, KEY, Scope.USER, "temperature", "0.5")
     await ask(core, "three")
     assert fake_router.requests[-1]["temperature"] == 0.5
     await ask(core, "bob's turn", BOB)  # Bob has no personal value: the channel's applies
     assert fake_router.requests[-1]["temperature"] == 0.7
-    await chat.set_option(ALICE, KEY, Scope.CONVERSATION, "temperature", "0.3")
+    await chat.preferences.set_option(ALICE, KEY, Scope.CONVERSATION, "temperature", "0.3")
     await ask(core, "four")
     assert fake_router.requests[-1]["temperature"] == 0.3
-    await chat.set_option(ALICE, KEY, Scope.CONVERSATION, "temperature", "default")  # clears
+    await chat.preferences.set_option(ALICE, KEY, Scope.CONVERSATION, "temperature", "default")  # clears
     await ask(core, "five")
     assert fake_router.requests[-1]["temperature"] == 0.5
 
@@ -41,9 +41,9 @@ async def test_top_p_max_tokens_and_reasoning_effort_are_sent(core, fake_router)
     plain = fake_router.requests[-1]
     assert plain["max_tokens"] == core.settings.max_tokens  # always sent, the configured default
     assert "reasoning_effort" not in plain and "temperature" not in plain and "top_p" not in plain
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "top_p", "0.8")
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "max_tokens", "300")
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "reasoning_effort", "HIGH")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "top_p", "0.8")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "max_tokens", "300")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "reasoning_effort", "HIGH")
     await ask(core, "tuned")
     tuned = fake_router.requests[-1]
     assert tuned["top_p"] == 0.8 and tuned["max_tokens"] == 300 and tuned["reasoning_effort"] == "high"
@@ -69,7 +69,7 @@ async def test_top_p_max_tokens_and_reasoning_effort_are_sent(core, fake_router)
 )
 async def test_invalid_values_are_refused_with_a_clear_message(core, name, value, words):
     with pytest.raises(InvalidSetting) as error:
-        await core.chat.set_option(ALICE, KEY, Scope.USER, name, value)
+        await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, name, value)
     assert words in str(error.value)
 
 
@@ -82,20 +82,20 @@ async def test_bounds_and_scopes(core):
     assert parse_option("temperature", "reset", catalog) is None
     for scope in (Scope.CHANNEL, Scope.WORKSPACE):
         with pytest.raises(NotAllowed):
-            await core.chat.set_option(ALICE, KEY, scope, "temperature", "1")
+            await core.chat.preferences.set_option(ALICE, KEY, scope, "temperature", "1")
     with pytest.raises(InvalidSetting):  # the provider is a person's or a place's choice, not a conversation's
-        await core.chat.set_option(ALICE, KEY, Scope.CONVERSATION, "provider", "cheapest")
+        await core.chat.preferences.set_option(ALICE, KEY, Scope.CONVERSATION, "provider", "cheapest")
     await ask(core, "mine")
     with pytest.raises(NotAllowed):  # someone else's conversation
-        await core.chat.set_option(BOB, KEY, Scope.CONVERSATION, "temperature", "1")
+        await core.chat.preferences.set_option(BOB, KEY, Scope.CONVERSATION, "temperature", "1")
 
 
 async def test_system_prompt_per_conversation_and_channel(core_factory, fake_router):
     core = await core_factory(fake_router.url, system_prompt="Global rules.")
-    await core.chat.set_option(ADMIN, KEY, Scope.CHANNEL, "system_prompt", "Channel rules.")
+    await core.chat.preferences.set_option(ADMIN, KEY, Scope.CHANNEL, "system_prompt", "Channel rules.")
     await ask(core, "hi")
     assert fake_router.requests[-1]["messages"][0] == {"role": "system", "content": "Global rules.\n\nChannel rules."}
-    await core.chat.set_option(ALICE, KEY, Scope.CONVERSATION, "system_prompt", "Answer in French.")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.CONVERSATION, "system_prompt", "Answer in French.")
     await ask(core, "again")
     assert fake_router.requests[-1]["messages"][0]["content"] == "Global rules.\n\nAnswer in French."
     other = ConversationKey("test", "W1", "C1", "T2")  # the channel's other conversations keep the channel's
@@ -105,20 +105,22 @@ async def test_system_prompt_per_conversation_and_channel(core_factory, fake_rou
 
 async def test_provider_preference_becomes_the_suffix(core, fake_router):
     chat = core.chat
-    await chat.set_option(ADMIN, KEY, Scope.WORKSPACE, "provider", "cheapest")
+    await chat.preferences.set_option(ADMIN, KEY, Scope.WORKSPACE, "provider", "cheapest")
     await ask(core, "one")
     assert fake_router.requests[-1]["model"] == f"{LLAMA}:cheapest"
-    await chat.set_option(ALICE, KEY, Scope.USER, "provider", "auto")
+    await chat.preferences.set_option(ALICE, KEY, Scope.USER, "provider", "auto")
     await ask(core, "two")
     assert fake_router.requests[-1]["model"] == f"{LLAMA}:fastest"
-    await chat.set_option(ALICE, KEY, Scope.USER, "provider", "groq")
+    await chat.preferences.set_option(ALICE, KEY, Scope.USER, "provider", "groq")
     _, _, out = await ask(core, "three")
     assert fake_router.requests[-1]["model"] == f"{LLAMA}:groq"
     assert out.calls[-1].view.provider == "fake-provider"  # "via <provider>" comes from the router's header
-    await chat.set_model(ALICE, KEY, Scope.CONVERSATION, "Qwen/Qwen3-32B")  # not served by groq: router decides
+    await chat.preferences.set_model(
+        ALICE, KEY, Scope.CONVERSATION, "Qwen/Qwen3-32B"
+    )  # not served by groq: router decides
     await ask(core, "four")
     assert fake_router.requests[-1]["model"] == "Qwen/Qwen3-32B"
-    await chat.set_model(ALICE, KEY, Scope.CONVERSATION, "Qwen/Qwen3-32B:cerebras")  # a chosen suffix wins
+    await chat.preferences.set_model(ALICE, KEY, Scope.CONVERSATION, "Qwen/Qwen3-32B:cerebras")  # a chosen suffix wins
     await ask(core, "five")
     assert fake_router.requests[-1]["model"] == "Qwen/Qwen3-32B:cerebras"
 
@@ -133,9 +135,9 @@ def test_apply_provider_rules(core):
 
 
 async def test_settings_listing_says_where_each_value_comes_from(core):
-    await core.chat.set_option(ADMIN, KEY, Scope.CHANNEL, "top_p", "0.9")
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "temperature", "0.2")
-    rows = {name: (value, where) for name, value, where in await core.chat.describe_settings(KEY, "alice")}
+    await core.chat.preferences.set_option(ADMIN, KEY, Scope.CHANNEL, "top_p", "0.9")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "temperature", "0.2")
+    rows = {name: (value, where) for name, value, where in await core.chat.preferences.describe(KEY, "alice")}
     assert rows["model"] == (LLAMA, "default")
     assert rows["temperature"] == ("0.2", "user")
     assert rows["top_p"] == ("0.9", "channel")
@@ -161,5 +163,5 @@ async def test_console_set_and_system(core, fake_router):
     assert "out of range" in text  # the bad value was refused in the chat, not raised
     assert "top_p" in text and "conversation" in text and "via fake-provider" in text
     carol = Actor("console", "carol", workspace="local")
-    rows = {n: v for n, v, _ in await core.chat.describe_settings(app.key, carol.user_id)}
+    rows = {n: v for n, v, _ in await core.chat.preferences.describe(app.key, carol.user_id)}
     assert rows["system_prompt"] == "Be terse."

@@ -96,12 +96,12 @@ def _count_settings_queries(store) -> Counter:
 async def test_an_answer_reads_its_settings_in_two_queries_and_resolves_them_as_before(core, fake_router):
     chat = core.chat
     await ask(core, "start")  # the conversation exists from here on
-    await chat.set_option(ADMIN, KEY, Scope.WORKSPACE, "system_prompt", "Be brief.")
-    await chat.set_option(ADMIN, KEY, Scope.WORKSPACE, "temperature", "0.9")
-    await chat.set_option(ADMIN, KEY, Scope.CHANNEL, "temperature", "0.7")
-    await chat.set_model(ADMIN, KEY, Scope.CHANNEL, "Qwen/Qwen3-32B")
-    await chat.set_option(ALICE, KEY, Scope.USER, "top_p", "0.8")
-    await chat.set_option(ALICE, KEY, Scope.CONVERSATION, "max_tokens", "321")
+    await chat.preferences.set_option(ADMIN, KEY, Scope.WORKSPACE, "system_prompt", "Be brief.")
+    await chat.preferences.set_option(ADMIN, KEY, Scope.WORKSPACE, "temperature", "0.9")
+    await chat.preferences.set_option(ADMIN, KEY, Scope.CHANNEL, "temperature", "0.7")
+    await chat.preferences.set_model(ADMIN, KEY, Scope.CHANNEL, "Qwen/Qwen3-32B")
+    await chat.preferences.set_option(ALICE, KEY, Scope.USER, "top_p", "0.8")
+    await chat.preferences.set_option(ALICE, KEY, Scope.CONVERSATION, "max_tokens", "321")
     await chat.limits.set(ADMIN, KEY, "max_message_chars", "50")
 
     calls = _count_settings_queries(core.store)

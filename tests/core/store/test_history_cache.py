@@ -180,18 +180,20 @@ async def test_an_answer_through_one_process_sees_what_another_wrote_edited_and_
     await second.reply
     assert "first question" in _sent(fake_router) and "second question" in _sent(fake_router)
 
-    assert await two.chat.on_message_edited("console", "p1", "first question, edited")  # edited in process two
+    assert await two.chat.conversations.on_message_edited(
+        "console", "p1", "first question, edited"
+    )  # edited in process two
     third = await one.chat.submit(key, ann, "third question", RecordingSink(), platform_message_id="p3")
     await third.reply
     assert "first question, edited" in _sent(fake_router)  # process one's next answer has the edit
 
-    await two.chat.delete_from_message("p2", ann)  # deleted from the second question on, in process two
+    await two.chat.conversations.delete_from_message("p2", ann)  # deleted from the second question on, in process two
     fourth = await one.chat.submit(key, ann, "fourth question", RecordingSink(), platform_message_id="p4")
     await fourth.reply
     sent = _sent(fake_router)
     assert "second question" not in sent and "third question" not in sent and "fourth question" in sent
 
-    await two.chat.delete_conversation(first.conversation.id, ann)  # erased in process two
+    await two.chat.conversations.delete(first.conversation.id, ann)  # erased in process two
     assert await one.store.recent_messages(first.conversation.id, HISTORY_WINDOW) == []
 
 
@@ -207,7 +209,7 @@ async def test_regenerate_in_another_process_drops_the_old_answer_from_the_next_
     fake_router.queue(text_script("ok"))
     done = await one.chat.submit(key, ann, "question", RecordingSink())
     await done.reply
-    again = await two.chat.regenerate(done.conversation.id, ann, RecordingSink())
+    again = await two.chat.actions.regenerate(done.conversation.id, ann, RecordingSink())
     await again.reply
     later = await one.chat.submit(key, ann, "and then?", RecordingSink())
     await later.reply

@@ -24,5 +24,5 @@ async def searching_core(core_factory, fake_router, fake_web):
         web_fetch_allow_networks="127.0.0.1/32",
         web_fetch_timeout=1.0,
     )
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
     return core

@@ -46,7 +46,7 @@ async def test_the_next_turn_carries_the_tool_call_and_its_result(searching_core
 
 async def test_a_model_without_tools_gets_a_compact_summary(searching_core, fake_router, fake_web):
     await first_turn(searching_core, fake_router)
-    await searching_core.chat.set_model(ALICE, KEY, Scope.CONVERSATION, GEMMA)
+    await searching_core.chat.preferences.set_model(ALICE, KEY, Scope.CONVERSATION, GEMMA)
     fake_router.queue(text_script("Noted."), model=GEMMA)
     await ask(searching_core, "Thanks")
     messages = fake_router.requests[-1]["messages"]
@@ -61,11 +61,11 @@ async def test_a_model_without_tools_gets_a_compact_summary(searching_core, fake
 
 async def test_exports_show_the_tool_calls(searching_core, fake_router, fake_web):
     submitted, _ = await first_turn(searching_core, fake_router)
-    markdown = await searching_core.chat.export_markdown(submitted.conversation.id, ALICE)
+    markdown = await searching_core.chat.conversations.export_markdown(submitted.conversation.id, ALICE)
     assert '🛠️ `web_search` `{"query": "population of Paris"}`' in markdown
     assert "> " in markdown.split("🛠️", 1)[1] and "capital of France" in markdown
     assert markdown.index("🛠️") < markdown.index("About 2.1 million people")
-    document = json.loads(await searching_core.chat.export_json(submitted.conversation.id, ALICE))
+    document = json.loads(await searching_core.chat.conversations.export_json(submitted.conversation.id, ALICE))
     [user, answer] = document["messages"]
     assert "tool_calls" not in user
     [call] = answer["tool_calls"]

@@ -177,13 +177,13 @@ async def test_web_search_setting_and_model_support_decide_whether_tools_are_off
     await ask(core, "hello")
     assert "tools" not in fake_router.requests[-1]  # off by default
 
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
     fake_router.queue(text_script("with tools"))
     await ask(core, "hello again")
     names = [t["function"]["name"] for t in fake_router.requests[-1]["tools"]]
     assert names == ["web_search", "fetch_url"]
 
-    await core.chat.set_model(ALICE, KEY, Scope.CONVERSATION, "google/gemma-3-27b-it")  # no tool support
+    await core.chat.preferences.set_model(ALICE, KEY, Scope.CONVERSATION, "google/gemma-3-27b-it")  # no tool support
     fake_router.queue(text_script("plain answer"))
     _, _, out = await ask(core, "and now?")
     assert "tools" not in fake_router.requests[-1] and out.texts() == ["plain answer"]
@@ -195,7 +195,7 @@ async def test_an_assistant_that_may_search_gets_tools_unless_switched_off(core,
     fake_router.queue(text_script("ok"))
     await ask(core, "hi")
     assert [t["function"]["name"] for t in fake_router.requests[-1]["tools"]] == ["web_search", "fetch_url"]
-    await core.chat.set_option(ALICE, KEY, Scope.CONVERSATION, "web_search", "off")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.CONVERSATION, "web_search", "off")
     fake_router.queue(text_script("ok"))
     await ask(core, "again")
     assert "tools" not in fake_router.requests[-1]

@@ -60,7 +60,7 @@ async def test_fetch_url_reads_a_shared_link(searching_core, fake_router, fake_w
 
 async def test_a_private_link_is_refused_and_the_model_is_told(core_factory, fake_router, fake_web):
     core = await core_factory(fake_router.url, web_search_provider="searxng", searxng_url=fake_web.base)
-    await core.chat.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
+    await core.chat.preferences.set_option(ALICE, KEY, Scope.USER, "web_search", "on")
     fake_router.queue(tool_calls_script(("fetch_url", {"url": f"{fake_web.base}/paris"})))
     fake_router.queue(text_script("I cannot read that link."))
     _, _, out = await ask(core, "read it")
@@ -129,8 +129,8 @@ async def test_console_search_command(searching_core, fake_router):
 
     app = ConsoleApp(searching_core, user="alice")
     await app.handle_line("/search off")
-    value, _ = await searching_core.chat.resolve("web_search", app.key, app.actor.user_id)
+    value, _ = await searching_core.chat.preferences.resolve("web_search", app.key, app.actor.user_id)
     assert value == "off"
     await app.handle_line("/search on")
-    value, _ = await searching_core.chat.resolve("web_search", app.key, app.actor.user_id)
+    value, _ = await searching_core.chat.preferences.resolve("web_search", app.key, app.actor.user_id)
     assert value == "on"

@@ -64,17 +64,19 @@ async def test_max_message_length(core):
 
 
 async def test_allowed_models_in_set_model_submit_and_compare(core, fake_router):
-    await core.chat.set_model(ALICE, KEY, Scope.USER, "Qwen/Qwen3-32B")
+    await core.chat.preferences.set_model(ALICE, KEY, Scope.USER, "Qwen/Qwen3-32B")
     limits = await core.chat.limits.set(ADMIN, KEY, "allowed_models", "meta-llama/llama-3.3-70b-instruct, omni")
     assert limits.allowed_models == ["meta-llama/Llama-3.3-70B-Instruct", "omni"]
     with pytest.raises(LimitReached, match="`Qwen/Qwen3-32B` is not allowed"):
-        await core.chat.set_model(ALICE, KEY, Scope.CONVERSATION, "Qwen/Qwen3-32B")
+        await core.chat.preferences.set_model(ALICE, KEY, Scope.CONVERSATION, "Qwen/Qwen3-32B")
     with pytest.raises(LimitReached, match="not allowed in this workspace"):
         await ask(core, "hello")  # Alice's own choice is no longer allowed here
-    await core.chat.set_model(ALICE, KEY, Scope.CONVERSATION, "meta-llama/Llama-3.3-70B-Instruct:groq")
+    await core.chat.preferences.set_model(ALICE, KEY, Scope.CONVERSATION, "meta-llama/Llama-3.3-70B-Instruct:groq")
     await ask(core, "hello")
     with pytest.raises(LimitReached):
-        await core.chat.compare(KEY, ALICE, "x", ["meta-llama/Llama-3.3-70B-Instruct", "Qwen/Qwen3-32B"], RecordingSink)
+        await core.chat.comparer.compare(
+            KEY, ALICE, "x", ["meta-llama/Llama-3.3-70B-Instruct", "Qwen/Qwen3-32B"], RecordingSink
+        )
 
 
 async def test_limits_do_not_leak_across_workspaces(core):

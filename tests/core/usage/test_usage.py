@@ -102,7 +102,7 @@ async def test_a_provider_that_reports_no_usage_is_counted_from_the_text_and_mar
     assert mine.total.requests == 1 and mine.total.counted and mine.total.completion_tokens == reply.completion_tokens
     text = format_usage(mine)
     assert "≈" in text and "counted from the text (estimated)" in text
-    exported = json.loads(await core.chat.export_json(submitted.conversation.id, ALICE))
+    exported = json.loads(await core.chat.conversations.export_json(submitted.conversation.id, ALICE))
     assert exported["messages"][-1]["usage_estimated"] is True
 
     fake_router.queue(text_script("with usage"))  # the provider's own figures win, unmarked

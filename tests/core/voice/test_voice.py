@@ -66,7 +66,7 @@ async def test_the_transcript_is_erased_with_the_message(core, fake_router):
     audio = make_audio("ogg", seconds=2.0)
     fake_router.speech.says(audio, "remember the secret word: pineapple")
     submitted, _ = await say(core, [Attachment("voice-message.ogg", "audio/ogg", audio, voice=True)])
-    await core.chat.forget(KEY, ALICE, 1)
+    await core.chat.conversations.forget(KEY, ALICE, 1)
     assert not [m for m in await core.store.recent_messages(submitted.conversation.id, 10) if "pineapple" in m.content]
 
 
