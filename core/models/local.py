@@ -105,14 +105,20 @@ class LocalModelServer:
         yes) but already refuses them, and a message sent then must find it restarted, not fail."""
         if not self.alive:
             return False
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 0.5)
-        except (OSError, TimeoutError):
-            return False
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return True
+        # a refusal answers at once; a timeout may only mean this event loop was busy (a huge paste being drawn)
+        # past the first wait, so a hung server is one that misses a second, longer one too
+        for timeout in (0.5, 5.0):
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), timeout)
+            except TimeoutError:
+                continue
+            except OSError:
+                return False
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return True
+        return False
 
     async def restart(self) -> LocalModelServer:
         """A new server for the same model, on the same port when it is still free (so nothing that
