@@ -9,6 +9,7 @@ import logging
 import time
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -20,6 +21,16 @@ from core.keys import Actor
 from core.streaming import PlatformLimits
 
 __all__ = ["PLATFORM", "REPLY_TEXT_CHARS", "SlackAdapter"]
+
+BOLT_LOG = logging.getLogger("slack_bolt")
+
+
+class _NotOurToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and, as the adapter always gives it a client, warns at
+    every start that the token "will be unused": a line that says nothing wrong, in every operator's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != warning_client_prioritized_and_token_skipped()
 
 
 class SlackAdapter(WorkspaceContext, TalkingBack):
@@ -53,6 +64,8 @@ class SlackAdapter(WorkspaceContext, TalkingBack):
         self._domains: dict[str, str] = {}  # team id -> its domain (acme for acme.slack.com)
         self._busy: set[asyncio.Task] = set()
         self.replies: set[asyncio.Task] = set()
+        if not any(isinstance(f, _NotOurToken) for f in BOLT_LOG.filters):
+            BOLT_LOG.addFilter(_NotOurToken())
         self.app = AsyncApp(
             client=client,
             signing_secret=self.signing_secret,
@@ -62,7 +75,7 @@ class SlackAdapter(WorkspaceContext, TalkingBack):
             process_before_response=self.store_before_ack,
             # Bolt otherwise gives its loggers the root level, and at DEBUG they (and the Socket Mode
             # client, which uses app.logger) log whole payloads: user text. This one stays capped.
-            logger=logging.getLogger("slack_bolt"),
+            logger=BOLT_LOG,
         )
 
     # work in flight
