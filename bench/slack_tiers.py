@@ -5,7 +5,7 @@ chat.appendStream Tier 4, chat.update Tier 3, chat.postMessage about 1/s per cha
     python -m bench.slack_tiers                          # N = 1, 10, 50; writes bench/results/slack-tiers.{md,json}
     python -m bench.slack_tiers --sizes 10 --tokens 300 --out ""    # print only
     python -m bench.slack_tiers --warm                   # a warm bot; writes bench/results/slack-tiers-warm.{md,json}
-    python -m bench.slack_tiers --sizes 10 --learned 6.4 --out ""    # synthetic: the learned length set by hand
+    python -m bench.slack_tiers --sizes 10 --learned 6.4    # synthetic, length set by hand: …-synthetic-learned.md
 
 Cold (the default): each N builds a fresh bot in a fresh workspace, which has learned nothing yet. Warm (--warm): in the
 same bot process and workspace, the bot first streams one un-measured burst of the same N answers to their end, the
@@ -232,14 +232,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--tokens", type=int, default=120, help="tokens per answer (20 a second)")
-    parser.add_argument("--out", help="path without suffix; '' prints only (default: bench/results/slack-tiers[-warm])")
+    parser.add_argument("--out", help="path without suffix; '' prints only (default: bench/results/slack-tiers…)")
     parser.add_argument("--warm", action="store_true", help="measure a second burst in the same bot and workspace")
     parser.add_argument("--learned", type=float, help="seconds: synthetic, the answers' length set as if learned")
     args = parser.parse_args()
     if args.warm and args.learned:
         parser.error("--warm learns the length; --learned sets it: one or the other")
     if args.out is None:
-        args.out = str(RESULTS / ("slack-tiers-warm" if args.warm else "slack-tiers"))
+        name = "slack-tiers-warm" if args.warm else "slack-tiers-synthetic-learned" if args.learned else "slack-tiers"
+        args.out = str(RESULTS / name)
     quiet_logs()
     if args.learned:
         learned(args.learned)
