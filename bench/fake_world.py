@@ -158,6 +158,9 @@ class World:
         self.targets: list[dict] = []  # per conversation: where its answer goes
         self.t_go = 0.0
         self.cpu_go = 0.0
+        # the router's streams before this index belong to an earlier `go` in the same world (a warm-up burst): status
+        # and collect see only the latest burst's
+        self.round_start = 0
 
     async def teardown(self) -> None:
         if self.platform is not None:
@@ -194,6 +197,7 @@ class World:
         upstream: str | None = None,
     ) -> dict:
         await self.teardown()
+        self.round_start = 0
         self.kind, self.profile, self.upstream = platform, StreamProfile.from_dict(profile), upstream
         if upstream:
             self.router = RelayRouter(upstream)
@@ -233,7 +237,9 @@ class World:
 
     async def cmd_go(self, deliver: bool = True) -> dict:
         """Every user asks at once: `deliver` sends the events to the bot; without it (a bot the harness drives
-        itself) the user messages are only stored."""
+        itself) the user messages are only stored. Again in the same Slack world (a warm bot): the same users ask again,
+        in new threads of the same channels, and only this burst is measured."""
+        self.round_start = len(self.router.streams) if self.router else 0
         self.t_go, self.cpu_go = time.monotonic(), time.process_time()
         fake = self.platform
         if isinstance(fake, FakeDiscord):
@@ -257,7 +263,7 @@ class World:
         return {"t_go": self.t_go, "targets": self.targets}
 
     async def cmd_status(self) -> dict:
-        streams = self.router.streams if self.router else []
+        streams = self.router.streams[self.round_start :] if self.router else []
         return {"started": len(streams), "finished": sum(s.finished is not None for s in streams)}
 
     async def cmd_collect(self) -> dict:
@@ -265,7 +271,7 @@ class World:
         cpu = time.process_time() - self.cpu_go
         wall = time.monotonic() - self.t_go
         by_index: dict[int, Any] = {}
-        for log in self.router.streams:
+        for log in self.router.streams[self.round_start :]:
             users = [m for m in log.request.get("messages") or [] if m.get("role") == "user"]
             found = MARKER.search(json.dumps(users[-1].get("content"))) if users else None
             if found:

@@ -49,6 +49,9 @@ class Case:
     model: str = MODEL
     max_tokens: int = 2048
     label: str = ""
+    # ours on Slack only: the same bot first streams one un-measured burst of the same answers in the same workspace,
+    # to their end, and waits out WARM_RECOVERY before the measured burst (what it learned from the first is kept)
+    warm: bool = False
 
     @property
     def channels(self) -> int:
@@ -64,6 +67,7 @@ class Case:
             "discord_global": self.discord_global,
             "upstream": bool(self.upstream),
             "label": self.label,
+            "warm": self.warm,
             "channels": self.channels if self.path != "discord" else self.n,
         }
 
@@ -231,7 +235,41 @@ async def _ours_discord(world: FakeWorldProcess, case: Case, setup: dict, workdi
         await core.close(grace=5)
 
 
-async def _ours_slack(world: FakeWorldProcess, case: Case, setup: dict, workdir: Path, meter: Meter) -> None:
+# Slack's tiers refill from empty within a minute (a minute's worth as burst, in the fake and in the bot's own buckets,
+# which refill a little faster): after this long without a request every budget is as full as a fresh workspace's
+WARM_RECOVERY = 61.0
+
+
+async def _warm_up(world: FakeWorldProcess, case: Case, core: Any) -> dict:
+    """The un-measured first burst of a warm case: the same answers, to their end, then WARM_RECOVERY of quiet.
+    Returns what it was (answers, how many natively, byte-exact, 429s) and the answer lengths the bot learned."""
+    await world.call("go", deliver=True)
+    await _wait_started(world, case.n, 60 + case.n)
+    await asyncio.wait_for(core.chat.replies.wait_idle(), _timeout(case))
+    data = await world.call("collect")
+    await asyncio.sleep(WARM_RECOVERY)
+    streams = data["streams"]
+    return {
+        "answers": len(streams),
+        "native": sum(bool(s["native"]) for s in streams),
+        "complete": sum(bool(s["complete"]) for s in streams),
+        "rate_limited": sum(1 for r in data["requests"] if r[3] == 429),
+        "recovery_seconds": WARM_RECOVERY,
+        "learned_seconds": _learned_lengths(core),
+    }
+
+
+def _learned_lengths(core: Any) -> dict:
+    """What each budget that learns answer lengths has learned (core.streaming.lengths), read for the record only."""
+    out = {}
+    for throttle in core.chat.throttles._throttles.values():
+        for key, bucket in throttle._buckets.items():
+            if bucket.lengths is not None:
+                out[f"{throttle.name} {key}"] = round(bucket.lengths.typical, 3)
+    return out
+
+
+async def _ours_slack(world: FakeWorldProcess, case: Case, setup: dict, workdir: Path, meter: Meter) -> dict | None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.web.async_client import AsyncWebClient
 
@@ -243,7 +281,10 @@ async def _ours_slack(world: FakeWorldProcess, case: Case, setup: dict, workdir:
     adapter = build_adapter(core, client=client, native_streaming=case.path == "slack-native")
     handler = AsyncSocketModeHandler(adapter.app, setup["app_token"], web_client=client)
     await handler.connect_async()
+    warm_up = None
     try:
+        if case.warm:
+            warm_up = await _warm_up(world, case, core)
         with meter:
             await world.call("go", deliver=True)
             await _wait_started(world, case.n, 60 + case.n)
@@ -251,6 +292,7 @@ async def _ours_slack(world: FakeWorldProcess, case: Case, setup: dict, workdir:
     finally:
         await handler.close_async()
         await core.close(grace=5)
+    return warm_up
 
 
 async def _baseline(world: FakeWorldProcess, case: Case, setup: dict, meter: Meter) -> None:
@@ -307,14 +349,17 @@ async def run_case(world: FakeWorldProcess, case: Case, workdir: Path) -> dict:
     )
     meter = Meter()
     error = ""
+    warm_up = None
     started = time.monotonic()
     try:
+        if case.warm and (case.bot != "ours" or platform != "slack"):
+            raise ValueError("a warm case is ours on Slack only")
         if case.bot == "baseline":
             await _baseline(world, case, setup, meter)
         elif platform == "discord":
             await _ours_discord(world, case, setup, workdir, meter)
         else:
-            await _ours_slack(world, case, setup, workdir, meter)
+            warm_up = await _ours_slack(world, case, setup, workdir, meter)
     except Exception as exc:  # a case that fails is reported as such; the suite goes on
         log.warning("case %s failed: %s", case.describe(), exc, exc_info=True)
         error = f"{type(exc).__name__}: {exc}"
@@ -327,6 +372,7 @@ async def run_case(world: FakeWorldProcess, case: Case, workdir: Path) -> dict:
         "bot": meter.as_dict() if hasattr(meter, "cpu") else {},
         "error": error,
         "case_seconds": time.monotonic() - started,
+        **({"warm_up": warm_up} if case.warm else {}),
     }
 
 

@@ -4,7 +4,15 @@ chat.appendStream Tier 4, chat.update Tier 3, chat.postMessage about 1/s per cha
 
     python -m bench.slack_tiers                          # N = 1, 10, 50; writes bench/results/slack-tiers.{md,json}
     python -m bench.slack_tiers --sizes 10 --tokens 300 --out ""    # print only
-    python -m bench.slack_tiers --sizes 10 50 --learned 6.4 --out ""    # a warm bot (see --learned)
+    python -m bench.slack_tiers --warm                   # a warm bot; writes bench/results/slack-tiers-warm.{md,json}
+    python -m bench.slack_tiers --sizes 10 --learned 6.4    # synthetic, length set by hand: …-synthetic-learned.md
+
+Cold (the default): each N builds a fresh bot in a fresh workspace, which has learned nothing yet. Warm (--warm): in the
+same bot process and workspace, the bot first streams one un-measured burst of the same N answers to their end, the
+workspace then stays quiet for bench.harness.WARM_RECOVERY (61 s: every tier's budget, the fake's and the bot's own,
+refills from empty within a minute), and the second burst is measured exactly as a cold case is; what the bot learned
+from the first (its answers' length) is what it learned, nothing is set. --learned is synthetic: it sets the learned
+length directly in a fresh bot, which did not learn it.
 
 Per N: p99 staleness beside two bounds of ideal schedulers under the same tiers (bench.bounds, the same token
 arrivals): native only (every answer waits for its chat.startStream), and either way (each request may take the
@@ -20,13 +28,14 @@ import asyncio
 import json
 import os
 import platform
+import shlex
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench import bounds
-from bench.harness import Case, FakeWorldProcess, _budget, quiet_logs, run_case
+from bench.harness import WARM_RECOVERY, Case, FakeWorldProcess, _budget, quiet_logs, run_case
 from bench.metrics import ratio, summarize
 from bench.workload import StreamProfile
 
@@ -117,10 +126,27 @@ def machine() -> dict:
     }
 
 
-def markdown(rows: list[dict], command: str, host: dict) -> str:
+def mode(warm: bool, learned: float | None) -> str:
+    if warm:
+        return (
+            "**Warm**: in the same bot process and workspace, one un-measured burst of the same N answers streamed to "
+            f"its end first, then {WARM_RECOVERY:g} s of quiet (every tier's budget, the fake's and the bot's own, "
+            "full again as in a fresh workspace), then the measured burst below. The bot learned its answers' length "
+            "from the first burst; nothing was set."
+        )
+    if learned:
+        return (
+            f"**Synthetic** (`--learned {learned:g}`): a fresh bot whose learned answer length the bench SET to "
+            f"{learned:g} s; the bot did not learn it. Not a measurement of a warm bot (`--warm` is)."
+        )
+    return "**Cold**: each N builds a fresh bot in a fresh workspace: it has learned nothing yet (10 s guess)."
+
+
+def markdown(rows: list[dict], command: str, host: dict, kind: str = "") -> str:
     lines = [
         "# Slack native answers under the real tiers",
         "",
+        *([kind, ""] if kind else []),
         f"Command: `{command}`  ",
         f"Machine: {host['platform']}, Python {host['python']}, {host['cpus']} CPUs, load average at the end "
         f"{host['load_average_at_end']} (shared with other work: figures move with the load)  ",
@@ -158,24 +184,45 @@ def markdown(rows: list[dict], command: str, host: dict) -> str:
                 f"| {_f(side['staleness_p50'])} | {_f(side['staleness_p99'])} | {_f(side['first_visible_p50'])} "
                 f"| {_f(side['first_visible_p99'])} |"
             )
+    warmed = [r for r in rows if r.get("warm_up")]
+    if warmed:
+        lines += [
+            "",
+            "The un-measured first bursts (same bot, same workspace) and what the bot learned from them:",
+            "",
+            "| N | answers | started natively | byte-exact | 429s | learned answer length, s "
+            "| quiet before the measured burst, s |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in warmed:
+            w = r["warm_up"]
+            learned = ", ".join(f"{v:.2f}" for v in w["learned_seconds"].values()) or "–"
+            lines.append(
+                f"| {r['n']} | {w['answers']} | {w['native']}/{w['answers']} | {w['complete']}/{w['answers']} "
+                f"| {w['rate_limited']} | {learned} | {w['recovery_seconds']:g} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def learned(seconds: float) -> None:
     """The bot starts as if the answers it streamed before had lasted `seconds` each (core.streaming.lengths): a warm
-    bot. Each case builds a fresh bot, which would otherwise start from the prior guess."""
+    bot, synthetic: nothing was learned (--warm is the honest warm case). Each case builds a fresh bot, which would
+    otherwise start from the prior guess."""
     from core.streaming.lengths import KEEP, AnswerLengths
 
     AnswerLengths.__init__.__defaults__ = (seconds, KEEP)
 
 
-async def run(sizes: list[int], tokens: int, on_row) -> list[dict]:
+async def run(sizes: list[int], tokens: int, on_row, warm: bool = False) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="hfchat-bench-") as tmp:
         async with FakeWorldProcess() as world:
             for n in sizes:
-                case = Case("slack-native", "ours", n, StreamProfile(tokens=tokens))
-                row = figures(case, await run_case(world, case, Path(tmp)))
+                case = Case("slack-native", "ours", n, StreamProfile(tokens=tokens), warm=warm)
+                result = await run_case(world, case, Path(tmp))
+                row = figures(case, result)
+                if warm:
+                    row["warm_up"] = result.get("warm_up")
                 rows.append(row)
                 on_row(row)
     return rows
@@ -185,26 +232,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--tokens", type=int, default=120, help="tokens per answer (20 a second)")
-    parser.add_argument("--out", default=str(RESULTS / "slack-tiers"), help="path without suffix; '' prints only")
-    parser.add_argument("--learned", type=float, help="seconds: a warm bot, answers' length already learned")
+    parser.add_argument("--out", help="path without suffix; '' prints only (default: bench/results/slack-tiers…)")
+    parser.add_argument("--warm", action="store_true", help="measure a second burst in the same bot and workspace")
+    parser.add_argument("--learned", type=float, help="seconds: synthetic, the answers' length set as if learned")
     args = parser.parse_args()
+    if args.warm and args.learned:
+        parser.error("--warm learns the length; --learned sets it: one or the other")
+    if args.out is None:
+        name = "slack-tiers-warm" if args.warm else "slack-tiers-synthetic-learned" if args.learned else "slack-tiers"
+        args.out = str(RESULTS / name)
     quiet_logs()
     if args.learned:
         learned(args.learned)
-    command = "python -m bench.slack_tiers " + " ".join(sys.argv[1:])
+    command = "python -m bench.slack_tiers " + shlex.join(sys.argv[1:])
     started = time.time()
 
     def show(row: dict) -> None:
         print(json.dumps({k: v for k, v in row.items() if k not in ("native", "beyond_start_budget")}), flush=True)
 
-    rows = asyncio.run(run(args.sizes, args.tokens, show))
+    rows = asyncio.run(run(args.sizes, args.tokens, show, warm=args.warm))
     host = machine()
-    text = markdown(rows, command.strip(), host)
+    kind = mode(args.warm, args.learned)
+    text = markdown(rows, command.strip(), host, kind)
     print(text)
     if args.out:
         out = Path(args.out)
         out.with_suffix(".md").write_text(text, encoding="utf-8")
-        payload = {"command": command.strip(), "machine": host, "started": started, "rows": rows}
+        payload = {"command": command.strip(), "mode": kind, "machine": host, "started": started, "rows": rows}
         out.with_suffix(".json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench import bounds, report
-from bench.harness import Case, run_rows
+from bench import bounds, harness, report
+from bench.harness import Case, FakeWorldProcess, run_case, run_rows
 from bench.metrics import first_visible, jain, percentile, staleness, summarize
 from bench.workload import StreamProfile
 
@@ -117,3 +117,22 @@ async def test_harness_runs_end_to_end_in_a_tiny_mode(tmp_path):
     assert "Discord p99 staleness" in text
     assert sorted(report.plots(results, tmp_path)) == ["cpu.png", "staleness.png"]
     assert (tmp_path / "staleness.png").stat().st_size > 1000
+
+
+async def test_a_warm_case_measures_only_its_second_burst_and_keeps_what_the_first_taught(tmp_path, monkeypatch):
+    # the minute of quiet is the bench's to wait; what this proves is which burst is measured and what carries over
+    monkeypatch.setattr(harness, "WARM_RECOVERY", 0.0)
+    async with FakeWorldProcess() as world:
+        result = await run_case(world, Case("slack-native", "ours", 2, TINY, warm=True), tmp_path)
+    assert result["error"] == ""
+    warm_up = result["warm_up"]
+    assert warm_up["answers"] == warm_up["native"] == warm_up["complete"] == 2 and warm_up["rate_limited"] == 0
+    # the bot learned its answers' length from the first burst (the guess before any ended is 10 s)
+    [learned] = warm_up["learned_seconds"].values()
+    assert 0 < learned < 10
+    data = result["data"]
+    streams = data["streams"]
+    assert len(streams) == 2 and all(s["complete"] and s["native"] for s in streams)  # the second burst's own
+    assert all(s["requested_at"] >= data["t_go"] for s in streams)
+    assert all(r[0] >= data["t_go"] for r in data["requests"])
+    assert sum(r[1] == "chat.startStream" for r in data["requests"]) == 2
