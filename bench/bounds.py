@@ -67,9 +67,16 @@ class Rule:
 
 
 def platform_rules(
-    path: str, *, discord_global: bool = True, per_channel_only: bool = False, sustained: bool = False
+    path: str,
+    *,
+    discord_global: bool = True,
+    per_channel_only: bool = False,
+    sustained: bool = False,
+    global_rate: float | None = None,
 ) -> list[Rule]:
     """The limits a path's fake enforces on answer messages. `per_channel_only` drops the shared ones;
+    `global_rate` replaces Discord's 50 per fixed second by an even pace of that many a second (a scheduler that
+    keeps a margin under the limit, as the bot does);
     `sustained` takes the bursts out of token buckets (a run long enough that a minute's burst is no help)."""
     rules: list[Rule] = []
     if path == "discord":
@@ -79,7 +86,8 @@ def platform_rules(
         rules.append(Rule("message edit", frozenset({"edit", "final"}), "channel", FixedWindow(*edit)))
         if discord_global:
             kinds = frozenset({"open", "create", "edit", "final"})
-            rules.append(Rule("global", kinds, "global", FixedWindow(*DISCORD_GLOBAL)))
+            limiter = FixedWindow(*DISCORD_GLOBAL) if global_rate is None else TokenBucket(global_rate, 1)
+            rules.append(Rule("global", kinds, "global", limiter))
     elif path == "slack-any":
         # either way, per request: a relaxation (an answer posted could still be appended to), so what an ideal
         # scheduler reaches here bounds every scheduler that mixes the two paths under the same tiers
@@ -166,6 +174,7 @@ def simulate(
     creates_first: bool = False,
     finals_first: bool = False,
     asks_on_open: float | None = None,
+    messages_before_places: bool = False,
     step: float = 0.005,
 ) -> list[list[tuple[float, int]]]:
     """One ideal scheduler's timeline for each stream ({"channel", "tokens": [(arrival, end)]}, optionally
@@ -175,7 +184,9 @@ def simulate(
     serves the answers whose last token has arrived before the others' updates, instead of strict
     oldest-token-first. `asks_on_open` (seconds): the model is asked when the place opens, as the bot does, so a
     stream's tokens arrive as they did, moved to begin that long after the place opens here (a place opened
-    sooner brings its tokens sooner): each such stream's "tokens" is replaced, in place, by the moved arrivals."""
+    sooner brings its tokens sooner): each such stream's "tokens" is replaced, in place, by the moved arrivals.
+    `messages_before_places`: a message that can go (a first text, an update) goes before a place still to open,
+    whatever their ages (with `creates_first`, the bot's order: first texts, then threads, then updates)."""
     spacing = spacing or {}
     timelines: list[list[tuple[float, int]]] = [[] for _ in streams]
     limiters: dict[tuple[int | str, str], _Limiter] = {}
@@ -201,6 +212,7 @@ def simulate(
             key=lambda i: (
                 creates_first and i in posted,
                 finals_first and arrived[i] < len(streams[i]["tokens"]),
+                messages_before_places and i in unopened,
                 streams[i]["opens_at"] if i in unopened else streams[i]["tokens"][oldest[i]][0],
             )
         )
@@ -312,6 +324,43 @@ def best(
     # streams equally stale for minutes would score 1)
     ranked = [r for r in results if r["staleness_p99"] is not None]
     out["evenness"] = min(ranked, key=lambda r: r["staleness_p99"])["evenness"] if ranked else None
+    return out
+
+
+ORDERS = {
+    # name: simulate's options; every order serves final texts before updates except the first, which is strict
+    # oldest-token-first (the bound's best p99)
+    "oldest first": {},
+    "threads, first texts, then updates": {"creates_first": True, "finals_first": True},
+    "first texts, threads, then updates": {"creates_first": True, "finals_first": True, "messages_before_places": True},
+}
+
+
+def order_tradeoffs(streams: list[dict], rates: tuple[float | None, ...], ttft: float) -> list[dict]:
+    """What each order (ORDERS) costs an ideal scheduler on these arrivals (each stream with its `opens_at`, the model
+    asked when its place opens: `ttft`), at each global rate (None: Discord's 50 per fixed second): p99 staleness
+    and first visible text from when the place was asked for, p50 and max. One schedule per order and rate, not the
+    best of several paces: a trade-off to compare orders by, not a bound."""
+    from bench.metrics import percentile, summarize
+
+    out = []
+    for rate in rates:
+        rules = platform_rules("discord", global_rate=rate)
+        for name, options in ORDERS.items():
+            here = [{**s, "tokens": list(s["tokens"])} for s in streams]
+            timelines = simulate(here, rules, asks_on_open=ttft, **options)
+            pairs = list(zip(here, timelines, strict=True))
+            found = summarize({"tokens": s["tokens"], "timeline": t, "complete": True} for s, t in pairs)
+            firsts = [min(at for at, chars in t if chars > 0) - s["opens_at"] for s, t in pairs if t]
+            out.append(
+                {
+                    "rate": rate,
+                    "order": name,
+                    "staleness_p99": found["staleness_p99"],
+                    "first_p50": percentile(firsts, 50),
+                    "first_max": max(firsts) if firsts else None,
+                }
+            )
     return out
 
 

@@ -60,6 +60,7 @@ MARKER = re.compile(r"\[bench (\d+)\]")
 MODEL = "meta-llama/Llama-3.3-70B-Instruct"
 TARGET_RATIO = 1.1  # p99 staleness / bound at N >= 50
 TARGET_FIRST_P50 = 0.5  # seconds, at N = 100
+ORDERS_FROM = 50  # answers: from this many the report compares the budget's orders (bench.bounds.order_tradeoffs)
 DISCORD_RATE = bounds.DISCORD_GLOBAL[0] / bounds.DISCORD_GLOBAL[1]  # requests a second Discord allows a bot
 BOT_RATE = DISCORD_LIMITS.bucket_rate or DISCORD_RATE  # what the bot spends of them
 
@@ -289,6 +290,8 @@ def collect(fake: FakeDiscord, router: BenchRouter, mentions: list[Mention], t_g
     # update) was found to reach: the target's 1.1x of `bound` is out of reach for any such scheduler when this is
     # above it
     bound_rule = bounds.best(opening, rules, first_texts_first=True, asks_on_open=profile.ttft)
+    # what each order of the global budget costs an ideal scheduler here, at Discord's 50/s and at the bot's pace
+    orders = bounds.order_tradeoffs(opening, (None, BOT_RATE), profile.ttft) if len(mentions) >= ORDERS_FROM else []
     first_bounds = {
         rate: bounds.first_text_bound([m.at for m in mentions], profile.ttft, rate) for rate in (DISCORD_RATE, BOT_RATE)
     }
@@ -311,6 +314,7 @@ def collect(fake: FakeDiscord, router: BenchRouter, mentions: list[Mention], t_g
         "bound_p99": bound["staleness_p99"],
         "bound_p99_free_threads": bound_free_threads["staleness_p99"],
         "bound_p99_first_texts_first": bound_rule["staleness_p99"],
+        "orders": orders,
         "ratio_p99": (measured["staleness_p99"] / bound["staleness_p99"])
         if measured["staleness_p99"] is not None and bound["staleness_p99"]
         else None,
@@ -377,6 +381,18 @@ def first_bound(row: dict, from_token: bool = False) -> str:
     )
 
 
+def order_lines(row: dict) -> list[str]:
+    """The trade-off of the budget's orders for one case: p99 staleness against first text from the mention."""
+    out = []
+    for o in row.get("orders") or []:
+        rate = "50/s (fixed windows)" if o["rate"] is None else f"{o['rate']:g}/s (even)"
+        out.append(
+            f"| {row['n']} | {row['window']} | {rate} | {o['order']} | {o['staleness_p99']:.2f} s |"
+            f" {o['first_p50']:.2f} / {o['first_max']:.2f} s |"
+        )
+    return out
+
+
 def rule_bound(row: dict) -> str:
     """The bound of the schedulers that keep first and final texts before updates, and its ratio to the bound."""
     ruled, bound = row.get("bound_p99_first_texts_first"), row.get("bound_p99")
@@ -411,6 +427,17 @@ def markdown(rows: list[dict], command: str, label: str) -> str:
             f" {f(r['mention_first_p50'])} / {f(r['mention_first_max'])} s | {first_bound(r)}"
             f" | {r['complete']}/{r['n']} | {'yes' if r['renames_max'] <= 1 else 'no'} ({r['renamed']} renamed) |"
         )
+    ordered = [line for r in rows for line in order_lines(r)]
+    if ordered:
+        out += [
+            "",
+            "What each order of the global budget costs an ideal scheduler on the same arrivals (one schedule each,"
+            " bench.bounds.order_tradeoffs; the bot's order is the last):",
+            "",
+            "| N | global window | global rate | order | p99 staleness | first text from the mention p50 / max |",
+            "|---|---|---|---|---|---|",
+            *ordered,
+        ]
     return "\n".join(out) + "\n"
 
 

@@ -101,6 +101,22 @@ def test_keeping_first_texts_before_updates_costs_an_answer_streaming_while_many
     assert ruled["first_visible_p99"] <= free["first_visible_p99"]
 
 
+def test_showing_first_texts_sooner_costs_the_streaming_answers_staleness():
+    # 60 people ask within a second, each answer 5 s long, a thread each: the order that shows first texts first
+    # shows them sooner than oldest-first, and leaves the streaming answers staler; at the bot's even 44/s, worse
+    # than at Discord's 50 per fixed second, whichever the order
+    crowd = [{**uniform_stream(f"t{i}", 5.0, start=i / 60 + 0.4), "opens_at": i / 60} for i in range(60)]
+    found = {(o["rate"], o["order"]): o for o in bounds.order_tradeoffs(crowd, (None, 44.0), ttft=0.4)}
+    assert len(found) == 2 * len(bounds.ORDERS)
+    for rate in (None, 44.0):
+        oldest = found[rate, "oldest first"]
+        bots = found[rate, "first texts, threads, then updates"]
+        assert bots["first_p50"] < oldest["first_p50"] - 0.5
+        assert bots["staleness_p99"] > oldest["staleness_p99"] + 0.5
+    for order in bounds.ORDERS:
+        assert found[44.0, order]["staleness_p99"] > found[None, order]["staleness_p99"]
+
+
 def test_the_first_text_bound_counts_a_thread_and_a_message_per_answer():
     mentions = [i / 100 for i in range(100)]  # 100 mentions over a second
     found = bounds.first_text_bound(mentions, ttft=0.4, rate=50.0)
