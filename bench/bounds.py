@@ -67,9 +67,16 @@ class Rule:
 
 
 def platform_rules(
-    path: str, *, discord_global: bool = True, per_channel_only: bool = False, sustained: bool = False
+    path: str,
+    *,
+    discord_global: bool = True,
+    per_channel_only: bool = False,
+    sustained: bool = False,
+    global_rate: float | None = None,
 ) -> list[Rule]:
     """The limits a path's fake enforces on answer messages. `per_channel_only` drops the shared ones;
+    `global_rate` replaces Discord's 50 per fixed second by an even pace of that many a second (a scheduler that
+    keeps a margin under the limit, as the bot does);
     `sustained` takes the bursts out of token buckets (a run long enough that a minute's burst is no help)."""
     rules: list[Rule] = []
     if path == "discord":
@@ -79,7 +86,8 @@ def platform_rules(
         rules.append(Rule("message edit", frozenset({"edit", "final"}), "channel", FixedWindow(*edit)))
         if discord_global:
             kinds = frozenset({"open", "create", "edit", "final"})
-            rules.append(Rule("global", kinds, "global", FixedWindow(*DISCORD_GLOBAL)))
+            limiter = FixedWindow(*DISCORD_GLOBAL) if global_rate is None else TokenBucket(global_rate, 1)
+            rules.append(Rule("global", kinds, "global", limiter))
     elif path == "slack-any":
         # either way, per request: a relaxation (an answer posted could still be appended to), so what an ideal
         # scheduler reaches here bounds every scheduler that mixes the two paths under the same tiers
@@ -165,6 +173,8 @@ def simulate(
     spacing: dict[str, float] | None = None,
     creates_first: bool = False,
     finals_first: bool = False,
+    asks_on_open: float | None = None,
+    messages_before_places: bool = False,
     step: float = 0.005,
 ) -> list[list[tuple[float, int]]]:
     """One ideal scheduler's timeline for each stream ({"channel", "tokens": [(arrival, end)]}, optionally
@@ -172,7 +182,11 @@ def simulate(
     `spacing` overrides a rule's pacing by name (default: window/limit for fixed windows, none for token buckets);
     `creates_first` serves places and first messages before updates (best for time to first text), `finals_first`
     serves the answers whose last token has arrived before the others' updates, instead of strict
-    oldest-token-first."""
+    oldest-token-first. `asks_on_open` (seconds): the model is asked when the place opens, as the bot does, so a
+    stream's tokens arrive as they did, moved to begin that long after the place opens here (a place opened
+    sooner brings its tokens sooner): each such stream's "tokens" is replaced, in place, by the moved arrivals.
+    `messages_before_places`: a message that can go (a first text, an update) goes before a place still to open,
+    whatever their ages (with `creates_first`, the bot's order: first texts, then threads, then updates)."""
     spacing = spacing or {}
     timelines: list[list[tuple[float, int]]] = [[] for _ in streams]
     limiters: dict[tuple[int | str, str], _Limiter] = {}
@@ -198,6 +212,7 @@ def simulate(
             key=lambda i: (
                 creates_first and i in posted,
                 finals_first and arrived[i] < len(streams[i]["tokens"]),
+                messages_before_places and i in unopened,
                 streams[i]["opens_at"] if i in unopened else streams[i]["tokens"][oldest[i]][0],
             )
         )
@@ -234,6 +249,9 @@ def simulate(
                 limiter.take(t)
             if kind == "open":  # the place exists from now: its first message may go from the next step
                 unopened.discard(i)
+                if asks_on_open is not None:
+                    shift = t + asks_on_open - tokens[0][0]
+                    streams[i]["tokens"] = [(at + shift, end) for at, end in tokens]
                 blocked_until = min(blocked_until, t + step)
                 continue
             posted.add(i)
@@ -278,15 +296,26 @@ def candidates(streams: list[dict], rules: list[Rule]) -> list[dict]:
     return [{"spacing": c, **order} for c in choices for order in orders]
 
 
-def best(streams: list[dict], rules: list[Rule]) -> dict:
-    """Each figure at its best over the candidate ideal schedulers (bench.metrics.summarize's keys)."""
+def best(
+    streams: list[dict], rules: list[Rule], *, first_texts_first: bool = False, asks_on_open: float | None = None
+) -> dict:
+    """Each figure at its best over the candidate ideal schedulers (bench.metrics.summarize's keys).
+
+    `first_texts_first`: only the schedulers that serve what a first text needs (its place, then the message) and
+    final texts before any update, the order issue 19 asks of the bot; each is tried with the model asked at the
+    mention's tokens as recorded and, with `asks_on_open`, moved to when the place opens (see `simulate`), and the
+    best of both is kept: the least any scheduler keeping that order was found to reach."""
     from bench.metrics import summarize
 
     results = []
     for options in candidates(streams, rules):
-        timelines = simulate(streams, rules, **options)
-        pairs = zip(streams, timelines, strict=True)
-        results.append(summarize({"tokens": s["tokens"], "timeline": t, "complete": True} for s, t in pairs))
+        if first_texts_first and not (options.get("creates_first") and options.get("finals_first")):
+            continue
+        for moved in (None, asks_on_open) if first_texts_first and asks_on_open is not None else (None,):
+            here = [{**s, "tokens": list(s["tokens"])} for s in streams]
+            timelines = simulate(here, rules, asks_on_open=moved, **options)
+            pairs = zip(here, timelines, strict=True)
+            results.append(summarize({"tokens": s["tokens"], "timeline": t, "complete": True} for s, t in pairs))
     out = {}
     for key in ("staleness_p50", "staleness_p99", "first_visible_p50", "first_visible_p99"):
         values = [r[key] for r in results if r[key] is not None]
@@ -295,6 +324,43 @@ def best(streams: list[dict], rules: list[Rule]) -> dict:
     # streams equally stale for minutes would score 1)
     ranked = [r for r in results if r["staleness_p99"] is not None]
     out["evenness"] = min(ranked, key=lambda r: r["staleness_p99"])["evenness"] if ranked else None
+    return out
+
+
+ORDERS = {
+    # name: simulate's options; every order serves final texts before updates except the first, which is strict
+    # oldest-token-first (the bound's best p99)
+    "oldest first": {},
+    "threads, first texts, then updates": {"creates_first": True, "finals_first": True},
+    "first texts, threads, then updates": {"creates_first": True, "finals_first": True, "messages_before_places": True},
+}
+
+
+def order_tradeoffs(streams: list[dict], rates: tuple[float | None, ...], ttft: float) -> list[dict]:
+    """What each order (ORDERS) costs an ideal scheduler on these arrivals (each stream with its `opens_at`, the model
+    asked when its place opens: `ttft`), at each global rate (None: Discord's 50 per fixed second): p99 staleness
+    and first visible text from when the place was asked for, p50 and max. One schedule per order and rate, not the
+    best of several paces: a trade-off to compare orders by, not a bound."""
+    from bench.metrics import percentile, summarize
+
+    out = []
+    for rate in rates:
+        rules = platform_rules("discord", global_rate=rate)
+        for name, options in ORDERS.items():
+            here = [{**s, "tokens": list(s["tokens"])} for s in streams]
+            timelines = simulate(here, rules, asks_on_open=ttft, **options)
+            pairs = list(zip(here, timelines, strict=True))
+            found = summarize({"tokens": s["tokens"], "timeline": t, "complete": True} for s, t in pairs)
+            firsts = [min(at for at, chars in t if chars > 0) - s["opens_at"] for s, t in pairs if t]
+            out.append(
+                {
+                    "rate": rate,
+                    "order": name,
+                    "staleness_p99": found["staleness_p99"],
+                    "first_p50": percentile(firsts, 50),
+                    "first_max": max(firsts) if firsts else None,
+                }
+            )
     return out
 
 

@@ -42,6 +42,7 @@ from bench.discord_global import (
     bot_messages,
     collect,
     mention_all,
+    rule_bound,
     token_arrivals,
     wait_done,
 )
@@ -292,6 +293,7 @@ def line(row: dict) -> str:
     return (
         f"{row['platform']:<8} {row['processes']} processes {'redis' if row['redis'] else 'alone'}: N={row['n']}"
         f" p99 {f(row['staleness_p99'])} s / bound {f(row['bound_p99'])} s = {f(row['ratio_p99'])}x"
+        f" (bound keeping first texts first {f(row.get('bound_p99_first_texts_first'))} s)"
         f"  429s {row['global_429'] + row['route_429']}  complete {row['complete']}/{row['n']}"
         f"  fairness {f(row['fairness'])}  [{shares}]"
     )
@@ -303,8 +305,9 @@ def markdown(rows: list[dict], command: str) -> str:
         " Redis on 127.0.0.1",
         "",
         "| platform | processes | budgets | N | 429s | p99 staleness | ideal paced bound | ratio (target ≤ 1.3×) |"
-        " final texts exact | per process: answers, requests/answer, p99 | fairness (Jain, requests/answer) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        " bound keeping first texts first (× bound) | final texts exact | per process: answers, requests/answer, p99 |"
+        " fairness (Jain, requests/answer) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
 
@@ -317,7 +320,7 @@ def markdown(rows: list[dict], command: str) -> str:
         out.append(
             f"| {r['platform']} | {r['processes']} | {'Redis' if r['redis'] else 'each alone'} | {r['n']} |"
             f" {r['global_429'] + r['route_429']} | {f(r['staleness_p99'])} s | {f(r['bound_p99'])} s |"
-            f" {f(r['ratio_p99'])}× | {r['complete']}/{r['n']} | {shares} | {f(r['fairness'])} |"
+            f" {f(r['ratio_p99'])}× | {rule_bound(r)} | {r['complete']}/{r['n']} | {shares} | {f(r['fairness'])} |"
         )
     return "\n".join(out) + "\n"
 

@@ -75,6 +75,48 @@ def test_a_thread_opened_for_each_answer_is_paid_from_the_global_limit_before_it
     assert alone["first_visible_p99"] == pytest.approx(0.0, abs=0.01)
 
 
+def test_a_model_asked_when_the_thread_opens_brings_its_tokens_with_the_thread():
+    # recorded: the thread opened late, so the first token came at 5.4 s; an ideal scheduler opening it at its mention
+    # (0 s) would have had that token at 0.4 s, and shows it then
+    stream = {**uniform_stream("t", 1.0, start=5.4), "opens_at": 0.0}
+    rules = bounds.platform_rules("discord")
+    here = [{**stream, "tokens": list(stream["tokens"])}]
+    timeline = bounds.simulate(here, rules, asks_on_open=0.4)[0]
+    assert here[0]["tokens"][0][0] == pytest.approx(0.4, abs=0.01)
+    assert timeline[0][0] == pytest.approx(0.4, abs=0.01)
+    as_recorded = bounds.simulate([stream], rules)[0]
+    assert as_recorded[0][0] == pytest.approx(5.4, abs=0.01)
+
+
+def test_keeping_first_texts_before_updates_costs_an_answer_streaming_while_many_begin():
+    # one answer streams for 10 s; at 2 s a hundred people ask at once, each answer one token long: an ideal
+    # scheduler free to choose keeps updating the first while it opens threads, one that serves 100 threads and
+    # first messages first (4 s of the 50/s limit) leaves its text unshown meanwhile
+    long = uniform_stream("long", 10.0, start=0.0)
+    crowd = [{"channel": f"t{i}", "tokens": [(2.4, 1)], "opens_at": 2.0} for i in range(100)]
+    rules = bounds.platform_rules("discord")
+    free = bounds.best([long, *crowd], rules)
+    ruled = bounds.best([long, *crowd], rules, first_texts_first=True, asks_on_open=0.4)
+    assert ruled["staleness_p99"] > free["staleness_p99"] + 1.0  # 4.75 s against 3.56 s
+    assert ruled["first_visible_p99"] <= free["first_visible_p99"]
+
+
+def test_showing_first_texts_sooner_costs_the_streaming_answers_staleness():
+    # 60 people ask within a second, each answer 5 s long, a thread each: the order that shows first texts first
+    # shows them sooner than oldest-first, and leaves the streaming answers staler; at the bot's even 44/s, worse
+    # than at Discord's 50 per fixed second, whichever the order
+    crowd = [{**uniform_stream(f"t{i}", 5.0, start=i / 60 + 0.4), "opens_at": i / 60} for i in range(60)]
+    found = {(o["rate"], o["order"]): o for o in bounds.order_tradeoffs(crowd, (None, 44.0), ttft=0.4)}
+    assert len(found) == 2 * len(bounds.ORDERS)
+    for rate in (None, 44.0):
+        oldest = found[rate, "oldest first"]
+        bots = found[rate, "first texts, threads, then updates"]
+        assert bots["first_p50"] < oldest["first_p50"] - 0.5
+        assert bots["staleness_p99"] > oldest["staleness_p99"] + 0.5
+    for order in bounds.ORDERS:
+        assert found[44.0, order]["staleness_p99"] > found[None, order]["staleness_p99"]
+
+
 def test_the_first_text_bound_counts_a_thread_and_a_message_per_answer():
     mentions = [i / 100 for i in range(100)]  # 100 mentions over a second
     found = bounds.first_text_bound(mentions, ttft=0.4, rate=50.0)
