@@ -25,8 +25,9 @@ workspace it never streamed in, the install's most recent across workspaces; onl
 PRIOR. Each answer that ends is written there in the background (batched; a failed write loses that length, never the
 answer). A replica reads once, at that first use: after that it keeps its own recent mean, its own answers added to
 what it loaded (pushing the oldest out), and does not follow what other replicas learn meanwhile. Measured with
-bench.slack_tiers --restarted (a second bot process on the same database after a first burst): see
-bench/results/slack-tiers-restarted.md.
+bench.slack_tiers --restarted (a second bot built afresh on the database a first one learned in, after a minute of
+quiet; bench/results/slack-tiers-restarted.md): 10 answers at 1.02 times the bound, against 1.45 for a cold bot in
+the same sitting, 0 429s, every final byte-exact.
 """
 
 from __future__ import annotations
