@@ -52,6 +52,9 @@ class Case:
     # ours on Slack only: the same bot first streams one un-measured burst of the same answers in the same workspace,
     # to their end, and waits out WARM_RECOVERY before the measured burst (what it learned from the first is kept)
     warm: bool = False
+    # ours on Slack only: a first bot streams that un-measured burst and stops; after WARM_RECOVERY a second bot starts
+    # on the same database and its burst is measured (what the first learned reaches it through the store only)
+    restarted: bool = False
 
     @property
     def channels(self) -> int:
@@ -68,6 +71,7 @@ class Case:
             "upstream": bool(self.upstream),
             "label": self.label,
             "warm": self.warm,
+            "restarted": self.restarted,
             "channels": self.channels if self.path != "discord" else self.n,
         }
 
@@ -240,14 +244,16 @@ async def _ours_discord(world: FakeWorldProcess, case: Case, setup: dict, workdi
 WARM_RECOVERY = 61.0
 
 
-async def _warm_up(world: FakeWorldProcess, case: Case, core: Any) -> dict:
-    """The un-measured first burst of a warm case: the same answers, to their end, then WARM_RECOVERY of quiet.
-    Returns what it was (answers, how many natively, byte-exact, 429s) and the answer lengths the bot learned."""
+async def _warm_up(world: FakeWorldProcess, case: Case, core: Any, quiet: bool = True) -> dict:
+    """The un-measured first burst of a warm (or restarted) case: the same answers, to their end, then WARM_RECOVERY of
+    quiet (`quiet`; a restarted case waits it once the first bot has stopped). Returns what it was (answers, how many
+    natively, byte-exact, 429s) and the answer lengths the bot learned."""
     await world.call("go", deliver=True)
     await _wait_started(world, case.n, 60 + case.n)
     await asyncio.wait_for(core.chat.replies.wait_idle(), _timeout(case))
     data = await world.call("collect")
-    await asyncio.sleep(WARM_RECOVERY)
+    if quiet:
+        await asyncio.sleep(WARM_RECOVERY)
     streams = data["streams"]
     return {
         "answers": len(streams),
@@ -269,7 +275,9 @@ def _learned_lengths(core: Any) -> dict:
     return out
 
 
-async def _ours_slack(world: FakeWorldProcess, case: Case, setup: dict, workdir: Path, meter: Meter) -> dict | None:
+@contextlib.asynccontextmanager
+async def _slack_bot(case: Case, setup: dict, workdir: Path):
+    """A bot as production builds it (its core on the case's database), connected to the fake Slack; closed after."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.web.async_client import AsyncWebClient
 
@@ -280,19 +288,40 @@ async def _ours_slack(world: FakeWorldProcess, case: Case, setup: dict, workdir:
     client = AsyncWebClient(token=setup["bot_token"], base_url=setup["api_url"])
     adapter = build_adapter(core, client=client, native_streaming=case.path == "slack-native")
     handler = AsyncSocketModeHandler(adapter.app, setup["app_token"], web_client=client)
-    await handler.connect_async()
-    warm_up = None
     try:
+        await handler.connect_async()
+        yield core
+    finally:
+        await handler.close_async()
+        await core.close(grace=5)
+
+
+async def _ours_slack(world: FakeWorldProcess, case: Case, setup: dict, workdir: Path, meter: Meter) -> dict | None:
+    warm_up = None
+    if case.restarted:  # the first bot learns, and stops: what it learned is in the database, nowhere else
+        async with _slack_bot(case, setup, workdir) as first:
+            warm_up = await _warm_up(world, case, first, quiet=False)
+        await asyncio.sleep(WARM_RECOVERY)
+    async with _slack_bot(case, setup, workdir) as core:
         if case.warm:
             warm_up = await _warm_up(world, case, core)
+        if warm_up is not None and case.restarted:
+            warm_up["stored_seconds"] = await _stored_lengths(core, setup["team_id"])
         with meter:
             await world.call("go", deliver=True)
             await _wait_started(world, case.n, 60 + case.n)
             await asyncio.wait_for(core.chat.replies.wait_idle(), _timeout(case))
-    finally:
-        await handler.close_async()
-        await core.close(grace=5)
     return warm_up
+
+
+async def _stored_lengths(core: Any, team: str) -> float | None:
+    """The mean of the answer lengths the store holds for the workspace's chat.appendStream budget: what the second bot
+    of a restarted case starts from (core.streaming.stored_lengths), read for the record only."""
+    from bots.slack.tiers import NATIVE_LIMITS
+    from core.streaming.lengths import KEEP
+
+    found = await core.store.answer_lengths(NATIVE_LIMITS.budget, team, KEEP)
+    return round(sum(found) / len(found), 3) if found else None
 
 
 async def _baseline(world: FakeWorldProcess, case: Case, setup: dict, meter: Meter) -> None:
@@ -352,8 +381,10 @@ async def run_case(world: FakeWorldProcess, case: Case, workdir: Path) -> dict:
     warm_up = None
     started = time.monotonic()
     try:
-        if case.warm and (case.bot != "ours" or platform != "slack"):
-            raise ValueError("a warm case is ours on Slack only")
+        if (case.warm or case.restarted) and (case.bot != "ours" or platform != "slack"):
+            raise ValueError("a warm or restarted case is ours on Slack only")
+        if case.warm and case.restarted:
+            raise ValueError("a case is warm (one bot) or restarted (two), not both")
         if case.bot == "baseline":
             await _baseline(world, case, setup, meter)
         elif platform == "discord":
@@ -372,7 +403,7 @@ async def run_case(world: FakeWorldProcess, case: Case, workdir: Path) -> dict:
         "bot": meter.as_dict() if hasattr(meter, "cpu") else {},
         "error": error,
         "case_seconds": time.monotonic() - started,
-        **({"warm_up": warm_up} if case.warm else {}),
+        **({"warm_up": warm_up} if case.warm or case.restarted else {}),
     }
 
 

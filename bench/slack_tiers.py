@@ -5,14 +5,18 @@ chat.appendStream Tier 4, chat.update Tier 3, chat.postMessage about 1/s per cha
     python -m bench.slack_tiers                          # N = 1, 10, 50; writes bench/results/slack-tiers.{md,json}
     python -m bench.slack_tiers --sizes 10 --tokens 300 --out ""    # print only
     python -m bench.slack_tiers --warm                   # a warm bot; writes bench/results/slack-tiers-warm.{md,json}
+    python -m bench.slack_tiers --restarted              # a restarted bot; …/slack-tiers-restarted.{md,json}
     python -m bench.slack_tiers --sizes 10 --learned 6.4    # synthetic, length set by hand: …-synthetic-learned.md
 
 Cold (the default): each N builds a fresh bot in a fresh workspace, which has learned nothing yet. Warm (--warm): in the
 same bot process and workspace, the bot first streams one un-measured burst of the same N answers to their end, the
 workspace then stays quiet for bench.harness.WARM_RECOVERY (61 s: every tier's budget, the fake's and the bot's own,
 refills from empty within a minute), and the second burst is measured exactly as a cold case is; what the bot learned
-from the first (its answers' length) is what it learned, nothing is set. --learned is synthetic: it sets the learned
-length directly in a fresh bot, which did not learn it.
+from the first (its answers' length) is what it learned, nothing is set. Restarted (--restarted): a first bot streams
+that un-measured burst and stops, the workspace stays quiet for WARM_RECOVERY, and a second bot, built afresh on the
+same database (in this process, as every case's bot is: nothing in memory carries over, only what the first stored),
+streams the measured burst, measured as a cold case is. --learned is synthetic: it sets the learned length directly in
+a fresh bot, which did not learn it.
 
 Per N: p99 staleness beside two bounds of ideal schedulers under the same tiers (bench.bounds, the same token
 arrivals): native only (every answer waits for its chat.startStream), and either way (each request may take the
@@ -126,7 +130,14 @@ def machine() -> dict:
     }
 
 
-def mode(warm: bool, learned: float | None) -> str:
+def mode(warm: bool, learned: float | None, restarted: bool = False) -> str:
+    if restarted:
+        return (
+            "**Restarted**: a first bot streamed one un-measured burst of the same N answers to its end in the same "
+            f"workspace and stopped; after {WARM_RECOVERY:g} s of quiet (every tier's budget full again) a second bot, "
+            "built afresh on the same database, streamed the measured burst below. Nothing in memory carried over: "
+            "the second bot started from the answer lengths the first stored (core.streaming.stored_lengths)."
+        )
     if warm:
         return (
             "**Warm**: in the same bot process and workspace, one un-measured burst of the same N answers streamed to "
@@ -185,21 +196,24 @@ def markdown(rows: list[dict], command: str, host: dict, kind: str = "") -> str:
                 f"| {_f(side['first_visible_p99'])} |"
             )
     warmed = [r for r in rows if r.get("warm_up")]
+    restarted = any("stored_seconds" in r["warm_up"] for r in warmed)
     if warmed:
+        who = "the first bot, stopped after it" if restarted else "same bot"
         lines += [
             "",
-            "The un-measured first bursts (same bot, same workspace) and what the bot learned from them:",
+            f"The un-measured first bursts ({who}, same workspace) and what the bot learned from them:",
             "",
             "| N | answers | started natively | byte-exact | 429s | learned answer length, s "
-            "| quiet before the measured burst, s |",
-            "|---|---|---|---|---|---|---|",
+            f"| quiet before the measured burst, s |{' stored for the second bot (mean), s |' if restarted else ''}",
+            "|---|---|---|---|---|---|---|" + ("---|" if restarted else ""),
         ]
         for r in warmed:
             w = r["warm_up"]
             learned = ", ".join(f"{v:.2f}" for v in w["learned_seconds"].values()) or "–"
+            stored = f" {_f(w.get('stored_seconds'))} |" if restarted else ""
             lines.append(
                 f"| {r['n']} | {w['answers']} | {w['native']}/{w['answers']} | {w['complete']}/{w['answers']} "
-                f"| {w['rate_limited']} | {learned} | {w['recovery_seconds']:g} |"
+                f"| {w['rate_limited']} | {learned} | {w['recovery_seconds']:g} |{stored}"
             )
     return "\n".join(lines) + "\n"
 
@@ -213,15 +227,16 @@ def learned(seconds: float) -> None:
     AnswerLengths.__init__.__defaults__ = (seconds, KEEP)
 
 
-async def run(sizes: list[int], tokens: int, on_row, warm: bool = False) -> list[dict]:
+async def run(sizes: list[int], tokens: int, on_row, warm: bool = False, restarted: bool = False) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="hfchat-bench-") as tmp:
         async with FakeWorldProcess() as world:
             for n in sizes:
-                case = Case("slack-native", "ours", n, StreamProfile(tokens=tokens), warm=warm)
+                profile = StreamProfile(tokens=tokens)
+                case = Case("slack-native", "ours", n, profile, warm=warm, restarted=restarted)
                 result = await run_case(world, case, Path(tmp))
                 row = figures(case, result)
-                if warm:
+                if warm or restarted:
                     row["warm_up"] = result.get("warm_up")
                 rows.append(row)
                 on_row(row)
@@ -234,12 +249,16 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=120, help="tokens per answer (20 a second)")
     parser.add_argument("--out", help="path without suffix; '' prints only (default: bench/results/slack-tiers…)")
     parser.add_argument("--warm", action="store_true", help="measure a second burst in the same bot and workspace")
+    parser.add_argument(
+        "--restarted", action="store_true", help="measure a second bot on the database a first one learned in"
+    )
     parser.add_argument("--learned", type=float, help="seconds: synthetic, the answers' length set as if learned")
     args = parser.parse_args()
-    if args.warm and args.learned:
-        parser.error("--warm learns the length; --learned sets it: one or the other")
+    if sum(map(bool, (args.warm, args.restarted, args.learned))) > 1:
+        parser.error("--warm and --restarted learn the length, --learned sets it: one of the three")
     if args.out is None:
         name = "slack-tiers-warm" if args.warm else "slack-tiers-synthetic-learned" if args.learned else "slack-tiers"
+        name = "slack-tiers-restarted" if args.restarted else name
         args.out = str(RESULTS / name)
     quiet_logs()
     if args.learned:
@@ -250,9 +269,9 @@ def main() -> None:
     def show(row: dict) -> None:
         print(json.dumps({k: v for k, v in row.items() if k not in ("native", "beyond_start_budget")}), flush=True)
 
-    rows = asyncio.run(run(args.sizes, args.tokens, show, warm=args.warm))
+    rows = asyncio.run(run(args.sizes, args.tokens, show, warm=args.warm, restarted=args.restarted))
     host = machine()
-    kind = mode(args.warm, args.learned)
+    kind = mode(args.warm, args.learned, args.restarted)
     text = markdown(rows, command.strip(), host, kind)
     print(text)
     if args.out:

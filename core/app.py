@@ -101,6 +101,7 @@ class Core:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.chat.replies.bus.close()
+        await self.chat.throttles.close()  # the answer lengths learned, for the next process (core.streaming.lengths)
         if self.worker_id:
             with contextlib.suppress(Exception):
                 left = await self.store.retire_worker(self.worker_id)

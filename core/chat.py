@@ -69,6 +69,7 @@ from core.settings.assistants import AssistantService
 from core.settings.service import SettingsService
 from core.store.base import Store
 from core.streaming import ReplySink
+from core.streaming.stored_lengths import StoredLengths
 from core.tools.service import ToolService
 from core.usage.accounting import UsageService
 from core.usage.limits import LimitsService
@@ -94,7 +95,7 @@ class ChatService:
         self.limits = LimitsService(store, catalog)
         self.tools = ToolService(settings)
         self.preferences = SettingsService(settings, store, catalog, self.assistants, self.limits)
-        self.throttles = Throttles()
+        self.throttles = Throttles(StoredLengths(store))  # what the budgets learn outlives a restart
         self.questions = Clarifier()  # clarifying questions waiting for a click
         self.memory = MemoryService(store, settings.memory_prompt_tokens)  # what each person asked to keep
         self.memory_proposals = MemoryProposals(self.memory)  # how each front end shows "Remember this?"

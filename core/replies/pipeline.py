@@ -31,6 +31,7 @@ from core.settings.service import SettingsService
 from core.settings.snapshot import SettingsSnapshot, reading
 from core.store.base import Store
 from core.streaming import PlatformLimits, ReplySink, ReplyState, ReplyStream
+from core.streaming.stored_lengths import StoredLengths
 from core.streaming.throttle import BudgetSharing, Throttle
 from core.tools.base import Tool, ToolRegistry
 from core.tools.service import ToolService
@@ -75,11 +76,13 @@ class Planned:
 
 class Throttles:
     """One throttle per kind of limits (in practice, per platform), shared by all its streams. `sharing` counts
-    their budgets with the bot's other processes (set before the first answer; None: this process alone)."""
+    their budgets with the bot's other processes (set before the first answer; None: this process alone).
+    `lengths_memory`: where the budgets that learn their answers' length keep it past this process (the store)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lengths_memory: StoredLengths | None = None) -> None:
         self._throttles: dict[Hashable, Throttle] = {}
         self.sharing: BudgetSharing | None = None
+        self.lengths_memory = lengths_memory
 
     def for_limits(self, limits: PlatformLimits) -> Throttle:
         throttle = self._throttles.get(limits)
@@ -94,8 +97,14 @@ class Throttles:
                 learn_lengths=limits.learn_answer_lengths,
                 # a native stream's final text is its own call (Slack: chat.stopStream), not one of the budget's
                 finals_on_budget=limits.stops_use_bucket or not limits.native_append,
+                lengths_memory=self.lengths_memory,
             )
         return throttle
+
+    async def close(self) -> None:
+        """Store the answer lengths still pending (before the store closes)."""
+        if self.lengths_memory is not None:
+            await self.lengths_memory.close()
 
     def for_sink(self, sink: ReplySink) -> Throttle:
         return self.for_limits(sink.limits)

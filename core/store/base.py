@@ -416,3 +416,14 @@ class Store(abc.ABC):
     async def delete_memories(self, platform: str, workspace: str, user_id: str, memory_id: int | None = None) -> int:
         """Erase one of the person's facts (`memory_id`), or all of them in the workspace (None), for real;
         returns how many went. Another person's fact is never touched, whatever its id."""
+
+    # how long answers streamed on a shared budget (core.streaming.lengths): durations only, nothing about a person
+    @abc.abstractmethod
+    async def record_answer_lengths(self, rows: list[tuple[str, str, float]], keep: int) -> None:
+        """Note answers' lengths, each `(budget, bucket, seconds)` (`bucket`: whose budget, e.g. a workspace), in
+        one transaction; each (budget, bucket) written keeps only its `keep` most recent."""
+
+    @abc.abstractmethod
+    async def answer_lengths(self, budget: str, bucket: str | None, limit: int) -> list[float]:
+        """The `limit` most recent lengths noted for `bucket`'s budget (None: for any bucket of the budget: the
+        install's most recent), oldest first."""

@@ -1070,3 +1070,38 @@ class PostgresStore(Store):
             memory_id,
         )
         return _count(status)
+
+    # answer lengths (core.streaming.lengths): durations of one budget, no user data
+    @retried
+    async def record_answer_lengths(self, rows: list[tuple[str, str, float]], keep: int) -> None:
+        if not rows:
+            return
+        ended_at = time.time()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO answer_lengths (budget, bucket, seconds, ended_at) VALUES ($1, $2, $3, $4)",
+                [(budget, bucket, seconds, ended_at) for budget, bucket, seconds in rows],
+            )
+            for budget, bucket in dict.fromkeys((budget, bucket) for budget, bucket, _ in rows):
+                await conn.execute(
+                    "DELETE FROM answer_lengths WHERE budget=$1 AND bucket=$2 AND id <= COALESCE((SELECT id FROM"
+                    " answer_lengths WHERE budget=$1 AND bucket=$2 ORDER BY id DESC LIMIT 1 OFFSET $3), -1)",
+                    budget,
+                    bucket,
+                    keep,
+                )
+
+    @retried
+    async def answer_lengths(self, budget: str, bucket: str | None, limit: int) -> list[float]:
+        if bucket is None:
+            rows = await self.pool.fetch(
+                "SELECT seconds FROM answer_lengths WHERE budget=$1 ORDER BY id DESC LIMIT $2", budget, limit
+            )
+        else:
+            rows = await self.pool.fetch(
+                "SELECT seconds FROM answer_lengths WHERE budget=$1 AND bucket=$2 ORDER BY id DESC LIMIT $3",
+                budget,
+                bucket,
+                limit,
+            )
+        return [row["seconds"] for row in reversed(rows)]

@@ -717,3 +717,31 @@ class SQLiteStore(Store):
         rows = await self.db.execute_fetchall(f"SELECT COUNT(*) FROM memories WHERE {where}", params)
         await self._erase([(f"DELETE FROM memories WHERE {where}", params)])
         return rows[0][0]
+
+    # answer lengths (core.streaming.lengths): durations of one budget, no user data
+    @retried
+    async def record_answer_lengths(self, rows: list[tuple[str, str, float]], keep: int) -> None:
+        if not rows:
+            return
+        ended_at = time.time()
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT INTO answer_lengths (budget, bucket, seconds, ended_at) VALUES (?, ?, ?, ?)",
+                [(budget, bucket, seconds, ended_at) for budget, bucket, seconds in rows],
+            )
+            for budget, bucket in dict.fromkeys((budget, bucket) for budget, bucket, _ in rows):
+                await db.execute(
+                    "DELETE FROM answer_lengths WHERE budget=? AND bucket=? AND id <= COALESCE((SELECT id FROM"
+                    " answer_lengths WHERE budget=? AND bucket=? ORDER BY id DESC LIMIT 1 OFFSET ?), -1)",
+                    (budget, bucket, budget, bucket, keep),
+                )
+
+    @retried
+    async def answer_lengths(self, budget: str, bucket: str | None, limit: int) -> list[float]:
+        if bucket is None:
+            sql, params = "SELECT seconds FROM answer_lengths WHERE budget=? ORDER BY id DESC LIMIT ?", (budget, limit)
+        else:
+            sql = "SELECT seconds FROM answer_lengths WHERE budget=? AND bucket=? ORDER BY id DESC LIMIT ?"
+            params = (budget, bucket, limit)
+        rows = await self.db.execute_fetchall(sql, params)
+        return [row[0] for row in reversed(rows)]

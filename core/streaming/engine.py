@@ -180,6 +180,8 @@ class ReplyStream(Rendering, Delivery):
             self._renderer.cancel()
 
     async def run(self, events: AsyncIterator[StreamEvent]) -> ReplyState:
+        # a budget's first answer in this process knows what was learned before it (core.streaming.lengths)
+        await self.throttle.ready(self.sink.bucket)
         self._reader = asyncio.create_task(self._read(events), name=f"reply-reader-{self.reply_id}")
         if self._stop_requested:  # stopped before it began: cancelled once inside _read, whose finally ends it
             asyncio.get_running_loop().call_soon(self._reader.cancel)

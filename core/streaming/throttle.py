@@ -22,6 +22,8 @@ A budget counts in this process (`LocalPacer`) or, through `BudgetSharing`, with
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import Hashable
@@ -29,7 +31,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
 
-from core.streaming.lengths import AnswerLengths, even_interval
+from core.streaming.lengths import AnswerLengths, LengthsMemory, even_interval
+
+log = logging.getLogger(__name__)
 
 
 class Clock:
@@ -46,6 +50,9 @@ HORIZON = 30.0  # seconds: about how long an answer streams; a budget's burst is
 # a start counts as an answer streaming from the moment it goes until the answer joins (its model has been asked
 # meanwhile), or this many seconds if it never does: the answers streaming make room for it at once
 START_RESERVED = 10.0
+# a budget's first use in a process waits this long at most for the answer lengths learned before (a store read);
+# past it the answer goes on from what the budget knows, and the lengths join when they come
+RECALL_WAIT = 0.5
 
 
 class Priority(IntEnum):
@@ -190,6 +197,7 @@ class _Bucket:
         self.stream_count = streams  # answers streaming on this budget now (Throttle.join / leave)
         self._queues: tuple[deque[_Waiter], ...] = tuple(deque() for _ in Priority)
         self._reserved: deque[float] = deque()  # starts granted whose answers have not joined yet: until when
+        self.recalling: asyncio.Task | None = None  # loading the lengths learned before this process (once)
 
     def join(self) -> None:
         """An answer streams: it takes the place its start reserved, if one is waiting for it."""
@@ -292,8 +300,11 @@ class Throttle:
         horizon_min: float = 0.0,
         learn_lengths: bool = False,
         finals_on_budget: bool = True,
+        lengths_memory: LengthsMemory | None = None,
     ):
-        """`name` says which limit the budgets are (the same in every process: `sharing` keys them by it)."""
+        """`name` says which limit the budgets are (the same in every process: `sharing` keys them by it).
+        `lengths_memory`: with `learn_lengths`, where the lengths learned outlive the process (core.streaming.lengths):
+        a budget loads them at its first use here (`ready`), and each answer that ends is written there."""
         self.base_interval = interval
         self.bucket_rate = bucket_rate
         self.bucket_burst = max(1, bucket_burst)
@@ -304,6 +315,7 @@ class Throttle:
         self.horizon_min = horizon_min  # see _Bucket.fair_interval
         self.learn_lengths = learn_lengths  # see _Bucket.fair_interval and core.streaming.lengths
         self.finals_on_budget = finals_on_budget
+        self.lengths_memory = lengths_memory
         self._lanes: dict[Hashable, _Lane] = {}
         self._buckets: dict[Hashable, _Bucket] = {}
         self._shared_lanes: dict[tuple[Hashable, int], Pacer | None] = {}
@@ -335,7 +347,35 @@ class Throttle:
                 lengths,
                 self.finals_on_budget,
             )
+            if lengths is not None and self.lengths_memory is not None and isinstance(key, str):
+                bucket.recalling = self._recall(key, lengths)
         return bucket
+
+    def _recall(self, key: str, lengths: AnswerLengths) -> asyncio.Task | None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # made outside the event loop (a test's look at a budget): nothing to load with
+            return None
+        memory = self.lengths_memory
+        assert memory is not None
+
+        async def recall() -> None:
+            try:
+                found = await memory.recall(self.name, key)
+            except Exception as exc:  # (a memory should say so itself) the budget goes on with what it learns here
+                log.warning("answer lengths of %s not recalled: %s", self.name, type(exc).__name__)
+                return
+            lengths.recalled(found)
+
+        return loop.create_task(recall(), name="answer-lengths-recall")
+
+    async def ready(self, bucket_key: Hashable | None) -> None:
+        """The budget knows what was learned before this process (only its first use waits: RECALL_WAIT at most)."""
+        bucket = self._bucket(bucket_key)
+        if bucket is None or bucket.recalling is None or bucket.recalling.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(bucket.recalling), RECALL_WAIT)
 
     def join(self, bucket_key: Hashable | None) -> None:
         """An answer starts streaming on `bucket_key`'s budget (every answer's fair share shrinks)."""
@@ -353,6 +393,8 @@ class Throttle:
         bucket = self._bucket(bucket_key)
         if bucket is not None and bucket.lengths is not None:
             bucket.lengths.lasted(seconds)
+            if self.lengths_memory is not None and isinstance(bucket_key, str):
+                self.lengths_memory.remember(self.name, bucket_key, seconds)
 
     def streams(self, bucket_key: Hashable | None) -> int:
         """Answers streaming on `bucket_key`'s budget (in every process, when the budget is shared)."""

@@ -178,3 +178,23 @@ async def test_a_warm_case_measures_only_its_second_burst_and_keeps_what_the_fir
     assert all(s["requested_at"] >= data["t_go"] for s in streams)
     assert all(r[0] >= data["t_go"] for r in data["requests"])
     assert sum(r[1] == "chat.startStream" for r in data["requests"]) == 2
+
+
+async def test_a_restarted_case_measures_only_the_second_bots_burst_which_starts_from_what_the_first_stored(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(harness, "WARM_RECOVERY", 0.0)  # the bench waits its minute; this proves what is measured
+    async with FakeWorldProcess() as world:
+        result = await run_case(world, Case("slack-native", "ours", 2, TINY, restarted=True), tmp_path)
+    assert result["error"] == "" and result["case"]["restarted"]
+    first = result["warm_up"]
+    assert first["answers"] == first["native"] == first["complete"] == 2 and first["rate_limited"] == 0
+    [learned] = first["learned_seconds"].values()  # the first bot learned its answers' length (the guess is 10 s)
+    assert 0 < learned < 10
+    assert first["stored_seconds"] == pytest.approx(learned, abs=0.01)  # and stored it for the second
+    data = result["data"]
+    streams = data["streams"]
+    assert len(streams) == 2 and all(s["complete"] and s["native"] for s in streams)  # the second bot's burst
+    assert all(s["requested_at"] >= data["t_go"] for s in streams)
+    assert all(r[0] >= data["t_go"] for r in data["requests"])
+    assert sum(r[1] == "chat.startStream" for r in data["requests"]) == 2

@@ -68,3 +68,20 @@ async def test_a_burst_in_one_channel_all_starts_natively_with_no_429_under_the_
         [answer] = bot.answers("C0PACE0001", post.ts)
         assert answer.stream is not None and answer.stream.state == "stopped"  # native, finished
         assert visible(answer) == EchoRouter.answer_for(f"question {i}")
+
+
+async def test_a_restarted_bot_paces_its_workspace_by_what_the_bot_before_learned_there(core_factory):
+    # the workspace's Tier 4 budget starts from the answer lengths stored by the bot before (same database), not 10 s
+    async with FakeSlack(echo_events=True) as fake, EchoRouter(pieces=10, delay=0.05) as router:
+        fake.add_channel("C0PACE0002", "channel")
+        limits = {"native_limits": NATIVE_LIMITS, "edit_limits": EDIT_LIMITS}
+        async with running_bot(core_factory, router, fake, **limits) as first:
+            await asyncio.gather(*(fake.user_posts(f"question {i}", channel="C0PACE0002") for i in range(3)))
+            await first.settle(within=30)
+            learned = first.core.chat.throttles.for_limits(NATIVE_LIMITS)._bucket(fake.team_id).lengths.typical
+            assert 0.2 < learned < PRIOR / 2
+            await first.core.chat.throttles.close()  # as a shutdown does: the lengths pending are stored
+        async with running_bot(core_factory, router, fake, **limits) as second:
+            throttle = second.core.chat.throttles.for_limits(NATIVE_LIMITS)
+            await throttle.ready(fake.team_id)  # what an answer's first use of the budget waits for
+            assert throttle._bucket(fake.team_id).lengths.typical == pytest.approx(learned)
