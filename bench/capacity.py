@@ -13,7 +13,6 @@ child process) and the fakes' own CPU use (a row where they near a whole core me
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from bench.harness import Case, FakeWorldProcess, evaluate, quiet_logs, run_case
 from bench.report import TARGET_CAPACITY_P99, machine
 from bench.workload import StreamProfile
+from core.ops import eventloop
 
 SIZES = (400, 600, 800, 1000, 1200)
 PROFILE = StreamProfile(tokens=200)
@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     print(HEADER, flush=True)
     profiles: dict[int, str] | None = {} if args.profile else None
-    rows = asyncio.run(search(args.sizes, profiles, args.keep_going))
+    # the bot's loop as `hfchat run` picks it (EVENT_LOOP, default auto: uvloop); the fakes' child keeps asyncio's
+    rows = eventloop.run(search(args.sizes, profiles, args.keep_going), os.environ.get("EVENT_LOOP", "auto"))
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         for n, text in (profiles or {}).items():

@@ -59,6 +59,7 @@ from aiohttp import web
 from core.app import Core, build_core, settle_memory
 from core.config import Settings
 from core.keys import ConversationKey
+from core.ops import eventloop
 from core.records import MessageStatus, StoredMessage
 from core.store.base import MESSAGE_FIELDS, encode_field
 from tests.fakes.fake_router import FakeRouter, text_script
@@ -498,7 +499,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("aiohttp.access", "httpx", "httpx2", "slack_bolt", "slack_sdk", "discord"):
         logging.getLogger(name).setLevel(logging.WARNING)
     started = time.monotonic()
-    rows = asyncio.run(
+    # the loop as `hfchat run` picks it (EVENT_LOOP, default auto: uvloop); the in-process fakes share it
+    rows = eventloop.run(
         run(
             args.quick,
             samples=args.samples,
@@ -507,7 +509,8 @@ def main(argv: list[str] | None = None) -> None:
             sizes=tuple(args.sizes),
             paths=tuple(args.paths),
             real_pacing=args.real_pacing,
-        )
+        ),
+        os.environ.get("EVENT_LOOP", "auto"),
     )
     print(markdown(rows))
     print(f"\n({time.monotonic() - started:.0f} s)")

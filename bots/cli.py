@@ -12,6 +12,7 @@ import sys
 from core.commands.about import version
 from core.config import ConfigError, Settings, load_settings
 from core.logs import configure_logging
+from core.ops import eventloop
 from core.startup import StartupFailure
 
 DESCRIPTIONS = {
@@ -38,6 +39,7 @@ async def _console(settings: Settings) -> None:
     from core.app import build_core
 
     core = await build_core(settings)
+    logging.getLogger("hfchat").info("event loop: %s", eventloop.describe())
     try:
         await ConsoleApp(core).run()
     finally:
@@ -60,6 +62,7 @@ async def _run(settings: Settings) -> None:
 
         await check_slack(settings)
     core = await build_core(settings)
+    logging.getLogger("hfchat").info("event loop: %s", eventloop.describe())
     # SIGTERM (and Ctrl-C) stop taking new work, let answers in flight finish within
     # SHUTDOWN_GRACE_SECONDS, stop the rest with their text kept, give up at its end on any still sending
     # (stored interrupted), and exit 0
@@ -151,24 +154,26 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings.log_level)
     try:
         if command == "console":
-            asyncio.run(_console(settings))
+            eventloop.run(_console(settings), settings.event_loop)
         elif command == "migrate":
             from core.maintenance import migrate
 
-            asyncio.run(migrate(settings))
+            eventloop.run(migrate(settings), settings.event_loop)
             print("database is up to date")
         elif command == "copy-db":
             from core.maintenance import CopyRefused, copy_database
 
             schema = args.schema or settings.database_schema
             try:
-                lines = asyncio.run(copy_database(args.source, args.target, schema=schema, force=args.force))
+                lines = eventloop.run(
+                    copy_database(args.source, args.target, schema=schema, force=args.force), settings.event_loop
+                )
             except CopyRefused as exc:
                 print(f"hfchat copy-db: {exc}", file=sys.stderr)
                 return 1
             print("\n".join(lines))
         else:
-            asyncio.run(_run(settings))
+            eventloop.run(_run(settings), settings.event_loop)
     except KeyboardInterrupt:
         pass
     except (ConfigError, RuntimeError) as exc:

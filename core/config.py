@@ -121,6 +121,9 @@ class Settings(BaseSettings):
         "", description="comma-separated; empty: omni's default route; none: no failover for chosen models"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    event_loop: Literal["auto", "asyncio"] = Field(
+        "auto", description="auto: uvloop where it is installed (not on Windows); asyncio: Python's own loop"
+    )
 
     # Tools: web search, page fetching, MCP servers (models that support tools only)
     web_search_provider: Literal["ddgs", "searxng", "tavily", "brave"] = Field(

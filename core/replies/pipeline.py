@@ -21,7 +21,7 @@ from core.models.catalog import ModelCatalog
 from core.models.omni import failover_note, failover_stream, standing_in
 from core.ops import metrics
 from core.records import Conversation, MessageStatus, StoredMessage
-from core.replies.checkpoints import CHECKPOINT_SECONDS, AnswerCheckpoints
+from core.replies.checkpoints import AnswerCheckpoints, CheckpointWriter
 from core.replies.clarify import Clarifier
 from core.replies.context import FittedPrompt, fit_messages
 from core.replies.memory import MemoryProposals
@@ -136,7 +136,16 @@ class ReplyPipeline:
         self.memory = memory  # the asker's memory (core.memory) and the proposals the model may make
         self.worker_id = ""  # this process among those sharing the store; stamped on replies it writes
         self.accounts: AccountService | None = None  # whose token each answer carries (None: always HF_TOKEN)
-        self.checkpoint_seconds = CHECKPOINT_SECONDS
+        self.checkpoints = CheckpointWriter(store)  # every streaming answer's partial text, saved together
+
+    @property
+    def checkpoint_seconds(self) -> float:
+        """How often the partial text of streaming answers is saved (core.replies.checkpoints)."""
+        return self.checkpoints.every
+
+    @checkpoint_seconds.setter
+    def checkpoint_seconds(self, seconds: float) -> None:
+        self.checkpoints.every = seconds
 
     async def answer(
         self,
@@ -290,9 +299,7 @@ class ReplyPipeline:
             await call_off(request, source)
             raise
         stream.reply_id = reply_id
-        checkpoints = AnswerCheckpoints(
-            self.store, reply_id, stream, key.platform, self.checkpoint_seconds, continue_from
-        )
+        checkpoints = AnswerCheckpoints(self.checkpoints, reply_id, stream, key.platform, continue_from)
         if continue_from is None:
 
             async def remember_where(ref_id: str) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 
 import openai
 from openai import AsyncOpenAI, AsyncStream, Timeout
@@ -58,6 +59,54 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
+class _HeadersWatch:
+    """How long one try of a streamed request may wait for its response's headers. The stream itself is read
+    with no socket read timeout (aiohttp's re-arms a timer for every chunk read, ~2 µs each, 20,000 chunks a
+    second at 1,000 streams): between chunks `_IdleWatch` bounds it, and this the wait before them. Armed when a
+    try's request goes out, disarmed when its headers come (httpx's event hooks, so each retry of the SDK gets
+    the whole bound); past it, the task posting is cancelled, and `RouterClient._post` tries again or tells a
+    timeout."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.task = asyncio.current_task()
+        self.fired = False
+        self.tries = 0
+        self._handle: asyncio.TimerHandle | None = None
+
+    def arm(self) -> None:
+        self.tries += 1
+        self.disarm()
+        self._handle = asyncio.get_running_loop().call_later(self.seconds, self._due)
+
+    def disarm(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _due(self) -> None:
+        self._handle = None
+        self.fired = True
+        if self.task is not None:
+            self.task.cancel()
+
+
+_HEADERS_WATCH: ContextVar[_HeadersWatch | None] = ContextVar("router_headers_watch", default=None)
+
+
+async def _request_sent(request) -> None:  # httpx's request hook: every try, the SDK's retries included
+    watch = _HEADERS_WATCH.get()
+    if watch is not None:
+        watch.arm()
+
+
+async def _headers_came(response) -> None:  # httpx's response hook: the headers are in, the body not read yet
+    watch = _HEADERS_WATCH.get()
+    if watch is not None:
+        watch.disarm()
+
+
 # the SDK's header for "hand back the raw response" (what `with_raw_response` sets), and the body's type
 _RAW_JSON = {"X-Stainless-Raw-Response": "true", "Content-Type": "application/json"}
 
@@ -80,12 +129,16 @@ class RouterClient:
         self.revive: Callable[[], Awaitable[None]] | None = None
         # read= is the gap allowed between bytes; the idle timeout between tokens is enforced
         # separately because keep-alive comments would otherwise reset it forever.
+        self.headers_timeout = max(idle_timeout, request_timeout)
         timeout = Timeout(
             connect=request_timeout,
-            read=max(idle_timeout, request_timeout),
+            read=self.headers_timeout,
             write=request_timeout,
             pool=request_timeout,
         )
+        # a streamed completion: no read timeout on the socket (a timer per chunk), `_HeadersWatch` and
+        # `_IdleWatch` instead
+        self.stream_timeout = Timeout(connect=request_timeout, read=None, write=request_timeout, pool=request_timeout)
         self.client = AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "no-token",
@@ -93,7 +146,9 @@ class RouterClient:
             max_retries=max_retries,
             # aiohttp under the SDK (its `aiohttp` transport): reading a streamed token costs about half the CPU
             # of the default httpx2/anyio stack, and a process streams thousands of tokens a second
-            http_client=openai.DefaultAioHttpClient(timeout=timeout),
+            http_client=openai.DefaultAioHttpClient(
+                timeout=timeout, event_hooks={"request": [_request_sent], "response": [_headers_came]}
+            ),
         )
 
     async def close(self) -> None:
@@ -107,17 +162,36 @@ class RouterClient:
             raise map_error(exc, "") from exc
         return [item.model_dump() if hasattr(item, "model_dump") else dict(item) for item in page.data]
 
-    @staticmethod
-    async def _post(client: AsyncOpenAI, body: bytes):
-        """POST /chat/completions with a body already serialised; the raw streamed response (read by sse_batches)."""
-        return await client.post(
-            "/chat/completions",
-            cast_to=ChatCompletion,
-            content=body,
-            options={"headers": _RAW_JSON, "security": {"bearer_auth": True}},
-            stream=True,
-            stream_cls=AsyncStream[ChatCompletionChunk],
-        )
+    async def _post(self, client: AsyncOpenAI, body: bytes):
+        """POST /chat/completions with a body already serialised; the raw streamed response (read by sse_batches).
+        A try that waits `headers_timeout` for the headers (`_HeadersWatch`) is tried again like any timeout
+        (the SDK's `max_retries` in all), then TimeoutError."""
+        tries, allowed = 0, client.max_retries + 1
+        while True:
+            watch = _HeadersWatch(self.headers_timeout)
+            token = _HEADERS_WATCH.set(watch)
+            try:
+                return await client.post(
+                    "/chat/completions",
+                    cast_to=ChatCompletion,
+                    content=body,
+                    options={"headers": _RAW_JSON, "security": {"bearer_auth": True}, "timeout": self.stream_timeout},
+                    stream=True,
+                    stream_cls=AsyncStream[ChatCompletionChunk],
+                )
+            except asyncio.CancelledError:
+                if not watch.fired or asyncio.current_task().uncancel() > 0:  # type: ignore[union-attr]
+                    raise  # a cancel of the answer's own (a Stop), not the watch's
+            finally:
+                watch.disarm()
+                _HEADERS_WATCH.reset(token)
+            # the SDK's retry loop ended with the watch's cancel: what is left of its tries, after a pause as its own
+            tries += watch.tries
+            left = allowed - tries
+            if left <= 0:
+                raise TimeoutError("no response headers within the timeout")
+            await asyncio.sleep(min(0.5 * 2 ** (tries - 1), 8.0))
+            client = client.with_options(max_retries=left - 1)
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream one completion. Raises RouterError; `before_first_token` says if anything came."""

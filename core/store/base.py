@@ -56,6 +56,20 @@ def encode_field(name: str, value):
     return value
 
 
+def grouped_updates(updates: list[tuple[int, dict]]) -> dict[tuple[str, ...], list[tuple]]:
+    """`update_messages`' rows by the fields they set, each row its encoded values and then its id: one
+    statement per group. Raises ValueError for a field messages do not have."""
+    groups: dict[tuple[str, ...], list[tuple]] = {}
+    for message_id, fields in updates:
+        unknown = set(fields) - set(MESSAGE_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown message fields: {sorted(unknown)}")
+        if fields:
+            names = tuple(fields)
+            groups.setdefault(names, []).append((*(encode_field(n, fields[n]) for n in names), message_id))
+    return groups
+
+
 def decode_field(name: str, value):
     if name == "extra":
         return json.loads(value) if value and value != "{}" else {}
@@ -202,6 +216,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def update_message(self, message_id: int, **fields) -> None: ...
+
+    @abc.abstractmethod
+    async def update_messages(self, updates: list[tuple[int, dict]]) -> None:
+        """`update_message` for several messages (each id once) in one transaction: every answer's checkpoint
+        due at a tick (core.replies.checkpoints) costs one commit, not one each."""
 
     @abc.abstractmethod
     async def get_message(self, message_id: int) -> StoredMessage | None: ...

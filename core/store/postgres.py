@@ -52,6 +52,7 @@ from core.store.base import (
     as_read,
     assistant_values,
     encode_field,
+    grouped_updates,
     message_as_read,
     message_from,
     schedule_from,
@@ -519,6 +520,25 @@ class PostgresStore(Store):
         )
         if _count(status) == 1:
             self.history.updated(ticket, message_id, {name: as_read(name, value) for name, value in fields.items()})
+
+    @retried
+    async def update_messages(self, updates: list[tuple[int, dict]]) -> None:
+        groups = grouped_updates(updates)
+        if not groups:
+            return
+        tickets = {message_id: self.history.ticket(message_id=message_id) for message_id, _ in updates}
+        found: set[int] = set()
+        # one statement per row (each bumps its conversation's version once, as update_message does), pipelined
+        # by fetchmany, under one commit
+        async with self.pool.acquire() as conn, conn.transaction():
+            for names, rows in groups.items():
+                assignments = ", ".join(f"{name}=${i}" for i, name in enumerate(names, start=1))
+                sql = f"UPDATE messages SET {assignments} WHERE id=${len(names) + 1} RETURNING id"
+                found.update(record["id"] for record in await conn.fetchmany(sql, rows))
+        for message_id, fields in updates:
+            if message_id in found and fields:
+                read = {name: as_read(name, value) for name, value in fields.items()}
+                self.history.updated(tickets[message_id], message_id, read)
 
     @retried
     async def get_message(self, message_id: int) -> StoredMessage | None:

@@ -37,6 +37,7 @@ from core.store.base import (
     as_read,
     assistant_values,
     encode_field,
+    grouped_updates,
     message_as_read,
     message_from,
     schedule_from,
@@ -332,6 +333,30 @@ class SQLiteStore(Store):
         cur = await self._write(f"UPDATE messages SET {assignments} WHERE id=?", (*encoded.values(), message_id))
         if cur.rowcount == 1:
             self.history.updated(ticket, message_id, {name: as_read(name, value) for name, value in fields.items()})
+
+    @retried
+    async def update_messages(self, updates: list[tuple[int, dict]]) -> None:
+        groups = grouped_updates(updates)
+        if not groups:
+            return
+        tickets = {message_id: self.history.ticket(message_id=message_id) for message_id, _ in updates}
+        changed = 0
+        async with self._transaction() as db:
+            for names, rows in groups.items():
+                assignments = ", ".join(f"{name}=?" for name in names)
+                cur = await db.executemany(f"UPDATE messages SET {assignments} WHERE id=?", rows)
+                changed += cur.rowcount
+            ids = [row[-1] for rows in groups.values() for row in rows]
+            found = set(ids)
+            if changed != len(ids):  # some row is gone (its conversation deleted meanwhile): which ones
+                marks = ",".join("?" * len(ids))
+                found = {
+                    row[0] for row in await db.execute_fetchall(f"SELECT id FROM messages WHERE id IN ({marks})", ids)
+                }
+        for message_id, fields in updates:
+            if message_id in found and fields:
+                read = {name: as_read(name, value) for name, value in fields.items()}
+                self.history.updated(tickets[message_id], message_id, read)
 
     @retried
     async def get_message(self, message_id: int) -> StoredMessage | None:

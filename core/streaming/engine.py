@@ -94,9 +94,6 @@ class ReplyStream(Rendering, Delivery):
         # called with the platform id of the answer's first message as soon as it is posted (the core
         # stores it at once, so an answer cut by a crash can still be found and marked on the platform)
         self.on_first_message: Callable[[str], Awaitable[None]] | None = None
-        # called (synchronously, so it must not block) after each event the reader takes in: the core
-        # saves the partial answer from there every few seconds
-        self.on_progress: Callable[[], None] | None = None
 
     # the reader
     async def _read(self, events: AsyncIterator[StreamEvent]) -> None:
@@ -130,8 +127,6 @@ class ReplyStream(Rendering, Delivery):
                     state.prompt_tokens, state.completion_tokens = event.prompt_tokens, event.completion_tokens
                 state.version += 1
                 self._changed.set()
-                if self.on_progress is not None:
-                    self.on_progress()
             if state.finish_reason == "length":
                 state.status, state.notice = MessageStatus.TRUNCATED, NOTICE_TRUNCATED
             else:
