@@ -49,7 +49,9 @@ async def test_short_load_run_loses_nothing_and_answers_once():
     assert not result["slack 429s injected"].startswith("0 ")
     assert not result["router faults injected"].startswith("0 ")
     assert redeliveries(result)[0] > 0  # retries with the same event_id
-    assert result["seconds"] < 90
+    # a guard against a drain that never ends, not a performance goal (those live in bench/): a 20 s run drains in
+    # 40-60 s on a quiet machine and took 90.4 s on one shared with benches
+    assert result["seconds"] < 180
 
 
 @pytest.mark.postgres
