@@ -56,6 +56,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bench.steps import StepTimer, steps_markdown
 from core.app import Core, build_core, settle_memory
 from core.config import Settings
 from core.keys import ConversationKey
@@ -267,7 +268,13 @@ async def discord_platform(
 
 @contextlib.asynccontextmanager
 async def slack_platform(
-    core: Core, sizes: tuple[int, ...], rng: random.Random, *, native: bool, real_pacing: bool
+    core: Core,
+    sizes: tuple[int, ...],
+    rng: random.Random,
+    *,
+    native: bool,
+    real_pacing: bool,
+    steps: StepTimer | None = None,
 ) -> AsyncIterator[Platform]:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.web.async_client import AsyncWebClient
@@ -302,6 +309,8 @@ async def slack_platform(
         if not real_pacing:
             limits = {name: dataclasses.replace(value, **FAST_PACING) for name, value in limits.items()}
         adapter = build_adapter(core, client=client, native_streaming=native, **limits)
+        if steps is not None:
+            steps.instrument_adapter(adapter)
         handler = AsyncSocketModeHandler(adapter.app, fake.app_token, web_client=client)
         await handler.connect_async()
         try:
@@ -322,7 +331,15 @@ class Samples:
 
 
 async def measure(
-    core: Core, router: TimedRouter, marks: Marks, targets: list[Target], idle, count: int, warmup: int, label: str
+    core: Core,
+    router: TimedRouter,
+    marks: Marks,
+    targets: list[Target],
+    idle,
+    count: int,
+    warmup: int,
+    label: str,
+    steps: StepTimer | None = None,
 ) -> Samples:
     samples = Samples()
     loop = asyncio.get_running_loop()
@@ -353,6 +370,14 @@ async def measure(
             or answered.status != MessageStatus.COMPLETE
         ):
             samples.errors.append(f"{tag}: the answer was not stored as expected")
+        if steps is not None:
+            if request_at is not None and tag in marks.submit and tag in marks.client:
+                steps.spans += [
+                    ("= event -> ChatService.submit (adapter, Bolt/discord.py)", t0, marks.submit[tag]),
+                    ("= submit -> RouterClient.stream_chat (core)", marks.submit[tag], marks.client[tag]),
+                    ("= stream_chat -> request (OpenAI SDK, httpx, loopback)", marks.client[tag], request_at),
+                ]
+            steps.harvest(t0, request_at, measured=i >= warmup)
         if asked is not None:
             await core.store.delete_messages_from(target.conversation_id, asked.id)  # keep the size exact
         if request_at is None or i < warmup:
@@ -390,7 +415,13 @@ def _row(path: str, backend: str, size: int, samples: Samples) -> dict:
 
 
 async def run_path(
-    path: str, backend: str, sizes: tuple[int, ...], count: int, warmup: int, real_pacing: bool = False
+    path: str,
+    backend: str,
+    sizes: tuple[int, ...],
+    count: int,
+    warmup: int,
+    real_pacing: bool = False,
+    with_steps: bool = False,
 ) -> list[dict]:
     rng = random.Random(7)
     schema = f"bench_overhead_{uuid.uuid4().hex[:12]}" if backend == "postgres" else None
@@ -401,20 +432,27 @@ async def run_path(
                 try:
                     marks = Marks()
                     instrument(core, marks)
+                    steps = StepTimer() if with_steps else None
                     if path == "discord":
                         platform = discord_platform(core, sizes, rng, real_pacing=real_pacing)
                     else:
                         native = path == "slack-native"
-                        platform = slack_platform(core, sizes, rng, native=native, real_pacing=real_pacing)
+                        platform = slack_platform(core, sizes, rng, native=native, real_pacing=real_pacing, steps=steps)
                     rows = []
                     async with platform as running:
                         settle_memory()  # as `hfchat run` does once its front ends are built
+                        if steps is not None:  # after the conversations were filled: only the path is timed
+                            steps.instrument(core)
                         for size in sizes:
                             label = f"{path}-{backend}-{size}"
                             samples = await measure(
-                                core, router, marks, running.targets[size], running.idle, count, warmup, label
+                                core, router, marks, running.targets[size], running.idle, count, warmup, label, steps
                             )
                             rows.append(_row(path, backend, size, samples))
+                            if steps is not None:
+                                rows[-1]["steps"] = steps.summary()
+                                steps = StepTimer(spans=steps.spans)  # the next size counts afresh
+                                steps.spans.clear()
                     return rows
                 finally:
                     await core.close(grace=5)
@@ -432,6 +470,7 @@ async def run(
     sizes: tuple[int, ...] = SIZES,
     paths: tuple[str, ...] = PATHS,
     real_pacing: bool = False,
+    with_steps: bool = False,
 ) -> list[dict]:
     """One row per (path, backend, conversation size); PostgreSQL rows carry `skipped` when it is unreachable."""
     count = samples or (QUICK_SAMPLES if quick else FULL_SAMPLES)
@@ -451,7 +490,7 @@ async def run(
                     for size in sizes
                 ]
                 continue
-            rows += await run_path(path, backend, sizes, count, warmup, real_pacing)
+            rows += await run_path(path, backend, sizes, count, warmup, real_pacing, with_steps)
     return rows
 
 
@@ -493,6 +532,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     parser.add_argument("--real-pacing", action="store_true", help="production pacing and fake rate limits (slow)")
+    parser.add_argument(
+        "--steps", action="store_true", help="also time each step on the path (bench/steps.py; adds a little cost)"
+    )
     parser.add_argument("--out", type=Path, help="also write OUT.json and OUT.md (rows, command, machine, load)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, force=True)
@@ -509,10 +551,11 @@ def main(argv: list[str] | None = None) -> None:
             sizes=tuple(args.sizes),
             paths=tuple(args.paths),
             real_pacing=args.real_pacing,
+            with_steps=args.steps,
         ),
         os.environ.get("EVENT_LOOP", "auto"),
     )
-    print(markdown(rows))
+    print(markdown(rows) + steps_markdown(rows))
     print(f"\n({time.monotonic() - started:.0f} s)")
     if args.out is not None:
         write_results(args.out, rows, argv, time.monotonic() - started)
@@ -532,7 +575,7 @@ def write_results(out: Path, rows: list[dict], argv: list[str] | None, seconds: 
         f"Python {m['python']}; load average at the end {', '.join(f'{x:.2f}' for x in about['loadavg'])} "
         "(a shared machine: other jobs ran meanwhile)\n\n"
     )
-    out.with_suffix(".md").write_text(header + markdown(rows) + "\n")
+    out.with_suffix(".md").write_text(header + markdown(rows) + steps_markdown(rows) + "\n")
 
 
 if __name__ == "__main__":
