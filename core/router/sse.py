@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 
 import openai
+import orjson
 
 from core.router.events import ToolCall
 from core.router.provider_errors import ProviderStreamError
@@ -188,12 +189,23 @@ class _EventParser:
                 except ValueError:
                     error = payload.decode("utf-8", "replace")
                 raise ProviderStreamError(error)
-            chunk = json.loads(payload)
+            chunk = _json(payload)
             if not isinstance(chunk, dict):
                 raise ValueError("a stream chunk that is not a JSON object")
             if chunk.get("error"):  # {"error": "..."} (TGI) or {"error": {"message": ...}}, maybe after some text
                 raise ProviderStreamError(chunk)
             out.append(chunk)
+
+
+def _json(payload: bytes):
+    """One event's JSON. orjson first: a chunk costs about a fifth of the standard library's time, and a process
+    parses tens of thousands a second. What orjson refuses and the standard library takes (a lone surrogate escape,
+    as a provider that splits an emoji between two chunks may write; NaN) is read as before, and what neither takes
+    raises the standard library's error."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return json.loads(payload)
 
 
 def _blocks(response) -> AsyncIterator[bytes]:

@@ -50,6 +50,32 @@ async def test_plain_stream_with_usage_only_last_chunk_and_provider(client, fake
     assert request["_headers"]["authorization"] == "Bearer hf_x"
 
 
+async def test_requests_with_a_person_s_token_look_the_platform_up_once(fake_router, monkeypatch):
+    # each such request runs on its own copy of the client; the SDK looks the platform up on a worker thread for each
+    # new client, so without sharing what is known every answer made a trip to a thread
+    import openai._base_client as sdk
+
+    looked_up = []
+    real = sdk.asyncify
+
+    def counted(function):
+        looked_up.append(function.__name__)
+        return real(function)
+
+    monkeypatch.setattr(sdk, "asyncify", counted)
+    client = RouterClient(fake_router.url, "hf_x", request_timeout=5, idle_timeout=1.0, max_retries=0)
+    try:
+        for token in ("hf_a", "hf_b", "hf_c"):
+            fake_router.queue(text_script("hi", pieces=1))
+            request = ChatRequest(model="m", messages=[{"role": "user", "content": "hi"}], max_tokens=8, token=token)
+            assert text_of([event async for event in client.stream_chat(request)]) == "hi"
+    finally:
+        await client.close()
+    sent = [r["_headers"]["authorization"] for r in fake_router.requests]
+    assert sent == ["Bearer hf_a", "Bearer hf_b", "Bearer hf_c"]
+    assert looked_up.count("get_platform") == 1
+
+
 async def test_empty_choices_and_missing_finish_reason(client, fake_router):
     fake_router.queue([chunk(empty_choices=True), chunk("a"), chunk(empty_choices=True), chunk("b")])
     events = await collect(client)
@@ -243,6 +269,21 @@ async def test_chunks_read_together_go_on_as_one_delta_of_each_kind_in_order(cli
     fake_router.queue([Raw(together), Sleep(0.2), chunk("!"), chunk(finish="stop")])
     events = [e for e in await collect(client) if isinstance(e, (TextDelta, ReasoningDelta))]
     assert events == [ReasoningDelta("think more"), TextDelta("Hello you"), TextDelta("!")]
+
+
+async def test_chunks_the_fast_parser_refuses_are_read_as_the_standard_library_reads_them():
+    # an emoji's surrogate halves split between two chunks (each a lone escape, which orjson refuses) and a NaN:
+    # read as before; a chunk neither parser takes is still an error
+    body = (
+        b'data: {"choices": [{"delta": {"content": "\\ud83d"}}]}\n\n'
+        b'data: {"choices": [{"delta": {"content": "\\ude00"}}], "x": NaN}\n\n'
+        b'data: {"n": 1}\n\n'
+    )
+    chunks = await _chunks_of([body])
+    assert [c.get("choices", [{}])[0].get("delta", {}).get("content") for c in chunks] == ["\ud83d", "\ude00", None]
+    assert chunks[1]["x"] != chunks[1]["x"]  # NaN
+    with pytest.raises(ValueError):
+        await _chunks_of([b"data: {not json}\n\n"])
 
 
 async def test_an_error_read_with_text_before_it_keeps_that_text():
