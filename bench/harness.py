@@ -146,7 +146,9 @@ def rss_bytes() -> int:
 
 
 class Meter:
-    """CPU seconds (user + system, every thread) and peak resident memory of this process over a window."""
+    """CPU seconds (user + system, every thread) and peak resident memory of this process over a window. The window
+    starts with memory settled as `hfchat run` settles it once its front ends are built (`core.app.settle_memory`:
+    what is alive then is frozen out of the collector's walks), and ends unfrozen, so the next case starts clean."""
 
     def __init__(self, every: float = 0.05):
         self.every = every
@@ -159,7 +161,9 @@ class Meter:
             self.peak = max(self.peak, rss_bytes())
 
     def __enter__(self) -> Meter:
-        gc.collect()
+        from core.app import settle_memory
+
+        settle_memory()
         self.rss_start = self.peak = rss_bytes()
         self.cpu_start, self.wall_start = time.process_time(), time.monotonic()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -169,6 +173,7 @@ class Meter:
     def __exit__(self, *exc: object) -> None:
         self.cpu = time.process_time() - self.cpu_start
         self.wall = time.monotonic() - self.wall_start
+        gc.unfreeze()
         self._stop.set()
         if self._thread:
             self._thread.join()
