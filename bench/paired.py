@@ -6,6 +6,11 @@ time, so the ratios compare like with like on a shared, noisy machine.
     python -m bench.paired --before /tmp/before overhead --samples 100
     python -m bench.paired --before /tmp/before capacity --sizes 600 1000 --keep-going
     python -m bench.paired --before /tmp/before slack_tiers --sizes 1 10 50
+    python -m bench.paired --before . --before-env EVENT_LOOP=asyncio overhead --samples 150 --backends sqlite
+
+Each side may get its own environment variables (`--before-env`, `--after-env`, NAME=VALUE, repeatable): with
+`--before .` that pairs one tree against itself under two settings. Overhead runs the databases in `--backends`
+(default both), one at a time.
 
 Each configuration (overhead: one database at a time; capacity: one N at a time) runs before, then after, then the
 next configuration in the other order (after, before). Writes bench/results/<module>-paired.md and .json.
@@ -29,11 +34,18 @@ OUT = ROOT / "bench" / "results"
 KEYS = {"overhead": ("path", "backend", "messages"), "capacity": ("n",), "slack_tiers": ("n",)}
 
 
-def run(tree: Path, module: str, args: list[str]) -> list[dict]:
+def run(tree: Path, module: str, args: list[str], env: dict[str, str] | None = None) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         command = [sys.executable, "-m", f"bench.{module}", *args, "--out", str(out)]
-        subprocess.run(command, cwd=tree, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            command,
+            cwd=tree,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+        )
         return json.loads(out.with_suffix(".json").read_text())["rows"]
 
 
@@ -46,14 +58,40 @@ def _sizes(args: list[str], default: list[str]) -> tuple[list[str], list[str]]:
     return [s for s in rest[at + 1 :] if s.isdigit()], rest[:at]
 
 
+def _backends(args: list[str]) -> tuple[list[str], list[str]]:
+    """The databases after `--backends` (default both), and the other arguments."""
+    rest = list(args)
+    if "--backends" not in rest:
+        return ["sqlite", "postgres"], rest
+    at = rest.index("--backends")
+    end = at + 1
+    while end < len(rest) and not rest[end].startswith("--"):
+        end += 1
+    return rest[at + 1 : end], rest[:at] + rest[end:]
+
+
+def _env(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"expected NAME=VALUE, got {pair!r}")
+        env[name] = value
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", type=Path, required=True, help="the source tree before the change")
+    parser.add_argument("--before-env", action="append", default=[], metavar="NAME=VALUE", help="for before only")
+    parser.add_argument("--after-env", action="append", default=[], metavar="NAME=VALUE", help="for after only")
+    parser.add_argument("--name", help="write bench/results/NAME.md and .json (default <module>-paired)")
     parser.add_argument("module", choices=sorted(KEYS))
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the module")
     args = parser.parse_args()
     if args.module == "overhead":
-        configs = [["--backends", backend, *args.rest] for backend in ("sqlite", "postgres")]
+        backends, rest = _backends(args.rest)
+        configs = [["--backends", backend, *rest] for backend in backends]
     elif args.module == "slack_tiers":  # one N at a time, each its own bot and fakes as in a whole run
         sizes, rest = _sizes(args.rest, ["1", "10", "50"])
         configs = [["--sizes", n, *rest] for n in sizes]
@@ -62,11 +100,12 @@ def main() -> None:
         configs = [["--sizes", n, "--keep-going", *[r for r in rest if r != "--keep-going"]] for n in sizes]
     started = time.monotonic()
     pairs: list[dict] = []
+    envs = {"before": _env(args.before_env), "after": _env(args.after_env)}
     for i, config in enumerate(configs):
         order = [("before", args.before), ("after", ROOT)]
         results = {}
         for name, tree in order if i % 2 == 0 else order[::-1]:
-            results[name] = run(tree, args.module, config)
+            results[name] = run(tree, args.module, config, envs[name])
             print(f"{name} {' '.join(config)}: done ({time.monotonic() - started:.0f} s)", flush=True)
         key = KEYS[args.module]
         after = {tuple(r.get(k) for k in key): r for r in results["after"]}
@@ -77,8 +116,9 @@ def main() -> None:
         "machine": machine(),
         "loadavg_at_end": os.getloadavg(),
         "seconds": round(time.monotonic() - started),
+        **({"env": envs} if any(envs.values()) else {}),
     }
-    name = f"{args.module}-paired"
+    name = args.name or f"{args.module}-paired"
     (OUT / f"{name}.json").write_text(json.dumps({**about, "pairs": pairs}, indent=1) + "\n")
     (OUT / f"{name}.md").write_text(markdown(args.module, about, pairs))
     print(markdown(args.module, about, pairs))
@@ -125,6 +165,11 @@ def markdown(module: str, about: dict, pairs: list[dict]) -> str:
         "back to back, compare.",
         "",
     ]
+    if about.get("env"):
+        sides = [
+            f"{side}: {' '.join(f'{k}={v}' for k, v in env.items()) or '(none)'}" for side, env in about["env"].items()
+        ]
+        lines += ["Environment — " + "; ".join(sides) + ".", ""]
     if module == "overhead":
         lines += [
             "| path | db | messages | total p50 before → after | total p99 before → after | p99 ratio "
