@@ -148,7 +148,8 @@ def rss_bytes() -> int:
 class Meter:
     """CPU seconds (user + system, every thread) and peak resident memory of this process over a window. The window
     starts with memory settled as `hfchat run` settles it once its front ends are built (`core.app.settle_memory`:
-    what is alive then is frozen out of the collector's walks), and ends unfrozen, so the next case starts clean."""
+    what is alive then is frozen out of the collector's walks, and its thresholds raised), and ends unfrozen with the
+    thresholds it found, so the next case starts clean."""
 
     def __init__(self, every: float = 0.05):
         self.every = every
@@ -163,6 +164,7 @@ class Meter:
     def __enter__(self) -> Meter:
         from core.app import settle_memory
 
+        self._thresholds = gc.get_threshold()
         settle_memory()
         self.rss_start = self.peak = rss_bytes()
         self.cpu_start, self.wall_start = time.process_time(), time.monotonic()
@@ -174,6 +176,7 @@ class Meter:
         self.cpu = time.process_time() - self.cpu_start
         self.wall = time.monotonic() - self.wall_start
         gc.unfreeze()
+        gc.set_threshold(*self._thresholds)  # as it was: a case, or a test, after this one starts from the same
         self._stop.set()
         if self._thread:
             self._thread.join()
