@@ -204,11 +204,11 @@ async def _start_stop_bus(core: Core, settings: Settings, store: Store) -> None:
 
 
 # The collector's thresholds once started (Python's are 700, 10, 10). Hundreds of answers in flight make a large live
-# heap that each full collection walks whole: at 600 streams, 8-10 full collections cost 1.3-2.5 s of CPU and paused the
-# process up to 280-520 ms. With these, a young collection comes every 50,000 allocations instead of 700 and a full one
-# after 100 middle ones: the collector's CPU fell from 3.2-3.7 s to 0.5-0.6 s and its longest pause to 86-114 ms
-# (bench/results/capacity-gc-thresholds.md). Cycles are still collected; garbage lives a little longer in the young
-# generations, which peak memory did not show (161-163 MiB either way).
+# heap that each full collection walks whole: at 600 streams, with memory settled, 8-9 full collections cost 1.3-1.5 s
+# of CPU and paused the process up to ~275 ms. With these, a young collection comes every 50,000 allocations instead of
+# 700 and a full one after 100 middle ones: the collector's CPU (all generations) fell from 3.2-3.7 s to 0.5-0.6 s and
+# its longest pause to 86-114 ms (bench/results/capacity-gc-thresholds.md). Cycles are still collected; garbage lives a
+# little longer in the young generations, which peak memory did not show (160-165 MiB either way).
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
