@@ -36,7 +36,7 @@ from core.router.events import (
     ToolProgress,
 )
 from core.router.provider_errors import ProviderStreamError
-from core.router.sse import ThinkSplitter, _add_tool_call_piece, _IdleWatch, sse_batches
+from core.router.sse import SurrogateJoiner, ThinkSplitter, _add_tool_call_piece, _IdleWatch, sse_batches
 
 # the request, the events and the errors are imported from here across the core and its tests
 __all__ = [
@@ -259,6 +259,7 @@ class RouterClient:
         yield StreamStarted(model=request.model, provider=provider)
 
         think = ThinkSplitter()
+        text_halves, thought_halves = SurrogateJoiner(), SurrogateJoiner()  # an emoji split between two chunks
         calls: dict[int, ToolCall] = {}  # by index: id, name and arguments arrive in pieces
         written: list[str] = []
         finish_reason: str | None = None
@@ -289,10 +290,14 @@ class RouterClient:
                         delta = choice.get("delta")
                         if delta:
                             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                            if isinstance(reasoning, str) and reasoning:
+                                reasoning = thought_halves.feed(reasoning)
                             content = delta.get("content")
                             answer, inline_reasoning = ("", "")
                             if isinstance(content, str) and content:
-                                answer, inline_reasoning = think.feed(content)
+                                content = text_halves.feed(content)
+                                if content:
+                                    answer, inline_reasoning = think.feed(content)
                             for thought in (reasoning if isinstance(reasoning, str) else "", inline_reasoning):
                                 if thought:
                                     started = True
@@ -329,7 +334,9 @@ class RouterClient:
             idle.close()
             await batches.aclose()
             await response.aclose()
-        answer, reasoning = think.flush()
+        answer, reasoning = think.feed(text_halves.flush()) if text_halves.held else ("", "")
+        rest_answer, rest_reasoning = think.flush()
+        answer, reasoning = answer + rest_answer, thought_halves.flush() + reasoning + rest_reasoning
         if reasoning:
             yield ReasoningDelta(reasoning)
         if answer:

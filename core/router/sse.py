@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 
 import openai
@@ -55,6 +56,33 @@ class ThinkSplitter:
     def flush(self) -> tuple[str, str]:
         rest, self._pending = self._pending, ""
         return ("", rest) if self.thinking else (rest, "")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class SurrogateJoiner:
+    """A provider may write an emoji (or any character past U+FFFF) as its two UTF-16 halves, JSON escapes each, in two
+    chunks. Decoded alone, each is a lone surrogate, which no platform's JSON encoder (orjson, as discord.py uses) and
+    no database's UTF-8 accepts: the answer could be neither shown nor kept. Each pair is joined into its character, a
+    high half ending a piece is held for the next, and a half with no partner becomes U+FFFD."""
+
+    def __init__(self) -> None:
+        self.held = ""
+
+    def feed(self, text: str) -> str:
+        if self.held:
+            text, self.held = self.held + text, ""
+        elif not _SURROGATE.search(text):  # nearly every piece: no work
+            return text
+        if text and "\ud800" <= text[-1] <= "\udbff":
+            text, self.held = text[:-1], text[-1]
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+    def flush(self) -> str:
+        """The end of the stream: a high half still waiting has no partner."""
+        held, self.held = self.held, ""
+        return "\ufffd" if held else ""
 
 
 def _partial_suffix(data: str, tag: str) -> int:

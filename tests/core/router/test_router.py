@@ -286,6 +286,32 @@ async def test_chunks_the_fast_parser_refuses_are_read_as_the_standard_library_r
         await _chunks_of([b"data: {not json}\n\n"])
 
 
+async def test_an_emoji_split_into_two_chunks_comes_out_whole(client, fake_router):
+    # each half a lone surrogate escape in its own chunk (a provider's tokenizer cut it there): joined into 😀, in the
+    # answer and in reasoning; a half with no partner becomes U+FFFD, so nothing downstream meets a lone surrogate
+    def half(field: str, escape: str) -> Raw:
+        delta = f'{{"choices": [{{"index": 0, "delta": {{"{field}": "{escape}"}}}}]}}'
+        return Raw(b"data: " + delta.encode() + b"\n\n")
+
+    fake_router.queue(
+        [
+            half("reasoning_content", "\\ud83e"),
+            half("reasoning_content", "\\udd14 hm"),
+            chunk("Smile: "),
+            half("content", "\\ud83d"),
+            half("content", "\\ude00"),
+            chunk(" and a stray "),
+            half("content", "\\ude00"),
+            chunk("."),
+            half("content", "\\ud83d"),
+        ]
+    )
+    events = await collect(client)
+    assert reasoning_of(events) == "🤔 hm"
+    assert text_of(events) == "Smile: 😀 and a stray \ufffd.\ufffd"
+    assert not any("\ud800" <= ch <= "\udfff" for e in events if isinstance(e, TextDelta) for ch in e.text)
+
+
 async def test_an_error_read_with_text_before_it_keeps_that_text():
     from core.router.client import sse_batches
     from core.router.provider_errors import ProviderStreamError
